@@ -1,0 +1,97 @@
+//! `standin check`: load each spec exactly as `serve` would, then lint what serving does not
+//! need to (examples against their schemas, route conflicts), and report every problem.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::spec::{Diagnostic, Severity, Spec, View};
+
+/// Arguments of `standin check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Spec files to check.
+    #[arg(required = true)]
+    pub specs: Vec<PathBuf>,
+    /// Fixture directory (only with one spec); default `fixtures/<spec name>/` if it exists.
+    #[arg(long)]
+    pub fixtures: Option<PathBuf>,
+    /// Do not look for fixtures.
+    #[arg(long, conflicts_with = "fixtures")]
+    pub no_fixtures: bool,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Run `standin check`.
+pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    if args.fixtures.is_some() && args.specs.len() > 1 {
+        anyhow::bail!("--fixtures applies to one spec; give one spec, or lay fixtures out as fixtures/<spec name>/");
+    }
+    let mut failed = 0;
+    for path in &args.specs {
+        let fixtures = super::fixtures_for(path, args.fixtures.as_deref(), args.no_fixtures);
+        match super::load_spec(path, fixtures, None) {
+            Err(e) => {
+                failed += 1;
+                println!("FAIL {}", path.display());
+                for d in &e.errors {
+                    println!("  {d}");
+                }
+            }
+            Ok(spec) => {
+                let mut warnings = spec.warnings.clone();
+                warnings.extend(lint(&spec));
+                let bad = args.strict && !warnings.is_empty();
+                if bad {
+                    failed += 1;
+                }
+                let fixtures = spec.fixtures.as_ref().map_or(String::new(), |(d, n)| format!(", {n} fixtures from {}", d.display()));
+                println!(
+                    "{} {}: {} {} (OpenAPI {}), base path {:?}, {} operations, {} webhooks{fixtures}, {} warnings",
+                    if bad { "FAIL" } else { "ok  " },
+                    path.display(),
+                    spec.title,
+                    spec.version,
+                    spec.openapi,
+                    if spec.base_path.is_empty() { "/" } else { &spec.base_path },
+                    spec.operations.len(),
+                    spec.webhooks,
+                    warnings.len()
+                );
+                for d in &warnings {
+                    let d = if args.strict { Diagnostic { severity: Severity::Error, ..d.clone() } } else { d.clone() };
+                    println!("  {d}");
+                }
+            }
+        }
+    }
+    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Problems serving does not need to look for: examples that break their own schema, and route
+/// conflicts.
+pub fn lint(spec: &Spec) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for op in &spec.operations {
+        for response in &op.responses {
+            for media in &response.content {
+                let (Some(schema), false) = (&media.schema, media.examples.is_empty()) else { continue };
+                let validator = media.validator.get_or_init(|| spec.schemas.compile_pointer(View::Response, schema));
+                let Ok(validator) = validator else { continue };
+                for (name, example) in &media.examples {
+                    if let Some(err) = validator.iter_errors(example).next() {
+                        let at = schema.strip_suffix("/schema").unwrap_or(schema);
+                        let pointer = if name == "example" { format!("{at}/example") } else { format!("{at}/examples/{name}") };
+                        out.push(Diagnostic::warning(&spec.file, pointer, format!("example does not match its schema at {:?}: {}", err.instance_path().as_str(), crate::pipeline::validate::short(&err.to_string()))));
+                    }
+                }
+            }
+        }
+    }
+    let (_, route_warnings) = crate::routes::RouteTable::build(spec);
+    out.extend(route_warnings);
+    out
+}

@@ -1,0 +1,64 @@
+//! Command line: `serve`, `check`, `routes`. Raw clap structs live here; each subcommand file
+//! turns them into a validated config and exposes `run(args) -> anyhow::Result<ExitCode>`.
+//!
+//! Exit codes: 0 ok; 1 the spec (or fixtures) has problems; 2 standin could not run.
+
+pub mod check;
+pub mod routes;
+pub mod serve;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::spec::{LoadOptions, Spec};
+
+/// standin stands in for the HTTP APIs your software talks to.
+#[derive(Debug, Parser)]
+#[command(name = "standin", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve an OpenAPI spec as a validating mock server.
+    Serve(serve::ServeArgs),
+    /// Load specs (and fixtures) exactly as `serve` would and report every problem.
+    Check(check::CheckArgs),
+    /// List the routes a spec serves and what each answers with.
+    Routes(routes::RoutesArgs),
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Routes(args) => routes::run(args),
+    }
+}
+
+/// Where fixtures for a spec come from: `--fixtures`, else `fixtures/<spec stem>/` beside the
+/// spec's directory (so `specs/bento.yaml` finds `fixtures/bento/`), unless `--no-fixtures`.
+pub fn fixtures_for(spec: &Path, explicit: Option<&Path>, disabled: bool) -> Option<PathBuf> {
+    if disabled {
+        return None;
+    }
+    if let Some(dir) = explicit {
+        return Some(dir.to_path_buf());
+    }
+    let stem = spec.file_stem()?;
+    let parent = spec.parent()?;
+    let root = if parent.as_os_str().is_empty() { Path::new("..") } else { parent.parent().unwrap_or(Path::new(".")) };
+    let root = if root.as_os_str().is_empty() { Path::new(".") } else { root };
+    let candidate = root.join("fixtures").join(stem);
+    candidate.is_dir().then_some(candidate)
+}
+
+/// Load one spec with the fixture and base-path options of the command line.
+pub fn load_spec(path: &Path, fixtures: Option<PathBuf>, base_path: Option<String>) -> Result<Spec, crate::spec::LoadError> {
+    Spec::load(path, &LoadOptions { fixtures, base_path })
+}

@@ -1,0 +1,85 @@
+//! `standin serve`: load a spec, build the route table, bind, serve until SIGINT/SIGTERM.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::pipeline::App;
+
+/// Arguments of `standin serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The OpenAPI 3.0/3.1 document to serve (YAML or JSON).
+    #[arg(long)]
+    pub spec: PathBuf,
+    /// Directory of fixtures (`<operationId>.json`); default `fixtures/<spec name>/` if it exists.
+    #[arg(long)]
+    pub fixtures: Option<PathBuf>,
+    /// Do not look for fixtures.
+    #[arg(long, conflicts_with = "fixtures")]
+    pub no_fixtures: bool,
+    /// Port to listen on; 0 picks a free one (printed at start).
+    #[arg(long, default_value_t = 4010)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Seed for generated data: the same seed, route and request give the same body.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Serve under this path instead of the path of the spec's first `servers` URL.
+    #[arg(long)]
+    pub base_path: Option<String>,
+    /// Largest request body accepted, in bytes (larger ones get 413).
+    #[arg(long, default_value_t = 10 * 1024 * 1024)]
+    pub body_limit: usize,
+}
+
+/// Run `standin serve`.
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let fixtures = super::fixtures_for(&args.spec, args.fixtures.as_deref(), args.no_fixtures);
+    let spec = match super::load_spec(&args.spec, fixtures, args.base_path.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("standin: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let spec = Arc::new(spec);
+    let (app, route_warnings) = App::new(vec![Arc::clone(&spec)], args.seed, args.body_limit);
+    let warnings = spec.warnings.len() + route_warnings.len();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let server = crate::server::start(app, SocketAddr::new(args.host, args.port))
+            .await
+            .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+        let url = server.url();
+        let fixtures = match &spec.fixtures {
+            Some((dir, n)) => format!(", {n} fixtures from {}", dir.display()),
+            None => String::new(),
+        };
+        println!(
+            "standin: {} {} (OpenAPI {}) at {url}{} — {} routes{fixtures}, {warnings} warnings, ready in {} ms",
+            spec.title,
+            spec.version,
+            spec.openapi,
+            spec.base_path,
+            spec.operations.len(),
+            started.elapsed().as_millis()
+        );
+        if warnings > 0 {
+            println!("standin: run `standin check {}` to list the warnings", spec.file.display());
+        }
+        println!("standin: listening on {url} (health: {url}/__standin/health)");
+        crate::server::shutdown_signal().await;
+        println!("standin: shutting down");
+        server.stop().await.context("server error")?;
+        Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,35 @@
+//! standin stands in for the HTTP APIs other software talks to.
+//!
+//! Give it an OpenAPI 3.0 or 3.1 document and it becomes that API: it builds the routes at
+//! runtime, checks every request against the spec, and answers from fixtures, the spec's
+//! examples, or data generated from the response schemas.
+//!
+//! # Layout (pipeline order)
+//! ```text
+//! spec/      load (read, bundle $refs) → convert (3.0 → 2020-12, request/response views)
+//!            → model (Operation IR with compiled request validators)
+//! routes/    RouteTable::build once; lookup → RouteMatch (404 / 405 + Allow)
+//! pipeline/  handle_wrap → handle: route → validate → respond; Rejection → error envelope
+//! respond/   source precedence: Prefer example > fixture > spec example > generated (fake)
+//! server.rs  bind, serve, graceful shutdown
+//! cli/       serve, check, routes
+//! ```
+//!
+//! # In-process use (tests)
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use std::sync::Arc;
+//! let spec = standin::spec::Spec::load("specs/bento.yaml".as_ref(), &Default::default())?;
+//! let (app, _warnings) = standin::pipeline::App::new(vec![Arc::new(spec)], 0, 1 << 20);
+//! let server = standin::server::start(app, "127.0.0.1:0".parse()?).await?;
+//! println!("{}", server.url());
+//! server.stop().await?;
+//! # Ok(()) }
+//! ```
+
+pub mod spec;
+pub mod routes;
+pub mod pipeline;
+pub mod respond;
+pub mod server;
+pub mod cli;

@@ -1,0 +1,16 @@
+//! The `standin` binary: parse the command line, run it, map the result to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = standin::cli::Cli::parse();
+    match standin::cli::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("standin: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

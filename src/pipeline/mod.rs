@@ -1,0 +1,189 @@
+//! The request pipeline: plain functions in one visible sequence.
+//!
+//! `handle_wrap` owns the cross-cutting work (read the body within its limit, turn a
+//! [`Rejection`] into the error envelope, strip bodies for HEAD). `handle` is the sequence itself:
+//!
+//! `admin? → mount (base path) → route → validate params + body → respond`
+//!
+//! Each stage returns `Result<_, Rejection>` and they are joined with `?`. Authentication and rate
+//! limiting slot in between route and validate (vendor behaviour, built from the spec).
+
+pub mod reject;
+pub mod validate;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+
+use crate::respond::{self, Prefer, RespondInput};
+use crate::routes::{RouteMatch, RouteTable};
+use crate::spec::Spec;
+use reject::Rejection;
+
+/// Everything standin owns of its own lives under this prefix, never colliding with a spec path.
+pub const ADMIN_PREFIX: &str = "/__standin/";
+
+/// One spec served under its base path.
+#[derive(Debug)]
+pub struct Mount {
+    pub spec: Arc<Spec>,
+    pub table: RouteTable,
+}
+
+/// Server state shared by all requests; immutable after start.
+#[derive(Debug)]
+pub struct App {
+    /// Mounted specs, longest base path first so the most specific wins.
+    pub mounts: Vec<Mount>,
+    /// `--seed`: mixed with a hash of each request to seed generated data.
+    pub seed: u64,
+    /// Largest request body accepted, in bytes (413 above).
+    pub body_limit: usize,
+}
+
+impl App {
+    /// Build the state from loaded specs (route tables are built here, once).
+    pub fn new(specs: Vec<Arc<Spec>>, seed: u64, body_limit: usize) -> (App, Vec<crate::spec::Diagnostic>) {
+        let mut diags = Vec::new();
+        let mut mounts: Vec<Mount> = specs
+            .into_iter()
+            .map(|spec| {
+                let (table, d) = RouteTable::build(&spec);
+                diags.extend(d);
+                Mount { spec, table }
+            })
+            .collect();
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.spec.base_path.len()));
+        (App { mounts, seed, body_limit }, diags)
+    }
+}
+
+/// The axum fallback handler: every request comes through here.
+pub async fn handle_wrap(State(app): State<Arc<App>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let is_head = parts.method == Method::HEAD;
+    let bytes = match axum::body::to_bytes(body, app.body_limit).await {
+        Ok(b) => b,
+        Err(_) => return rejection_response(&Rejection::payload_too_large(app.body_limit), is_head),
+    };
+    let mut response = match handle(&app, &parts, &bytes) {
+        Ok(r) => r,
+        Err(rejection) => rejection_response(&rejection, is_head),
+    };
+    if is_head {
+        *response.body_mut() = Body::empty();
+    }
+    response
+}
+
+/// The pipeline for one request with its body read.
+pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8]) -> Result<Response, Rejection> {
+    let path = parts.uri.path();
+    let method = &parts.method;
+
+    // --- Admin endpoints.
+    if let Some(admin) = path.strip_prefix(ADMIN_PREFIX) {
+        return admin_endpoint(app, method, admin);
+    }
+
+    // --- Mount: which spec's base path the request is under.
+    let (mount, rest) = app
+        .mounts
+        .iter()
+        .find_map(|m| {
+            let base = m.spec.base_path.as_str();
+            let rest = path.strip_prefix(base)?;
+            (rest.is_empty() || rest.starts_with('/')).then_some((m, rest))
+        })
+        .ok_or_else(|| Rejection::not_found(method, path))?;
+    let spec = &mount.spec;
+
+    // --- Route.
+    let (op_index, path_params) = match mount.table.lookup(method, rest) {
+        RouteMatch::Found { operation, params } => (operation, params),
+        RouteMatch::MethodNotAllowed { allow } => {
+            if *method == Method::OPTIONS {
+                return Ok(options_response(&allow));
+            }
+            return Err(Rejection::method_not_allowed(method, path, &allow));
+        }
+        RouteMatch::NotFound => return Err(Rejection::not_found(method, path)),
+    };
+    let op = &spec.operations[op_index];
+
+    // --- Validate: every problem in parameters and body, reported together.
+    let query = validate::parse_query(parts.uri.query());
+    let mut problems = validate::validate_params(spec, op, &path_params, &query, &parts.headers);
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    problems.extend(validate::validate_body(spec, op, content_type, body)?);
+    if !problems.is_empty() {
+        return Err(Rejection::invalid_request(validate::invalid_status(op), problems));
+    }
+
+    // --- Respond.
+    let prefer_values: Vec<&str> = parts.headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).collect();
+    let prefer = Prefer::parse(&prefer_values);
+    let seed = app.seed ^ respond::fake::stable_hash(&[method.as_str().as_bytes(), op.path.as_bytes(), parts.uri.path().as_bytes(), parts.uri.query().unwrap_or("").as_bytes(), body]);
+    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let answer = respond::respond(spec, op, &RespondInput { prefer: &prefer, accept, path_params: &path_params, seed })?;
+
+    let mut builder = Response::builder().status(answer.status);
+    if let Some(ct) = &answer.content_type {
+        builder = builder.header(header::CONTENT_TYPE, ct.as_str());
+    }
+    for (name, value) in answer.headers {
+        builder = builder.header(name, value);
+    }
+    builder = builder.header("x-standin-source", answer.source.as_str());
+    builder.body(Body::from(answer.body)).map_err(|e| Rejection::internal(format!("response could not be built: {e}")))
+}
+
+fn options_response(allow: &[Method]) -> Response {
+    let list = allow.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    if let Ok(v) = HeaderValue::from_str(&list) {
+        r.headers_mut().insert(header::ALLOW, v);
+    }
+    r
+}
+
+fn admin_endpoint(app: &App, method: &Method, path: &str) -> Result<Response, Rejection> {
+    let json = |v: serde_json::Value| {
+        let mut r = Response::new(Body::from(v.to_string()));
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r
+    };
+    match (method.as_str(), path.trim_end_matches('/')) {
+        ("GET" | "HEAD", "health") => Ok(json(serde_json::json!({"status": "ok"}))),
+        ("GET" | "HEAD", "specs") => Ok(json(serde_json::Value::Array(
+            app.mounts
+                .iter()
+                .map(|m| serde_json::json!({
+                    "title": m.spec.title, "version": m.spec.version, "openapi": m.spec.openapi,
+                    "file": m.spec.file.display().to_string(), "basePath": m.spec.base_path,
+                    "operations": m.spec.operations.len(),
+                }))
+                .collect(),
+        ))),
+        _ => Err(Rejection::not_found(method, &format!("{ADMIN_PREFIX}{path}"))),
+    }
+}
+
+/// Serialize a rejection into the error envelope.
+pub fn rejection_response(r: &Rejection, is_head: bool) -> Response {
+    let body = if is_head { Body::empty() } else { Body::from(r.body().to_string()) };
+    let mut resp = Response::new(body);
+    *resp.status_mut() = r.status;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    for (name, value) in &r.headers {
+        resp.headers_mut().insert(name.clone(), value.clone());
+    }
+    if r.status.is_server_error() {
+        eprintln!("standin: {} {}: {}", r.status.as_u16(), r.code, r.detail);
+    }
+    resp
+}

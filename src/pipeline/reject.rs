@@ -1,0 +1,140 @@
+//! The one runtime error type: every answer standin makes up itself (not from the spec) is a
+//! [`Rejection`], serialized by one function into one documented envelope.
+//!
+//! Default envelope: RFC 9457 problem details (`application/problem+json`) with two extension
+//! members, a stable `code` and the list of `errors`, each with the `location` of the problem
+//! (`query.limit`, `body.customer.email`, `header.x-request-id`) and a `message`:
+//!
+//! ```json
+//! {"type": "urn:standin:problem:invalid_request", "title": "Invalid request", "status": 400,
+//!  "detail": "The request does not match the API description: 1 problem.",
+//!  "code": "invalid_request",
+//!  "errors": [{"location": "query.limit", "message": "101 is greater than the maximum of 100", "keyword": "maximum"}]}
+//! ```
+
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// One problem found in a request.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    /// Where in the request: `path.id`, `query.limit`, `header.x-api-key`, `cookie.session`,
+    /// `body`, `body.items[0].sku`.
+    pub location: String,
+    pub message: String,
+    /// The JSON Schema keyword that failed (`required`, `maximum`, …) or standin's own check
+    /// (`json`, `contentType`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyword: Option<String>,
+}
+
+/// An answer standin makes itself.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    pub status: StatusCode,
+    /// Stable snake_case code (`invalid_request`, `not_found`, …).
+    pub code: &'static str,
+    pub title: &'static str,
+    /// Human-readable explanation for the client.
+    pub detail: String,
+    pub errors: Vec<Problem>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+// Message templates (tests assert on these constants, not on retyped strings).
+pub const TITLE_INVALID_REQUEST: &str = "Invalid request";
+pub const TITLE_NOT_FOUND: &str = "Not found";
+pub const TITLE_METHOD_NOT_ALLOWED: &str = "Method not allowed";
+pub const TITLE_UNSUPPORTED_MEDIA_TYPE: &str = "Unsupported media type";
+pub const TITLE_NOT_ACCEPTABLE: &str = "Not acceptable";
+pub const TITLE_PAYLOAD_TOO_LARGE: &str = "Payload too large";
+pub const TITLE_BAD_PREFER: &str = "Unsatisfiable Prefer header";
+pub const TITLE_INTERNAL: &str = "Internal error";
+
+impl Rejection {
+    fn new(status: StatusCode, code: &'static str, title: &'static str, detail: String) -> Self {
+        Self { status, code, title, detail, errors: Vec::new(), headers: Vec::new() }
+    }
+
+    /// 400 (or `status`, e.g. 422): the request breaks the spec; lists every problem.
+    pub fn invalid_request(status: StatusCode, errors: Vec<Problem>) -> Self {
+        let n = errors.len();
+        let detail = format!("The request does not match the API description: {n} problem{}.", if n == 1 { "" } else { "s" });
+        Self { errors, ..Self::new(status, "invalid_request", TITLE_INVALID_REQUEST, detail) }
+    }
+
+    /// 404: no path of the spec matches.
+    pub fn not_found(method: &Method, path: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", TITLE_NOT_FOUND, format!("No operation of the API description matches {method} {path}."))
+    }
+
+    /// 405 with `Allow` (RFC 9110 §15.5.6: the origin server MUST generate an Allow header).
+    pub fn method_not_allowed(method: &Method, path: &str, allow: &[Method]) -> Self {
+        let list = allow.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+        let mut r = Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", TITLE_METHOD_NOT_ALLOWED, format!("{path} does not accept {method}; it accepts {list}."));
+        if let Ok(v) = HeaderValue::from_str(&list) {
+            r.headers.push((axum::http::header::ALLOW, v));
+        }
+        r
+    }
+
+    /// 415: the body's Content-Type is not one the operation accepts.
+    pub fn unsupported_media_type(got: Option<&str>, accepted: &[&str]) -> Self {
+        let got = got.map_or_else(|| "no Content-Type".to_string(), |g| format!("Content-Type {g:?}"));
+        let mut r = Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", TITLE_UNSUPPORTED_MEDIA_TYPE, format!("The request body was sent with {got}; this operation accepts {}.", accepted.join(", ")));
+        r.errors.push(Problem { location: "header.content-type".into(), message: format!("must be one of: {}", accepted.join(", ")), keyword: Some("contentType".into()) });
+        if let Ok(v) = HeaderValue::from_str(&accepted.join(", ")) {
+            // RFC 9110 §15.5.16: Accept-Post/Accept-Patch style hint of what is accepted.
+            r.headers.push((HeaderName::from_static("accept-post"), v));
+        }
+        r
+    }
+
+    /// 406: no declared response media type satisfies `Accept`.
+    pub fn not_acceptable(accept: &str, available: &[&str]) -> Self {
+        Self::new(StatusCode::NOT_ACCEPTABLE, "not_acceptable", TITLE_NOT_ACCEPTABLE, format!("Accept {accept:?} matches none of the declared response media types: {}.", available.join(", ")))
+    }
+
+    /// 413: the body is over the configured limit.
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", TITLE_PAYLOAD_TOO_LARGE, format!("The request body is larger than {limit} bytes."))
+    }
+
+    /// 400: a `Prefer` header asks for something the operation does not declare.
+    pub fn bad_prefer(detail: String) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "unsatisfiable_prefer", TITLE_BAD_PREFER, detail)
+    }
+
+    /// 500: a bug in standin; the detail is safe to show (no internals beyond the message).
+    pub fn internal(detail: String) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", TITLE_INTERNAL, detail)
+    }
+
+    /// The problem+json body.
+    pub fn body(&self) -> Value {
+        let mut v = json!({
+            "type": format!("urn:standin:problem:{}", self.code),
+            "title": self.title,
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+            "code": self.code,
+        });
+        if !self.errors.is_empty() {
+            v["errors"] = serde_json::to_value(&self.errors).unwrap_or(Value::Null);
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_not_allowed_lists_allow_header() {
+        let r = Rejection::method_not_allowed(&Method::PUT, "/deals", &[Method::GET, Method::POST]);
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(r.headers[0].1, "GET, POST");
+    }
+}

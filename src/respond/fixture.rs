@@ -1,0 +1,93 @@
+//! Fixtures: response bodies a user supplies per operation, checked against the spec at load.
+//!
+//! Layout of a fixture directory (`--fixtures DIR`):
+//! * `DIR/<operationId>.json` — the body of the operation's default success response (its lowest
+//!   2xx code);
+//! * `DIR/<operationId>.<status>.json` — the body of the response declared for `<status>`
+//!   (answered for `Prefer: code=<status>`);
+//! * files starting with `_` are reserved for other data and skipped.
+//!
+//! A fixture that names no operation, names a status the operation does not declare, or does
+//! not validate against its response schema is a load error: fixtures are ours, so they must
+//! always be valid.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::spec::model::{is_json_mime, Operation, StatusKey};
+use crate::spec::{Diagnostic, Schemas};
+
+/// Attach every fixture in `dir` to its operation's response. Returns how many were attached.
+pub fn attach(dir: &Path, ops: &mut [Operation], schemas: &Schemas, diags: &mut Vec<Diagnostic>) -> usize {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            diags.push(Diagnostic::error(dir, "", format!("fixture directory cannot be read: {e}")));
+            return 0;
+        }
+    };
+    let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+    files.sort();
+    let mut attached = 0;
+    for file in files {
+        let Some(stem) = file.file_stem().and_then(|s| s.to_str()) else { continue };
+        if stem.starts_with('_') {
+            continue;
+        }
+        let (op_id, status) = match stem.rsplit_once('.') {
+            Some((id, code)) if code.parse::<u16>().is_ok() => (id, code.parse::<u16>().ok()),
+            _ => (stem, None),
+        };
+        let Some(op) = ops.iter_mut().find(|o| o.operation_id.as_deref() == Some(op_id)) else {
+            diags.push(Diagnostic::error(&file, "", format!("fixture names operationId {op_id:?}, which the spec does not have")));
+            continue;
+        };
+        let label = op.label();
+        let response = match status {
+            None => {
+                let idx = op.default_response().map(|r| r.status);
+                idx.and_then(|s| op.responses.iter_mut().find(|r| r.status == s))
+            }
+            Some(code) => op.responses.iter_mut().find(|r| r.status == StatusKey::Code(code)).or(None),
+        };
+        let Some(response) = response else {
+            diags.push(Diagnostic::error(&file, "", format!("operation {label} declares no response for this fixture ({})", status.map_or("no success response".to_string(), |s| format!("status {s}")))));
+            continue;
+        };
+        let Some(media) = response.content.iter_mut().find(|m| is_json_mime(&m.mime)) else {
+            diags.push(Diagnostic::error(&file, "", format!("response {} of {label} has no JSON content to hold a fixture", response.status)));
+            continue;
+        };
+        let body = match std::fs::read_to_string(&file).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()))) {
+            Ok(b) => b,
+            Err(e) => {
+                diags.push(Diagnostic::error(&file, "", e));
+                continue;
+            }
+        };
+        if let Some(schema) = &media.schema {
+            let validator = media.validator.get_or_init(|| schemas.compile_pointer(crate::spec::View::Response, schema));
+            match validator {
+                Ok(v) => {
+                    let mut bad = false;
+                    for err in v.iter_errors(&body) {
+                        bad = true;
+                        diags.push(Diagnostic::error(&file, err.instance_path().to_string(), format!("fixture does not match the response schema of {label} ({}): {}", response.status, crate::pipeline::validate::short(&err.to_string()))));
+                    }
+                    if bad {
+                        continue;
+                    }
+                }
+                Err(e) => {
+                    diags.push(Diagnostic::error(&file, "", format!("response schema of {label} cannot be compiled: {e}")));
+                    continue;
+                }
+            }
+        }
+        media.fixture = Some(Arc::new(body));
+        attached += 1;
+    }
+    attached
+}

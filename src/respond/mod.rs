@@ -1,0 +1,309 @@
+//! Build the answer for a validated request: which response, which media type, which body.
+//!
+//! Last stage of the pipeline. The body's source precedence is written down here, once:
+//! 1. `Prefer: example=<name>` — that named example of the chosen response;
+//! 2. a fixture for the operation and status (`--fixtures`), unless `Prefer: dynamic=true`;
+//! 3. the spec's `examples`/`example` for the media type, unless `Prefer: dynamic=true`;
+//! 4. data generated from the response schema ([`fake`]), seeded by `--seed` and the request.
+//!
+//! The status is the operation's default success response, or `Prefer: code=<n>`. The media type
+//! follows `Accept` (406 when nothing declared is acceptable). Declared response headers are sent
+//! with their example or a generated value. Path ids are reflected into a top-level `id`
+//! when the result still validates (as stripe-mock does), so `GET /deals/deal_9` answers `deal_9`.
+
+pub mod fake;
+pub mod fixture;
+
+use std::sync::Arc;
+
+use axum::http::{HeaderName, HeaderValue};
+use serde_json::Value;
+
+use crate::pipeline::reject::Rejection;
+use crate::spec::model::{is_json_mime, Operation, Response, ResponseMedia};
+use crate::spec::{Spec, View};
+
+/// What the client asked for through the `Prefer` header (as Prism reads it).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Prefer {
+    pub code: Option<u16>,
+    pub example: Option<String>,
+    pub dynamic: bool,
+}
+
+impl Prefer {
+    /// Parse `Prefer: code=404, example=name, dynamic=true` (also `;`-separated).
+    pub fn parse(values: &[&str]) -> Prefer {
+        let mut p = Prefer::default();
+        for v in values {
+            for part in v.split([',', ';']) {
+                let Some((k, val)) = part.split_once('=') else { continue };
+                let val = val.trim().trim_matches('"');
+                match k.trim().to_ascii_lowercase().as_str() {
+                    "code" => p.code = val.parse().ok(),
+                    "example" => p.example = Some(val.to_string()),
+                    "dynamic" => p.dynamic = val.eq_ignore_ascii_case("true"),
+                    _ => {}
+                }
+            }
+        }
+        p
+    }
+}
+
+/// A response ready to send.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Vec<u8>,
+    /// Where the body came from (`fixture`, `example:<name>`, `generated`, `empty`): for logs and
+    /// the recording.
+    pub source: String,
+}
+
+/// Everything about the request that decides the answer.
+pub struct RespondInput<'r> {
+    pub prefer: &'r Prefer,
+    pub accept: Option<&'r str>,
+    /// Decoded path parameters, in template order.
+    pub path_params: &'r [(String, String)],
+    /// Seed for this request: the CLI seed mixed with a stable hash of the request.
+    pub seed: u64,
+}
+
+/// Choose and build the answer for `op`.
+pub fn respond(spec: &Spec, op: &Operation, input: &RespondInput<'_>) -> Result<Answer, Rejection> {
+    // --- Status.
+    let (status, response) = match input.prefer.code {
+        Some(code) => match op.response_for(code) {
+            Some(r) => (code, r),
+            None => {
+                let declared: Vec<String> = op.responses.iter().map(|r| r.status.to_string()).collect();
+                return Err(Rejection::bad_prefer(format!("Prefer: code={code} asks for a response {} does not declare (declared: {})", op.label(), declared.join(", "))));
+            }
+        },
+        None => match op.default_response() {
+            Some(r) => (r.status.concrete(), r),
+            None => return Ok(Answer { status: 204, content_type: None, headers: vec![], body: vec![], source: "empty".into() }),
+        },
+    };
+
+    // --- Media type.
+    let media = if response.content.is_empty() {
+        None
+    } else {
+        match negotiate(&response.content, input.accept) {
+            Some(m) => Some(m),
+            None => {
+                let available: Vec<&str> = response.content.iter().map(|m| m.mime.as_str()).collect();
+                return Err(Rejection::not_acceptable(input.accept.unwrap_or(""), &available));
+            }
+        }
+    };
+
+    let headers = response_headers(spec, response, input.seed);
+    let Some(media) = media else {
+        return Ok(Answer { status, content_type: None, headers, body: vec![], source: "empty".into() });
+    };
+
+    // --- Body.
+    let (value, source) = body_value(spec, op, media, input)?;
+    let content_type = media_content_type(&media.mime);
+    let body = match value {
+        BodyValue::Json(v) => {
+            if is_json_mime(&media.mime) {
+                serde_json::to_vec(&v).unwrap_or_default()
+            } else if let Value::String(s) = v {
+                s.into_bytes()
+            } else {
+                serde_json::to_vec(&v).unwrap_or_default()
+            }
+        }
+        BodyValue::Bytes(b) => b,
+    };
+    Ok(Answer { status, content_type: Some(content_type), headers, body, source })
+}
+
+enum BodyValue {
+    Json(Value),
+    Bytes(Vec<u8>),
+}
+
+fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &RespondInput<'_>) -> Result<(BodyValue, String), Rejection> {
+    if let Some(name) = &input.prefer.example {
+        return match media.examples.iter().find(|(n, _)| n == name) {
+            Some((n, v)) => Ok((BodyValue::Json(v.clone()), format!("example:{n}"))),
+            None => {
+                let names: Vec<&str> = media.examples.iter().map(|(n, _)| n.as_str()).collect();
+                Err(Rejection::bad_prefer(format!("Prefer: example={name} names no example of {} (examples: {})", op.label(), if names.is_empty() { "none".to_string() } else { names.join(", ") })))
+            }
+        };
+    }
+    if !input.prefer.dynamic {
+        if let Some(f) = &media.fixture {
+            let v = reflect_path_id(spec, media, Value::clone(f), input.path_params);
+            return Ok((BodyValue::Json(v), "fixture".into()));
+        }
+        if let Some((n, v)) = media.examples.first() {
+            return Ok((BodyValue::Json(v.clone()), format!("example:{n}")));
+        }
+    }
+    if is_binary_mime(&media.mime) {
+        return Ok((BodyValue::Bytes(binary_placeholder(&media.mime, input.seed)), "generated".into()));
+    }
+    let Some(schema) = &media.schema else {
+        return Ok((BodyValue::Json(Value::Object(Default::default())), "generated".into()));
+    };
+    let v = fake::generate(&spec.schemas.response, &spec.patterns, schema, input.seed, input.prefer.dynamic);
+    let v = reflect_path_id(spec, media, v, input.path_params);
+    Ok((BodyValue::Json(v), "generated".into()))
+}
+
+/// Put the last path parameter into a top-level `id` when the body still validates with it.
+fn reflect_path_id(spec: &Spec, media: &ResponseMedia, mut body: Value, path_params: &[(String, String)]) -> Value {
+    let Some((name, raw)) = path_params.last() else { return body };
+    let lname = name.to_ascii_lowercase();
+    if !(lname == "id" || lname.ends_with("id")) {
+        return body;
+    }
+    let Some(current) = body.get("id") else { return body };
+    let candidate = match current {
+        Value::String(s) if s == raw => return body,
+        Value::String(_) => Value::String(raw.clone()),
+        Value::Number(_) => match raw.parse::<i64>() {
+            Ok(n) => Value::from(n),
+            Err(_) => return body,
+        },
+        _ => return body,
+    };
+    let Some(schema) = &media.schema else { return body };
+    let Ok(validator) = media.validator.get_or_init(|| spec.schemas.compile_pointer(View::Response, schema)) else { return body };
+    let previous = body.get("id").cloned();
+    body["id"] = candidate;
+    if validator.is_valid(&body) {
+        body
+    } else {
+        body["id"] = previous.unwrap_or(Value::Null);
+        body
+    }
+}
+
+/// Pick the declared media type the `Accept` header prefers. `None` means 406.
+fn negotiate<'m>(content: &'m [ResponseMedia], accept: Option<&str>) -> Option<&'m ResponseMedia> {
+    let first_json = || content.iter().find(|m| is_json_mime(&m.mime)).or(content.first());
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else { return first_json() };
+    let mut ranges: Vec<(String, f32, usize)> = accept
+        .split(',')
+        .enumerate()
+        .filter_map(|(i, part)| {
+            let mut bits = part.split(';');
+            let range = bits.next()?.trim().to_ascii_lowercase();
+            let q = bits.filter_map(|b| b.trim().strip_prefix("q=")).find_map(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
+            (!range.is_empty()).then_some((range, q, i))
+        })
+        .collect();
+    ranges.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal).then(a.2.cmp(&b.2)));
+    for (range, q, _) in &ranges {
+        if *q <= 0.0 {
+            continue;
+        }
+        if range == "*/*" {
+            return first_json();
+        }
+        let found = content.iter().find(|m| {
+            let declared = m.mime.split(';').next().unwrap_or("").trim();
+            mime_matches(range, declared) || mime_matches(declared, range)
+        });
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+/// Whether `pattern` (which may be `type/*` or `*/*`) covers `mime`.
+fn mime_matches(pattern: &str, mime: &str) -> bool {
+    if pattern == mime || pattern == "*/*" {
+        return true;
+    }
+    match pattern.strip_suffix("/*") {
+        Some(ty) => mime.split('/').next() == Some(ty),
+        None => false,
+    }
+}
+
+/// The `Content-Type` to send for a declared media type (wildcards become concrete).
+fn media_content_type(mime: &str) -> String {
+    match mime {
+        "*/*" | "application/*" => "application/json".into(),
+        "text/*" => "text/plain; charset=utf-8".into(),
+        m if m.starts_with("text/") && !m.contains("charset") => format!("{m}; charset=utf-8"),
+        m => m.to_string(),
+    }
+}
+
+fn is_binary_mime(mime: &str) -> bool {
+    mime == "application/octet-stream" || mime == "application/pdf" || mime.starts_with("image/") || mime.starts_with("audio/") || mime.starts_with("video/") || mime == "application/zip"
+}
+
+/// A small, well-formed body for binary media types (a real one-page PDF for `application/pdf`).
+fn binary_placeholder(mime: &str, seed: u64) -> Vec<u8> {
+    if mime == "application/pdf" {
+        return MINIMAL_PDF.to_vec();
+    }
+    let mut x = seed | 1;
+    (0..64).map(|_| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x & 0xff) as u8
+    }).collect()
+}
+
+const MINIMAL_PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\nxref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \n0000000101 00000 n \ntrailer<</Size 4/Root 1 0 R>>\nstartxref\n164\n%%EOF\n";
+
+/// Declared response headers with their example or a generated value.
+fn response_headers(spec: &Spec, response: &Response, seed: u64) -> Vec<(HeaderName, HeaderValue)> {
+    let mut out = Vec::new();
+    for h in &response.headers {
+        let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else { continue };
+        let value = match &h.example {
+            Some(v) => v.clone(),
+            None => match h.schema.as_deref().and_then(|p| spec.schemas.response.pointer(p)) {
+                Some(schema) => fake::generate_schema(&spec.schemas.response, &spec.patterns, schema, &h.name, seed ^ fake::stable_hash(&[h.name.as_bytes()])),
+                None => continue,
+            },
+        };
+        let text = match value {
+            Value::String(s) => s,
+            Value::Null => continue,
+            other => other.to_string(),
+        };
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            out.push((name, v));
+        }
+    }
+    out
+}
+
+/// Shared handle type used by the pipeline.
+pub type SharedSpec = Arc<Spec>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefer_reads_code_example_and_dynamic() {
+        assert_eq!(Prefer::parse(&["code=404, example=missing", "dynamic=true"]), Prefer { code: Some(404), example: Some("missing".into()), dynamic: true });
+    }
+
+    #[test]
+    fn mime_ranges_match_wildcards() {
+        assert!(mime_matches("text/*", "text/html"));
+        assert!(mime_matches("*/*", "application/json"));
+        assert!(!mime_matches("application/xml", "application/json"));
+    }
+}

@@ -1,0 +1,339 @@
+//! Normalise every schema of a spec to JSON Schema 2020-12, in a request view and a response view.
+//!
+//! Second stage of the load pipeline. Input: the bundled document from `load`. Output: two
+//! documents, identical outside schema positions, that `model` compiles validators from and
+//! `respond` generates data from.
+//!
+//! * OpenAPI 3.0 schemas are rewritten: `nullable` → a `"null"` type (or `anyOf` with null when
+//!   there is no `type`), boolean `exclusiveMinimum`/`exclusiveMaximum` → numeric, `example` →
+//!   `examples`, siblings of `$ref` dropped (3.0 ignores them; a `nullable: true` sibling is
+//!   honoured, as vendors rely on it).
+//! * OpenAPI 3.1 schemas already are 2020-12 and pass through.
+//! * Both: a `oneOf` with a `discriminator` becomes `anyOf` (vendor branches overlap, and the
+//!   discriminator, not exclusivity, is what picks the branch).
+//! * Request view: `readOnly` properties are not required and are refused when sent; response
+//!   view: the same for `writeOnly`. A refused property's schema becomes
+//!   `{"not": {}, "x-standin-forbidden": "readOnly"}` so errors can say why.
+//!
+//! # Implementation rationale
+//! `openapiv3` was rejected as the loader: it cannot read 3.1 (type arrays, numeric exclusives,
+//! boolean schemas, webhook-only documents) and silently drops `const`, `examples` and `$defs`
+//! (measured in shared/research/crates.md §1). Keeping `serde_json::Value` and converting once
+//! gives one 2020-12 code path for both versions.
+
+use std::collections::HashSet;
+
+use serde_json::{json, Map, Value};
+
+use super::load::deref;
+
+/// Which OpenAPI schema dialect the document uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Oas30,
+    Oas31,
+}
+
+/// Which direction a view validates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Request,
+    Response,
+}
+
+/// Marker key put on the schema of a property that must not appear in this view.
+pub const FORBIDDEN_MARKER: &str = "x-standin-forbidden";
+
+/// HTTP methods that can hold an operation in a path item (OpenAPI 3.x, lower case).
+pub const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/// Build one view of `doc`: a copy with every schema position converted.
+pub fn build_view(doc: &Value, dialect: Dialect, view: View) -> Value {
+    let mut out = doc.clone();
+    let mut work = schema_roots(&out);
+    let mut visited: HashSet<String> = HashSet::new();
+    let mut refs = Vec::new();
+    while let Some(pointer) = work.pop() {
+        if !visited.insert(pointer.clone()) {
+            continue;
+        }
+        if let Some(node) = out.pointer_mut(&pointer) {
+            convert_schema(node, dialect, view, &mut refs, 0);
+        }
+        for r in refs.drain(..) {
+            if let Some(fragment) = r.strip_prefix('#') {
+                let decoded = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy().to_string();
+                if !visited.contains(&decoded) {
+                    work.push(decoded);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Pointers to every schema position reachable from the document's structure.
+fn schema_roots(doc: &Value) -> Vec<String> {
+    let mut roots = Vec::new();
+    if let Some(components) = doc.get("components") {
+        if let Some(schemas) = components.get("schemas").and_then(Value::as_object) {
+            for name in schemas.keys() {
+                roots.push(format!("/components/schemas/{}", esc(name)));
+            }
+        }
+        for (kind, f) in [
+            ("parameters", parameter_schemas as fn(&Value, &Value, &str, &mut Vec<String>)),
+            ("headers", parameter_schemas),
+            ("requestBodies", content_schemas),
+            ("responses", response_schemas),
+        ] {
+            if let Some(map) = components.get(kind).and_then(Value::as_object) {
+                for (name, v) in map {
+                    f(doc, v, &format!("/components/{kind}/{}", esc(name)), &mut roots);
+                }
+            }
+        }
+    }
+    for section in ["paths", "webhooks", "x-webhooks"] {
+        if let Some(items) = doc.get(section).and_then(Value::as_object) {
+            for (path, item) in items {
+                path_item_schemas(doc, item, &format!("/{section}/{}", esc(path)), &mut roots);
+            }
+        }
+    }
+    roots
+}
+
+fn esc(token: &str) -> String {
+    super::error::escape_token(token)
+}
+
+fn path_item_schemas(doc: &Value, item: &Value, at: &str, roots: &mut Vec<String>) {
+    let Ok((item, at)) = deref(doc, item, at) else { return };
+    if let Some(params) = item.get("parameters").and_then(Value::as_array) {
+        for (i, p) in params.iter().enumerate() {
+            parameter_schemas(doc, p, &format!("{at}/parameters/{i}"), roots);
+        }
+    }
+    for m in METHODS {
+        let Some(op) = item.get(m) else { continue };
+        let op_at = format!("{at}/{m}");
+        if let Some(params) = op.get("parameters").and_then(Value::as_array) {
+            for (i, p) in params.iter().enumerate() {
+                parameter_schemas(doc, p, &format!("{op_at}/parameters/{i}"), roots);
+            }
+        }
+        if let Some(body) = op.get("requestBody") {
+            content_schemas(doc, body, &format!("{op_at}/requestBody"), roots);
+        }
+        if let Some(responses) = op.get("responses").and_then(Value::as_object) {
+            for (code, r) in responses {
+                response_schemas(doc, r, &format!("{op_at}/responses/{}", esc(code)), roots);
+            }
+        }
+    }
+}
+
+fn parameter_schemas(doc: &Value, p: &Value, at: &str, roots: &mut Vec<String>) {
+    let Ok((p, at)) = deref(doc, p, at) else { return };
+    if p.get("schema").is_some() {
+        roots.push(format!("{at}/schema"));
+    }
+    content_schemas(doc, p, &at, roots);
+}
+
+fn content_schemas(doc: &Value, holder: &Value, at: &str, roots: &mut Vec<String>) {
+    let Ok((holder, at)) = deref(doc, holder, at) else { return };
+    if let Some(content) = holder.get("content").and_then(Value::as_object) {
+        for (mime, media) in content {
+            if media.get("schema").is_some() {
+                roots.push(format!("{at}/content/{}/schema", esc(mime)));
+            }
+        }
+    }
+}
+
+fn response_schemas(doc: &Value, r: &Value, at: &str, roots: &mut Vec<String>) {
+    let Ok((r, at)) = deref(doc, r, at) else { return };
+    content_schemas(doc, r, &at, roots);
+    if let Some(headers) = r.get("headers").and_then(Value::as_object) {
+        for (name, h) in headers {
+            parameter_schemas(doc, h, &format!("{at}/headers/{}", esc(name)), roots);
+        }
+    }
+}
+
+/// Keywords whose value is one subschema.
+const SUBSCHEMA: [&str; 10] = [
+    "additionalProperties", "items", "not", "if", "then", "else", "contains", "propertyNames",
+    "unevaluatedProperties", "unevaluatedItems",
+];
+/// Keywords whose value is an array of subschemas.
+const SUBSCHEMA_ARRAYS: [&str; 4] = ["allOf", "anyOf", "oneOf", "prefixItems"];
+/// Keywords whose value is a map of subschemas.
+const SUBSCHEMA_MAPS: [&str; 5] = ["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"];
+
+/// Schemas nested deeper than this are left as they are (a hostile spec cannot overflow the stack).
+const MAX_DEPTH: usize = 200;
+
+fn convert_schema(node: &mut Value, dialect: Dialect, view: View, refs: &mut Vec<String>, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let Value::Object(map) = node else { return };
+
+    if let Some(Value::String(r)) = map.get("$ref") {
+        refs.push(r.clone());
+        if dialect == Dialect::Oas30 {
+            let nullable = map.get("nullable") == Some(&Value::Bool(true));
+            let r = Value::String(r.clone());
+            map.clear();
+            map.insert("$ref".into(), r);
+            if nullable {
+                let inner = Value::Object(std::mem::take(map));
+                *node = json!({"anyOf": [inner, {"type": "null"}]});
+            }
+            return;
+        }
+    }
+
+    // Recurse first, so the parent sees converted children (readOnly markers on properties).
+    for k in SUBSCHEMA {
+        if let Some(v) = map.get_mut(k) {
+            if v.is_object() {
+                convert_schema(v, dialect, view, refs, depth + 1);
+            }
+        }
+    }
+    for k in SUBSCHEMA_ARRAYS {
+        if let Some(Value::Array(items)) = map.get_mut(k) {
+            for v in items {
+                convert_schema(v, dialect, view, refs, depth + 1);
+            }
+        }
+    }
+    for k in SUBSCHEMA_MAPS {
+        if let Some(Value::Object(m)) = map.get_mut(k) {
+            for v in m.values_mut() {
+                convert_schema(v, dialect, view, refs, depth + 1);
+            }
+        }
+    }
+
+    if dialect == Dialect::Oas30 {
+        convert_30_keywords(map);
+    }
+    if map.contains_key("discriminator") {
+        if let Some(one_of) = map.remove("oneOf") {
+            map.insert("anyOf".into(), one_of);
+        }
+    }
+    apply_view(map, view);
+
+    if dialect == Dialect::Oas30 && map.get("nullable") == Some(&Value::Bool(true)) {
+        map.remove("nullable");
+        match map.get_mut("type") {
+            Some(Value::String(t)) => {
+                let t = t.clone();
+                map.insert("type".into(), json!([t, "null"]));
+                if let Some(Value::Array(e)) = map.get_mut("enum") {
+                    if !e.contains(&Value::Null) {
+                        e.push(Value::Null);
+                    }
+                }
+            }
+            Some(_) => {}
+            None => {
+                let inner = Value::Object(std::mem::take(map));
+                *node = json!({"anyOf": [inner, {"type": "null"}]});
+            }
+        }
+    }
+}
+
+fn convert_30_keywords(map: &mut Map<String, Value>) {
+    for (excl, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
+        match map.get(excl) {
+            Some(Value::Bool(true)) => {
+                if let Some(b) = map.remove(bound) {
+                    map.insert(excl.into(), b);
+                } else {
+                    map.remove(excl);
+                }
+            }
+            Some(Value::Bool(false)) => {
+                map.remove(excl);
+            }
+            _ => {}
+        }
+    }
+    if let Some(example) = map.remove("example") {
+        map.entry("examples").or_insert_with(|| Value::Array(vec![example]));
+    }
+}
+
+fn apply_view(map: &mut Map<String, Value>, view: View) {
+    let flag = match view {
+        View::Request => "readOnly",
+        View::Response => "writeOnly",
+    };
+    let Some(Value::Object(props)) = map.get_mut("properties") else { return };
+    let mut forbidden = Vec::new();
+    for (name, schema) in props.iter_mut() {
+        if schema.get(flag) == Some(&Value::Bool(true)) {
+            forbidden.push(name.clone());
+            *schema = json!({"not": {}, FORBIDDEN_MARKER: flag});
+        }
+    }
+    if forbidden.is_empty() {
+        return;
+    }
+    if let Some(Value::Array(required)) = map.get_mut("required") {
+        required.retain(|r| !r.as_str().is_some_and(|r| forbidden.iter().any(|f| f == r)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn convert(schema: Value, dialect: Dialect, view: View) -> Value {
+        let doc = json!({"components": {"schemas": {"S": schema}}});
+        build_view(&doc, dialect, view)["components"]["schemas"]["S"].clone()
+    }
+
+    #[test]
+    fn nullable_with_type_becomes_type_array_and_enum_gets_null() {
+        let out = convert(json!({"type": "string", "nullable": true, "enum": ["a"]}), Dialect::Oas30, View::Response);
+        assert_eq!(out, json!({"type": ["string", "null"], "enum": ["a", null]}));
+    }
+
+    #[test]
+    fn nullable_without_type_becomes_any_of_null() {
+        let out = convert(json!({"allOf": [{"$ref": "#/x"}], "nullable": true}), Dialect::Oas30, View::Response);
+        assert_eq!(out, json!({"anyOf": [{"allOf": [{"$ref": "#/x"}]}, {"type": "null"}]}));
+    }
+
+    #[test]
+    fn boolean_exclusive_minimum_becomes_numeric() {
+        let out = convert(json!({"type": "number", "minimum": 0, "exclusiveMinimum": true}), Dialect::Oas30, View::Request);
+        assert_eq!(out, json!({"type": "number", "exclusiveMinimum": 0}));
+    }
+
+    #[test]
+    fn ref_siblings_are_dropped_in_30_and_kept_in_31() {
+        let s = json!({"$ref": "#/components/schemas/S", "description": "d"});
+        assert_eq!(convert(s.clone(), Dialect::Oas30, View::Request), json!({"$ref": "#/components/schemas/S"}));
+        assert_eq!(convert(s.clone(), Dialect::Oas31, View::Request), s);
+    }
+
+    #[test]
+    fn read_only_properties_are_not_required_and_refused_in_requests_only() {
+        let s = json!({"type": "object", "required": ["id", "name"], "properties": {"id": {"type": "string", "readOnly": true}, "name": {"type": "string"}}});
+        let req = convert(s.clone(), Dialect::Oas31, View::Request);
+        assert_eq!(req["required"], json!(["name"]));
+        assert_eq!(req["properties"]["id"][FORBIDDEN_MARKER], "readOnly");
+        let resp = convert(s.clone(), Dialect::Oas31, View::Response);
+        assert_eq!(resp, s);
+    }
+}

@@ -1,0 +1,235 @@
+//! Read a spec file (YAML or JSON) and bundle every file it references into one document.
+//!
+//! First stage of the load pipeline: `read → bundle → check refs`. Its output is one
+//! `serde_json::Value` in which every `$ref` is local (`#/...`), handed to `convert`.
+//!
+//! # Implementation rationale
+//! External references (`schemas/deal.yaml#/Deal`) are *bundled*, not inlined: each referenced
+//! file is placed under `/x-standin-bundle/<n>` of the root document and the reference rewritten
+//! to point there. Inlining would loop forever on recursive schemas that span files; a bundle
+//! keeps them as references, which the validator and the generator already handle.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::error::{join, Diagnostic};
+
+/// The key of the root document under which referenced files are bundled.
+pub const BUNDLE_KEY: &str = "x-standin-bundle";
+
+/// Files larger than this are refused before parsing (a spec is text; GitHub's is 13 MB).
+const MAX_SPEC_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Read and parse one YAML or JSON file.
+pub fn read_document(path: &Path) -> Result<Value, Diagnostic> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Diagnostic::error(path, "", format!("cannot read file: {e}")))?;
+    if meta.len() > MAX_SPEC_BYTES {
+        return Err(Diagnostic::error(path, "", format!("file is {} bytes, over the {MAX_SPEC_BYTES}-byte limit", meta.len())));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::error(path, "", format!("cannot read file: {e}")))?;
+    parse_document(path, &text)
+}
+
+/// Parse YAML or JSON text. JSON is tried first when the text looks like JSON (it is ~5x faster).
+pub fn parse_document(path: &Path, text: &str) -> Result<Value, Diagnostic> {
+    let looks_json = text.trim_start().starts_with('{');
+    if looks_json {
+        match serde_json::from_str::<Value>(text) {
+            Ok(v) => return Ok(v),
+            Err(e) if path.extension().is_some_and(|x| x == "json") => {
+                return Err(Diagnostic::error(path, "", format!("invalid JSON at line {} column {}: {e}", e.line(), e.column())));
+            }
+            Err(_) => {} // fall through: YAML is a superset of JSON
+        }
+    }
+    let mut yaml: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| {
+        let at = e.location().map(|l| format!(" at line {} column {}", l.line(), l.column())).unwrap_or_default();
+        Diagnostic::error(path, "", format!("invalid YAML{at}: {e}"))
+    })?;
+    // Merge keys (`<<: *anchor`) are only applied on request (shared/research/crates.md §8).
+    yaml.apply_merge().map_err(|e| Diagnostic::error(path, "", format!("invalid YAML merge key: {e}")))?;
+    serde_json::to_value(yaml).map_err(|e| Diagnostic::error(path, "", format!("YAML value cannot be represented as JSON: {e}")))
+}
+
+/// Bundle every external file referenced from `root` (recursively) into `root`.
+///
+/// Returns the problems found (unreadable files, bad references); the document is still usable
+/// for collecting further problems.
+pub fn bundle(root_path: &Path, root: &mut Value) -> Vec<Diagnostic> {
+    let mut bundler = Bundler { files: HashMap::new(), docs: Vec::new(), diags: Vec::new() };
+    let base = root_path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    bundler.rewrite(root, &base, root_path, "", "");
+    // Referenced files are processed breadth-first; each may reference more files.
+    let mut next = 0;
+    while next < bundler.docs.len() {
+        let (path, mut doc) = std::mem::take(&mut bundler.docs[next]);
+        let prefix = format!("/{BUNDLE_KEY}/{next}");
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        bundler.rewrite(&mut doc, &base, &path, &prefix, "");
+        bundler.docs[next] = (path, doc);
+        next += 1;
+    }
+    if !bundler.docs.is_empty() {
+        let bundle: Map<String, Value> =
+            bundler.docs.into_iter().enumerate().map(|(i, (_, d))| (i.to_string(), d)).collect();
+        if let Some(obj) = root.as_object_mut() {
+            obj.insert(BUNDLE_KEY.to_string(), Value::Object(bundle));
+        }
+    }
+    bundler.diags
+}
+
+struct Bundler {
+    /// Canonical path of each bundled file → its index under `BUNDLE_KEY`.
+    files: HashMap<PathBuf, usize>,
+    /// Bundled files, in index order; a document is taken out while it is being rewritten.
+    docs: Vec<(PathBuf, Value)>,
+    diags: Vec<Diagnostic>,
+}
+
+impl Bundler {
+    /// Rewrite every `$ref` below `value`: local refs get `prefix` (the position of this document
+    /// inside the root), external refs point into the bundle.
+    fn rewrite(&mut self, value: &mut Value, base: &Path, file: &Path, prefix: &str, pointer: &str) {
+        match value {
+            Value::Object(map) => {
+                let mut new_ref = None;
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    new_ref = self.rewrite_ref(r, base, file, prefix, &join(pointer, "$ref"));
+                }
+                if let Some(r) = new_ref {
+                    map.insert("$ref".to_string(), Value::String(r));
+                }
+                for (k, v) in map.iter_mut() {
+                    // `example(s)` and `default` are data, not schema: a `$ref` key inside them is literal.
+                    if matches!(k.as_str(), "example" | "default" | "const" | "enum") {
+                        continue;
+                    }
+                    let p = join(pointer, k);
+                    self.rewrite(v, base, file, prefix, &p);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter_mut().enumerate() {
+                    let p = join(pointer, &i.to_string());
+                    self.rewrite(v, base, file, prefix, &p);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn rewrite_ref(&mut self, r: &str, base: &Path, file: &Path, prefix: &str, at: &str) -> Option<String> {
+        if let Some(fragment) = r.strip_prefix('#') {
+            return if prefix.is_empty() { None } else { Some(format!("#{prefix}{fragment}")) };
+        }
+        if r.starts_with("http://") || r.starts_with("https://") {
+            self.diags.push(Diagnostic::error(file, at, format!("remote reference {r:?} is not fetched: standin never loads specs over the network; download it and reference the local file")));
+            return None;
+        }
+        let (file_part, fragment) = match r.split_once('#') {
+            Some((f, frag)) => (f, frag),
+            None => (r, ""),
+        };
+        let decoded = percent_encoding::percent_decode_str(file_part).decode_utf8_lossy().to_string();
+        let target = base.join(decoded);
+        let canonical = match target.canonicalize() {
+            Ok(c) => c,
+            Err(e) => {
+                self.diags.push(Diagnostic::error(file, at, format!("referenced file {} cannot be read: {e}", target.display())));
+                return None;
+            }
+        };
+        let index = match self.files.get(&canonical) {
+            Some(&i) => i,
+            None => {
+                let doc = match read_document(&canonical) {
+                    Ok(d) => d,
+                    Err(d) => {
+                        self.diags.push(d);
+                        Value::Null
+                    }
+                };
+                let i = self.docs.len();
+                self.docs.push((canonical.clone(), doc));
+                self.files.insert(canonical, i);
+                i
+            }
+        };
+        Some(format!("#/{BUNDLE_KEY}/{index}{fragment}"))
+    }
+}
+
+/// Check that every local `$ref` in `doc` resolves. Returns one diagnostic per broken reference.
+pub fn check_refs(file: &Path, doc: &Value) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    walk_refs(doc, doc, "", &mut |pointer, r| {
+        if let Some(fragment) = r.strip_prefix('#') {
+            if resolve_pointer(doc, fragment).is_none() {
+                diags.push(Diagnostic::error(file, pointer, format!("$ref {r:?} does not resolve to anything in the document")));
+            }
+        }
+    });
+    diags
+}
+
+fn walk_refs(doc: &Value, value: &Value, pointer: &str, f: &mut impl FnMut(&str, &str)) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let p = join(pointer, k);
+                if k == "$ref" {
+                    if let Value::String(r) = v {
+                        f(&p, r);
+                    }
+                    continue;
+                }
+                if matches!(k.as_str(), "example" | "default" | "const" | "enum") {
+                    continue;
+                }
+                walk_refs(doc, v, &p, f);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                walk_refs(doc, v, &join(pointer, &i.to_string()), f);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Resolve a URI fragment (`/components/schemas/Deal`, possibly percent-encoded) in `doc`.
+pub fn resolve_pointer<'a>(doc: &'a Value, fragment: &str) -> Option<&'a Value> {
+    if fragment.is_empty() {
+        return Some(doc);
+    }
+    if fragment.contains('%') {
+        let decoded = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy();
+        return doc.pointer(&decoded);
+    }
+    doc.pointer(fragment)
+}
+
+/// Follow a chain of `$ref`s starting at `value` (at `pointer`) to the first non-reference value.
+///
+/// Returns the value and its pointer, or an error message for a broken or circular chain.
+pub fn deref<'a>(doc: &'a Value, value: &'a Value, pointer: &str) -> Result<(&'a Value, String), String> {
+    let mut current = value;
+    let mut at = pointer.to_string();
+    for _ in 0..64 {
+        match current.get("$ref").and_then(Value::as_str) {
+            Some(r) => {
+                let fragment = r.strip_prefix('#').ok_or_else(|| format!("unsupported $ref {r:?}"))?;
+                current = resolve_pointer(doc, fragment).ok_or_else(|| format!("$ref {r:?} does not resolve"))?;
+                at = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy().to_string();
+            }
+            None => return Ok((current, at)),
+        }
+    }
+    Err("$ref chain is circular or longer than 64 hops".to_string())
+}

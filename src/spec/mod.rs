@@ -1,0 +1,261 @@
+//! Load an OpenAPI 3.0/3.1 document into an immutable [`Spec`]: the IR every request reads.
+//!
+//! Pipeline (all at load, never per request):
+//! `load::read_document → load::bundle → load::check_refs → convert::build_view (request and
+//! response) → model::lower (operations, compiled request validators) → fixtures attached`.
+//!
+//! Everything found wrong is collected into [`Diagnostic`]s naming file and JSON pointer.
+
+pub mod convert;
+pub mod error;
+pub mod load;
+pub mod model;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+pub use convert::{Dialect, View};
+pub use error::{Diagnostic, LoadError, Severity};
+pub use model::{Operation, Param, ParamLocation, ParamShape, Response, ResponseMedia, StatusKey};
+
+/// What to load besides the spec itself.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Directory of fixture files (`<operationId>.json`, `<operationId>.<status>.json`).
+    pub fixtures: Option<PathBuf>,
+    /// Serve under this path instead of the path of the first `servers` URL.
+    pub base_path: Option<String>,
+}
+
+/// A loaded, validated spec. Immutable and shared by every request.
+#[derive(Debug)]
+pub struct Spec {
+    /// The file the spec was read from.
+    pub file: PathBuf,
+    pub title: String,
+    pub version: String,
+    /// The `openapi` field, e.g. `3.1.0`.
+    pub openapi: String,
+    pub dialect: Dialect,
+    /// Path prefix every route is served under (`/api/v1`), no trailing slash; empty for root.
+    pub base_path: String,
+    pub operations: Vec<Operation>,
+    /// Problems that do not stop serving (`check` lists them).
+    pub warnings: Vec<Diagnostic>,
+    /// Number of webhook definitions (3.1 `webhooks`, or `x-webhooks`).
+    pub webhooks: usize,
+    /// Fixture directory actually used, and how many fixture files were attached.
+    pub fixtures: Option<(PathBuf, usize)>,
+    pub schemas: Schemas,
+    /// Generators for every `pattern` in the response view, compiled at load.
+    pub patterns: crate::respond::fake::Patterns,
+}
+
+/// The converted documents and the schema registry validators are compiled against.
+pub struct Schemas {
+    /// Request view (readOnly refused), shared with the registry.
+    pub request: Arc<Value>,
+    /// Response view (writeOnly refused); the generator follows pointers into it.
+    pub response: Arc<Value>,
+    registry: jsonschema::Registry<'static>,
+    base: String,
+}
+
+impl std::fmt::Debug for Schemas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Schemas").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+/// Distinguishes the registry URIs of specs loaded in one process.
+static SPEC_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl Schemas {
+    fn new(request: Value, response: Value) -> Result<Self, String> {
+        let base = format!("standin://spec-{}", SPEC_COUNTER.fetch_add(1, Ordering::Relaxed));
+        let request = Arc::new(request);
+        let response = Arc::new(response);
+        let registry = jsonschema::Registry::new()
+            .draft(jsonschema::Draft::Draft202012)
+            .add(format!("{base}/request"), Arc::clone(&request))
+            .and_then(|b| b.add(format!("{base}/response"), Arc::clone(&response)))
+            .and_then(|b| b.prepare())
+            .map_err(|e| e.to_string())?;
+        Ok(Self { request, response, registry, base })
+    }
+
+    /// The document of a view.
+    pub fn doc(&self, view: View) -> &Value {
+        match view {
+            View::Request => &self.request,
+            View::Response => &self.response,
+        }
+    }
+
+    /// The absolute URI of a pointer in a view, percent-encoded as RFC 6901 §6 requires.
+    pub fn uri(&self, view: View, pointer: &str) -> String {
+        const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'/').remove(b'~').remove(b'-').remove(b'.').remove(b'_');
+        let name = match view {
+            View::Request => "request",
+            View::Response => "response",
+        };
+        format!("{}/{name}#{}", self.base, percent_encoding::utf8_percent_encode(pointer, KEEP))
+    }
+
+    /// Compile a wrapper schema (which may `$ref` into the views).
+    pub fn compile(&self, schema: &Value) -> Result<jsonschema::Validator, String> {
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .with_registry(&self.registry)
+            .with_base_uri(format!("{}/wrapper", self.base))
+            .should_validate_formats(true)
+            .build(schema)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Compile the schema at `pointer` in a view.
+    pub fn compile_pointer(&self, view: View, pointer: &str) -> Result<Arc<jsonschema::Validator>, String> {
+        self.compile(&json!({"$ref": self.uri(view, pointer)})).map(Arc::new)
+    }
+}
+
+impl Spec {
+    /// Load a spec from a file. Fails with every error found; warnings are kept on the spec.
+    pub fn load(path: &Path, options: &LoadOptions) -> Result<Spec, LoadError> {
+        let fail = |errors: Vec<Diagnostic>| LoadError { file: path.to_path_buf(), errors };
+        let mut doc = load::read_document(path).map_err(|d| fail(vec![d]))?;
+        let mut diags = Vec::new();
+
+        // --- Version.
+        let (openapi, dialect) = match (doc.get("openapi").and_then(Value::as_str), doc.get("swagger")) {
+            (Some(v), _) if v.starts_with("3.0") => (v.to_string(), Dialect::Oas30),
+            (Some(v), _) if v.starts_with("3.1") => (v.to_string(), Dialect::Oas31),
+            (Some(v), _) if v.starts_with("3.2") => {
+                diags.push(Diagnostic::warning(path, "/openapi", format!("OpenAPI {v} is read with 3.1 rules")));
+                (v.to_string(), Dialect::Oas31)
+            }
+            (Some(v), _) => return Err(fail(vec![Diagnostic::error(path, "/openapi", format!("unsupported OpenAPI version {v:?}: standin reads 3.0.x and 3.1.x"))])),
+            (None, Some(_)) => return Err(fail(vec![Diagnostic::error(path, "/swagger", "Swagger 2.0 documents are not supported: convert it to OpenAPI 3 first (for example with swagger2openapi, `npx swagger2openapi in.yaml -o out.yaml`)")])),
+            (None, None) => return Err(fail(vec![Diagnostic::error(path, "", "not an OpenAPI document: no `openapi` field (expected \"3.0.x\" or \"3.1.x\")")])),
+        };
+        if !doc.is_object() {
+            return Err(fail(vec![Diagnostic::error(path, "", "the document must be an object")]));
+        }
+        let info = doc.get("info").cloned().unwrap_or(Value::Null);
+        if !info.is_object() {
+            diags.push(Diagnostic::warning(path, "/info", "missing `info` object"));
+        }
+        let title = info.get("title").and_then(Value::as_str).unwrap_or("Untitled API").to_string();
+        let version = info.get("version").and_then(Value::as_str).map(str::to_string)
+            .or_else(|| info.get("version").map(|v| v.to_string())).unwrap_or_default();
+        if doc.get("paths").is_none() && doc.get("webhooks").is_none() && doc.get("components").is_none() {
+            diags.push(Diagnostic::error(path, "", "the document has none of `paths`, `webhooks`, `components`"));
+        }
+
+        // --- References.
+        diags.extend(load::bundle(path, &mut doc));
+        diags.extend(load::check_refs(path, &doc));
+        if diags.iter().any(|d| d.severity == Severity::Error) {
+            return Err(fail(diags));
+        }
+
+        // --- Schema views and the registry.
+        let request = convert::build_view(&doc, dialect, View::Request);
+        let response = convert::build_view(&doc, dialect, View::Response);
+        drop(doc);
+        let schemas = Schemas::new(request, response).map_err(|e| fail(vec![Diagnostic::error(path, "", format!("schemas cannot be registered: {e}"))]))?;
+
+        // --- Operations.
+        let mut operations = model::lower(path, &schemas.response, dialect, &schemas, &mut diags);
+        lint_operation_ids(path, &operations, &mut diags);
+        let webhooks = ["webhooks", "x-webhooks"].iter().filter_map(|k| schemas.response.get(*k)).filter_map(Value::as_object).map(|m| m.len()).sum();
+
+        // --- Base path.
+        let base_path = match &options.base_path {
+            Some(b) => normalize_base(b),
+            None => normalize_base(&server_path(&schemas.response)),
+        };
+
+        // --- Fixtures.
+        let fixtures = match &options.fixtures {
+            Some(dir) => {
+                let n = crate::respond::fixture::attach(dir, &mut operations, &schemas, &mut diags);
+                Some((dir.clone(), n))
+            }
+            None => None,
+        };
+
+        if diags.iter().any(|d| d.severity == Severity::Error) {
+            return Err(fail(diags));
+        }
+        let patterns = crate::respond::fake::Patterns::build(&schemas.response);
+        Ok(Spec { file: path.to_path_buf(), title, version, openapi, dialect, base_path, operations, warnings: diags, webhooks, fixtures, schemas, patterns })
+    }
+}
+
+fn lint_operation_ids(path: &Path, ops: &[Operation], diags: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for op in ops {
+        match &op.operation_id {
+            None => diags.push(Diagnostic::warning(path, &op.pointer, format!("{} {} has no operationId; fixtures cannot name it", op.method, op.path))),
+            Some(id) => {
+                if let Some(first) = seen.insert(id, &op.pointer) {
+                    diags.push(Diagnostic::warning(path, format!("{}/operationId", op.pointer), format!("operationId {id:?} is also used at {first}")));
+                }
+            }
+        }
+    }
+}
+
+/// The path part of the first `servers` URL (`https://x.com/api/v1` → `/api/v1`).
+fn server_path(doc: &Value) -> String {
+    let Some(url) = doc.pointer("/servers/0/url").and_then(Value::as_str) else { return String::new() };
+    // Substitute server variables with their defaults.
+    let mut url = url.to_string();
+    if let Some(vars) = doc.pointer("/servers/0/variables").and_then(Value::as_object) {
+        for (name, v) in vars {
+            if let Some(d) = v.get("default").and_then(Value::as_str) {
+                url = url.replace(&format!("{{{name}}}"), d);
+            }
+        }
+    }
+    let without_scheme = match url.find("://") {
+        Some(i) => &url[i + 3..],
+        None => url.as_str(),
+    };
+    let path = if url.contains("://") {
+        without_scheme.find('/').map(|i| &without_scheme[i..]).unwrap_or("")
+    } else {
+        without_scheme
+    };
+    path.split(['?', '#']).next().unwrap_or("").to_string()
+}
+
+fn normalize_base(b: &str) -> String {
+    let trimmed = b.trim().trim_end_matches('/');
+    if trimmed.is_empty() {
+        String::new()
+    } else if trimmed.starts_with('/') {
+        trimmed.to_string()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_path_takes_the_path_of_the_first_server() {
+        assert_eq!(server_path(&json!({"servers": [{"url": "https://app.example.com/api/v1"}]})), "/api/v1");
+        assert_eq!(server_path(&json!({"servers": [{"url": "https://{host}/v{n}", "variables": {"host": {"default": "x"}, "n": {"default": "2"}}}]})), "/v2");
+        assert_eq!(server_path(&json!({"servers": [{"url": "/relative"}]})), "/relative");
+        assert_eq!(server_path(&json!({})), "");
+    }
+}

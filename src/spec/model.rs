@@ -1,0 +1,549 @@
+//! The operation IR: what every later stage reads instead of raw OpenAPI.
+//!
+//! Third stage of the load pipeline: `lower` walks the converted document once and produces one
+//! [`Operation`] per path + method, with its parameters, request body media types (and their
+//! compiled validators) and responses ordered by precedence. Routing, validation and responding
+//! never look at the raw document again, except to follow schema pointers while generating data.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::http::Method;
+use serde_json::{json, Map, Value};
+
+use super::convert::{Dialect, METHODS};
+use super::error::{escape_token, join, Diagnostic};
+use super::load::deref;
+use super::Schemas;
+
+/// Where a parameter travels (OpenAPI `in`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ParamLocation {
+    Path,
+    Query,
+    Header,
+    Cookie,
+}
+
+impl ParamLocation {
+    /// The name used in error locations (`query.limit`) and in the parameter validator.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Path => "path",
+            Self::Query => "query",
+            Self::Header => "header",
+            Self::Cookie => "cookie",
+        }
+    }
+}
+
+/// How a raw string parameter is turned into JSON before validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamShape {
+    /// One value; the type (`integer`, `number`, `boolean`, `string`, …) drives coercion.
+    Scalar(Option<String>),
+    /// A list; `explode` form params repeat the key, others are comma-separated.
+    Array(Option<String>),
+    /// An object (form `explode` spreads its properties as separate keys; kept simple: deepObject
+    /// and comma forms are parsed, other styles pass as strings).
+    Object,
+    /// `content` instead of `schema`: the value is a serialized document (JSON).
+    Json,
+}
+
+/// One declared parameter of an operation.
+#[derive(Debug, Clone)]
+pub struct Param {
+    /// Name as the API spells it (headers compare case-insensitively).
+    pub name: String,
+    pub location: ParamLocation,
+    pub required: bool,
+    /// `form`/`simple`/`deepObject`/…; defaults per location as in OpenAPI 3 §4.8.12.4.
+    pub style: String,
+    pub explode: bool,
+    pub shape: ParamShape,
+}
+
+/// A request body media type the operation accepts.
+#[derive(Debug)]
+pub struct RequestMedia {
+    /// As declared (`application/json`, `application/*`, `*/*`), lower case.
+    pub mime: String,
+    /// Compiled at load when the media type is JSON and has a schema.
+    pub validator: Option<Arc<jsonschema::Validator>>,
+}
+
+/// Declared request body.
+#[derive(Debug)]
+pub struct RequestBody {
+    pub required: bool,
+    pub content: Vec<RequestMedia>,
+}
+
+/// The status key of a declared response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StatusKey {
+    /// An exact code, e.g. `200`.
+    Code(u16),
+    /// A range, e.g. `2XX` stored as 2.
+    Range(u16),
+    /// `default`.
+    Default,
+}
+
+impl StatusKey {
+    fn parse(key: &str) -> Option<Self> {
+        if key == "default" {
+            return Some(Self::Default);
+        }
+        let upper = key.to_ascii_uppercase();
+        if upper.len() == 3 && upper.ends_with("XX") {
+            return upper[..1].parse().ok().filter(|d| (1..=5).contains(d)).map(Self::Range);
+        }
+        key.parse().ok().filter(|c| (100..=599).contains(c)).map(Self::Code)
+    }
+
+    /// Whether a concrete status falls under this key.
+    pub fn covers(self, status: u16) -> bool {
+        match self {
+            Self::Code(c) => c == status,
+            Self::Range(r) => status / 100 == r,
+            Self::Default => true,
+        }
+    }
+
+    /// The status to answer with when this response is chosen without a concrete code.
+    pub fn concrete(self) -> u16 {
+        match self {
+            Self::Code(c) => c,
+            Self::Range(r) => r * 100,
+            Self::Default => 200,
+        }
+    }
+}
+
+impl std::fmt::Display for StatusKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Code(c) => write!(f, "{c}"),
+            Self::Range(r) => write!(f, "{r}XX"),
+            Self::Default => write!(f, "default"),
+        }
+    }
+}
+
+/// One media type of a declared response.
+#[derive(Debug)]
+pub struct ResponseMedia {
+    pub mime: String,
+    /// Pointer to the schema in the response view, if any.
+    pub schema: Option<String>,
+    /// Named examples in declaration order (`example` is named `"example"`).
+    pub examples: Vec<(String, Value)>,
+    /// A fixture body for this response (from `--fixtures`), checked at load.
+    pub fixture: Option<Arc<Value>>,
+    /// Compiled on first use: response validators are expensive (shared/research/crates.md §2).
+    pub validator: OnceLock<Result<Arc<jsonschema::Validator>, String>>,
+}
+
+/// A declared response header.
+#[derive(Debug)]
+pub struct ResponseHeader {
+    pub name: String,
+    pub schema: Option<String>,
+    pub example: Option<Value>,
+}
+
+/// One declared response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusKey,
+    pub content: Vec<ResponseMedia>,
+    pub headers: Vec<ResponseHeader>,
+}
+
+/// One operation (path + method) of a spec, lowered from OpenAPI.
+#[derive(Debug)]
+pub struct Operation {
+    pub method: Method,
+    /// The path template as in the spec (`/deals/{id}`), without the base path.
+    pub path: String,
+    pub operation_id: Option<String>,
+    pub summary: Option<String>,
+    /// JSON pointer of the operation in the spec (for messages).
+    pub pointer: String,
+    pub params: Vec<Param>,
+    /// One validator for all parameters: an object `{path:{…}, query:{…}, header:{…}, cookie:{…}}`.
+    pub param_validator: Option<jsonschema::Validator>,
+    pub body: Option<RequestBody>,
+    /// Ordered by precedence: exact codes ascending, then ranges, then `default`.
+    pub responses: Vec<Response>,
+}
+
+impl Operation {
+    /// `operationId`, or `METHOD /path` when the spec has none.
+    pub fn label(&self) -> String {
+        self.operation_id.clone().unwrap_or_else(|| format!("{} {}", self.method, self.path))
+    }
+
+    /// The response answered when the client asks for nothing in particular: the lowest 2xx
+    /// code, else a 2XX range, else `default`, else the first declared.
+    pub fn default_response(&self) -> Option<&Response> {
+        self.responses
+            .iter()
+            .find(|r| matches!(r.status, StatusKey::Code(c) if (200..300).contains(&c)))
+            .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Range(2)))
+            .or_else(|| self.responses.iter().find(|r| r.status == StatusKey::Default))
+            .or_else(|| self.responses.first())
+    }
+
+    /// The response declared for a concrete status: exact code, then range, then `default`.
+    pub fn response_for(&self, status: u16) -> Option<&Response> {
+        self.responses.iter().find(|r| r.status.covers(status))
+    }
+}
+
+/// Lower every operation of `doc` (the response view; non-schema parts equal the original).
+pub fn lower(file: &std::path::Path, doc: &Value, dialect: Dialect, schemas: &Schemas, diags: &mut Vec<Diagnostic>) -> Vec<Operation> {
+    let _ = dialect;
+    let mut ops = Vec::new();
+    let Some(paths) = doc.get("paths") else { return ops };
+    let Some(paths) = paths.as_object() else {
+        diags.push(Diagnostic::error(file, "/paths", "`paths` must be an object"));
+        return ops;
+    };
+    for (path, item) in paths {
+        let item_at = join("/paths", path);
+        if !path.starts_with('/') {
+            diags.push(Diagnostic::error(file, &item_at, format!("path {path:?} must start with '/'")));
+            continue;
+        }
+        let (item, item_at) = match deref(doc, item, &item_at) {
+            Ok(x) => x,
+            Err(e) => {
+                diags.push(Diagnostic::error(file, &item_at, e));
+                continue;
+            }
+        };
+        let Some(item_obj) = item.as_object() else {
+            diags.push(Diagnostic::error(file, &item_at, "path item must be an object"));
+            continue;
+        };
+        let shared_params = item_obj.get("parameters");
+        for m in METHODS {
+            let Some(op) = item_obj.get(m) else { continue };
+            let at = format!("{item_at}/{m}");
+            if !op.is_object() {
+                diags.push(Diagnostic::error(file, &at, "operation must be an object"));
+                continue;
+            }
+            let method = Method::from_bytes(m.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
+            ops.push(lower_operation(file, doc, schemas, method, path, &item_at, shared_params, op, &at, diags));
+        }
+    }
+    ops
+}
+
+#[allow(clippy::too_many_arguments)]
+fn lower_operation(
+    file: &std::path::Path,
+    doc: &Value,
+    schemas: &Schemas,
+    method: Method,
+    path: &str,
+    item_at: &str,
+    shared_params: Option<&Value>,
+    op: &Value,
+    at: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Operation {
+    // --- Parameters: path-item level, overridden by operation level (same name + location).
+    let mut raw: Vec<(Value, String)> = Vec::new();
+    for (list, list_at) in [(shared_params, format!("{item_at}/parameters")), (op.get("parameters"), format!("{at}/parameters"))] {
+        let Some(list) = list else { continue };
+        let Some(list) = list.as_array() else {
+            diags.push(Diagnostic::error(file, &list_at, "`parameters` must be an array"));
+            continue;
+        };
+        for (i, p) in list.iter().enumerate() {
+            let p_at = format!("{list_at}/{i}");
+            match deref(doc, p, &p_at) {
+                Ok((p, resolved_at)) => {
+                    let key = (p.get("name").cloned(), p.get("in").cloned());
+                    raw.retain(|(q, _)| (q.get("name").cloned(), q.get("in").cloned()) != key);
+                    raw.push((p.clone(), resolved_at));
+                }
+                Err(e) => diags.push(Diagnostic::error(file, &p_at, e)),
+            }
+        }
+    }
+    let mut params = Vec::new();
+    let mut groups: Map<String, Value> = Map::new();
+    for (p, p_at) in &raw {
+        let Some(name) = p.get("name").and_then(Value::as_str) else {
+            diags.push(Diagnostic::error(file, p_at, "parameter has no `name`"));
+            continue;
+        };
+        let location = match p.get("in").and_then(Value::as_str) {
+            Some("path") => ParamLocation::Path,
+            Some("query") => ParamLocation::Query,
+            Some("header") => ParamLocation::Header,
+            Some("cookie") => ParamLocation::Cookie,
+            other => {
+                diags.push(Diagnostic::error(file, p_at, format!("parameter {name:?} has invalid `in`: {other:?}")));
+                continue;
+            }
+        };
+        // OpenAPI 3 §4.8.12.1: these header parameters are ignored.
+        if location == ParamLocation::Header && ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        if location == ParamLocation::Path && !path.contains(&format!("{{{name}}}")) {
+            diags.push(Diagnostic::warning(file, p_at, format!("path parameter {name:?} does not appear in the path template {path:?}")));
+            continue;
+        }
+        let required = location == ParamLocation::Path || p.get("required") == Some(&Value::Bool(true));
+        let style = p.get("style").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| {
+            match location {
+                ParamLocation::Query | ParamLocation::Cookie => "form",
+                _ => "simple",
+            }
+            .to_string()
+        });
+        let explode = p.get("explode").and_then(Value::as_bool).unwrap_or(style == "form");
+        let (shape, schema_ptr) = if p.get("schema").is_some() {
+            (param_shape(doc, &format!("{p_at}/schema")), Some(format!("{p_at}/schema")))
+        } else if let Some((mime, _)) = p.get("content").and_then(Value::as_object).and_then(|c| c.iter().next()) {
+            (ParamShape::Json, Some(format!("{p_at}/content/{}/schema", escape_token(mime))).filter(|ptr| doc.pointer(ptr).is_some()))
+        } else {
+            (ParamShape::Scalar(None), None)
+        };
+        let key = if location == ParamLocation::Header { name.to_ascii_lowercase() } else { name.to_string() };
+        let group = groups
+            .entry(location.as_str())
+            .or_insert_with(|| json!({"type": "object", "properties": {}, "required": []}));
+        if let Some(ptr) = &schema_ptr {
+            group["properties"][&key] = json!({"$ref": schemas.uri(super::convert::View::Request, ptr)});
+        }
+        if required {
+            if let Some(r) = group["required"].as_array_mut() {
+                r.push(Value::String(key));
+            }
+        }
+        params.push(Param { name: name.to_string(), location, required, style, explode, shape });
+    }
+    for cap in template_names(path) {
+        if !params.iter().any(|p| p.location == ParamLocation::Path && p.name == cap) {
+            diags.push(Diagnostic::warning(file, at, format!("path template variable {{{cap}}} has no declared path parameter; it is accepted as any string")));
+        }
+    }
+    let param_validator = if groups.is_empty() {
+        None
+    } else {
+        let schema = json!({"type": "object", "properties": Value::Object(groups)});
+        match schemas.compile(&schema) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                diags.push(Diagnostic::error(file, &format!("{at}/parameters"), format!("parameter schemas cannot be compiled: {e}")));
+                None
+            }
+        }
+    };
+
+    // --- Request body.
+    let body = op.get("requestBody").and_then(|b| {
+        let b_at = format!("{at}/requestBody");
+        let (b, b_at) = match deref(doc, b, &b_at) {
+            Ok(x) => x,
+            Err(e) => {
+                diags.push(Diagnostic::error(file, &b_at, e));
+                return None;
+            }
+        };
+        let mut content = Vec::new();
+        if let Some(map) = b.get("content").and_then(Value::as_object) {
+            for (mime, media) in map {
+                let schema_ptr = format!("{b_at}/content/{}/schema", escape_token(mime));
+                let mime_l = mime.to_ascii_lowercase();
+                let validator = if media.get("schema").is_some() && is_json_mime(&mime_l) {
+                    match schemas.compile_pointer(super::convert::View::Request, &schema_ptr) {
+                        Ok(v) => Some(v),
+                        Err(e) => {
+                            diags.push(Diagnostic::error(file, &schema_ptr, format!("request body schema cannot be compiled: {e}")));
+                            None
+                        }
+                    }
+                } else {
+                    None
+                };
+                content.push(RequestMedia { mime: mime_l, validator });
+            }
+        }
+        Some(RequestBody { required: b.get("required") == Some(&Value::Bool(true)), content })
+    });
+
+    // --- Responses.
+    let mut responses = Vec::new();
+    match op.get("responses").and_then(Value::as_object) {
+        None => diags.push(Diagnostic::warning(file, at, "operation declares no `responses`; it answers 204 with no body")),
+        Some(map) => {
+            for (code, r) in map {
+                let r_at = join(&format!("{at}/responses"), code);
+                let Some(status) = StatusKey::parse(code) else {
+                    diags.push(Diagnostic::warning(file, &r_at, format!("response key {code:?} is not a status code, a range like 2XX, or `default`; ignored")));
+                    continue;
+                };
+                match deref(doc, r, &r_at) {
+                    Ok((r, r_at)) => responses.push(lower_response(file, doc, status, r, &r_at, diags)),
+                    Err(e) => diags.push(Diagnostic::error(file, &r_at, e)),
+                }
+            }
+        }
+    }
+    responses.sort_by_key(|r| r.status);
+
+    Operation {
+        method,
+        path: path.to_string(),
+        operation_id: op.get("operationId").and_then(Value::as_str).map(str::to_string),
+        summary: op.get("summary").and_then(Value::as_str).map(str::to_string),
+        pointer: at.to_string(),
+        params,
+        param_validator,
+        body,
+        responses,
+    }
+}
+
+fn lower_response(file: &std::path::Path, doc: &Value, status: StatusKey, r: &Value, r_at: &str, diags: &mut Vec<Diagnostic>) -> Response {
+    let mut content = Vec::new();
+    if let Some(map) = r.get("content").and_then(Value::as_object) {
+        for (mime, media) in map {
+            let m_at = join(&format!("{r_at}/content"), mime);
+            let mut examples = Vec::new();
+            if let Some(ex) = media.get("example") {
+                examples.push(("example".to_string(), ex.clone()));
+            }
+            if let Some(map) = media.get("examples").and_then(Value::as_object) {
+                for (name, ex) in map {
+                    let ex_at = join(&format!("{m_at}/examples"), name);
+                    match deref(doc, ex, &ex_at) {
+                        Ok((ex, _)) => {
+                            if let Some(v) = ex.get("value") {
+                                examples.push((name.clone(), v.clone()));
+                            } else if ex.get("externalValue").is_some() {
+                                diags.push(Diagnostic::warning(file, &ex_at, "externalValue examples are not fetched; this example is skipped"));
+                            }
+                        }
+                        Err(e) => diags.push(Diagnostic::error(file, &ex_at, e)),
+                    }
+                }
+            }
+            content.push(ResponseMedia {
+                mime: mime.to_ascii_lowercase(),
+                schema: media.get("schema").map(|_| format!("{m_at}/schema")),
+                examples,
+                fixture: None,
+                validator: OnceLock::new(),
+            });
+        }
+    }
+    let mut headers = Vec::new();
+    if let Some(map) = r.get("headers").and_then(Value::as_object) {
+        for (name, h) in map {
+            if name.eq_ignore_ascii_case("content-type") {
+                continue; // OpenAPI 3 §4.8.17.1: ignored
+            }
+            let h_at = join(&format!("{r_at}/headers"), name);
+            match deref(doc, h, &h_at) {
+                Ok((h, h_at)) => {
+                    let example = h.get("example").cloned().or_else(|| h.pointer("/schema/example").cloned()).or_else(|| h.pointer("/schema/examples/0").cloned());
+                    headers.push(ResponseHeader { name: name.clone(), schema: h.get("schema").map(|_| format!("{h_at}/schema")), example });
+                }
+                Err(e) => diags.push(Diagnostic::error(file, &h_at, e)),
+            }
+        }
+    }
+    Response { status, content, headers }
+}
+
+/// Whether a media type carries JSON (`application/json`, `application/problem+json`, `*/*+json`).
+pub fn is_json_mime(mime: &str) -> bool {
+    let base = mime.split(';').next().unwrap_or("").trim();
+    base == "application/json" || base.ends_with("+json") || base == "*/*" || base == "application/*"
+}
+
+/// The `{name}` variables of a path template.
+pub fn template_names(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let Some(end) = rest[start..].find('}') else { break };
+        out.push(rest[start + 1..start + end].to_string());
+        rest = &rest[start + end + 1..];
+    }
+    out
+}
+
+/// Work out how to coerce a parameter from its schema (following `$ref`s and simple compositions).
+fn param_shape(doc: &Value, pointer: &str) -> ParamShape {
+    let Some(schema) = doc.pointer(pointer) else { return ParamShape::Scalar(None) };
+    let schema = match deref(doc, schema, pointer) {
+        Ok((s, _)) => s,
+        Err(_) => return ParamShape::Scalar(None),
+    };
+    match schema_type(doc, schema).as_deref() {
+        Some("array") => {
+            let item = schema.get("items").and_then(|i| deref(doc, i, "").ok()).and_then(|(i, _)| schema_type(doc, i));
+            ParamShape::Array(item)
+        }
+        Some("object") => ParamShape::Object,
+        other => ParamShape::Scalar(other.map(str::to_string)),
+    }
+}
+
+/// The first non-null `type` of a schema, looking through `$ref`, `allOf`, `anyOf`, `oneOf`.
+pub fn schema_type(doc: &Value, schema: &Value) -> Option<String> {
+    fn go(doc: &Value, schema: &Value, depth: usize) -> Option<String> {
+        if depth > 16 {
+            return None;
+        }
+        let schema = deref(doc, schema, "").ok()?.0;
+        match schema.get("type") {
+            Some(Value::String(t)) => return Some(t.clone()),
+            Some(Value::Array(ts)) => return ts.iter().filter_map(Value::as_str).find(|t| *t != "null").map(str::to_string),
+            _ => {}
+        }
+        for k in ["allOf", "anyOf", "oneOf"] {
+            if let Some(Value::Array(items)) = schema.get(k) {
+                if let Some(t) = items.iter().find_map(|s| go(doc, s, depth + 1)) {
+                    return Some(t);
+                }
+            }
+        }
+        if schema.get("properties").is_some() {
+            return Some("object".into());
+        }
+        if schema.get("items").is_some() {
+            return Some("array".into());
+        }
+        None
+    }
+    go(doc, schema, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_keys_order_exact_then_range_then_default() {
+        let mut keys: Vec<StatusKey> = ["default", "2XX", "404", "200"].iter().filter_map(|k| StatusKey::parse(k)).collect();
+        keys.sort();
+        assert_eq!(keys, vec![StatusKey::Code(200), StatusKey::Code(404), StatusKey::Range(2), StatusKey::Default]);
+    }
+
+    #[test]
+    fn template_names_finds_every_variable() {
+        assert_eq!(template_names("/files/{name}.json/{v}:cancel"), vec!["name", "v"]);
+    }
+}
