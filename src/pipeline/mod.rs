@@ -120,6 +120,9 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8]) -> Res
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     problems.extend(validate::validate_body(spec, op, content_type, body)?);
     if !problems.is_empty() {
+        // Stable order for clients and snapshots: by location, then message.
+        problems.sort_by(|a, b| (&a.location, &a.message).cmp(&(&b.location, &b.message)));
+        problems.dedup();
         return Err(Rejection::invalid_request(validate::invalid_status(op), problems));
     }
 

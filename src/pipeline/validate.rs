@@ -62,7 +62,11 @@ fn parse_cookies(headers: &HeaderMap) -> HashMap<String, String> {
 pub fn validate_params(spec: &Spec, op: &Operation, path_params: &[(String, String)], query: &[(String, String)], headers: &HeaderMap) -> Vec<Problem> {
     let Some(validator) = &op.param_validator else { return Vec::new() };
     let cookies = if op.params.iter().any(|p| p.location == ParamLocation::Cookie) { parse_cookies(headers) } else { HashMap::new() };
+    // Every location with declared parameters is present, so `required` inside it is checked.
     let mut groups: Map<String, Value> = Map::new();
+    for p in &op.params {
+        groups.entry(p.location.as_str()).or_insert_with(|| Value::Object(Map::new()));
+    }
     for p in &op.params {
         let raw: Vec<&str> = match p.location {
             ParamLocation::Path => path_params.iter().filter(|(k, _)| *k == p.name).map(|(_, v)| v.as_str()).collect(),
@@ -145,7 +149,7 @@ fn coerce(shape: &ParamShape, style: &str, explode: bool, raw: &[&str]) -> Value
 fn scalar(s: &str, ty: Option<&str>) -> Value {
     match ty {
         Some("integer") => s.parse::<i64>().map(Value::from).or_else(|_| s.parse::<u64>().map(Value::from)).unwrap_or_else(|_| Value::String(s.to_string())),
-        Some("number") => s.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number).unwrap_or_else(|| Value::String(s.to_string())),
+        Some("number") => s.parse::<i64>().map(Value::from).ok().or_else(|| s.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number)).unwrap_or_else(|| Value::String(s.to_string())),
         Some("boolean") => match s {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),

@@ -1,0 +1,67 @@
+//! Test harness: start standin in-process on 127.0.0.1:0 and talk HTTP to it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+use standin::pipeline::App;
+use standin::server::RunningServer;
+use standin::spec::{LoadOptions, Spec};
+
+/// Absolute path of a file in the repository.
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// Load a spec (path relative to the repository) with optional fixtures.
+pub fn load(spec: &str, fixtures: Option<&str>) -> Spec {
+    let options = LoadOptions { fixtures: fixtures.map(repo), base_path: None };
+    Spec::load(&repo(spec), &options).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A running server plus a client pointed at it.
+pub struct TestServer {
+    pub server: RunningServer,
+    pub client: reqwest::Client,
+}
+
+impl TestServer {
+    /// Start `spec` (relative to the repository) with `fixtures` and `seed`.
+    pub async fn start(spec: &str, fixtures: Option<&str>, seed: u64) -> TestServer {
+        let spec = load(spec, fixtures);
+        let (app, _) = App::new(vec![Arc::new(spec)], seed, 1 << 20);
+        let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.expect("bind loopback");
+        TestServer { server, client: reqwest::Client::new() }
+    }
+
+    /// The shop test spec with its fixtures, seed 7.
+    pub async fn shop() -> TestServer {
+        Self::start("tests/fixtures/specs/shop.yaml", Some("tests/fixtures/responses/shop"), 7).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.url())
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path))
+    }
+
+    pub fn post_json(&self, path: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path)).header("content-type", "application/json").body(body.to_string())
+    }
+}
+
+/// Status, content type and JSON body of a response, for snapshots and assertions.
+pub async fn parts(resp: reqwest::Response) -> (u16, String, Value) {
+    let status = resp.status().as_u16();
+    let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let text = resp.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, ct, body)
+}
+
+/// The `location`s of the problems in an error envelope.
+pub fn locations(body: &Value) -> Vec<String> {
+    body["errors"].as_array().map(|a| a.iter().filter_map(|e| e["location"].as_str().map(str::to_string)).collect()).unwrap_or_default()
+}

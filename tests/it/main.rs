@@ -1,0 +1,10 @@
+//! One integration-test binary (one link step); a module per area. Every test starts the real
+//! server on a loopback port (port 0) and talks HTTP to it, or runs the real binary.
+
+mod common;
+
+mod cli;
+mod respond;
+mod routing;
+mod specs;
+mod validate;
