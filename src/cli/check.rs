@@ -91,7 +91,43 @@ pub fn lint(spec: &Spec) -> Vec<Diagnostic> {
             }
         }
     }
+    unknown_formats(spec, &spec.schemas.response, "", &mut std::collections::HashSet::new(), &mut out, 0);
     let (_, route_warnings) = crate::routes::RouteTable::build(spec);
     out.extend(route_warnings);
     out
+}
+
+/// Formats standin validates or generates; others are accepted as any string (and listed once).
+const KNOWN_FORMATS: [&str; 30] = [
+    "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname", "ipv4", "ipv6", "uri",
+    "uri-reference", "iri", "iri-reference", "uuid", "uri-template", "json-pointer", "relative-json-pointer", "regex",
+    "int32", "int64", "float", "double", "byte", "binary", "password", "url", "decimal", "uint64", "phone",
+];
+
+fn unknown_formats(spec: &Spec, v: &serde_json::Value, at: &str, seen: &mut std::collections::HashSet<String>, out: &mut Vec<Diagnostic>, depth: usize) {
+    use serde_json::Value;
+    if depth > 256 {
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::String(f)) = map.get("format") {
+                if !KNOWN_FORMATS.contains(&f.as_str()) && seen.insert(f.clone()) {
+                    out.push(Diagnostic::warning(&spec.file, format!("{at}/format"), format!("unknown format {f:?} is not checked (first use shown)")));
+                }
+            }
+            for (k, child) in map {
+                if matches!(k.as_str(), "example" | "examples" | "default" | "enum" | "const") {
+                    continue;
+                }
+                unknown_formats(spec, child, &crate::spec::error::join(at, k), seen, out, depth + 1);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                unknown_formats(spec, child, &format!("{at}/{i}"), seen, out, depth + 1);
+            }
+        }
+        _ => {}
+    }
 }

@@ -92,6 +92,13 @@ fn compile_pattern(p: &str) -> Option<rand_regex::Regex> {
     }
     s = s.strip_suffix("\\z").unwrap_or(s);
     let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(true).build().parse(s).ok()?;
+    // A hostile pattern (`(a{1000}){1000}`) would make every generated string huge: refuse to
+    // generate from patterns whose strings are necessarily longer than this.
+    const MAX_PATTERN_LEN: usize = 4096;
+    let props = hir.properties();
+    if props.minimum_len().is_some_and(|n| n > MAX_PATTERN_LEN) || props.maximum_len().is_some_and(|n| n > MAX_PATTERN_LEN) {
+        return None;
+    }
     rand_regex::Regex::with_hir(hir, 8).ok()
 }
 

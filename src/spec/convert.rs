@@ -48,8 +48,8 @@ pub const FORBIDDEN_MARKER: &str = "x-standin-forbidden";
 pub const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 /// Build one view of `doc`: a copy with every schema position converted.
-pub fn build_view(doc: &Value, dialect: Dialect, view: View) -> Value {
-    let mut out = doc.clone();
+pub fn build_view(doc: Value, dialect: Dialect, view: View) -> Value {
+    let mut out = doc;
     let mut work = schema_roots(&out);
     let mut visited: HashSet<String> = HashSet::new();
     let mut refs = Vec::new();
@@ -70,6 +70,64 @@ pub fn build_view(doc: &Value, dialect: Dialect, view: View) -> Value {
         }
     }
     out
+}
+
+/// Make `allOf`s satisfiable: a member with `additionalProperties: false` rejects the properties
+/// the other members add, so no instance can match (a common mistake in public specs). The
+/// member is replaced by a copy without that keyword. Returns the pointer of every `allOf` fixed,
+/// for the load warnings.
+pub fn relax_all_of(doc: &mut Value) -> Vec<String> {
+    let mut found = Vec::new();
+    find_strict_all_of(doc, doc, "", &mut found, 0);
+    for (pointer, index, replacement) in &found {
+        if let Some(Value::Array(members)) = doc.pointer_mut(&format!("{pointer}/allOf")) {
+            if let Some(m) = members.get_mut(*index) {
+                *m = replacement.clone();
+            }
+        }
+    }
+    let mut pointers: Vec<String> = found.into_iter().map(|(p, _, _)| p).collect();
+    pointers.dedup();
+    pointers
+}
+
+fn find_strict_all_of(doc: &Value, v: &Value, at: &str, found: &mut Vec<(String, usize, Value)>, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Array(members)) = map.get("allOf") {
+                if members.len() > 1 {
+                    for (i, m) in members.iter().enumerate() {
+                        let target = match m.get("$ref").and_then(Value::as_str) {
+                            Some(r) => r.strip_prefix('#').and_then(|f| super::load::resolve_pointer(doc, f)),
+                            None => Some(m),
+                        };
+                        if let Some(Value::Object(t)) = target {
+                            if t.get("additionalProperties") == Some(&Value::Bool(false)) {
+                                let mut copy = t.clone();
+                                copy.remove("additionalProperties");
+                                found.push((at.to_string(), i, Value::Object(copy)));
+                            }
+                        }
+                    }
+                }
+            }
+            for (k, child) in map {
+                if matches!(k.as_str(), "example" | "examples" | "default" | "enum" | "const") {
+                    continue;
+                }
+                find_strict_all_of(doc, child, &format!("{at}/{}", esc(k)), found, depth + 1);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                find_strict_all_of(doc, child, &format!("{at}/{i}"), found, depth + 1);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Pointers to every schema position reachable from the document's structure.
@@ -299,7 +357,7 @@ mod tests {
 
     fn convert(schema: Value, dialect: Dialect, view: View) -> Value {
         let doc = json!({"components": {"schemas": {"S": schema}}});
-        build_view(&doc, dialect, view)["components"]["schemas"]["S"].clone()
+        build_view(doc, dialect, view)["components"]["schemas"]["S"].clone()
     }
 
     #[test]

@@ -165,9 +165,12 @@ impl Spec {
         }
 
         // --- Schema views and the registry.
-        let request = convert::build_view(&doc, dialect, View::Request);
-        let response = convert::build_view(&doc, dialect, View::Response);
-        drop(doc);
+        for pointer in convert::relax_all_of(&mut doc) {
+            diags.push(Diagnostic::warning(path, format!("{pointer}/allOf"), "no instance can satisfy this allOf: a member has `additionalProperties: false` and the others add properties; standin ignores that `additionalProperties: false`"));
+        }
+        // The response view is converted in place: at most two copies of the document exist.
+        let request = convert::build_view(doc.clone(), dialect, View::Request);
+        let response = convert::build_view(doc, dialect, View::Response);
         let schemas = Schemas::new(request, response).map_err(|e| fail(vec![Diagnostic::error(path, "", format!("schemas cannot be registered: {e}"))]))?;
 
         // --- Operations.

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Load benchmark on loopback: standin vs a bare axum handler returning fixed bytes, side by side.
+#
+#   bash bench/run.sh            # 10 s per case, 32 connections, 2 wrk threads
+#   DURATION=5 CONNS=64 bash bench/run.sh
+#
+# Needs `wrk` (Debian package `wrk`; the script installs it with apt-get when missing and root).
+# Prints requests/second and p50/p99 per case, and each case's ratio to the bare handler.
+# Every request loop is bounded by DURATION; servers are stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-32}
+THREADS=${THREADS:-2}
+PORT_STANDIN=${PORT_STANDIN:-4410}
+PORT_BARE=${PORT_BARE:-4420}
+
+if ! command -v wrk >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else echo "install wrk first" >&2; exit 2; fi
+fi
+
+cargo build --release --quiet --bin standin --example bare
+./target/release/standin serve --spec tests/fixtures/specs/shop.yaml --fixtures tests/fixtures/responses/shop --port "$PORT_STANDIN" >/tmp/standin-bench.log 2>&1 &
+STANDIN=$!
+./target/release/examples/bare "$PORT_BARE" >/dev/null 2>&1 &
+BARE=$!
+trap 'kill $STANDIN $BARE 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT_STANDIN/__standin/health" >/dev/null && break; sleep 0.1; done
+
+LUA=$(mktemp -d)
+cat >"$LUA/post_valid.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"name":"Desk lamp","price":49.5,"currency":"EUR","category":null,"tags":["home"]}'
+LUA
+cat >"$LUA/post_invalid.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"id":"prd_x1","price":0,"currency":"GBP","colour":"red"}'
+LUA
+echo "# empty" >"$LUA/get.lua"
+
+run() { # name url script
+  local out rps p50 p99
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$LUA/$3" "$2")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  local non2xx; non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+  printf '%-34s %10s req/s   p50 %-9s p99 %-9s %s\n' "$1" "$rps" "$p50" "$p99" "${non2xx:+(non-2xx: $non2xx)}"
+  echo "$rps" >"$LUA/$1.rps"
+}
+
+echo "standin bench: ${DURATION}s per case, $CONNS connections, $THREADS wrk threads, $(nproc) cores"
+S="http://127.0.0.1:$PORT_STANDIN/api/v2"
+run bare_axum_fixed_bytes "http://127.0.0.1:$PORT_BARE/products" get.lua
+run list_get_generated "$S/products?limit=20" get.lua
+run get_by_id_example "$S/products/prd_lamp1" get.lua
+run get_fixture "$S/categories/1" get.lua
+run post_valid_body "$S/products" post_valid.lua
+run post_invalid_body_400 "$S/products" post_invalid.lua
+bare=$(cat "$LUA/bare_axum_fixed_bytes.rps")
+echo "ratio to the bare handler (target >= 0.5):"
+for f in "$LUA"/*.rps; do
+  name=$(basename "$f" .rps)
+  [ "$name" = bare_axum_fixed_bytes ] && continue
+  awk -v n="$name" -v r="$(cat "$f")" -v b="$bare" 'BEGIN { printf "  %-32s %.2f\n", n, r / b }'
+done
+rm -rf "$LUA"
