@@ -117,7 +117,7 @@ fn unknown_formats(spec: &Spec, v: &serde_json::Value, at: &str, seen: &mut std:
                 }
             }
             for (k, child) in map {
-                if matches!(k.as_str(), "example" | "examples" | "default" | "enum" | "const") {
+                if matches!(k.as_str(), "example" | "examples" | "default" | "enum" | "const" | "info" | "servers" | "tags") || k.starts_with("x-") {
                     continue;
                 }
                 unknown_formats(spec, child, &crate::spec::error::join(at, k), seen, out, depth + 1);

@@ -11,7 +11,7 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::{Map, Number, Value};
 
 use super::reject::{Problem, Rejection};
-use crate::spec::convert::FORBIDDEN_MARKER;
+use crate::spec::convert::{FORBIDDEN_MARKER, FORBIDDEN_PROPERTIES};
 use crate::spec::model::{is_json_mime, Operation, ParamLocation, ParamShape};
 use crate::spec::Spec;
 
@@ -228,15 +228,24 @@ fn to_problems(spec: &Spec, err: &jsonschema::ValidationError<'_>, instance: &Va
             .iter()
             .map(|name| Problem { location: child(&location, name), message: "is not a declared property and additional properties are not allowed".into(), keyword: Some(keyword.clone()) })
             .collect(),
-        ValidationErrorKind::Not { .. } | ValidationErrorKind::FalseSchema => {
+        ValidationErrorKind::Not { .. } => {
+            // A readOnly/writeOnly refusal clause (see spec::convert): name each property sent.
             let path = err.schema_path().as_str();
-            let holder = path.strip_suffix("/not").unwrap_or(path);
-            let flag = spec.schemas.request.pointer(holder).and_then(|s| s.get(FORBIDDEN_MARKER)).and_then(Value::as_str);
-            let message = match flag {
-                Some(flag) => format!("is {flag} and must not be sent in a request"),
-                None => short(&err.to_string()),
-            };
-            vec![Problem { location, message, keyword: Some(keyword) }]
+            let holder = spec.schemas.request.pointer(path.strip_suffix("/not").unwrap_or(path));
+            let flag = holder.and_then(|h| h.get(FORBIDDEN_MARKER)).and_then(Value::as_str);
+            let names = holder.and_then(|h| h.get(FORBIDDEN_PROPERTIES)).and_then(Value::as_array);
+            match (flag, names) {
+                (Some(flag), Some(names)) => {
+                    let here = instance.pointer(err.instance_path().as_str());
+                    names
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .filter(|n| here.is_some_and(|h| h.get(*n).is_some()))
+                        .map(|n| Problem { location: child(&location, n), message: format!("is {flag} and must not be sent in a request"), keyword: Some(flag.to_string()) })
+                        .collect()
+                }
+                _ => vec![Problem { location, message: short(&err.to_string()), keyword: Some(keyword) }],
+            }
         }
         _ => vec![Problem { location, message: short(&err.to_string()), keyword: Some(keyword) }],
     }

@@ -20,7 +20,6 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Map, Number, Value};
 
-use crate::spec::convert::FORBIDDEN_MARKER;
 use crate::spec::load::resolve_pointer;
 
 /// Below this depth optional properties are generated too; deeper, only required ones.
@@ -31,6 +30,9 @@ const MAX_DEPTH: usize = 12;
 const NODE_BUDGET: usize = 20_000;
 /// Arrays never grow past this, whatever `minItems` says.
 const MAX_ARRAY: usize = 1_000;
+
+/// Formats [`Generator::formatted`] produces valid values for.
+const GENERATED_FORMATS: [&str; 12] = ["email", "idn-email", "uuid", "date-time", "date", "time", "uri", "url", "hostname", "ipv4", "ipv6", "byte"];
 
 /// Regex generators for every `pattern` in a spec, compiled once at load.
 #[derive(Default)]
@@ -120,13 +122,13 @@ pub fn stable_hash(parts: &[&[u8]]) -> u64 {
 pub fn generate(doc: &Value, patterns: &Patterns, pointer: &str, seed: u64, dynamic: bool) -> Value {
     let Some(schema) = resolve_pointer(doc, pointer) else { return Value::Null };
     let mut g = Generator { doc, patterns, rng: ChaCha8Rng::seed_from_u64(seed), dynamic, budget: NODE_BUDGET };
-    g.value(schema, &Ctx { depth: 0, name: None, repeat: false })
+    g.value(schema, &Ctx { depth: 0, name: None, repeat: false, only_required: false })
 }
 
 /// Generate a value for an inline schema (used for response headers).
 pub fn generate_schema(doc: &Value, patterns: &Patterns, schema: &Value, name: &str, seed: u64) -> Value {
     let mut g = Generator { doc, patterns, rng: ChaCha8Rng::seed_from_u64(seed), dynamic: false, budget: 1_000 };
-    g.value(schema, &Ctx { depth: 0, name: Some(name), repeat: false })
+    g.value(schema, &Ctx { depth: 0, name: Some(name), repeat: false, only_required: false })
 }
 
 struct Generator<'a> {
@@ -146,6 +148,9 @@ struct Ctx<'n> {
     name: Option<&'n str>,
     /// Inside the 2nd+ item of an array: examples would repeat, so invent instead.
     repeat: bool,
+    /// Generate only the required properties of this object (a `oneOf` branch told apart from its
+    /// siblings by its required set); not inherited by children.
+    only_required: bool,
 }
 
 impl<'a> Generator<'a> {
@@ -153,7 +158,7 @@ impl<'a> Generator<'a> {
     where
         'a: 's,
     {
-        if self.budget == 0 {
+        if self.budget == 0 || ctx.depth > MAX_DEPTH * 2 {
             return Value::Null;
         }
         self.budget -= 1;
@@ -177,20 +182,37 @@ impl<'a> Generator<'a> {
             return non_null[self.rng.random_range(0..non_null.len())].clone();
         }
         if !self.dynamic && !ctx.repeat {
-            if let Some(ex) = map.get("examples").and_then(Value::as_array).and_then(|a| a.first()) {
-                if !ex.is_object() && !ex.is_array() {
+            // A scalar example or default of the right type reads better than invented data;
+            // except where the format is one we generate (examples often break their format).
+            let generated_format = map.get("format").and_then(Value::as_str).is_some_and(|f| GENERATED_FORMATS.contains(&f));
+            if let Some(ex) = map.get("examples").and_then(Value::as_array).and_then(|a| a.first()).filter(|_| !generated_format) {
+                if scalar_fits(ex, map) {
                     return ex.clone();
                 }
             }
             if let Some(d) = map.get("default") {
-                if !d.is_object() && !d.is_array() {
+                if scalar_fits(d, map) {
                     return d.clone();
                 }
             }
         }
         if let Some(Value::Array(all)) = map.get("allOf") {
-            let merged = self.merge_all_of(map, all, 0);
-            return self.typed(&merged, ctx);
+            let merged = Value::Object(self.merge_all_of(map, all, 0));
+            return self.value(&merged, &Ctx { depth: ctx.depth + 1, ..*ctx });
+        }
+        if let Some(Value::Array(branches)) = map.get("oneOf") {
+            // Exactly one branch must match: prefer an object branch whose required set no other
+            // branch's required set fits in, and generate only its required properties.
+            if let Some(branch) = self.distinct_branch(branches) {
+                let only = Ctx { depth: ctx.depth + 1, only_required: true, ..*ctx };
+                if map.len() > 1 {
+                    let mut base = map.clone();
+                    base.remove("oneOf");
+                    let merged = Value::Object(self.merge_all_of(&base, std::slice::from_ref(branch), 0));
+                    return self.value(&merged, &only);
+                }
+                return self.value(branch, &only);
+            }
         }
         for key in ["oneOf", "anyOf"] {
             if let Some(Value::Array(branches)) = map.get(key) {
@@ -199,8 +221,8 @@ impl<'a> Generator<'a> {
                     if map.len() > 1 {
                         let mut base = map.clone();
                         base.remove(key);
-                        let merged = self.merge_all_of(&base, std::slice::from_ref(branch), 0);
-                        return self.typed(&merged, ctx);
+                        let merged = Value::Object(self.merge_all_of(&base, std::slice::from_ref(branch), 0));
+                        return self.value(&merged, &Ctx { depth: ctx.depth + 1, ..*ctx });
                     }
                     return self.value(branch, &Ctx { depth: ctx.depth + 1, ..*ctx });
                 }
@@ -241,6 +263,30 @@ impl<'a> Generator<'a> {
             }
         }
         branches.iter().find(|b| !is_null(b)).or(branches.first())
+    }
+
+    /// The first object branch of a `oneOf` whose `required` set contains no other branch's
+    /// `required` set, so an object with exactly those properties matches only that branch.
+    /// `None` when the branches are not all objects with `required`, or none is distinct.
+    fn distinct_branch<'s>(&self, branches: &'s [Value]) -> Option<&'s Value>
+    where
+        'a: 's,
+    {
+        if branches.len() < 2 {
+            return None;
+        }
+        let mut sets = Vec::with_capacity(branches.len());
+        for b in branches {
+            let s = self.deref(b)?;
+            if s.get("type").and_then(Value::as_str) != Some("object") || s.get("allOf").is_some() || s.get("oneOf").is_some() || s.get("anyOf").is_some() {
+                return None;
+            }
+            let req: Vec<&str> = s.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            sets.push(req);
+        }
+        (0..branches.len())
+            .find(|&i| (0..branches.len()).all(|j| j == i || !sets[j].iter().all(|r| sets[i].contains(r))))
+            .map(|i| &branches[i])
     }
 
     /// Merge `allOf` members (and the holder's own keywords) into one object schema.
@@ -323,15 +369,16 @@ impl<'a> Generator<'a> {
         let required: Vec<&str> = map.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
         if let Some(Value::Object(props)) = map.get("properties") {
             for (name, schema) in props {
-                let forbidden = self.deref(schema).is_some_and(|s| s.get(FORBIDDEN_MARKER).is_some());
+                // writeOnly properties never appear in responses.
+                let forbidden = self.deref(schema).is_some_and(|s| s.get("writeOnly") == Some(&Value::Bool(true)));
                 if forbidden {
                     continue;
                 }
                 let is_required = required.contains(&name.as_str());
-                if !is_required && ctx.depth >= OPTIONAL_DEPTH {
+                if !is_required && (ctx.depth >= OPTIONAL_DEPTH || ctx.only_required) {
                     continue;
                 }
-                let child = Ctx { depth: ctx.depth + 1, name: Some(name), repeat: ctx.repeat };
+                let child = Ctx { depth: ctx.depth + 1, name: Some(name), repeat: ctx.repeat, only_required: false };
                 let v = self.value(schema, &child);
                 out.insert(name.clone(), v);
             }
@@ -340,7 +387,7 @@ impl<'a> Generator<'a> {
         for r in &required {
             if !out.contains_key(*r) {
                 let extra = map.get("additionalProperties").unwrap_or(&Value::Bool(true));
-                let child = Ctx { depth: ctx.depth + 1, name: Some(r), repeat: ctx.repeat };
+                let child = Ctx { depth: ctx.depth + 1, name: Some(r), repeat: ctx.repeat, only_required: false };
                 let v = if *extra == Value::Bool(false) { Value::Null } else { self.value(extra, &child) };
                 out.insert((*r).to_string(), v);
             }
@@ -358,7 +405,7 @@ impl<'a> Generator<'a> {
             let schema = &schema;
             for i in 0..want_extra {
                 let key = format!("{}{}", self.word(), if i > 0 { i.to_string() } else { String::new() });
-                let child = Ctx { depth: ctx.depth + 1, name: None, repeat: ctx.repeat };
+                let child = Ctx { depth: ctx.depth + 1, name: None, repeat: ctx.repeat, only_required: false };
                 let v = self.value(schema, &child);
                 out.insert(key, v);
             }
@@ -385,7 +432,7 @@ impl<'a> Generator<'a> {
         while out.len() < n && attempts < n * 4 + 8 && self.budget > 0 {
             attempts += 1;
             let i = out.len();
-            let child = Ctx { depth: ctx.depth + 1, name: ctx.name, repeat: ctx.repeat || i > 0 };
+            let child = Ctx { depth: ctx.depth + 1, name: ctx.name, repeat: ctx.repeat || i > 0, only_required: false };
             let v = match prefix.get(i) {
                 Some(p) => self.value(p, &child),
                 None => self.value(items, &child),
@@ -542,7 +589,7 @@ impl<'a> Generator<'a> {
             "date-time" => self.datetime(),
             "date" => self.datetime()[..10].to_string(),
             "time" => self.datetime()[11..].to_string(),
-            "uri" | "url" | "iri" | "uri-reference" | "iri-reference" => format!("https://{}/{}", self.domain(), self.word()),
+            "uri" | "url" | "iri" | "uri-reference" | "iri-reference" | "uri-template" => format!("https://{}/{}", self.domain(), self.word()),
             "hostname" | "idn-hostname" => self.domain(),
             "ipv4" => IPv4().fake_with_rng(&mut self.rng),
             "ipv6" => IPv6().fake_with_rng(&mut self.rng),
@@ -581,6 +628,9 @@ impl<'a> Generator<'a> {
             FirstName().fake_with_rng(r)
         } else if n == "lastname" || n == "surname" || n == "familyname" {
             LastName().fake_with_rng(r)
+        } else if n.contains("url") || n.contains("website") || n.contains("link") || n.contains("href") {
+            let d = self.domain();
+            format!("https://{d}/{}", self.word())
         } else if n.contains("company") || n.contains("organization") || n == "customername" || n == "account" {
             CompanyName().fake_with_rng(r)
         } else if n == "name" || n.ends_with("fullname") || n == "displayname" || n.ends_with("username") && false {
@@ -601,9 +651,6 @@ impl<'a> Generator<'a> {
             format!("{} {}", r.random_range(1..9999u32), StreetName().fake_with_rng::<String, _>(r))
         } else if n.contains("zip") || n.contains("postal") {
             ZipCode().fake_with_rng(r)
-        } else if n.contains("url") || n.contains("website") || n.contains("link") || n.contains("href") {
-            let d = self.domain();
-            format!("https://{d}/{}", self.word())
         } else if n.contains("currency") {
             ["USD", "EUR", "GBP"][self.rng.random_range(0..3)].to_string()
         } else if n.ends_with("at") || n.contains("date") || n.contains("time") {
@@ -642,6 +689,26 @@ impl<'a> Generator<'a> {
     fn datetime(&mut self) -> String {
         let secs: i64 = self.rng.random_range(1_672_531_200..1_767_225_600);
         format_rfc3339(secs)
+    }
+}
+
+/// Whether a scalar example/default has a JSON type the schema's `type` allows.
+fn scalar_fits(v: &Value, schema: &Map<String, Value>) -> bool {
+    if v.is_object() || v.is_array() {
+        return false;
+    }
+    let fits = |t: &str| match t {
+        "string" => v.is_string(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "number" => v.is_number(),
+        "boolean" => v.is_boolean(),
+        "null" => v.is_null(),
+        _ => false,
+    };
+    match schema.get("type") {
+        Some(Value::String(t)) => fits(t),
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).any(fits),
+        _ => !v.is_null(),
     }
 }
 

@@ -12,8 +12,9 @@
 //! * Both: a `oneOf` with a `discriminator` becomes `anyOf` (vendor branches overlap, and the
 //!   discriminator, not exclusivity, is what picks the branch).
 //! * Request view: `readOnly` properties are not required and are refused when sent; response
-//!   view: the same for `writeOnly`. A refused property's schema becomes
-//!   `{"not": {}, "x-standin-forbidden": "readOnly"}` so errors can say why.
+//!   view: the same for `writeOnly`. The refusal is a clause appended to the object's `allOf`,
+//!   `{"not": {"anyOf": [{"required": ["id"]}]}, "x-standin-forbidden": "readOnly", …}`, so no
+//!   pointer into the property schemas moves and errors can say why.
 //!
 //! # Implementation rationale
 //! `openapiv3` was rejected as the loader: it cannot read 3.1 (type arrays, numeric exclusives,
@@ -41,8 +42,10 @@ pub enum View {
     Response,
 }
 
-/// Marker key put on the schema of a property that must not appear in this view.
+/// Marker key on the clause that refuses properties in this view (`readOnly` or `writeOnly`).
 pub const FORBIDDEN_MARKER: &str = "x-standin-forbidden";
+/// The names of the properties that clause refuses.
+pub const FORBIDDEN_PROPERTIES: &str = "x-standin-properties";
 
 /// HTTP methods that can hold an operation in a path item (OpenAPI 3.x, lower case).
 pub const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -335,19 +338,30 @@ fn apply_view(map: &mut Map<String, Value>, view: View) {
         View::Request => "readOnly",
         View::Response => "writeOnly",
     };
-    let Some(Value::Object(props)) = map.get_mut("properties") else { return };
-    let mut forbidden = Vec::new();
-    for (name, schema) in props.iter_mut() {
-        if schema.get(flag) == Some(&Value::Bool(true)) {
-            forbidden.push(name.clone());
-            *schema = json!({"not": {}, FORBIDDEN_MARKER: flag});
-        }
-    }
+    let Some(Value::Object(props)) = map.get("properties") else { return };
+    let forbidden: Vec<String> = props.iter().filter(|(_, s)| s.get(flag) == Some(&Value::Bool(true))).map(|(n, _)| n.clone()).collect();
     if forbidden.is_empty() {
         return;
     }
     if let Some(Value::Array(required)) = map.get_mut("required") {
         required.retain(|r| !r.as_str().is_some_and(|r| forbidden.iter().any(|f| f == r)));
+    }
+    // Refuse the properties with a clause appended to `allOf`, leaving the property schemas in
+    // place: other `$ref`s may point inside them, and no existing pointer moves.
+    let clause = json!({
+        "not": {"anyOf": forbidden.iter().map(|f| json!({"required": [f]})).collect::<Vec<_>>()},
+        FORBIDDEN_MARKER: flag,
+        FORBIDDEN_PROPERTIES: forbidden,
+    });
+    match map.get_mut("allOf") {
+        Some(Value::Array(all)) => {
+            if !all.iter().any(|m| m.get(FORBIDDEN_MARKER).is_some()) {
+                all.push(clause);
+            }
+        }
+        _ => {
+            map.insert("allOf".into(), Value::Array(vec![clause]));
+        }
     }
 }
 
@@ -390,7 +404,9 @@ mod tests {
         let s = json!({"type": "object", "required": ["id", "name"], "properties": {"id": {"type": "string", "readOnly": true}, "name": {"type": "string"}}});
         let req = convert(s.clone(), Dialect::Oas31, View::Request);
         assert_eq!(req["required"], json!(["name"]));
-        assert_eq!(req["properties"]["id"][FORBIDDEN_MARKER], "readOnly");
+        assert_eq!(req["allOf"][0][FORBIDDEN_MARKER], "readOnly");
+        assert_eq!(req["allOf"][0][FORBIDDEN_PROPERTIES], json!(["id"]));
+        assert_eq!(req["properties"], s["properties"], "property schemas stay in place");
         let resp = convert(s.clone(), Dialect::Oas31, View::Response);
         assert_eq!(resp, s);
     }

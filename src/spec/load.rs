@@ -164,17 +164,71 @@ impl Bundler {
     }
 }
 
-/// Check that every local `$ref` in `doc` resolves. Returns one diagnostic per broken reference.
-pub fn check_refs(file: &Path, doc: &Value) -> Vec<Diagnostic> {
+/// Check that every local `$ref` in `doc` resolves, and rewrite each to its canonical form: the
+/// JSON pointer percent-encoded (RFC 6901 §6; the validator refuses a raw `{`), and a pointer
+/// that passes *through* another reference (`#/paths/~1a/get/responses/200/content/...` where
+/// `responses/200` is itself a `$ref`, which some tools accept) rewritten to the place it means.
+/// Returns one diagnostic per reference that resolves to nothing.
+pub fn normalize_refs(file: &Path, doc: &mut Value) -> Vec<Diagnostic> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    walk_refs(doc, doc, "", &mut |pointer, r| found.push((pointer.to_string(), r.to_string())));
     let mut diags = Vec::new();
-    walk_refs(doc, doc, "", &mut |pointer, r| {
-        if let Some(fragment) = r.strip_prefix('#') {
-            if resolve_pointer(doc, fragment).is_none() {
-                diags.push(Diagnostic::error(file, pointer, format!("$ref {r:?} does not resolve to anything in the document")));
+    let mut rewrites = Vec::new();
+    for (at, r) in found {
+        let Some(fragment) = r.strip_prefix('#') else { continue };
+        let decoded = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy().to_string();
+        let target = if doc.pointer(&decoded).is_some() { Some(decoded) } else { deep_resolve(doc, &decoded) };
+        match target {
+            Some(t) => {
+                let canonical = format!("#{}", encode_pointer(&t));
+                if canonical != r {
+                    rewrites.push((at, canonical));
+                }
             }
+            None => diags.push(Diagnostic::error(file, &at, format!("$ref {r:?} does not resolve to anything in the document"))),
         }
-    });
+    }
+    for (at, canonical) in rewrites {
+        if let Some(slot) = doc.pointer_mut(&at) {
+            *slot = Value::String(canonical);
+        }
+    }
     diags
+}
+
+/// Percent-encode a JSON pointer for use in a URI fragment.
+pub fn encode_pointer(pointer: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'/').remove(b'~').remove(b'-').remove(b'.').remove(b'_');
+    percent_encoding::utf8_percent_encode(pointer, KEEP).to_string()
+}
+
+/// Resolve a pointer token by token, following `$ref`s met on the way. Returns the canonical
+/// pointer of the target.
+fn deep_resolve(doc: &Value, pointer: &str) -> Option<String> {
+    let mut at = String::new();
+    let mut hops = 0;
+    for token in pointer.split('/').skip(1) {
+        let key = super::error::unescape_token(token);
+        loop {
+            let node = doc.pointer(&at)?;
+            let has = match node {
+                Value::Object(m) => m.contains_key(&key),
+                Value::Array(a) => key.parse::<usize>().is_ok_and(|i| i < a.len()),
+                _ => false,
+            };
+            if has {
+                break;
+            }
+            let r = node.get("$ref").and_then(Value::as_str)?.strip_prefix('#')?;
+            hops += 1;
+            if hops > 64 {
+                return None;
+            }
+            at = percent_encoding::percent_decode_str(r).decode_utf8_lossy().to_string();
+        }
+        at = join(&at, &key);
+    }
+    Some(at)
 }
 
 fn walk_refs(doc: &Value, value: &Value, pointer: &str, f: &mut impl FnMut(&str, &str)) {

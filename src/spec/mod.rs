@@ -98,13 +98,11 @@ impl Schemas {
 
     /// The absolute URI of a pointer in a view, percent-encoded as RFC 6901 §6 requires.
     pub fn uri(&self, view: View, pointer: &str) -> String {
-        const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-            .remove(b'/').remove(b'~').remove(b'-').remove(b'.').remove(b'_');
         let name = match view {
             View::Request => "request",
             View::Response => "response",
         };
-        format!("{}/{name}#{}", self.base, percent_encoding::utf8_percent_encode(pointer, KEEP))
+        format!("{}/{name}#{}", self.base, load::encode_pointer(pointer))
     }
 
     /// Compile a wrapper schema (which may `$ref` into the views).
@@ -159,7 +157,7 @@ impl Spec {
 
         // --- References.
         diags.extend(load::bundle(path, &mut doc));
-        diags.extend(load::check_refs(path, &doc));
+        diags.extend(load::normalize_refs(path, &mut doc));
         if diags.iter().any(|d| d.severity == Severity::Error) {
             return Err(fail(diags));
         }

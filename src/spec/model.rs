@@ -343,7 +343,7 @@ fn lower_operation(
         match schemas.compile(&schema) {
             Ok(v) => Some(v),
             Err(e) => {
-                diags.push(Diagnostic::error(file, &format!("{at}/parameters"), format!("parameter schemas cannot be compiled: {e}")));
+                diags.push(Diagnostic::warning(file, &format!("{at}/parameters"), format!("parameter schemas cannot be compiled, so parameters of this operation are not validated: {e}")));
                 None
             }
         }
@@ -368,7 +368,7 @@ fn lower_operation(
                     match schemas.compile_pointer(super::convert::View::Request, &schema_ptr) {
                         Ok(v) => Some(v),
                         Err(e) => {
-                            diags.push(Diagnostic::error(file, &schema_ptr, format!("request body schema cannot be compiled: {e}")));
+                            diags.push(Diagnostic::warning(file, &schema_ptr, format!("request body schema cannot be compiled, so this body is not validated: {e}")));
                             None
                         }
                     }
