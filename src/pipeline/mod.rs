@@ -65,6 +65,11 @@ impl App {
 pub async fn handle_wrap(State(app): State<Arc<App>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let is_head = parts.method == Method::HEAD;
+    let origin = parts.headers.get(header::ORIGIN).cloned();
+    // CORS preflight: browsers ask before cross-origin calls; a mock accepts them all.
+    if parts.method == Method::OPTIONS && origin.is_some() && parts.headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
+        return preflight(&parts.headers);
+    }
     let bytes = match axum::body::to_bytes(body, app.body_limit).await {
         Ok(b) => b,
         Err(_) => return rejection_response(&Rejection::payload_too_large(app.body_limit), is_head),
@@ -76,7 +81,25 @@ pub async fn handle_wrap(State(app): State<Arc<App>>, req: Request) -> Response 
     if is_head {
         *response.body_mut() = Body::empty();
     }
+    if origin.is_some() {
+        let h = response.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("*"));
+    }
     response
+}
+
+/// Answer a CORS preflight: any origin, the requested method and headers.
+fn preflight(headers: &axum::http::HeaderMap) -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    let h = r.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"));
+    let asked = headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned().unwrap_or(HeaderValue::from_static("*"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked);
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    r
 }
 
 /// The pipeline for one request with its body read.

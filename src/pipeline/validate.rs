@@ -12,7 +12,7 @@ use serde_json::{Map, Number, Value};
 
 use super::reject::{Problem, Rejection};
 use crate::spec::convert::{FORBIDDEN_MARKER, FORBIDDEN_PROPERTIES};
-use crate::spec::model::{is_json_mime, Operation, ParamLocation, ParamShape};
+use crate::spec::model::{is_form_mime, is_json_mime, schema_type, Operation, ParamLocation, ParamShape};
 use crate::spec::Spec;
 
 /// Longest message kept from the validator (instances can be large).
@@ -187,20 +187,160 @@ pub fn validate_body(spec: &Spec, op: &Operation, content_type: Option<&str>, bo
         return Err(Rejection::unsupported_media_type(content_type, &accepted));
     };
     let is_json = base.as_deref().is_some_and(is_json_mime) && base.as_deref() != Some("*/*");
+    let is_form = base.as_deref().is_some_and(is_form_mime);
     let Some(validator) = &media.validator else { return Ok(Vec::new()) };
-    if !is_json {
-        return Ok(Vec::new());
-    }
-    let instance: Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(e) => {
-            return Ok(vec![Problem { location: "body".into(), message: format!("malformed JSON at line {} column {}: {e}", e.line(), e.column()), keyword: Some("json".into()) }]);
+    let instance: Value = if is_json {
+        match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => {
+                return Ok(vec![Problem { location: "body".into(), message: format!("malformed JSON at line {} column {}: {e}", e.line(), e.column()), keyword: Some("json".into()) }]);
+            }
         }
+    } else if is_form {
+        let text = String::from_utf8_lossy(body);
+        let raw = form_to_value(&parse_query(Some(&text)));
+        let doc = &spec.schemas.request;
+        match media.schema.as_deref().and_then(|p| doc.pointer(p)) {
+            Some(schema) => coerce_to_schema(doc, schema, raw, 0),
+            None => raw,
+        }
+    } else {
+        return Ok(Vec::new());
     };
     if validator.is_valid(&instance) {
         return Ok(Vec::new());
     }
     Ok(validator.iter_errors(&instance).flat_map(|e| to_problems(spec, &e, &instance, Some("body"))).collect())
+}
+
+/// Build a JSON value from form pairs: `a[b][c]=1` nests objects, `a[]=x` and repeated keys make
+/// arrays, `a[0]=x` indexes arrays (the bracket convention Stripe, Rails and PHP use).
+fn form_to_value(pairs: &[(String, String)]) -> Value {
+    let mut root = Value::Object(Map::new());
+    for (key, value) in pairs {
+        let mut path: Vec<&str> = Vec::new();
+        let (head, mut rest) = match key.find('[') {
+            Some(i) => (&key[..i], &key[i..]),
+            None => (key.as_str(), ""),
+        };
+        path.push(head);
+        while let Some(stripped) = rest.strip_prefix('[') {
+            let Some(end) = stripped.find(']') else { break };
+            path.push(&stripped[..end]);
+            rest = &stripped[end + 1..];
+        }
+        insert_path(&mut root, &path, Value::String(value.clone()), 0);
+    }
+    root
+}
+
+fn insert_path(node: &mut Value, path: &[&str], value: Value, depth: usize) {
+    let Some((first, rest)) = path.split_first() else { return };
+    if depth > 32 {
+        return;
+    }
+    if first.is_empty() || first.parse::<usize>().is_ok() {
+        // Array position (`[]` appends, `[n]` indexes).
+        if !node.is_array() {
+            *node = Value::Array(Vec::new());
+        }
+        let Value::Array(items) = node else { return };
+        let index = first.parse::<usize>().ok().filter(|i| *i < items.len() && !rest.is_empty()).unwrap_or(items.len());
+        if rest.is_empty() {
+            items.push(value);
+        } else {
+            if index == items.len() {
+                items.push(Value::Object(Map::new()));
+            }
+            insert_path(&mut items[index], rest, value, depth + 1);
+        }
+        return;
+    }
+    if !node.is_object() {
+        *node = Value::Object(Map::new());
+    }
+    let Value::Object(map) = node else { return };
+    if rest.is_empty() {
+        match map.get_mut(*first) {
+            Some(Value::Array(items)) => items.push(value),
+            Some(existing) => {
+                let prev = existing.take();
+                *existing = Value::Array(vec![prev, value]);
+            }
+            None => {
+                map.insert((*first).to_string(), value);
+            }
+        }
+    } else {
+        let child = map.entry((*first).to_string()).or_insert(Value::Null);
+        insert_path(child, rest, value, depth + 1);
+    }
+}
+
+/// Type the strings of a form body from its schema (numbers, booleans, arrays of one).
+fn coerce_to_schema(doc: &Value, schema: &Value, value: Value, depth: usize) -> Value {
+    if depth > 32 {
+        return value;
+    }
+    let Ok((schema, _)) = crate::spec::load::deref(doc, schema, "") else { return value };
+    let ty = schema_type(doc, schema);
+    match value {
+        Value::String(s) => match ty.as_deref() {
+            Some("array") => {
+                let item = sub_schema(doc, schema, "items", depth);
+                Value::Array(vec![match item {
+                    Some(i) => coerce_to_schema(doc, i, Value::String(s), depth + 1),
+                    None => Value::String(s),
+                }])
+            }
+            Some(t) => scalar(&s, Some(t)),
+            None => Value::String(s),
+        },
+        Value::Array(items) => {
+            let item = sub_schema(doc, schema, "items", depth);
+            Value::Array(items.into_iter().map(|v| match item {
+                Some(i) => coerce_to_schema(doc, i, v, depth + 1),
+                None => v,
+            }).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let v = match property_schema(doc, schema, &k, depth) {
+                        Some(p) => coerce_to_schema(doc, p, v, depth + 1),
+                        None => v,
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// The schema of `keyword` (e.g. `items`) of a schema, looking through compositions.
+fn sub_schema<'d>(doc: &'d Value, schema: &'d Value, keyword: &str, depth: usize) -> Option<&'d Value> {
+    if depth > 32 {
+        return None;
+    }
+    let schema = crate::spec::load::deref(doc, schema, "").ok()?.0;
+    if let Some(s) = schema.get(keyword) {
+        return Some(s);
+    }
+    ["allOf", "anyOf", "oneOf"].iter().filter_map(|k| schema.get(*k)?.as_array()).flatten().find_map(|m| sub_schema(doc, m, keyword, depth + 1))
+}
+
+/// The schema of property `name`, looking through compositions and `additionalProperties`.
+fn property_schema<'d>(doc: &'d Value, schema: &'d Value, name: &str, depth: usize) -> Option<&'d Value> {
+    if depth > 32 {
+        return None;
+    }
+    let schema = crate::spec::load::deref(doc, schema, "").ok()?.0;
+    if let Some(p) = schema.get("properties").and_then(|p| p.get(name)) {
+        return Some(p);
+    }
+    let nested = ["allOf", "anyOf", "oneOf"].iter().filter_map(|k| schema.get(*k)?.as_array()).flatten().find_map(|m| property_schema(doc, m, name, depth + 1));
+    nested.or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()))
 }
 
 /// The status for a request with validation problems: 400, or 422 where the operation declares
@@ -297,6 +437,19 @@ mod tests {
     #[test]
     fn query_parsing_decodes_plus_and_percent() {
         assert_eq!(parse_query(Some("q=a+b&x=%2F")), vec![("q".into(), "a b".into()), ("x".into(), "/".into())]);
+    }
+
+    #[test]
+    fn form_bodies_nest_brackets_and_repeat_keys() {
+        let pairs = parse_query(Some("amount=5&metadata[order]=7&items[0][price]=p1&items[0][qty]=2&expand[]=a&expand[]=b&tag=x&tag=y"));
+        assert_eq!(form_to_value(&pairs), json!({"amount": "5", "metadata": {"order": "7"}, "items": [{"price": "p1", "qty": "2"}], "expand": ["a", "b"], "tag": ["x", "y"]}));
+    }
+
+    #[test]
+    fn form_values_are_typed_from_the_schema() {
+        let doc = json!({"s": {"type": "object", "properties": {"amount": {"type": "integer"}, "live": {"type": "boolean"}, "tags": {"type": "array", "items": {"type": "string"}}}}});
+        let v = coerce_to_schema(&doc, &doc["s"], json!({"amount": "5", "live": "true", "tags": "one", "other": "x"}), 0);
+        assert_eq!(v, json!({"amount": 5, "live": true, "tags": ["one"], "other": "x"}));
     }
 
     #[test]

@@ -68,8 +68,15 @@ pub struct Param {
 pub struct RequestMedia {
     /// As declared (`application/json`, `application/*`, `*/*`), lower case.
     pub mime: String,
-    /// Compiled at load when the media type is JSON and has a schema.
+    /// Compiled at load when the media type is JSON or form-encoded and has a schema.
     pub validator: Option<Arc<jsonschema::Validator>>,
+    /// Pointer to the schema in the request view (form bodies are typed from it).
+    pub schema: Option<String>,
+}
+
+/// Whether a media type is an HTML form body (`application/x-www-form-urlencoded`).
+pub fn is_form_mime(mime: &str) -> bool {
+    mime.split(';').next().unwrap_or("").trim() == "application/x-www-form-urlencoded"
 }
 
 /// Declared request body.
@@ -364,7 +371,7 @@ fn lower_operation(
             for (mime, media) in map {
                 let schema_ptr = format!("{b_at}/content/{}/schema", escape_token(mime));
                 let mime_l = mime.to_ascii_lowercase();
-                let validator = if media.get("schema").is_some() && is_json_mime(&mime_l) {
+                let validator = if media.get("schema").is_some() && (is_json_mime(&mime_l) || is_form_mime(&mime_l)) {
                     match schemas.compile_pointer(super::convert::View::Request, &schema_ptr) {
                         Ok(v) => Some(v),
                         Err(e) => {
@@ -375,7 +382,8 @@ fn lower_operation(
                 } else {
                     None
                 };
-                content.push(RequestMedia { mime: mime_l, validator });
+                let schema = media.get("schema").map(|_| schema_ptr.clone());
+                content.push(RequestMedia { mime: mime_l, validator, schema });
             }
         }
         Some(RequestBody { required: b.get("required") == Some(&Value::Bool(true)), content })

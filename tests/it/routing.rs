@@ -96,3 +96,22 @@ async fn health_answers_200_under_the_admin_prefix() {
     assert_eq!(status, 200);
     assert_eq!(body[0]["basePath"], "/api/v2");
 }
+
+#[tokio::test]
+async fn cors_preflight_and_responses_allow_any_origin() {
+    let t = TestServer::shop().await;
+    let pre = t
+        .client
+        .request(reqwest::Method::OPTIONS, t.url("/api/v2/products"))
+        .header("origin", "http://localhost:3000")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type, x-api-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.status(), 204);
+    assert_eq!(pre.headers()["access-control-allow-origin"], "*");
+    assert_eq!(pre.headers()["access-control-allow-headers"], "content-type, x-api-key");
+    let resp = t.get("/api/v2/products").header("origin", "http://localhost:3000").send().await.unwrap();
+    assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+}

@@ -127,3 +127,14 @@ async fn openapi_31_dialect_is_honoured() {
     assert_eq!(status, 400);
     assert_eq!(locations(&body), vec!["query.limit", "query.status"]);
 }
+
+#[tokio::test]
+async fn form_encoded_bodies_are_typed_and_validated() {
+    let t = TestServer::shop().await;
+    let form = |body: &'static str| t.client.post(t.url("/api/v2/payments")).header("content-type", "application/x-www-form-urlencoded").body(body);
+    let ok = form("amount=5&method[type]=card&method[number]=4242424242424242").send().await.unwrap();
+    assert_eq!(ok.status(), 201);
+    let (status, _, body) = parts(form("amount=0&method[type]=card&method[number]=4242424242424242&receiptEmail=x").send().await.unwrap()).await;
+    assert_eq!(status, 400);
+    assert_eq!(locations(&body), vec!["body.amount", "body.receiptEmail"]);
+}
