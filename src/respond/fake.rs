@@ -1,19 +1,23 @@
 //! Generate realistic, schema-valid, deterministic data from a response schema.
 //!
-//! Last resort of the response sources (fixture > example > generated). The walk follows
-//! `$ref`s in the response view, honours `const`, `enum`, `allOf` (merged), `oneOf`/`anyOf`
-//! (first non-null branch), formats, bounds, lengths, patterns and array sizes, and uses property
-//! names as hints (`email`, `firstName`, `city`, `amount`, …) via the `fake` crate.
+//! Last resort of the response sources (fixture > example > generated). A response schema is
+//! first compiled into a [`Plan`] (once, on first use of that response): `$ref`s resolved,
+//! `allOf` merged, `oneOf` branches sorted out, bounds, formats, patterns (compiled regex
+//! generators) and property-name hints (`email`, `firstName`, `city`, `amount`, …) decided. Each
+//! request then only walks the plan with a seeded RNG: no schema lookups, hashing or string
+//! matching on the hot path.
 //!
 //! Determinism: the caller seeds a `ChaCha8Rng` (portable across platforms and rand versions,
 //! unlike `StdRng`) from the CLI seed and a stable hash of the request, so the same seed, route
 //! and request give the same body.
 //!
-//! Bounds: recursion stops adding optional properties past [`OPTIONAL_DEPTH`] and emits `null`
-//! (or the smallest valid value) past [`MAX_DEPTH`]; every body is capped at [`NODE_BUDGET`]
-//! generated values, so a hostile schema (huge `minItems`, deep recursion) cannot run away.
+//! Bounds: past [`OPTIONAL_DEPTH`] only required properties are generated; past [`MAX_DEPTH`]
+//! objects and arrays are empty; every body is capped at [`NODE_BUDGET`] values and every plan
+//! at [`MAX_PLAN_NODES`] nodes, so a hostile schema (huge `minItems`, deep recursion) cannot run
+//! away.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use fake::Fake;
 use rand::rngs::ChaCha8Rng;
@@ -24,20 +28,24 @@ use crate::spec::load::resolve_pointer;
 
 /// Below this depth optional properties are generated too; deeper, only required ones.
 const OPTIONAL_DEPTH: usize = 4;
-/// Deeper than this, generation returns `null` for anything but scalars.
+/// Deeper than this, objects and arrays are generated empty.
 const MAX_DEPTH: usize = 12;
 /// At most this many values per generated body.
 const NODE_BUDGET: usize = 20_000;
 /// Arrays never grow past this, whatever `minItems` says.
 const MAX_ARRAY: usize = 1_000;
+/// A plan never holds more nodes than this (the rest generate `null`).
+const MAX_PLAN_NODES: usize = 200_000;
+/// `allOf` nested deeper than this is not merged further.
+const MAX_MERGE_DEPTH: usize = 16;
 
-/// Formats [`Generator::formatted`] produces valid values for.
+/// Formats [`Run::formatted`] produces valid values for.
 const GENERATED_FORMATS: [&str; 12] = ["email", "idn-email", "uuid", "date-time", "date", "time", "uri", "url", "hostname", "ipv4", "ipv6", "byte"];
 
 /// Regex generators for every `pattern` in a spec, compiled once at load.
 #[derive(Default)]
 pub struct Patterns {
-    compiled: HashMap<String, Option<rand_regex::Regex>>,
+    compiled: HashMap<String, Option<Arc<rand_regex::Regex>>>,
 }
 
 impl std::fmt::Debug for Patterns {
@@ -54,12 +62,12 @@ impl Patterns {
         Self { compiled }
     }
 
-    fn get(&self, pattern: &str) -> Option<&rand_regex::Regex> {
-        self.compiled.get(pattern).and_then(Option::as_ref)
+    fn get(&self, pattern: &str) -> Option<Arc<rand_regex::Regex>> {
+        self.compiled.get(pattern).and_then(Clone::clone)
     }
 }
 
-fn collect_patterns(v: &Value, out: &mut HashMap<String, Option<rand_regex::Regex>>, depth: usize) {
+fn collect_patterns(v: &Value, out: &mut HashMap<String, Option<Arc<rand_regex::Regex>>>, depth: usize) {
     if depth > 256 {
         return;
     }
@@ -67,7 +75,7 @@ fn collect_patterns(v: &Value, out: &mut HashMap<String, Option<rand_regex::Rege
         Value::Object(map) => {
             if let Some(Value::String(p)) = map.get("pattern") {
                 if !out.contains_key(p) {
-                    out.insert(p.clone(), compile_pattern(p));
+                    out.insert(p.clone(), compile_pattern(p).map(Arc::new));
                 }
             }
             for (k, child) in map {
@@ -118,160 +126,408 @@ pub fn stable_hash(parts: &[&[u8]]) -> u64 {
     h
 }
 
-/// Generate a value for the schema at `pointer` of `doc`.
-pub fn generate(doc: &Value, patterns: &Patterns, pointer: &str, seed: u64, dynamic: bool) -> Value {
-    let Some(schema) = resolve_pointer(doc, pointer) else { return Value::Null };
-    let mut g = Generator { doc, patterns, rng: ChaCha8Rng::seed_from_u64(seed), dynamic, budget: NODE_BUDGET };
-    g.value(schema, &Ctx { depth: 0, name: None, repeat: false, only_required: false })
+// ---------------------------------------------------------------------------------------------
+// Plans
+
+type NodeId = usize;
+
+/// A compiled generator for one schema.
+#[derive(Debug)]
+pub struct Plan {
+    nodes: Vec<Node>,
+    root: NodeId,
 }
 
-/// Generate a value for an inline schema (used for response headers).
-pub fn generate_schema(doc: &Value, patterns: &Patterns, schema: &Value, name: &str, seed: u64) -> Value {
-    let mut g = Generator { doc, patterns, rng: ChaCha8Rng::seed_from_u64(seed), dynamic: false, budget: 1_000 };
-    g.value(schema, &Ctx { depth: 0, name: Some(name), repeat: false, only_required: false })
+#[derive(Debug)]
+struct Node {
+    kind: Kind,
+    /// A scalar example or default of the right type, used unless `Prefer: dynamic=true` or the
+    /// value repeats in an array.
+    example: Option<Value>,
 }
 
-struct Generator<'a> {
-    doc: &'a Value,
-    patterns: &'a Patterns,
-    rng: ChaCha8Rng,
-    /// `Prefer: dynamic=true`: ignore schema examples and defaults, always invent.
-    dynamic: bool,
-    /// Values still allowed in this body.
-    budget: usize,
+#[derive(Debug)]
+enum Kind {
+    Null,
+    /// `true` or `{}`: anything; a word.
+    Any,
+    Const(Value),
+    /// The non-null options (or only `null`).
+    Enum(Vec<Value>),
+    /// `oneOf`/`anyOf`: the compiled branches (siblings merged in), which is told apart from the
+    /// others by its required set (for `oneOf`), and which do not recurse.
+    Choice { options: Vec<NodeId>, distinct: Option<usize>, shallow: Vec<bool> },
+    Object(ObjectPlan),
+    Array(ArrayPlan),
+    Str(StrPlan),
+    Int(NumPlan),
+    Num(NumPlan),
+    Bool,
 }
 
-#[derive(Clone, Copy)]
-struct Ctx<'n> {
-    depth: usize,
-    /// The property name this value is for (a hint for realistic data).
-    name: Option<&'n str>,
-    /// Inside the 2nd+ item of an array: examples would repeat, so invent instead.
-    repeat: bool,
-    /// Generate only the required properties of this object (a `oneOf` branch told apart from its
-    /// siblings by its required set); not inherited by children.
-    only_required: bool,
+#[derive(Debug)]
+struct Prop {
+    name: String,
+    node: NodeId,
+    required: bool,
+    hint: Hint,
 }
 
-impl<'a> Generator<'a> {
-    fn value<'s>(&mut self, schema: &'s Value, ctx: &Ctx<'_>) -> Value
-    where
-        'a: 's,
-    {
-        if self.budget == 0 || ctx.depth > MAX_DEPTH * 2 {
-            return Value::Null;
-        }
-        self.budget -= 1;
-        let schema = match self.deref(schema) {
-            Some(s) => s,
-            None => return Value::Null,
+#[derive(Debug)]
+struct ObjectPlan {
+    props: Vec<Prop>,
+    /// Required names without a property schema (generated from `additional`, or `null`).
+    bare_required: Vec<(String, Hint)>,
+    /// `additionalProperties` as a schema (`None` for absent, `true`, or `false`).
+    additional: Option<NodeId>,
+    additional_false: bool,
+    min_properties: usize,
+}
+
+#[derive(Debug)]
+struct ArrayPlan {
+    items: NodeId,
+    prefix: Vec<NodeId>,
+    min: usize,
+    max: usize,
+    unique: bool,
+    /// With `uniqueItems`, an enum of items caps the length.
+    enum_len: Option<usize>,
+}
+
+#[derive(Debug)]
+struct StrPlan {
+    format: Option<String>,
+    pattern: Option<Arc<rand_regex::Regex>>,
+    min: usize,
+    max: Option<usize>,
+}
+
+#[derive(Debug)]
+struct NumPlan {
+    lo: Option<f64>,
+    hi: Option<f64>,
+    lo_ex: bool,
+    hi_ex: bool,
+    multiple_of: Option<f64>,
+}
+
+/// What a property name suggests: the kind of text and the typical numeric range.
+#[derive(Debug, Clone, Copy)]
+struct Hint {
+    text: Text,
+    range: (f64, f64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Text {
+    Word,
+    Email,
+    FirstName,
+    LastName,
+    FullName,
+    Username,
+    Company,
+    Url,
+    Phone,
+    City,
+    CountryCode,
+    Country,
+    State,
+    Street,
+    Zip,
+    Currency,
+    DateTime,
+    Sentence,
+    Title,
+    Id,
+}
+
+impl Hint {
+    const NONE: Hint = Hint { text: Text::Word, range: (1.0, 1_000.0) };
+
+    fn from_name(name: &str) -> Hint {
+        let n = normalize_name(name);
+        let has = |k: &str| n.contains(k);
+        let text = if has("email") {
+            Text::Email
+        } else if n == "firstname" || n == "givenname" {
+            Text::FirstName
+        } else if n == "lastname" || n == "surname" || n == "familyname" {
+            Text::LastName
+        } else if has("url") || has("website") || has("link") || has("href") {
+            Text::Url
+        } else if has("company") || has("organization") || n == "customername" || n == "account" {
+            Text::Company
+        } else if n == "name" || n.ends_with("fullname") || n == "displayname" {
+            Text::FullName
+        } else if has("username") || n == "login" || n == "handle" {
+            Text::Username
+        } else if has("phone") || has("mobile") {
+            Text::Phone
+        } else if has("city") {
+            Text::City
+        } else if n == "countrycode" || n == "country" {
+            Text::CountryCode
+        } else if has("country") {
+            Text::Country
+        } else if n == "state" || n == "region" || n == "province" {
+            Text::State
+        } else if has("street") || has("address") {
+            Text::Street
+        } else if has("zip") || has("postal") {
+            Text::Zip
+        } else if has("currency") {
+            Text::Currency
+        } else if n.ends_with("at") || has("date") || has("time") {
+            Text::DateTime
+        } else if ["description", "note", "comment", "message", "summary", "content", "body"].iter().any(|k| has(k)) {
+            Text::Sentence
+        } else if has("title") || has("subject") || n.ends_with("name") || has("label") {
+            Text::Title
+        } else if n == "id" || n.ends_with("id") || n.ends_with("uuid") {
+            Text::Id
+        } else {
+            Text::Word
         };
-        let map = match schema {
-            Value::Bool(true) => return Value::String(self.word()),
-            Value::Object(m) => m,
-            _ => return Value::Null,
+        let range = if n.ends_with("id") {
+            (1.0, 99_999.0)
+        } else if ["amount", "price", "value", "total", "balance", "cost", "revenue", "paid", "subtotal", "tax"].iter().any(|k| has(k)) {
+            (100.0, 50_000.0)
+        } else if ["count", "quantity", "qty", "number", "size"].iter().any(|k| has(k)) {
+            (1.0, 50.0)
+        } else if has("age") {
+            (18.0, 90.0)
+        } else if has("percent") || has("rate") {
+            (0.0, 100.0)
+        } else if has("latitude") || n == "lat" {
+            (-90.0, 90.0)
+        } else if has("longitude") || n == "lng" || n == "lon" {
+            (-180.0, 180.0)
+        } else if n.ends_with("ms") || has("duration") {
+            (10.0, 5_000.0)
+        } else if n.ends_with("at") || has("timestamp") || has("time") {
+            (1_700_000_000.0, 1_760_000_000.0)
+        } else {
+            (1.0, 1_000.0)
         };
-        if let Some(c) = map.get("const") {
-            return c.clone();
-        }
-        if let Some(Value::Array(options)) = map.get("enum") {
-            let non_null: Vec<&Value> = options.iter().filter(|v| !v.is_null()).collect();
-            if non_null.is_empty() {
-                return options.first().cloned().unwrap_or(Value::Null);
-            }
-            return non_null[self.rng.random_range(0..non_null.len())].clone();
-        }
-        if !self.dynamic && !ctx.repeat {
-            // A scalar example or default of the right type reads better than invented data;
-            // except where the format is one we generate (examples often break their format).
-            let generated_format = map.get("format").and_then(Value::as_str).is_some_and(|f| GENERATED_FORMATS.contains(&f));
-            if let Some(ex) = map.get("examples").and_then(Value::as_array).and_then(|a| a.first()).filter(|_| !generated_format) {
-                if scalar_fits(ex, map) {
-                    return ex.clone();
-                }
-            }
-            if let Some(d) = map.get("default") {
-                if scalar_fits(d, map) {
-                    return d.clone();
-                }
-            }
-        }
-        if let Some(Value::Array(all)) = map.get("allOf") {
-            let merged = Value::Object(self.merge_all_of(map, all, 0));
-            return self.value(&merged, &Ctx { depth: ctx.depth + 1, ..*ctx });
-        }
-        if let Some(Value::Array(branches)) = map.get("oneOf") {
-            // Exactly one branch must match: prefer an object branch whose required set no other
-            // branch's required set fits in, and generate only its required properties.
-            if let Some(branch) = self.distinct_branch(branches) {
-                let only = Ctx { depth: ctx.depth + 1, only_required: true, ..*ctx };
-                if map.len() > 1 {
-                    let mut base = map.clone();
-                    base.remove("oneOf");
-                    let merged = Value::Object(self.merge_all_of(&base, std::slice::from_ref(branch), 0));
-                    return self.value(&merged, &only);
-                }
-                return self.value(branch, &only);
-            }
-        }
-        for key in ["oneOf", "anyOf"] {
-            if let Some(Value::Array(branches)) = map.get(key) {
-                if let Some(branch) = self.pick_branch(branches, ctx.depth) {
-                    // Sibling keywords (properties next to oneOf) apply too: merge them in.
-                    if map.len() > 1 {
-                        let mut base = map.clone();
-                        base.remove(key);
-                        let merged = Value::Object(self.merge_all_of(&base, std::slice::from_ref(branch), 0));
-                        return self.value(&merged, &Ctx { depth: ctx.depth + 1, ..*ctx });
-                    }
-                    return self.value(branch, &Ctx { depth: ctx.depth + 1, ..*ctx });
-                }
-                return Value::Null;
-            }
-        }
-        self.typed(map, ctx)
+        Hint { text, range }
+    }
+}
+
+/// One schema's keywords, borrowed from the document: a document object, or several merged
+/// (`allOf` members, `oneOf` siblings and a branch). `properties` and `required` are unioned.
+#[derive(Clone, Default)]
+struct Keywords<'a> {
+    other: Vec<(&'a str, &'a Value)>,
+    properties: Vec<(&'a str, &'a Value)>,
+    required: Vec<&'a str>,
+}
+
+impl<'a> Keywords<'a> {
+    fn of(map: &'a Map<String, Value>) -> Self {
+        let mut k = Keywords::default();
+        k.add(map, true);
+        k
     }
 
-    fn deref<'s>(&self, mut schema: &'s Value) -> Option<&'s Value>
-    where
-        'a: 's,
-    {
-        for _ in 0..32 {
-            match schema.get("$ref").and_then(Value::as_str) {
-                Some(r) => {
-                    // A `$ref` with siblings (3.1): the siblings are merged by the caller when
-                    // it matters; generation follows the reference.
-                    let fragment = r.strip_prefix('#')?;
-                    schema = resolve_pointer(self.doc, fragment)?;
+    /// Add a schema object's keywords; for keywords other than `properties`/`required`, the
+    /// first occurrence wins.
+    fn add(&mut self, map: &'a Map<String, Value>, take_all: bool) {
+        for (key, v) in map {
+            match key.as_str() {
+                "properties" => {
+                    if let Value::Object(m) = v {
+                        for (pk, pv) in m {
+                            if !self.properties.iter().any(|(n, _)| *n == pk.as_str()) {
+                                self.properties.push((pk.as_str(), pv));
+                            }
+                        }
+                    }
                 }
-                None => return Some(schema),
+                "required" => {
+                    if let Value::Array(r) = v {
+                        for name in r.iter().filter_map(Value::as_str) {
+                            if !self.required.contains(&name) {
+                                self.required.push(name);
+                            }
+                        }
+                    }
+                }
+                k => {
+                    if take_all || !self.other.iter().any(|(ok, _)| *ok == k) {
+                        self.other.push((k, v));
+                    }
+                }
+            }
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.other.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+
+    fn without(&self, key: &str) -> Self {
+        Keywords { other: self.other.iter().filter(|(k, _)| *k != key).cloned().collect(), ..self.clone() }
+    }
+
+    fn is_object_like(&self) -> bool {
+        !self.properties.is_empty() || self.get("additionalProperties").is_some()
+    }
+}
+
+struct Compiler<'a> {
+    doc: &'a Value,
+    patterns: &'a Patterns,
+    nodes: Vec<Node>,
+    /// Document schema (by address) → its node, so shared and recursive schemas compile once.
+    memo: HashMap<usize, NodeId>,
+}
+
+impl Plan {
+    /// Compile the schema at `pointer` of `doc`.
+    pub fn compile(doc: &Value, patterns: &Patterns, pointer: &str) -> Plan {
+        match resolve_pointer(doc, pointer) {
+            Some(schema) => Self::compile_schema(doc, patterns, schema),
+            None => Plan { nodes: vec![Node { kind: Kind::Null, example: None }], root: 0 },
+        }
+    }
+
+    /// Compile an inline schema that lives in `doc`.
+    pub fn compile_schema(doc: &Value, patterns: &Patterns, schema: &Value) -> Plan {
+        let mut c = Compiler { doc, patterns, nodes: Vec::new(), memo: HashMap::new() };
+        let root = c.value(schema, 0);
+        Plan { nodes: c.nodes, root }
+    }
+
+    /// Generate one value.
+    pub fn generate(&self, seed: u64, dynamic: bool) -> Value {
+        let mut run = Run { plan: self, rng: ChaCha8Rng::seed_from_u64(seed), dynamic, budget: NODE_BUDGET };
+        run.gen(self.root, Ctx { depth: 0, hint: Hint::NONE, repeat: false, only_required: false })
+    }
+
+    /// Generate one value for something named `name` (a response header).
+    pub fn generate_named(&self, name: &str, seed: u64) -> Value {
+        let mut run = Run { plan: self, rng: ChaCha8Rng::seed_from_u64(seed), dynamic: false, budget: 1_000 };
+        run.gen(self.root, Ctx { depth: 0, hint: Hint::from_name(name), repeat: false, only_required: false })
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the plan has no nodes (never: a plan has at least its root).
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+}
+
+/// Compile and generate in one step (tests, one-off use).
+pub fn generate(doc: &Value, patterns: &Patterns, pointer: &str, seed: u64, dynamic: bool) -> Value {
+    Plan::compile(doc, patterns, pointer).generate(seed, dynamic)
+}
+
+impl<'a> Compiler<'a> {
+    fn push(&mut self, kind: Kind) -> NodeId {
+        self.nodes.push(Node { kind, example: None });
+        self.nodes.len() - 1
+    }
+
+    fn deref(&self, mut v: &'a Value) -> Option<&'a Value> {
+        for _ in 0..32 {
+            match v.get("$ref").and_then(Value::as_str) {
+                Some(r) => v = resolve_pointer(self.doc, r.strip_prefix('#')?)?,
+                None => return Some(v),
             }
         }
         None
     }
 
-    /// Choose a `oneOf`/`anyOf` branch: the first that is not `null`; deep in recursion, prefer a
-    /// branch that does not recurse.
-    fn pick_branch<'s>(&self, branches: &'s [Value], depth: usize) -> Option<&'s Value>
-    where
-        'a: 's,
-    {
-        let is_null = |b: &Value| self.deref(b).and_then(|s| s.get("type")).is_some_and(|t| t == "null");
-        if depth >= OPTIONAL_DEPTH {
-            if let Some(b) = branches.iter().find(|b| b.get("$ref").is_none() && !is_null(b)) {
-                return Some(b);
+    /// Compile a schema value (following `$ref`s), memoized by the target's address.
+    fn value(&mut self, v: &'a Value, depth: usize) -> NodeId {
+        let Some(target) = self.deref(v) else { return self.push(Kind::Null) };
+        let key = target as *const Value as usize;
+        if let Some(&id) = self.memo.get(&key) {
+            return id;
+        }
+        if self.nodes.len() >= MAX_PLAN_NODES {
+            return self.push(Kind::Null);
+        }
+        let map = match target {
+            Value::Bool(true) => return self.push(Kind::Any),
+            Value::Object(m) => m,
+            _ => return self.push(Kind::Null),
+        };
+        // Reserve the id first: recursive references to this schema resolve to it.
+        let id = self.push(Kind::Null);
+        self.memo.insert(key, id);
+        let node = self.build(Keywords::of(map), depth);
+        self.nodes[id] = node;
+        id
+    }
+
+    /// Compile merged keywords (not memoized: they are not a document node).
+    fn merged(&mut self, k: Keywords<'a>, depth: usize) -> NodeId {
+        if self.nodes.len() >= MAX_PLAN_NODES {
+            return self.push(Kind::Null);
+        }
+        let id = self.push(Kind::Null);
+        let node = self.build(k, depth);
+        self.nodes[id] = node;
+        id
+    }
+
+    fn build(&mut self, k: Keywords<'a>, depth: usize) -> Node {
+        let example = scalar_example(&k);
+        if let Some(c) = k.get("const") {
+            return Node { kind: Kind::Const(c.clone()), example: None };
+        }
+        if let Some(Value::Array(options)) = k.get("enum") {
+            let non_null: Vec<Value> = options.iter().filter(|v| !v.is_null()).cloned().collect();
+            let options = if non_null.is_empty() { vec![options.first().cloned().unwrap_or(Value::Null)] } else { non_null };
+            return Node { kind: Kind::Enum(options), example: None };
+        }
+        if let Some(Value::Array(members)) = k.get("allOf") {
+            if depth < MAX_MERGE_DEPTH {
+                let merged = self.merge(k.without("allOf"), members, 0);
+                return self.build(merged, depth + 1);
             }
         }
-        branches.iter().find(|b| !is_null(b)).or(branches.first())
+        for key in ["oneOf", "anyOf"] {
+            let Some(Value::Array(branches)) = k.get(key) else { continue };
+            let siblings = k.without(key);
+            let non_null: Vec<&'a Value> = branches.iter().filter(|b| !self.is_null_schema(b)).collect();
+            if non_null.is_empty() {
+                return Node { kind: Kind::Null, example: None };
+            }
+            let distinct = if key == "oneOf" { self.distinct_branch(&non_null) } else { None };
+            let shallow: Vec<bool> = non_null.iter().map(|b| b.get("$ref").is_none()).collect();
+            // Keywords next to oneOf (properties, type, …) apply to every branch: merge them in.
+            let has_siblings = siblings.is_object_like() || siblings.other.iter().any(|(k, _)| matches!(*k, "type" | "items" | "minimum" | "maximum" | "minLength" | "maxLength" | "pattern" | "format"));
+            let mut options = Vec::with_capacity(non_null.len());
+            for b in &non_null {
+                let id = if has_siblings && depth < MAX_MERGE_DEPTH {
+                    let merged = self.merge(siblings.clone(), std::slice::from_ref(*b), 0);
+                    self.merged(merged, depth + 1)
+                } else {
+                    self.value(b, depth + 1)
+                };
+                options.push(id);
+            }
+            return Node { kind: Kind::Choice { options, distinct, shallow }, example };
+        }
+        let kind = self.typed(&k, depth);
+        Node { kind, example }
+    }
+
+    fn is_null_schema(&self, b: &'a Value) -> bool {
+        self.deref(b).and_then(|s| s.get("type")).is_some_and(|t| t == "null")
     }
 
     /// The first object branch of a `oneOf` whose `required` set contains no other branch's
     /// `required` set, so an object with exactly those properties matches only that branch.
-    /// `None` when the branches are not all objects with `required`, or none is distinct.
-    fn distinct_branch<'s>(&self, branches: &'s [Value]) -> Option<&'s Value>
-    where
-        'a: 's,
-    {
+    fn distinct_branch(&self, branches: &[&'a Value]) -> Option<usize> {
         if branches.len() < 2 {
             return None;
         }
@@ -284,147 +540,251 @@ impl<'a> Generator<'a> {
             let req: Vec<&str> = s.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
             sets.push(req);
         }
-        (0..branches.len())
-            .find(|&i| (0..branches.len()).all(|j| j == i || !sets[j].iter().all(|r| sets[i].contains(r))))
-            .map(|i| &branches[i])
+        (0..branches.len()).find(|&i| (0..branches.len()).all(|j| j == i || !sets[j].iter().all(|r| sets[i].contains(r))))
     }
 
-    /// Merge `allOf` members (and the holder's own keywords) into one object schema.
-    fn merge_all_of(&self, holder: &Map<String, Value>, members: &[Value], depth: usize) -> Map<String, Value> {
-        let mut out = holder.clone();
-        out.remove("allOf");
-        if depth > 16 {
-            return out;
-        }
+    /// Merge `members` into `base` (`allOf` semantics, flattening nested `allOf`s).
+    fn merge(&self, mut base: Keywords<'a>, members: &'a [Value], depth: usize) -> Keywords<'a> {
         for m in members {
-            let Some(Value::Object(m)) = self.deref(m) else { continue };
-            let m = if let Some(Value::Array(inner)) = m.get("allOf") { self.merge_all_of(m, inner, depth + 1) } else { m.clone() };
-            for (k, v) in m {
-                match (k.as_str(), out.get_mut(&k)) {
-                    ("properties", Some(Value::Object(props))) => {
-                        if let Value::Object(more) = v {
-                            for (pk, pv) in more {
-                                props.entry(pk).or_insert(pv);
-                            }
-                        }
-                    }
-                    ("required", Some(Value::Array(req))) => {
-                        if let Value::Array(more) = v {
-                            for r in more {
-                                if !req.contains(&r) {
-                                    req.push(r);
-                                }
-                            }
-                        }
-                    }
-                    (_, Some(_)) => {}
-                    (_, None) => {
-                        out.insert(k, v);
-                    }
+            let Some(Value::Object(map)) = self.deref(m) else { continue };
+            base.add(map, false);
+            if depth < MAX_MERGE_DEPTH {
+                if let Some(Value::Array(inner)) = map.get("allOf") {
+                    base = self.merge(base, inner, depth + 1);
                 }
             }
         }
-        out
+        base.other.retain(|(k, _)| *k != "allOf");
+        base
     }
 
-    fn typed(&mut self, map: &Map<String, Value>, ctx: &Ctx<'_>) -> Value {
-        let ty = match map.get("type") {
+    fn typed(&mut self, k: &Keywords<'a>, depth: usize) -> Kind {
+        let ty = match k.get("type") {
             Some(Value::String(t)) => Some(t.as_str()),
             Some(Value::Array(ts)) => {
                 let first = ts.iter().filter_map(Value::as_str).find(|t| *t != "null");
                 if first.is_none() && !ts.is_empty() {
-                    return Value::Null;
+                    return Kind::Null;
                 }
                 first
             }
             _ => None,
         };
         let ty = ty.unwrap_or_else(|| {
-            if map.contains_key("properties") || map.contains_key("additionalProperties") {
+            if k.is_object_like() {
                 "object"
-            } else if map.contains_key("items") || map.contains_key("prefixItems") {
+            } else if k.get("items").is_some() || k.get("prefixItems").is_some() {
                 "array"
-            } else if map.contains_key("minimum") || map.contains_key("maximum") {
+            } else if k.get("minimum").is_some() || k.get("maximum").is_some() {
                 "number"
             } else {
                 "string"
             }
         });
-        if ctx.depth > MAX_DEPTH && matches!(ty, "object" | "array") {
-            return if ty == "array" { Value::Array(vec![]) } else { Value::Object(Map::new()) };
-        }
         match ty {
-            "object" => self.object(map, ctx),
-            "array" => self.array(map, ctx),
-            "integer" => self.integer(map, ctx),
-            "number" => self.number(map, ctx),
-            "boolean" => Value::Bool(self.rng.random_bool(0.5)),
-            "null" => Value::Null,
-            _ => Value::String(self.string(map, ctx)),
+            "object" => self.object(k, depth),
+            "array" => self.array(k, depth),
+            "integer" => Kind::Int(num_plan(k)),
+            "number" => Kind::Num(num_plan(k)),
+            "boolean" => Kind::Bool,
+            "null" => Kind::Null,
+            _ => Kind::Str(StrPlan {
+                format: k.get("format").and_then(Value::as_str).map(str::to_string),
+                pattern: k.get("pattern").and_then(Value::as_str).and_then(|p| self.patterns.get(p)),
+                min: k.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize,
+                max: k.get("maxLength").and_then(Value::as_u64).map(|m| m as usize),
+            }),
         }
     }
 
-    fn object(&mut self, map: &Map<String, Value>, ctx: &Ctx<'_>) -> Value {
+    fn object(&mut self, k: &Keywords<'a>, depth: usize) -> Kind {
+        let mut props = Vec::new();
+        for (name, schema) in k.properties.clone() {
+            // writeOnly properties never appear in responses.
+            if self.deref(schema).is_some_and(|s| s.get("writeOnly") == Some(&Value::Bool(true))) {
+                continue;
+            }
+            let node = self.value(schema, depth + 1);
+            props.push(Prop { name: name.to_string(), node, required: k.required.contains(&name), hint: Hint::from_name(name) });
+        }
+        let additional_value = k.get("additionalProperties");
+        let additional_false = additional_value == Some(&Value::Bool(false));
+        let additional = additional_value.filter(|a| a.is_object()).map(|a| self.value(a, depth + 1));
+        let bare_required = k.required.iter().filter(|r| !props.iter().any(|p| p.name == **r) && !k.properties.iter().any(|(n, _)| n == *r)).map(|r| (r.to_string(), Hint::from_name(r))).collect();
+        Kind::Object(ObjectPlan {
+            props,
+            bare_required,
+            additional,
+            additional_false,
+            min_properties: k.get("minProperties").and_then(Value::as_u64).unwrap_or(0) as usize,
+        })
+    }
+
+    fn array(&mut self, k: &Keywords<'a>, depth: usize) -> Kind {
+        let any = self.push(Kind::Any);
+        let items_schema = k.get("items");
+        let items = match items_schema {
+            Some(i) if i.is_object() || i.is_boolean() => self.value(i, depth + 1),
+            _ => any,
+        };
+        let prefix = k.get("prefixItems").and_then(Value::as_array).map(|p| p.iter().map(|s| self.value(s, depth + 1)).collect()).unwrap_or_default();
+        let enum_len = items_schema.and_then(|i| self.deref(i)).and_then(|s| s.get("enum")).and_then(Value::as_array).map(Vec::len);
+        Kind::Array(ArrayPlan {
+            items,
+            prefix,
+            min: k.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize,
+            max: k.get("maxItems").and_then(Value::as_u64).map(|m| m as usize).unwrap_or(usize::MAX),
+            unique: k.get("uniqueItems") == Some(&Value::Bool(true)),
+            enum_len,
+        })
+    }
+}
+
+fn num_plan(k: &Keywords<'_>) -> NumPlan {
+    let min = k.get("minimum").and_then(Value::as_f64);
+    let max = k.get("maximum").and_then(Value::as_f64);
+    let emin = k.get("exclusiveMinimum").and_then(Value::as_f64);
+    let emax = k.get("exclusiveMaximum").and_then(Value::as_f64);
+    let (lo, lo_ex) = match (min, emin) {
+        (Some(a), Some(b)) if b >= a => (Some(b), true),
+        (Some(a), _) => (Some(a), false),
+        (None, Some(b)) => (Some(b), true),
+        (None, None) => (None, false),
+    };
+    let (hi, hi_ex) = match (max, emax) {
+        (Some(a), Some(b)) if b <= a => (Some(b), true),
+        (Some(a), _) => (Some(a), false),
+        (None, Some(b)) => (Some(b), true),
+        (None, None) => (None, false),
+    };
+    NumPlan { lo, hi, lo_ex, hi_ex, multiple_of: k.get("multipleOf").and_then(Value::as_f64).filter(|m| *m > 0.0) }
+}
+
+/// A scalar example or default of the right type, unless the format is one we generate
+/// (examples often break their format).
+fn scalar_example(k: &Keywords<'_>) -> Option<Value> {
+    let generated_format = k.get("format").and_then(Value::as_str).is_some_and(|f| GENERATED_FORMATS.contains(&f));
+    let ty = k.get("type");
+    if !generated_format {
+        if let Some(ex) = k.get("examples").and_then(Value::as_array).and_then(|a| a.first()) {
+            if scalar_fits(ex, ty) {
+                return Some(ex.clone());
+            }
+        }
+    }
+    k.get("default").filter(|d| !generated_format && scalar_fits(d, ty)).cloned()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a plan
+
+struct Run<'p> {
+    plan: &'p Plan,
+    rng: ChaCha8Rng,
+    /// `Prefer: dynamic=true`: ignore schema examples and defaults, always invent.
+    dynamic: bool,
+    /// Values still allowed in this body.
+    budget: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Ctx {
+    depth: usize,
+    /// What the name of the property being generated suggests.
+    hint: Hint,
+    /// Inside the 2nd+ item of an array: examples would repeat, so invent instead.
+    repeat: bool,
+    /// Generate only the required properties of this object (a `oneOf` branch told apart from its
+    /// siblings by its required set); not inherited by children.
+    only_required: bool,
+}
+
+impl Run<'_> {
+    fn gen(&mut self, id: NodeId, ctx: Ctx) -> Value {
+        if self.budget == 0 || ctx.depth > MAX_DEPTH * 2 {
+            return Value::Null;
+        }
+        self.budget -= 1;
+        let plan = self.plan;
+        let node = &plan.nodes[id];
+        if !self.dynamic && !ctx.repeat {
+            if let Some(ex) = &node.example {
+                return ex.clone();
+            }
+        }
+        match &node.kind {
+            Kind::Null => Value::Null,
+            Kind::Any => Value::String(self.word()),
+            Kind::Const(c) => c.clone(),
+            Kind::Enum(options) => options[self.rng.random_range(0..options.len())].clone(),
+            Kind::Choice { options, distinct, shallow } => {
+                let next = Ctx { depth: ctx.depth + 1, ..ctx };
+                if let Some(i) = distinct {
+                    return self.gen(options[*i], Ctx { only_required: true, ..next });
+                }
+                let pick = if ctx.depth >= OPTIONAL_DEPTH { shallow.iter().position(|s| *s).unwrap_or(0) } else { 0 };
+                self.gen(options[pick], Ctx { only_required: false, ..next })
+            }
+            Kind::Object(o) => self.object(o, ctx),
+            Kind::Array(a) => self.array(a, ctx),
+            Kind::Str(s) => Value::String(self.string(s, ctx)),
+            Kind::Int(n) => self.integer(n, ctx),
+            Kind::Num(n) => self.number(n, ctx),
+            Kind::Bool => Value::Bool(self.rng.random_bool(0.5)),
+        }
+    }
+
+    fn object(&mut self, o: &ObjectPlan, ctx: Ctx) -> Value {
+        if ctx.depth > MAX_DEPTH {
+            return Value::Object(Map::new());
+        }
         let mut out = Map::new();
-        let required: Vec<&str> = map.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-        if let Some(Value::Object(props)) = map.get("properties") {
-            for (name, schema) in props {
-                // writeOnly properties never appear in responses.
-                let forbidden = self.deref(schema).is_some_and(|s| s.get("writeOnly") == Some(&Value::Bool(true)));
-                if forbidden {
-                    continue;
-                }
-                let is_required = required.contains(&name.as_str());
-                if !is_required && (ctx.depth >= OPTIONAL_DEPTH || ctx.only_required) {
-                    continue;
-                }
-                let child = Ctx { depth: ctx.depth + 1, name: Some(name), repeat: ctx.repeat, only_required: false };
-                let v = self.value(schema, &child);
-                out.insert(name.clone(), v);
+        for p in &o.props {
+            if !p.required && (ctx.depth >= OPTIONAL_DEPTH || ctx.only_required) {
+                continue;
             }
+            let child = Ctx { depth: ctx.depth + 1, hint: p.hint, repeat: ctx.repeat, only_required: false };
+            let v = self.gen(p.node, child);
+            out.insert(p.name.clone(), v);
         }
-        // Required properties that have no schema of their own.
-        for r in &required {
-            if !out.contains_key(*r) {
-                let extra = map.get("additionalProperties").unwrap_or(&Value::Bool(true));
-                let child = Ctx { depth: ctx.depth + 1, name: Some(r), repeat: ctx.repeat, only_required: false };
-                let v = if *extra == Value::Bool(false) { Value::Null } else { self.value(extra, &child) };
-                out.insert((*r).to_string(), v);
-            }
+        for (name, hint) in &o.bare_required {
+            let child = Ctx { depth: ctx.depth + 1, hint: *hint, repeat: ctx.repeat, only_required: false };
+            let v = match o.additional {
+                Some(a) => self.gen(a, child),
+                None if o.additional_false => Value::Null,
+                None => Value::String(self.word()),
+            };
+            out.insert(name.clone(), v);
         }
-        let min = map.get("minProperties").and_then(Value::as_u64).unwrap_or(0) as usize;
-        let additional = map.get("additionalProperties").cloned();
-        let want_extra = match &additional {
-            Some(Value::Object(_)) if out.is_empty() && ctx.depth < OPTIONAL_DEPTH => 2,
+        let want_extra = match o.additional {
+            Some(_) if out.is_empty() && ctx.depth < OPTIONAL_DEPTH => 2,
             _ => 0,
         }
-        .max(min.saturating_sub(out.len()))
+        .max(o.min_properties.saturating_sub(out.len()))
         .min(50);
-        if want_extra > 0 && additional != Some(Value::Bool(false)) {
-            let schema = additional.unwrap_or(Value::Bool(true));
-            let schema = &schema;
+        if want_extra > 0 && !o.additional_false {
             for i in 0..want_extra {
                 let key = format!("{}{}", self.word(), if i > 0 { i.to_string() } else { String::new() });
-                let child = Ctx { depth: ctx.depth + 1, name: None, repeat: ctx.repeat, only_required: false };
-                let v = self.value(schema, &child);
+                let child = Ctx { depth: ctx.depth + 1, hint: Hint::NONE, repeat: ctx.repeat, only_required: false };
+                let v = match o.additional {
+                    Some(a) => self.gen(a, child),
+                    None => Value::String(self.word()),
+                };
                 out.insert(key, v);
             }
         }
         Value::Object(out)
     }
 
-    fn array(&mut self, map: &Map<String, Value>, ctx: &Ctx<'_>) -> Value {
-        let min = map.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
-        let max = map.get("maxItems").and_then(Value::as_u64).map(|m| m as usize).unwrap_or(usize::MAX);
-        let prefix: &[Value] = map.get("prefixItems").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+    fn array(&mut self, a: &ArrayPlan, ctx: Ctx) -> Value {
+        if ctx.depth > MAX_DEPTH {
+            return Value::Array(Vec::new());
+        }
         let typical = if ctx.depth >= OPTIONAL_DEPTH { 1 } else { 2 + self.rng.random_range(0..2usize) };
-        let mut n = typical.max(min).min(max).min(MAX_ARRAY);
-        let unique = map.get("uniqueItems") == Some(&Value::Bool(true));
-        let any = Value::Bool(true);
-        let items = map.get("items").unwrap_or(&any);
-        if let Some(Value::Array(e)) = self.deref(items).and_then(|s| s.get("enum")) {
-            if unique {
-                n = n.min(e.len());
+        let mut n = typical.max(a.min).min(a.max).min(MAX_ARRAY);
+        if a.unique {
+            if let Some(len) = a.enum_len {
+                n = n.min(len);
             }
         }
         let mut out: Vec<Value> = Vec::with_capacity(n);
@@ -432,12 +792,10 @@ impl<'a> Generator<'a> {
         while out.len() < n && attempts < n * 4 + 8 && self.budget > 0 {
             attempts += 1;
             let i = out.len();
-            let child = Ctx { depth: ctx.depth + 1, name: ctx.name, repeat: ctx.repeat || i > 0, only_required: false };
-            let v = match prefix.get(i) {
-                Some(p) => self.value(p, &child),
-                None => self.value(items, &child),
-            };
-            if unique && out.contains(&v) {
+            let child = Ctx { depth: ctx.depth + 1, hint: ctx.hint, repeat: ctx.repeat || i > 0, only_required: false };
+            let node = a.prefix.get(i).copied().unwrap_or(a.items);
+            let v = self.gen(node, child);
+            if a.unique && out.contains(&v) {
                 continue;
             }
             out.push(v);
@@ -445,58 +803,10 @@ impl<'a> Generator<'a> {
         Value::Array(out)
     }
 
-    fn bounds(map: &Map<String, Value>) -> (Option<f64>, Option<f64>, bool, bool) {
-        let min = map.get("minimum").and_then(Value::as_f64);
-        let max = map.get("maximum").and_then(Value::as_f64);
-        let emin = map.get("exclusiveMinimum").and_then(Value::as_f64);
-        let emax = map.get("exclusiveMaximum").and_then(Value::as_f64);
-        let (lo, lo_ex) = match (min, emin) {
-            (Some(a), Some(b)) if b >= a => (Some(b), true),
-            (Some(a), _) => (Some(a), false),
-            (None, Some(b)) => (Some(b), true),
-            (None, None) => (None, false),
-        };
-        let (hi, hi_ex) = match (max, emax) {
-            (Some(a), Some(b)) if b <= a => (Some(b), true),
-            (Some(a), _) => (Some(a), false),
-            (None, Some(b)) => (Some(b), true),
-            (None, None) => (None, false),
-        };
-        (lo, hi, lo_ex, hi_ex)
-    }
-
-    /// A typical range for a number, from its name.
-    fn hinted_range(name: Option<&str>) -> (f64, f64) {
-        let n = name.map(normalize_name).unwrap_or_default();
-        if n.ends_with("id") {
-            (1.0, 99_999.0)
-        } else if ["amount", "price", "value", "total", "balance", "cost", "revenue", "paid", "subtotal", "tax"].iter().any(|k| n.contains(k)) {
-            (100.0, 50_000.0)
-        } else if ["count", "quantity", "qty", "number", "size"].iter().any(|k| n.contains(k)) {
-            (1.0, 50.0)
-        } else if n.contains("age") {
-            (18.0, 90.0)
-        } else if n.contains("percent") || n.contains("rate") {
-            (0.0, 100.0)
-        } else if n.contains("latitude") || n == "lat" {
-            (-90.0, 90.0)
-        } else if n.contains("longitude") || n == "lng" || n == "lon" {
-            (-180.0, 180.0)
-        } else if n.ends_with("ms") || n.contains("duration") {
-            (10.0, 5_000.0)
-        } else if n.ends_with("at") || n.contains("timestamp") || n.contains("time") {
-            (1_700_000_000.0, 1_760_000_000.0)
-        } else {
-            (1.0, 1_000.0)
-        }
-    }
-
-    fn integer(&mut self, map: &Map<String, Value>, ctx: &Ctx<'_>) -> Value {
-        let (lo, hi, lo_ex, hi_ex) = Self::bounds(map);
-        let (hint_lo, hint_hi) = Self::hinted_range(ctx.name);
-        let mut lo_i = lo.map(|l| if lo_ex { l.floor() as i64 + 1 } else { l.ceil() as i64 });
-        let mut hi_i = hi.map(|h| if hi_ex { h.ceil() as i64 - 1 } else { h.floor() as i64 });
-        let (mut a, mut b) = (hint_lo as i64, hint_hi as i64);
+    fn integer(&mut self, n: &NumPlan, ctx: Ctx) -> Value {
+        let lo_i = n.lo.map(|l| if n.lo_ex { l.floor() as i64 + 1 } else { l.ceil() as i64 });
+        let hi_i = n.hi.map(|h| if n.hi_ex { h.ceil() as i64 - 1 } else { h.floor() as i64 });
+        let (mut a, mut b) = (ctx.hint.range.0 as i64, ctx.hint.range.1 as i64);
         if let Some(l) = lo_i {
             a = a.max(l);
             if b < a {
@@ -510,78 +820,65 @@ impl<'a> Generator<'a> {
             }
         }
         if a > b {
-            lo_i = Some(b);
-            hi_i = Some(b);
-            let _ = (lo_i, hi_i);
             a = b;
         }
         let mut v = if a == b { a } else { self.rng.random_range(a..=b) };
-        if let Some(m) = map.get("multipleOf").and_then(Value::as_f64).filter(|m| *m >= 1.0 && m.fract() == 0.0) {
+        if let Some(m) = n.multiple_of.filter(|m| *m >= 1.0 && m.fract() == 0.0) {
             let m = m as i64;
             v = (v / m) * m;
             if v < a {
-                v += m;
+                v = v.saturating_add(m);
             }
         }
         Value::Number(Number::from(v))
     }
 
-    fn number(&mut self, map: &Map<String, Value>, ctx: &Ctx<'_>) -> Value {
-        let (lo, hi, lo_ex, hi_ex) = Self::bounds(map);
-        let (mut a, mut b) = Self::hinted_range(ctx.name);
-        if let Some(l) = lo {
+    fn number(&mut self, n: &NumPlan, ctx: Ctx) -> Value {
+        let (mut a, mut b) = ctx.hint.range;
+        if let Some(l) = n.lo {
             a = a.max(l);
             if b < a {
                 b = a + 1000.0;
             }
         }
-        if let Some(h) = hi {
+        if let Some(h) = n.hi {
             b = b.min(h);
             if a > b {
-                a = (h - 1000.0).max(lo.unwrap_or(f64::MIN));
+                a = (h - 1000.0).max(n.lo.unwrap_or(f64::MIN));
             }
         }
         let mut v = if a < b { self.rng.random_range(a..b) } else { a };
         v = (v * 100.0).round() / 100.0;
-        if let Some(m) = map.get("multipleOf").and_then(Value::as_f64).filter(|m| *m > 0.0) {
+        if let Some(m) = n.multiple_of {
             v = (v / m).round() * m;
-            let digits = decimals(m);
-            let p = 10f64.powi(digits);
+            let p = 10f64.powi(decimals(m));
             v = (v * p).round() / p;
         }
         // Keep strict bounds strict after rounding.
-        if lo.is_some_and(|l| v < l || (lo_ex && v <= l)) || hi.is_some_and(|h| v > h || (hi_ex && v >= h)) {
-            v = match (lo, hi) {
+        if n.lo.is_some_and(|l| v < l || (n.lo_ex && v <= l)) || n.hi.is_some_and(|h| v > h || (n.hi_ex && v >= h)) {
+            v = match (n.lo, n.hi) {
                 (Some(l), Some(h)) => (l + h) / 2.0,
                 (Some(l), None) => l + 1.0,
                 (None, Some(h)) => h - 1.0,
                 (None, None) => v,
             };
         }
-        if v.fract() == 0.0 && v.abs() < 1e15 && map.get("multipleOf").is_none() && self.rng.random_bool(0.0) {
-            return Value::Number(Number::from(v as i64));
-        }
         Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null)
     }
 
-    fn string(&mut self, map: &Map<String, Value>, ctx: &Ctx<'_>) -> String {
-        let min = map.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
-        let max = map.get("maxLength").and_then(Value::as_u64).map(|m| m as usize);
-        if let Some(p) = map.get("pattern").and_then(Value::as_str) {
-            if let Some(re) = self.patterns.get(p) {
-                let s: String = self.rng.sample(re);
-                return fit_length(s, min, max, &mut self.rng);
-            }
+    fn string(&mut self, s: &StrPlan, ctx: Ctx) -> String {
+        if let Some(re) = &s.pattern {
+            let out: String = self.rng.sample(&**re);
+            return fit_length(out, s.min, s.max, &mut self.rng);
         }
-        let s = match map.get("format").and_then(Value::as_str) {
-            Some(f) => self.formatted(f, ctx).unwrap_or_else(|| self.named(ctx)),
-            None => self.named(ctx),
+        let out = match s.format.as_deref().and_then(|f| self.formatted(f)) {
+            Some(v) => v,
+            None => self.text(ctx.hint.text),
         };
-        // Formatted strings are kept whole when they fit; padding would break the format.
-        fit_length(s, min, max, &mut self.rng)
+        fit_length(out, s.min, s.max, &mut self.rng)
     }
 
-    fn formatted(&mut self, format: &str, ctx: &Ctx<'_>) -> Option<String> {
+    fn formatted(&mut self, format: &str) -> Option<String> {
         use fake::faker::internet::en::{IPv4, IPv6, SafeEmail};
         Some(match format {
             "email" | "idn-email" => SafeEmail().fake_with_rng(&mut self.rng),
@@ -605,66 +902,46 @@ impl<'a> Generator<'a> {
             "json-pointer" => format!("/{}", self.word()),
             "regex" => "^[a-z]+$".to_string(),
             "phone" => fake::faker::phone_number::en::PhoneNumber().fake_with_rng(&mut self.rng),
-            _ => {
-                let _ = ctx;
-                return None;
-            }
+            _ => return None,
         })
     }
 
-    /// A string chosen from the property name, e.g. `firstName` → a first name.
-    fn named(&mut self, ctx: &Ctx<'_>) -> String {
+    /// A string of the kind a property name suggests.
+    fn text(&mut self, hint: Text) -> String {
         use fake::faker::address::en::{CityName, CountryCode, CountryName, StateName, StreetName, ZipCode};
         use fake::faker::company::en::CompanyName;
         use fake::faker::internet::en::{SafeEmail, Username};
         use fake::faker::lorem::en::{Sentence, Words};
         use fake::faker::name::en::{FirstName, LastName, Name};
         use fake::faker::phone_number::en::PhoneNumber;
-        let n = ctx.name.map(normalize_name).unwrap_or_default();
         let r = &mut self.rng;
-        if n.contains("email") {
-            SafeEmail().fake_with_rng(r)
-        } else if n == "firstname" || n == "givenname" {
-            FirstName().fake_with_rng(r)
-        } else if n == "lastname" || n == "surname" || n == "familyname" {
-            LastName().fake_with_rng(r)
-        } else if n.contains("url") || n.contains("website") || n.contains("link") || n.contains("href") {
-            let d = self.domain();
-            format!("https://{d}/{}", self.word())
-        } else if n.contains("company") || n.contains("organization") || n == "customername" || n == "account" {
-            CompanyName().fake_with_rng(r)
-        } else if n == "name" || n.ends_with("fullname") || n == "displayname" || n.ends_with("username") && false {
-            Name().fake_with_rng(r)
-        } else if n.contains("username") || n == "login" || n == "handle" {
-            Username().fake_with_rng(r)
-        } else if n.contains("phone") || n.contains("mobile") {
-            PhoneNumber().fake_with_rng(r)
-        } else if n.contains("city") {
-            CityName().fake_with_rng(r)
-        } else if n == "countrycode" || n == "country" {
-            CountryCode().fake_with_rng(r)
-        } else if n.contains("country") {
-            CountryName().fake_with_rng(r)
-        } else if n == "state" || n == "region" || n == "province" {
-            StateName().fake_with_rng(r)
-        } else if n.contains("street") || n.contains("address") {
-            format!("{} {}", r.random_range(1..9999u32), StreetName().fake_with_rng::<String, _>(r))
-        } else if n.contains("zip") || n.contains("postal") {
-            ZipCode().fake_with_rng(r)
-        } else if n.contains("currency") {
-            ["USD", "EUR", "GBP"][self.rng.random_range(0..3)].to_string()
-        } else if n.ends_with("at") || n.contains("date") || n.contains("time") {
-            self.datetime()
-        } else if n.contains("description") || n.contains("note") || n.contains("comment") || n.contains("message") || n.contains("summary") || n.contains("content") || n.contains("body") {
-            Sentence(4..10).fake_with_rng(r)
-        } else if n.contains("title") || n.contains("subject") || n.ends_with("name") || n.contains("label") {
-            let w: Vec<String> = Words(2..4).fake_with_rng(r);
-            capitalize(&w.join(" "))
-        } else if n == "id" || n.ends_with("id") || n.ends_with("uuid") {
-            let id: u64 = self.rng.random_range(0..u64::MAX);
-            format!("{id:016x}")[..12].to_string()
-        } else {
-            self.word()
+        match hint {
+            Text::Email => SafeEmail().fake_with_rng(r),
+            Text::FirstName => FirstName().fake_with_rng(r),
+            Text::LastName => LastName().fake_with_rng(r),
+            Text::FullName => Name().fake_with_rng(r),
+            Text::Username => Username().fake_with_rng(r),
+            Text::Company => CompanyName().fake_with_rng(r),
+            Text::Url => format!("https://{}/{}", self.domain(), self.word()),
+            Text::Phone => PhoneNumber().fake_with_rng(r),
+            Text::City => CityName().fake_with_rng(r),
+            Text::CountryCode => CountryCode().fake_with_rng(r),
+            Text::Country => CountryName().fake_with_rng(r),
+            Text::State => StateName().fake_with_rng(r),
+            Text::Street => format!("{} {}", r.random_range(1..9999u32), StreetName().fake_with_rng::<String, _>(r)),
+            Text::Zip => ZipCode().fake_with_rng(r),
+            Text::Currency => ["USD", "EUR", "GBP"][r.random_range(0..3)].to_string(),
+            Text::DateTime => self.datetime(),
+            Text::Sentence => Sentence(4..10).fake_with_rng(r),
+            Text::Title => {
+                let w: Vec<String> = Words(2..4).fake_with_rng(r);
+                capitalize(&w.join(" "))
+            }
+            Text::Id => {
+                let id: u64 = r.random_range(0..u64::MAX);
+                format!("{id:016x}")[..12].to_string()
+            }
+            Text::Word => self.word(),
         }
     }
 
@@ -693,7 +970,7 @@ impl<'a> Generator<'a> {
 }
 
 /// Whether a scalar example/default has a JSON type the schema's `type` allows.
-fn scalar_fits(v: &Value, schema: &Map<String, Value>) -> bool {
+fn scalar_fits(v: &Value, ty: Option<&Value>) -> bool {
     if v.is_object() || v.is_array() {
         return false;
     }
@@ -705,7 +982,7 @@ fn scalar_fits(v: &Value, schema: &Map<String, Value>) -> bool {
         "null" => v.is_null(),
         _ => false,
     };
-    match schema.get("type") {
+    match ty {
         Some(Value::String(t)) => fits(t),
         Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).any(fits),
         _ => !v.is_null(),

@@ -156,7 +156,8 @@ fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &Respon
     let Some(schema) = &media.schema else {
         return Ok((BodyValue::Json(Value::Object(Default::default())), "generated".into()));
     };
-    let v = fake::generate(&spec.schemas.response, &spec.patterns, schema, input.seed, input.prefer.dynamic);
+    let plan = media.plan.get_or_init(|| fake::Plan::compile(&spec.schemas.response, &spec.patterns, schema));
+    let v = plan.generate(input.seed, input.prefer.dynamic);
     let v = reflect_path_id(spec, media, v, input.path_params);
     Ok((BodyValue::Json(v), "generated".into()))
 }
@@ -271,8 +272,11 @@ fn response_headers(spec: &Spec, response: &Response, seed: u64) -> Vec<(HeaderN
         let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else { continue };
         let value = match &h.example {
             Some(v) => v.clone(),
-            None => match h.schema.as_deref().and_then(|p| spec.schemas.response.pointer(p)) {
-                Some(schema) => fake::generate_schema(&spec.schemas.response, &spec.patterns, schema, &h.name, seed ^ fake::stable_hash(&[h.name.as_bytes()])),
+            None => match h.schema.as_deref() {
+                Some(pointer) => {
+                    let plan = h.plan.get_or_init(|| fake::Plan::compile(&spec.schemas.response, &spec.patterns, pointer));
+                    plan.generate_named(&h.name, seed ^ fake::stable_hash(&[h.name.as_bytes()]))
+                }
                 None => continue,
             },
         };

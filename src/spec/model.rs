@@ -150,6 +150,8 @@ pub struct ResponseMedia {
     pub fixture: Option<Arc<Value>>,
     /// Compiled on first use: response validators are expensive (shared/research/crates.md §2).
     pub validator: OnceLock<Result<Arc<jsonschema::Validator>, String>>,
+    /// The data generator for `schema`, compiled on first use.
+    pub plan: OnceLock<crate::respond::fake::Plan>,
 }
 
 /// A declared response header.
@@ -158,6 +160,8 @@ pub struct ResponseHeader {
     pub name: String,
     pub schema: Option<String>,
     pub example: Option<Value>,
+    /// The value generator for `schema`, compiled on first use.
+    pub plan: OnceLock<crate::respond::fake::Plan>,
 }
 
 /// One declared response.
@@ -452,6 +456,7 @@ fn lower_response(file: &std::path::Path, doc: &Value, status: StatusKey, r: &Va
                 examples,
                 fixture: None,
                 validator: OnceLock::new(),
+                plan: OnceLock::new(),
             });
         }
     }
@@ -465,7 +470,7 @@ fn lower_response(file: &std::path::Path, doc: &Value, status: StatusKey, r: &Va
             match deref(doc, h, &h_at) {
                 Ok((h, h_at)) => {
                     let example = h.get("example").cloned().or_else(|| h.pointer("/schema/example").cloned()).or_else(|| h.pointer("/schema/examples/0").cloned());
-                    headers.push(ResponseHeader { name: name.clone(), schema: h.get("schema").map(|_| format!("{h_at}/schema")), example });
+                    headers.push(ResponseHeader { name: name.clone(), schema: h.get("schema").map(|_| format!("{h_at}/schema")), example, plan: OnceLock::new() });
                 }
                 Err(e) => diags.push(Diagnostic::error(file, &h_at, e)),
             }
