@@ -201,7 +201,7 @@ fn admin_endpoint(app: &App, method: &Method, path: &str) -> Result<Response, Re
 
 /// Serialize a rejection into the error envelope.
 pub fn rejection_response(r: &Rejection, is_head: bool) -> Response {
-    let body = if is_head { Body::empty() } else { Body::from(r.body().to_string()) };
+    let body = if is_head { Body::empty() } else { Body::from(r.body_bytes()) };
     let mut resp = Response::new(body);
     *resp.status_mut() = r.status;
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));

@@ -14,7 +14,7 @@
 
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// One problem found in a request.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -111,19 +111,40 @@ impl Rejection {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", TITLE_INTERNAL, detail)
     }
 
-    /// The problem+json body.
+    /// The problem+json body as a JSON value.
     pub fn body(&self) -> Value {
-        let mut v = json!({
-            "type": format!("urn:standin:problem:{}", self.code),
-            "title": self.title,
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-            "code": self.code,
-        });
-        if !self.errors.is_empty() {
-            v["errors"] = serde_json::to_value(&self.errors).unwrap_or(Value::Null);
-        }
-        v
+        serde_json::to_value(self.envelope()).unwrap_or(Value::Null)
+    }
+
+    /// The problem+json body, serialized (straight from the struct, no intermediate tree).
+    pub fn body_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.envelope()).unwrap_or_default()
+    }
+
+    fn envelope(&self) -> Envelope<'_> {
+        Envelope { kind: ProblemType(self.code), title: self.title, status: self.status.as_u16(), detail: &self.detail, code: self.code, errors: &self.errors }
+    }
+}
+
+/// RFC 9457 problem details with standin's `code` and `errors` extension members.
+#[derive(Serialize)]
+struct Envelope<'r> {
+    #[serde(rename = "type")]
+    kind: ProblemType,
+    title: &'r str,
+    status: u16,
+    detail: &'r str,
+    code: &'r str,
+    #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
+    errors: &'r [Problem],
+}
+
+/// Serializes as `urn:standin:problem:<code>`.
+struct ProblemType(&'static str);
+
+impl Serialize for ProblemType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("urn:standin:problem:{}", self.0))
     }
 }
 
