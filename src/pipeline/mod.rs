@@ -163,7 +163,9 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8]) -> Res
     for (name, value) in answer.headers {
         builder = builder.header(name, value);
     }
-    builder = builder.header("x-standin-source", answer.source.as_str());
+    // Example names come from the spec: keep the header value visible ASCII.
+    let source: String = answer.source.chars().map(|c| if c.is_ascii_graphic() { c } else { '_' }).collect();
+    builder = builder.header("x-standin-source", source);
     builder.body(Body::from(answer.body)).map_err(|e| Rejection::internal(format!("response could not be built: {e}")))
 }
 
