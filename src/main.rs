@@ -9,6 +9,10 @@ fn main() -> ExitCode {
     match standin::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
+            // A closed stdout (`standin check … | head`) is not an error.
+            if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+                return ExitCode::SUCCESS;
+            }
             eprintln!("standin: {e:#}");
             ExitCode::from(2)
         }

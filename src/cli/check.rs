@@ -36,9 +36,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         match super::load_spec(path, fixtures, None) {
             Err(e) => {
                 failed += 1;
-                println!("FAIL {}", path.display());
+                outln!("FAIL {}", path.display())?;
                 for d in &e.errors {
-                    println!("  {d}");
+                    outln!("  {d}")?;
                 }
             }
             Ok(spec) => {
@@ -49,7 +49,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                     failed += 1;
                 }
                 let fixtures = spec.fixtures.as_ref().map_or(String::new(), |(d, n)| format!(", {n} fixtures from {}", d.display()));
-                println!(
+                outln!(
                     "{} {}: {} {} (OpenAPI {}), base path {:?}, {} operations, {} webhooks{fixtures}, {} warnings",
                     if bad { "FAIL" } else { "ok  " },
                     path.display(),
@@ -60,10 +60,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                     spec.operations.len(),
                     spec.webhooks,
                     warnings.len()
-                );
+                )?;
                 for d in &warnings {
                     let d = if args.strict { Diagnostic { severity: Severity::Error, ..d.clone() } } else { d.clone() };
-                    println!("  {d}");
+                    outln!("  {d}")?;
                 }
             }
         }
@@ -91,7 +91,7 @@ pub fn lint(spec: &Spec) -> Vec<Diagnostic> {
             }
         }
     }
-    unknown_formats(spec, &spec.schemas.response, "", &mut std::collections::HashSet::new(), &mut out, 0);
+    unknown_formats(spec, &mut out);
     let (_, route_warnings) = crate::routes::RouteTable::build(spec);
     out.extend(route_warnings);
     out
@@ -104,30 +104,14 @@ const KNOWN_FORMATS: [&str; 30] = [
     "int32", "int64", "float", "double", "byte", "binary", "password", "url", "decimal", "uint64", "phone",
 ];
 
-fn unknown_formats(spec: &Spec, v: &serde_json::Value, at: &str, seen: &mut std::collections::HashSet<String>, out: &mut Vec<Diagnostic>, depth: usize) {
-    use serde_json::Value;
-    if depth > 256 {
-        return;
-    }
-    match v {
-        Value::Object(map) => {
-            if let Some(Value::String(f)) = map.get("format") {
-                if !KNOWN_FORMATS.contains(&f.as_str()) && seen.insert(f.clone()) {
-                    out.push(Diagnostic::warning(&spec.file, format!("{at}/format"), format!("unknown format {f:?} is not checked (first use shown)")));
-                }
-            }
-            for (k, child) in map {
-                if matches!(k.as_str(), "example" | "examples" | "default" | "enum" | "const" | "info" | "servers" | "tags") || k.starts_with("x-") {
-                    continue;
-                }
-                unknown_formats(spec, child, &crate::spec::error::join(at, k), seen, out, depth + 1);
+fn unknown_formats(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let mut seen = std::collections::HashSet::new();
+    let skip = |k: &str| matches!(k, "examples" | "info" | "servers" | "tags") || k.starts_with("x-") || crate::spec::load::DATA_KEYS.contains(&k);
+    crate::spec::load::walk_objects(&spec.schemas.response, "", &skip, &mut |at, map| {
+        if let Some(serde_json::Value::String(f)) = map.get("format") {
+            if !KNOWN_FORMATS.contains(&f.as_str()) && seen.insert(f.clone()) {
+                out.push(Diagnostic::warning(&spec.file, format!("{at}/format"), format!("unknown format {f:?} is not checked (first use shown)")));
             }
         }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                unknown_formats(spec, child, &format!("{at}/{i}"), seen, out, depth + 1);
-            }
-        }
-        _ => {}
-    }
+    });
 }

@@ -3,6 +3,15 @@
 //!
 //! Exit codes: 0 ok; 1 the spec (or fixtures) has problems; 2 standin could not run.
 
+/// `println!` that returns the write error instead of panicking, so `standin check | head`
+/// ends quietly on a closed pipe (main maps `BrokenPipe` to success, as ripgrep does).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 pub mod check;
 pub mod routes;
 pub mod serve;

@@ -56,9 +56,9 @@ pub fn run(args: RoutesArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let widths: Vec<usize> = (0..3).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0).max(["METHOD", "PATH", "OPERATION"][i].len())).collect();
-    println!("{:w0$}  {:w1$}  {:w2$}  ANSWERS", "METHOD", "PATH", "OPERATION", w0 = widths[0], w1 = widths[1], w2 = widths[2]);
+    outln!("{:w0$}  {:w1$}  {:w2$}  ANSWERS", "METHOD", "PATH", "OPERATION", w0 = widths[0], w1 = widths[1], w2 = widths[2])?;
     for r in rows {
-        println!("{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3], w0 = widths[0], w1 = widths[1], w2 = widths[2]);
+        outln!("{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3], w0 = widths[0], w1 = widths[1], w2 = widths[2])?;
     }
     Ok(ExitCode::SUCCESS)
 }

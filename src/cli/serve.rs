@@ -64,7 +64,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             Some((dir, n)) => format!(", {n} fixtures from {}", dir.display()),
             None => String::new(),
         };
-        println!(
+        outln!(
             "standin: {} {} (OpenAPI {}) at {url}{} — {} routes{fixtures}, {warnings} warnings, ready in {} ms",
             spec.title,
             spec.version,
@@ -72,13 +72,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             spec.base_path,
             spec.operations.len(),
             started.elapsed().as_millis()
-        );
+        )?;
         if warnings > 0 {
-            println!("standin: run `standin check {}` to list the warnings", spec.file.display());
+            outln!("standin: run `standin check {}` to list the warnings", spec.file.display())?;
         }
-        println!("standin: listening on {url} (health: {url}/__standin/health)");
+        outln!("standin: listening on {url} (health: {url}/__standin/health)")?;
         crate::server::shutdown_signal().await;
-        println!("standin: shutting down");
+        outln!("standin: shutting down")?;
         server.stop().await.context("server error")?;
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
     })

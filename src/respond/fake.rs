@@ -24,7 +24,7 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Map, Number, Value};
 
-use crate::spec::load::resolve_pointer;
+use crate::spec::load::{resolve_pointer, walk_objects, DATA_KEYS};
 
 /// Below this depth optional properties are generated too; deeper, only required ones.
 const OPTIONAL_DEPTH: usize = 4;
@@ -58,7 +58,7 @@ impl Patterns {
     /// Collect and compile every string-valued `pattern` keyword in `doc`.
     pub fn build(doc: &Value) -> Self {
         let mut compiled = HashMap::new();
-        collect_patterns(doc, &mut compiled, 0);
+        collect_patterns(doc, &mut compiled);
         Self { compiled }
     }
 
@@ -67,27 +67,14 @@ impl Patterns {
     }
 }
 
-fn collect_patterns(v: &Value, out: &mut HashMap<String, Option<Arc<rand_regex::Regex>>>, depth: usize) {
-    if depth > 256 {
-        return;
-    }
-    match v {
-        Value::Object(map) => {
-            if let Some(Value::String(p)) = map.get("pattern") {
-                if !out.contains_key(p) {
-                    out.insert(p.clone(), compile_pattern(p).map(Arc::new));
-                }
-            }
-            for (k, child) in map {
-                if matches!(k.as_str(), "example" | "examples" | "default" | "enum" | "const") {
-                    continue;
-                }
-                collect_patterns(child, out, depth + 1);
+fn collect_patterns(doc: &Value, out: &mut HashMap<String, Option<Arc<rand_regex::Regex>>>) {
+    walk_objects(doc, "", &|k| k == "examples" || DATA_KEYS.contains(&k), &mut |_, map| {
+        if let Some(Value::String(p)) = map.get("pattern") {
+            if !out.contains_key(p) {
+                out.insert(p.clone(), compile_pattern(p).map(Arc::new));
             }
         }
-        Value::Array(items) => items.iter().for_each(|c| collect_patterns(c, out, depth + 1)),
-        _ => {}
-    }
+    });
 }
 
 /// Compile a pattern for generation: anchors stripped (rand_regex rejects them), ASCII classes

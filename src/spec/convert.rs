@@ -80,8 +80,27 @@ pub fn build_view(doc: Value, dialect: Dialect, view: View) -> Value {
 /// member is replaced by a copy without that keyword. Returns the pointer of every `allOf` fixed,
 /// for the load warnings.
 pub fn relax_all_of(doc: &mut Value) -> Vec<String> {
-    let mut found = Vec::new();
-    find_strict_all_of(doc, doc, "", &mut found, 0);
+    let mut found: Vec<(String, usize, Value)> = Vec::new();
+    let snapshot: &Value = doc;
+    super::load::walk_objects(snapshot, "", &|k| k == "examples" || super::load::DATA_KEYS.contains(&k), &mut |at, map| {
+        let Some(Value::Array(members)) = map.get("allOf") else { return };
+        if members.len() < 2 {
+            return;
+        }
+        for (i, m) in members.iter().enumerate() {
+            let target = match m.get("$ref").and_then(Value::as_str) {
+                Some(r) => r.strip_prefix('#').and_then(|f| super::load::resolve_pointer(snapshot, f)),
+                None => Some(m),
+            };
+            if let Some(Value::Object(t)) = target {
+                if t.get("additionalProperties") == Some(&Value::Bool(false)) {
+                    let mut copy = t.clone();
+                    copy.remove("additionalProperties");
+                    found.push((at.to_string(), i, Value::Object(copy)));
+                }
+            }
+        }
+    });
     for (pointer, index, replacement) in &found {
         if let Some(Value::Array(members)) = doc.pointer_mut(&format!("{pointer}/allOf")) {
             if let Some(m) = members.get_mut(*index) {
@@ -92,45 +111,6 @@ pub fn relax_all_of(doc: &mut Value) -> Vec<String> {
     let mut pointers: Vec<String> = found.into_iter().map(|(p, _, _)| p).collect();
     pointers.dedup();
     pointers
-}
-
-fn find_strict_all_of(doc: &Value, v: &Value, at: &str, found: &mut Vec<(String, usize, Value)>, depth: usize) {
-    if depth > MAX_DEPTH {
-        return;
-    }
-    match v {
-        Value::Object(map) => {
-            if let Some(Value::Array(members)) = map.get("allOf") {
-                if members.len() > 1 {
-                    for (i, m) in members.iter().enumerate() {
-                        let target = match m.get("$ref").and_then(Value::as_str) {
-                            Some(r) => r.strip_prefix('#').and_then(|f| super::load::resolve_pointer(doc, f)),
-                            None => Some(m),
-                        };
-                        if let Some(Value::Object(t)) = target {
-                            if t.get("additionalProperties") == Some(&Value::Bool(false)) {
-                                let mut copy = t.clone();
-                                copy.remove("additionalProperties");
-                                found.push((at.to_string(), i, Value::Object(copy)));
-                            }
-                        }
-                    }
-                }
-            }
-            for (k, child) in map {
-                if matches!(k.as_str(), "example" | "examples" | "default" | "enum" | "const") {
-                    continue;
-                }
-                find_strict_all_of(doc, child, &format!("{at}/{}", esc(k)), found, depth + 1);
-            }
-        }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                find_strict_all_of(doc, child, &format!("{at}/{i}"), found, depth + 1);
-            }
-        }
-        _ => {}
-    }
 }
 
 /// Pointers to every schema position reachable from the document's structure.

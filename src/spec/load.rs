@@ -171,7 +171,7 @@ impl Bundler {
 /// Returns one diagnostic per reference that resolves to nothing.
 pub fn normalize_refs(file: &Path, doc: &mut Value) -> Vec<Diagnostic> {
     let mut found: Vec<(String, String)> = Vec::new();
-    walk_refs(doc, doc, "", &mut |pointer, r| found.push((pointer.to_string(), r.to_string())));
+    walk_refs(doc, &mut |pointer, r| found.push((pointer.to_string(), r.to_string())));
     let mut diags = Vec::new();
     let mut rewrites = Vec::new();
     for (at, r) in found {
@@ -231,30 +231,42 @@ fn deep_resolve(doc: &Value, pointer: &str) -> Option<String> {
     Some(at)
 }
 
-fn walk_refs(doc: &Value, value: &Value, pointer: &str, f: &mut impl FnMut(&str, &str)) {
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map {
-                let p = join(pointer, k);
-                if k == "$ref" {
-                    if let Value::String(r) = v {
-                        f(&p, r);
+/// Keys whose values are data (instances), not schema or structure: walkers do not descend.
+pub const DATA_KEYS: [&str; 4] = ["example", "default", "const", "enum"];
+
+/// Visit every object in `value` with its JSON pointer, depth-first, not descending into keys
+/// for which `skip` is true. Depth is bounded, so a hostile document cannot overflow the stack.
+pub fn walk_objects<'v>(value: &'v Value, pointer: &str, skip: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(&str, &'v Map<String, Value>)) {
+    fn go<'v>(value: &'v Value, pointer: &str, depth: usize, skip: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(&str, &'v Map<String, Value>)) {
+        if depth > 256 {
+            return;
+        }
+        match value {
+            Value::Object(map) => {
+                f(pointer, map);
+                for (k, v) in map {
+                    if !skip(k) && (v.is_object() || v.is_array()) {
+                        go(v, &join(pointer, k), depth + 1, skip, f);
                     }
-                    continue;
                 }
-                if matches!(k.as_str(), "example" | "default" | "const" | "enum") {
-                    continue;
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    go(v, &format!("{pointer}/{i}"), depth + 1, skip, f);
                 }
-                walk_refs(doc, v, &p, f);
             }
+            _ => {}
         }
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                walk_refs(doc, v, &join(pointer, &i.to_string()), f);
-            }
-        }
-        _ => {}
     }
+    go(value, pointer, 0, skip, f)
+}
+
+fn walk_refs(value: &Value, f: &mut impl FnMut(&str, &str)) {
+    walk_objects(value, "", &|k| DATA_KEYS.contains(&k), &mut |at, map| {
+        if let Some(Value::String(r)) = map.get("$ref") {
+            f(&join(at, "$ref"), r);
+        }
+    });
 }
 
 /// Resolve a URI fragment (`/components/schemas/Deal`, possibly percent-encoded) in `doc`.
