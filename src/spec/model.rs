@@ -223,6 +223,9 @@ pub fn lower(file: &std::path::Path, doc: &Value, dialect: Dialect, schemas: &Sc
         return ops;
     };
     for (path, item) in paths {
+        if path.starts_with("x-") {
+            continue; // specification extension (OpenAPI 3 §4.8.8), not a path
+        }
         let item_at = join("/paths", path);
         if !path.starts_with('/') {
             diags.push(Diagnostic::error(file, &item_at, format!("path {path:?} must start with '/'")));
