@@ -81,7 +81,8 @@ pub fn lint(spec: &Spec) -> Vec<Diagnostic> {
                 let (Some(schema), false) = (&media.schema, media.examples.is_empty()) else { continue };
                 let validator = media.validator.get_or_init(|| spec.schemas.compile_pointer(View::Response, schema));
                 let Ok(validator) = validator else { continue };
-                for (name, example) in &media.examples {
+                for (name, pointer) in &media.examples {
+                    let Some(example) = spec.schemas.response.pointer(pointer) else { continue };
                     if let Some(err) = validator.iter_errors(example).next() {
                         let at = schema.strip_suffix("/schema").unwrap_or(schema);
                         let pointer = if name == "example" { format!("{at}/example") } else { format!("{at}/examples/{name}") };

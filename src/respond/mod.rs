@@ -134,7 +134,7 @@ enum BodyValue {
 fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &RespondInput<'_>) -> Result<(BodyValue, String), Rejection> {
     if let Some(name) = &input.prefer.example {
         return match media.examples.iter().find(|(n, _)| n == name) {
-            Some((n, v)) => Ok((BodyValue::Json(v.clone()), format!("example:{n}"))),
+            Some((n, p)) => Ok((BodyValue::Json(example_value(spec, p)), format!("example:{n}"))),
             None => {
                 let names: Vec<&str> = media.examples.iter().map(|(n, _)| n.as_str()).collect();
                 Err(Rejection::bad_prefer(format!("Prefer: example={name} names no example of {} (examples: {})", op.label(), if names.is_empty() { "none".to_string() } else { names.join(", ") })))
@@ -146,8 +146,8 @@ fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &Respon
             let v = reflect_path_id(spec, media, Value::clone(f), input.path_params);
             return Ok((BodyValue::Json(v), "fixture".into()));
         }
-        if let Some((n, v)) = media.examples.first() {
-            return Ok((BodyValue::Json(v.clone()), format!("example:{n}")));
+        if let Some((n, p)) = media.examples.first() {
+            return Ok((BodyValue::Json(example_value(spec, p)), format!("example:{n}")));
         }
     }
     if is_binary_mime(&media.mime) {
@@ -160,6 +160,11 @@ fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &Respon
     let v = plan.generate(input.seed, input.prefer.dynamic);
     let v = reflect_path_id(spec, media, v, input.path_params);
     Ok((BodyValue::Json(v), "generated".into()))
+}
+
+/// The value of an example, from the response view where it is kept.
+fn example_value(spec: &Spec, pointer: &str) -> Value {
+    spec.schemas.response.pointer(pointer).cloned().unwrap_or(Value::Null)
 }
 
 /// Put the last path parameter into a top-level `id` when the body still validates with it.

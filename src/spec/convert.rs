@@ -53,6 +53,7 @@ pub const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head
 /// Build one view of `doc`: a copy with every schema position converted.
 pub fn build_view(doc: Value, dialect: Dialect, view: View) -> Value {
     let mut out = doc;
+    strip_descriptions(&mut out, view == View::Request, 0);
     let mut work = schema_roots(&out);
     let mut visited: HashSet<String> = HashSet::new();
     let mut refs = Vec::new();
@@ -111,6 +112,37 @@ pub fn relax_all_of(doc: &mut Value) -> Vec<String> {
     let mut pointers: Vec<String> = found.into_iter().map(|(p, _, _)| p).collect();
     pointers.dedup();
     pointers
+}
+
+/// Drop human documentation (`description` strings) from a view: nothing at run time reads it,
+/// and in large specs it is a good share of the memory (GitHub's spec carries ~3 MB of it).
+/// Data (examples, defaults, enums) is left alone, except that the request view also drops
+/// maps of Example Objects (`examples: {name: {...}}`): only responses serve examples, from the
+/// response view.
+fn strip_descriptions(v: &mut Value, drop_example_maps: bool, depth: usize) {
+    if depth > 256 {
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            if map.get("description").is_some_and(Value::is_string) {
+                map.remove("description");
+            }
+            if drop_example_maps && map.get("examples").is_some_and(Value::is_object) {
+                map.remove("examples");
+            }
+            for (k, child) in map.iter_mut() {
+                if k == "examples" || super::load::DATA_KEYS.contains(&k.as_str()) {
+                    continue;
+                }
+                if child.is_object() || child.is_array() {
+                    strip_descriptions(child, drop_example_maps, depth + 1);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|c| strip_descriptions(c, drop_example_maps, depth + 1)),
+        _ => {}
+    }
 }
 
 /// Pointers to every schema position reachable from the document's structure.

@@ -144,8 +144,9 @@ pub struct ResponseMedia {
     pub mime: String,
     /// Pointer to the schema in the response view, if any.
     pub schema: Option<String>,
-    /// Named examples in declaration order (`example` is named `"example"`).
-    pub examples: Vec<(String, Value)>,
+    /// Named examples in declaration order (`example` is named `"example"`): the name and the
+    /// pointer of the value in the response view (kept once, there, not copied).
+    pub examples: Vec<(String, String)>,
     /// A fixture body for this response (from `--fixtures`), checked at load.
     pub fixture: Option<Arc<Value>>,
     /// Compiled on first use: response validators are expensive (shared/research/crates.md §2).
@@ -435,16 +436,16 @@ fn lower_response(file: &std::path::Path, doc: &Value, status: StatusKey, r: &Va
         for (mime, media) in map {
             let m_at = join(&format!("{r_at}/content"), mime);
             let mut examples = Vec::new();
-            if let Some(ex) = media.get("example") {
-                examples.push(("example".to_string(), ex.clone()));
+            if media.get("example").is_some() {
+                examples.push(("example".to_string(), format!("{m_at}/example")));
             }
             if let Some(map) = media.get("examples").and_then(Value::as_object) {
                 for (name, ex) in map {
                     let ex_at = join(&format!("{m_at}/examples"), name);
                     match deref(doc, ex, &ex_at) {
-                        Ok((ex, _)) => {
-                            if let Some(v) = ex.get("value") {
-                                examples.push((name.clone(), v.clone()));
+                        Ok((ex, ex_ptr)) => {
+                            if ex.get("value").is_some() {
+                                examples.push((name.clone(), format!("{ex_ptr}/value")));
                             } else if ex.get("externalValue").is_some() {
                                 diags.push(Diagnostic::warning(file, &ex_at, "externalValue examples are not fetched; this example is skipped"));
                             }
