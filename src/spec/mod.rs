@@ -57,6 +57,10 @@ pub struct Spec {
 
 /// The converted documents and the schema registry validators are compiled against.
 pub struct Schemas {
+    /// Validators compiled at load, by the canonical text of their wrapper schema: operations
+    /// that share a body or parameter set share one compiled validator (large specs repeat the
+    /// same `$ref`s thousands of times). Only touched while loading.
+    shared: std::sync::Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
     /// Request view (readOnly refused), shared with the registry.
     pub request: Arc<Value>,
     /// Response view (writeOnly refused); the generator follows pointers into it.
@@ -85,7 +89,7 @@ impl Schemas {
             .and_then(|b| b.add(format!("{base}/response"), Arc::clone(&response)))
             .and_then(|b| b.prepare())
             .map_err(|e| e.to_string())?;
-        Ok(Self { request, response, registry, base })
+        Ok(Self { shared: Default::default(), request, response, registry, base })
     }
 
     /// The document of a view.
@@ -116,9 +120,38 @@ impl Schemas {
             .map_err(|e| e.to_string())
     }
 
-    /// Compile the schema at `pointer` in a view.
+    /// Compile the schema at `pointer` in a view. A schema that is only a `$ref` compiles its
+    /// target, so every pointer to the same target shares the validator.
     pub fn compile_pointer(&self, view: View, pointer: &str) -> Result<Arc<jsonschema::Validator>, String> {
-        self.compile(&json!({"$ref": self.uri(view, pointer)})).map(Arc::new)
+        let doc = self.doc(view);
+        let target = match doc.pointer(pointer) {
+            Some(Value::Object(m)) if m.len() == 1 => match m.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+                Some(fragment) => percent_encoding::percent_decode_str(fragment).decode_utf8_lossy().into_owned(),
+                None => pointer.to_string(),
+            },
+            _ => pointer.to_string(),
+        };
+        self.compile_shared(&json!({"$ref": self.uri(view, &target)}))
+    }
+
+    /// Compile a wrapper schema, reusing the validator of an identical one compiled before.
+    pub fn compile_shared(&self, schema: &Value) -> Result<Arc<jsonschema::Validator>, String> {
+        let key = schema.to_string();
+        if let Some(v) = self.shared.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(v);
+        }
+        let v = Arc::new(self.compile(schema)?);
+        if let Ok(mut m) = self.shared.lock() {
+            m.insert(key, Arc::clone(&v));
+        }
+        Ok(v)
+    }
+
+    /// Forget the load-time sharing table (validators stay alive where they are used).
+    pub(crate) fn finish_loading(&self) {
+        if let Ok(mut m) = self.shared.lock() {
+            *m = HashMap::new();
+        }
     }
 }
 
@@ -194,6 +227,7 @@ impl Spec {
         if diags.iter().any(|d| d.severity == Severity::Error) {
             return Err(fail(diags));
         }
+        schemas.finish_loading();
         let patterns = crate::respond::fake::Patterns::build(&schemas.response);
         Ok(Spec { file: path.to_path_buf(), title, version, openapi, dialect, base_path, operations, warnings: diags, webhooks, fixtures, schemas, patterns })
     }

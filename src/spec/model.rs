@@ -185,7 +185,7 @@ pub struct Operation {
     pub pointer: String,
     pub params: Vec<Param>,
     /// One validator for all parameters: an object `{path:{…}, query:{…}, header:{…}, cookie:{…}}`.
-    pub param_validator: Option<jsonschema::Validator>,
+    pub param_validator: Option<Arc<jsonschema::Validator>>,
     pub body: Option<RequestBody>,
     /// Ordered by precedence: exact codes ascending, then ranges, then `default`.
     pub responses: Vec<Response>,
@@ -355,7 +355,7 @@ fn lower_operation(
         None
     } else {
         let schema = json!({"type": "object", "properties": Value::Object(groups)});
-        match schemas.compile(&schema) {
+        match schemas.compile_shared(&schema) {
             Ok(v) => Some(v),
             Err(e) => {
                 diags.push(Diagnostic::warning(file, &format!("{at}/parameters"), format!("parameter schemas cannot be compiled, so parameters of this operation are not validated: {e}")));
