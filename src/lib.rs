@@ -20,7 +20,7 @@
 //! # async fn demo() -> anyhow::Result<()> {
 //! use std::sync::Arc;
 //! let spec = standin::spec::Spec::load("specs/bento.yaml".as_ref(), &Default::default())?;
-//! let (app, _warnings) = standin::pipeline::App::new(vec![Arc::new(spec)], 0, 1 << 20);
+//! let (app, _warnings) = standin::pipeline::App::new(vec![Arc::new(spec)], Default::default());
 //! let server = standin::server::start(app, "127.0.0.1:0".parse()?).await?;
 //! println!("{}", server.url());
 //! server.stop().await?;

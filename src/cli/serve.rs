@@ -37,6 +37,12 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes (larger ones get 413).
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     pub body_limit: usize,
+    /// Never count or refuse requests for rate limits (load tests).
+    #[arg(long)]
+    pub no_rate_limit: bool,
+    /// Replace every rate-limit window with this many seconds (CI: shrink a 60 s window).
+    #[arg(long, value_name = "SECONDS")]
+    pub rate_limit_window: Option<u64>,
 }
 
 /// Run `standin serve`.
@@ -51,7 +57,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let spec = Arc::new(spec);
-    let (app, route_warnings) = App::new(vec![Arc::clone(&spec)], args.seed, args.body_limit);
+    let options = crate::pipeline::Options { seed: args.seed, body_limit: args.body_limit, rate_limit_off: args.no_rate_limit, rate_limit_window: args.rate_limit_window };
+    let (app, route_warnings) = App::new(vec![Arc::clone(&spec)], options);
     let warnings = spec.warnings.len() + route_warnings.len();
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;

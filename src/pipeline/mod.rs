@@ -8,6 +8,8 @@
 //! Each stage returns `Result<_, Rejection>` and they are joined with `?`. Authentication and rate
 //! limiting slot in between route and validate (vendor behaviour, built from the spec).
 
+pub mod auth;
+pub mod rate_limit;
 pub mod reject;
 pub mod validate;
 
@@ -31,6 +33,21 @@ pub const ADMIN_PREFIX: &str = "/__standin/";
 pub struct Mount {
     pub spec: Arc<Spec>,
     pub table: RouteTable,
+    /// Rate-limit counters for this spec's tenants.
+    pub limiter: rate_limit::RateLimiter,
+}
+
+/// Run-time switches that are not part of a spec.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--seed`: mixed with a hash of each request to seed generated data.
+    pub seed: u64,
+    /// Largest request body accepted, in bytes (413 above); 0 means the default (10 MiB).
+    pub body_limit: usize,
+    /// `--no-rate-limit`: never count or refuse (load tests).
+    pub rate_limit_off: bool,
+    /// `--rate-limit-window SECONDS`: replace every window length (CI).
+    pub rate_limit_window: Option<u64>,
 }
 
 /// Server state shared by all requests; immutable after start.
@@ -42,22 +59,32 @@ pub struct App {
     pub seed: u64,
     /// Largest request body accepted, in bytes (413 above).
     pub body_limit: usize,
+    pub rate_limit_off: bool,
 }
 
 impl App {
     /// Build the state from loaded specs (route tables are built here, once).
-    pub fn new(specs: Vec<Arc<Spec>>, seed: u64, body_limit: usize) -> (App, Vec<crate::spec::Diagnostic>) {
+    pub fn new(specs: Vec<Arc<Spec>>, options: Options) -> (App, Vec<crate::spec::Diagnostic>) {
         let mut diags = Vec::new();
         let mut mounts: Vec<Mount> = specs
             .into_iter()
             .map(|spec| {
                 let (table, d) = RouteTable::build(&spec);
                 diags.extend(d);
-                Mount { spec, table }
+                Mount { spec, table, limiter: rate_limit::RateLimiter::new(options.rate_limit_window) }
             })
             .collect();
         mounts.sort_by_key(|m| std::cmp::Reverse(m.spec.base_path.len()));
-        (App { mounts, seed, body_limit }, diags)
+        let body_limit = if options.body_limit == 0 { 10 * 1024 * 1024 } else { options.body_limit };
+        (App { mounts, seed: options.seed, body_limit, rate_limit_off: options.rate_limit_off }, diags)
+    }
+
+    /// The mounted spec whose base path `path` is under, and the rest of the path.
+    fn mount_for<'p>(&self, path: &'p str) -> Option<(&Mount, &'p str)> {
+        self.mounts.iter().find_map(|m| {
+            let rest = path.strip_prefix(m.spec.base_path.as_str())?;
+            (rest.is_empty() || rest.starts_with('/')).then_some((m, rest))
+        })
     }
 }
 
@@ -70,14 +97,23 @@ pub async fn handle_wrap(State(app): State<Arc<App>>, req: Request) -> Response 
     if parts.method == Method::OPTIONS && origin.is_some() && parts.headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
         return preflight(&parts.headers);
     }
+    let mount = if parts.uri.path().starts_with(ADMIN_PREFIX) { None } else { app.mount_for(parts.uri.path()).map(|(m, _)| m) };
+    let envelope = mount.and_then(|m| m.spec.ext.errors.as_ref());
     let bytes = match axum::body::to_bytes(body, app.body_limit).await {
         Ok(b) => b,
-        Err(_) => return rejection_response(&Rejection::payload_too_large(app.body_limit), is_head),
+        Err(_) => return rejection_response(&Rejection::payload_too_large(app.body_limit), envelope, is_head),
     };
-    let mut response = match handle(&app, &parts, &bytes) {
+    let mut rate = None;
+    let mut response = match handle(&app, &parts, &bytes, &mut rate) {
         Ok(r) => r,
-        Err(rejection) => rejection_response(&rejection, is_head),
+        Err(rejection) => rejection_response(&rejection, envelope, is_head),
     };
+    // Rate-limit headers on every answer to a counted request, errors included.
+    if let (Some(info), Some(policy)) = (rate, mount.and_then(|m| m.spec.ext.rate_limit.as_ref())) {
+        for (name, value) in rate_limit::headers(policy, &info) {
+            response.headers_mut().insert(name, value);
+        }
+    }
     if is_head {
         *response.body_mut() = Body::empty();
     }
@@ -103,7 +139,7 @@ fn preflight(headers: &axum::http::HeaderMap) -> Response {
 }
 
 /// The pipeline for one request with its body read.
-pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8]) -> Result<Response, Rejection> {
+pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], rate: &mut Option<rate_limit::RateInfo>) -> Result<Response, Rejection> {
     let path = parts.uri.path();
     let method = &parts.method;
 
@@ -113,15 +149,7 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8]) -> Res
     }
 
     // --- Mount: which spec's base path the request is under.
-    let (mount, rest) = app
-        .mounts
-        .iter()
-        .find_map(|m| {
-            let base = m.spec.base_path.as_str();
-            let rest = path.strip_prefix(base)?;
-            (rest.is_empty() || rest.starts_with('/')).then_some((m, rest))
-        })
-        .ok_or_else(|| Rejection::not_found(method, path))?;
+    let (mount, rest) = app.mount_for(path).ok_or_else(|| Rejection::not_found(method, path))?;
     let spec = &mount.spec;
 
     // --- Route.
@@ -137,8 +165,33 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8]) -> Res
     };
     let op = &spec.operations[op_index];
 
-    // --- Validate: every problem in parameters and body, reported together.
+    // --- Required headers: the vendor refuses requests without them, in its own way.
+    for (name, refusal) in &spec.ext.require_headers {
+        let present = parts.headers.get(name.as_str()).and_then(|v| v.to_str().ok()).is_some_and(|v| !v.trim().is_empty());
+        if !present {
+            let body = match &refusal.body {
+                serde_json::Value::String(s) => s.clone().into_bytes(),
+                other => other.to_string().into_bytes(),
+            };
+            let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::FORBIDDEN);
+            return Err(Rejection::refused(status, refusal.content_type.clone(), body, format!("the {name} header is required")));
+        }
+    }
+
+    // --- Authenticate: who is calling (the tenant), from the spec's security schemes.
     let query = validate::parse_query(parts.uri.query());
+    let tenant = auth::authenticate(spec, op, &parts.headers, &query)?;
+
+    // --- Rate limit: count the request against the tenant's window.
+    if let (Some(policy), false) = (&spec.ext.rate_limit, app.rate_limit_off) {
+        let info = mount.limiter.check(policy, &tenant.0, op.operation_id.as_deref());
+        *rate = Some(info);
+        if info.exceeded {
+            return Err(Rejection::rate_limited(info.limit, info.retry_after));
+        }
+    }
+
+    // --- Validate: every problem in parameters and body, reported together.
     let mut problems = validate::validate_params(spec, op, &path_params, &query, &parts.headers);
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     problems.extend(validate::validate_body(spec, op, content_type, body)?);
@@ -146,7 +199,7 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8]) -> Res
         // Stable order for clients and snapshots: by location, then message.
         problems.sort_by(|a, b| (&a.location, &a.message).cmp(&(&b.location, &b.message)));
         problems.dedup();
-        return Err(Rejection::invalid_request(validate::invalid_status(op), problems));
+        return Err(Rejection::invalid_request(validate::invalid_status(spec, op), problems));
     }
 
     // --- Respond.
@@ -201,12 +254,31 @@ fn admin_endpoint(app: &App, method: &Method, path: &str) -> Result<Response, Re
     }
 }
 
-/// Serialize a rejection into the error envelope.
-pub fn rejection_response(r: &Rejection, is_head: bool) -> Response {
-    let body = if is_head { Body::empty() } else { Body::from(r.body_bytes()) };
+/// Serialize a rejection into the spec's error envelope (`x-standin.errors`), or problem+json.
+pub fn rejection_response(r: &Rejection, envelope: Option<&crate::spec::ext::ErrorEnvelope>, is_head: bool) -> Response {
+    let (content_type, bytes) = match (&r.raw, envelope) {
+        (Some((ct, body)), _) => (HeaderValue::from_str(ct).unwrap_or(HeaderValue::from_static("text/plain")), body.clone()),
+        (None, Some(env)) => {
+            let problems: Vec<(String, String)> = r.errors.iter().map(|p| (p.location.clone(), p.message.clone())).collect();
+            // Every problem is named in the message too, for envelopes without a problems slot.
+            let message = if r.errors.is_empty() {
+                r.detail.clone()
+            } else {
+                r.errors.iter().map(|p| format!("{}: {}", p.location, p.message)).collect::<Vec<_>>().join("; ")
+            };
+            let body = env.render(r.status.as_u16(), r.code, &message, &problems);
+            let bytes = match body {
+                serde_json::Value::String(s) => s.into_bytes(),
+                other => other.to_string().into_bytes(),
+            };
+            (HeaderValue::from_str(&env.content_type).unwrap_or(HeaderValue::from_static("application/json")), bytes)
+        }
+        (None, None) => (HeaderValue::from_static("application/problem+json"), r.body_bytes()),
+    };
+    let body = if is_head { Body::empty() } else { Body::from(bytes) };
     let mut resp = Response::new(body);
     *resp.status_mut() = r.status;
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    resp.headers_mut().insert(header::CONTENT_TYPE, content_type);
     for (name, value) in &r.headers {
         resp.headers_mut().insert(name.clone(), value.clone());
     }

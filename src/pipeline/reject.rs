@@ -40,6 +40,8 @@ pub struct Rejection {
     pub detail: String,
     pub errors: Vec<Problem>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// A body sent as is, bypassing every envelope (`x-standin.requireHeaders` pages).
+    pub raw: Option<(String, Vec<u8>)>,
 }
 
 // Message templates (tests assert on these constants, not on retyped strings).
@@ -51,10 +53,13 @@ pub const TITLE_NOT_ACCEPTABLE: &str = "Not acceptable";
 pub const TITLE_PAYLOAD_TOO_LARGE: &str = "Payload too large";
 pub const TITLE_BAD_PREFER: &str = "Unsatisfiable Prefer header";
 pub const TITLE_INTERNAL: &str = "Internal error";
+pub const TITLE_UNAUTHORIZED: &str = "Unauthorized";
+pub const TITLE_RATE_LIMITED: &str = "Too many requests";
+pub const TITLE_REFUSED: &str = "Refused";
 
 impl Rejection {
     fn new(status: StatusCode, code: &'static str, title: &'static str, detail: String) -> Self {
-        Self { status, code, title, detail, errors: Vec::new(), headers: Vec::new() }
+        Self { status, code, title, detail, errors: Vec::new(), headers: Vec::new(), raw: None }
     }
 
     /// 400 (or `status`, e.g. 422): the request breaks the spec; lists every problem.
@@ -104,6 +109,21 @@ impl Rejection {
     /// 400: a `Prefer` header asks for something the operation does not declare.
     pub fn bad_prefer(detail: String) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "unsatisfiable_prefer", TITLE_BAD_PREFER, detail)
+    }
+
+    /// 401: missing or malformed credentials; `detail` says what the operation expects.
+    pub fn unauthorized(expected: String) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", TITLE_UNAUTHORIZED, format!("Missing or invalid credentials: {expected}."))
+    }
+
+    /// 429: the tenant's rate limit is used up until `reset`.
+    pub fn rate_limited(limit: u64, retry_after: u64) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", TITLE_RATE_LIMITED, format!("Rate limit of {limit} requests exceeded; retry in {retry_after} s."))
+    }
+
+    /// A vendor's own refusal page (a required header is missing), sent exactly as declared.
+    pub fn refused(status: StatusCode, content_type: String, body: Vec<u8>, detail: String) -> Self {
+        Self { raw: Some((content_type, body)), ..Self::new(status, "refused", TITLE_REFUSED, detail) }
     }
 
     /// 500: a bug in standin; the detail is safe to show (no internals beyond the message).

@@ -343,10 +343,15 @@ fn property_schema<'d>(doc: &'d Value, schema: &'d Value, name: &str, depth: usi
     nested.or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()))
 }
 
-/// The status for a request with validation problems: 400, or 422 where the operation declares
-/// 422 and not 400 (its API evidently answers schema errors that way).
-pub fn invalid_status(op: &Operation) -> StatusCode {
+/// The status for a request with validation problems: the vendor's per-operation status
+/// (`x-standin.errors.validationStatus`), else 400, or 422 where the operation declares 422 and
+/// not 400 (its API evidently answers schema errors that way).
+pub fn invalid_status(spec: &Spec, op: &Operation) -> StatusCode {
     use crate::spec::StatusKey;
+    let declared = spec.ext.errors.as_ref().zip(op.operation_id.as_ref()).and_then(|(e, id)| e.validation_status.get(id));
+    if let Some(status) = declared.and_then(|s| StatusCode::from_u16(*s).ok()) {
+        return status;
+    }
     let has = |c| op.responses.iter().any(|r| r.status == StatusKey::Code(c));
     if has(422) && !has(400) {
         StatusCode::UNPROCESSABLE_ENTITY

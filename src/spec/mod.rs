@@ -8,7 +8,9 @@
 
 pub mod convert;
 pub mod error;
+pub mod ext;
 pub mod load;
+pub mod security;
 pub mod model;
 
 use std::collections::HashMap;
@@ -53,6 +55,10 @@ pub struct Spec {
     pub schemas: Schemas,
     /// Generators for every `pattern` in the response view, compiled at load.
     pub patterns: crate::respond::fake::Patterns,
+    /// Security schemes the operations' requirements point into.
+    pub schemes: Vec<security::Scheme>,
+    /// The `x-standin` block.
+    pub ext: ext::Extension,
 }
 
 /// The converted documents and the schema registry validators are compiled against.
@@ -207,6 +213,15 @@ impl Spec {
         // --- Operations.
         let mut operations = model::lower(path, &schemas.response, dialect, &schemas, &mut diags);
         lint_operation_ids(path, &operations, &mut diags);
+        let schemes = security::read_schemes(path, &schemas.response, &mut diags);
+        security::attach_requirements(path, &schemas.response, &schemes, &mut operations, &mut diags);
+        let ext = match ext::Extension::read(&schemas.response) {
+            Ok(e) => e,
+            Err(e) => {
+                diags.push(Diagnostic::error(path, "/x-standin", e));
+                ext::Extension::default()
+            }
+        };
         let webhooks = ["webhooks", "x-webhooks"].iter().filter_map(|k| schemas.response.get(*k)).filter_map(Value::as_object).map(|m| m.len()).sum();
 
         // --- Base path.
@@ -229,7 +244,7 @@ impl Spec {
         }
         schemas.finish_loading();
         let patterns = crate::respond::fake::Patterns::build(&schemas.response);
-        Ok(Spec { file: path.to_path_buf(), title, version, openapi, dialect, base_path, operations, warnings: diags, webhooks, fixtures, schemas, patterns })
+        Ok(Spec { file: path.to_path_buf(), title, version, openapi, dialect, base_path, operations, warnings: diags, webhooks, fixtures, schemas, patterns, schemes, ext })
     }
 }
 

@@ -189,6 +189,9 @@ pub struct Operation {
     pub body: Option<RequestBody>,
     /// Ordered by precedence: exact codes ascending, then ranges, then `default`.
     pub responses: Vec<Response>,
+    /// Security alternatives (OR) of schemes (AND), as indexes into `Spec::schemes`; empty
+    /// when the operation needs no credentials.
+    pub security: Vec<Vec<usize>>,
 }
 
 impl Operation {
@@ -427,6 +430,7 @@ fn lower_operation(
         param_validator,
         body,
         responses,
+        security: Vec::new(),
     }
 }
 

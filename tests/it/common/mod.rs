@@ -29,7 +29,7 @@ impl TestServer {
     /// Start `spec` (relative to the repository) with `fixtures` and `seed`.
     pub async fn start(spec: &str, fixtures: Option<&str>, seed: u64) -> TestServer {
         let spec = load(spec, fixtures);
-        let (app, _) = App::new(vec![Arc::new(spec)], seed, 1 << 20);
+        let (app, _) = App::new(vec![Arc::new(spec)], standin::pipeline::Options { seed, body_limit: 1 << 20, ..Default::default() });
         let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.expect("bind loopback");
         TestServer { server, client: reqwest::Client::new() }
     }

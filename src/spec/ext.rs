@@ -1,0 +1,182 @@
+//! The `x-standin` extension block: vendor behaviour standard OpenAPI cannot express.
+//!
+//! Read once at load from the document root. Everything here is data, never code per vendor:
+//!
+//! ```yaml
+//! x-standin:
+//!   rateLimit:                       # fixed window per API key (tenant)
+//!     window: 60                     # seconds
+//!     limit: 60                      # requests per window
+//!     routes: { getSiteStats: { limit: 30, window: 3600 } }   # per-operation overrides
+//!     headers:                       # header names the vendor sends (absent = not sent)
+//!       limit: X-RateLimit-Limit
+//!       remaining: X-RateLimit-Remaining
+//!       reset: X-RateLimit-Reset     # epoch seconds of the window end
+//!       retryAfter: Retry-After      # seconds, on 429
+//!   errors:                          # the body of every error standin makes itself
+//!     contentType: application/json
+//!     body: { success: false, error: { code: "{{code}}", message: "{{message}}" } }
+//!     codes: { "400": VALIDATION_ERROR, "401": UNAUTHORIZED, "404": NOT_FOUND }
+//!     validationStatus: { createTag: 422 }   # per-operation status for invalid requests
+//!   requireHeaders:                  # headers without which the vendor refuses the request
+//!     User-Agent: { status: 403, contentType: text/html, body: "<html>…</html>" }
+//! ```
+//!
+//! In `errors.body`, string values exactly `{{code}}`, `{{message}}`, `{{status}}` (a number)
+//! and `{{problems}}` (an array of `{"field", "message"}`) are substituted. Other keys
+//! (`pagination`, `scopes`, `requireOneOf`, …) are kept for the stages that read them.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The parsed `x-standin` block.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Extension {
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitPolicy>,
+    #[serde(default)]
+    pub errors: Option<ErrorEnvelope>,
+    #[serde(default)]
+    pub require_headers: HashMap<String, RequiredHeader>,
+}
+
+/// Rate limit policy: a fixed window per API key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimitPolicy {
+    /// Window length in seconds.
+    #[serde(default = "default_window")]
+    pub window: u64,
+    /// Requests allowed per window.
+    pub limit: u64,
+    /// Per-plan limits (keys declare their plan in `_keys.json`).
+    #[serde(default)]
+    pub plans: HashMap<String, u64>,
+    /// Per-operation overrides (by operationId): a number, or `{limit, window}`.
+    #[serde(default)]
+    pub routes: HashMap<String, RouteLimit>,
+    #[serde(default)]
+    pub headers: RateLimitHeaders,
+}
+
+fn default_window() -> u64 {
+    60
+}
+
+/// A per-operation limit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RouteLimit {
+    Limit(u64),
+    Window { limit: u64, window: Option<u64> },
+}
+
+impl RouteLimit {
+    /// `(limit, window)` with the policy's window as default.
+    pub fn resolve(&self, default_window: u64) -> (u64, u64) {
+        match self {
+            RouteLimit::Limit(l) => (*l, default_window),
+            RouteLimit::Window { limit, window } => (*limit, window.unwrap_or(default_window)),
+        }
+    }
+}
+
+/// The names of the rate-limit headers a vendor sends.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimitHeaders {
+    pub limit: Option<String>,
+    pub remaining: Option<String>,
+    pub reset: Option<String>,
+    pub retry_after: Option<String>,
+}
+
+/// The vendor's error envelope.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorEnvelope {
+    #[serde(default = "default_content_type")]
+    pub content_type: String,
+    pub body: Value,
+    /// Status → the vendor's error code string.
+    #[serde(default)]
+    pub codes: HashMap<String, String>,
+    /// operationId → status for invalid requests (e.g. 422).
+    #[serde(default)]
+    pub validation_status: HashMap<String, u16>,
+}
+
+fn default_content_type() -> String {
+    "application/json".into()
+}
+
+/// A header the vendor requires, and what it answers without it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequiredHeader {
+    pub status: u16,
+    #[serde(default = "default_content_type")]
+    pub content_type: String,
+    /// The body: a string is sent as is; anything else as JSON.
+    pub body: Value,
+}
+
+impl Extension {
+    /// Read the block from the document root; `Err` names the problem for a load error.
+    pub fn read(doc: &Value) -> Result<Extension, String> {
+        match doc.get("x-standin") {
+            None => Ok(Extension::default()),
+            Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("invalid x-standin block: {e}")),
+        }
+    }
+}
+
+impl ErrorEnvelope {
+    /// Render the envelope for a status, code, message and problem list.
+    pub fn render(&self, status: u16, fallback_code: &str, message: &str, problems: &[(String, String)]) -> Value {
+        let code = self.codes.get(&status.to_string()).cloned().unwrap_or_else(|| fallback_code.to_string());
+        fill(&self.body, status, &code, message, problems)
+    }
+}
+
+fn fill(template: &Value, status: u16, code: &str, message: &str, problems: &[(String, String)]) -> Value {
+    match template {
+        Value::String(s) => match s.as_str() {
+            "{{code}}" => Value::String(code.to_string()),
+            "{{message}}" => Value::String(message.to_string()),
+            "{{status}}" => Value::from(status),
+            "{{problems}}" => Value::Array(problems.iter().map(|(f, m)| serde_json::json!({"field": f, "message": m})).collect()),
+            _ => template.clone(),
+        },
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), fill(v, status, code, message, problems))).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(|v| fill(v, status, code, message, problems)).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn envelope_substitutes_placeholders_at_any_depth() {
+        let env: ErrorEnvelope = serde_json::from_value(json!({
+            "body": {"success": false, "error": {"code": "{{code}}", "message": "{{message}}", "status": "{{status}}", "details": "{{problems}}"}},
+            "codes": {"404": "NOT_FOUND"}
+        }))
+        .unwrap();
+        let v = env.render(404, "not_found", "Lead 1 not found", &[("path.id".into(), "bad".into())]);
+        assert_eq!(v, json!({"success": false, "error": {"code": "NOT_FOUND", "message": "Lead 1 not found", "status": 404, "details": [{"field": "path.id", "message": "bad"}]}}));
+    }
+
+    #[test]
+    fn route_limits_accept_a_number_or_an_object() {
+        let p: RateLimitPolicy = serde_json::from_value(json!({"limit": 60, "routes": {"a": 5, "b": {"limit": 30, "window": 3600}}})).unwrap();
+        assert_eq!(p.routes["a"].resolve(60), (5, 60));
+        assert_eq!(p.routes["b"].resolve(60), (30, 3600));
+    }
+}
