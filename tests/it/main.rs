@@ -8,3 +8,4 @@ mod respond;
 mod routing;
 mod specs;
 mod validate;
+mod vendors;

@@ -1,0 +1,121 @@
+//! Vendor behaviour driven by each spec: credentials, error envelopes, rate limits, required
+//! headers — acting as each vendor's client would.
+
+use serde_json::json;
+
+use crate::common::{parts, TestServer};
+
+async fn bench() -> TestServer {
+    TestServer::start("specs/bench.yaml", Some("fixtures/bench"), 0).await
+}
+
+#[tokio::test]
+async fn bench_answers_with_true_rate_limit_headers_that_count_down() {
+    let t = bench().await;
+    let first = t.get("/api/agent/deals").header("x-api-key", "ke_live_countdown").send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["x-ratelimit-limit"], "60");
+    assert_eq!(first.headers()["x-ratelimit-remaining"], "59");
+    let reset: u64 = first.headers()["x-ratelimit-reset"].to_str().unwrap().parse().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(reset > now && reset <= now + 60, "reset {reset} is the end of the current window");
+    let second = t.get("/api/agent/deals").header("x-api-key", "ke_live_countdown").send().await.unwrap();
+    assert_eq!(second.headers()["x-ratelimit-remaining"], "58");
+}
+
+#[tokio::test]
+async fn bench_61st_request_in_a_minute_is_429_with_retry_after() {
+    let t = bench().await;
+    for i in 0..60 {
+        let r = t.get("/api/agent/deals").header("x-api-key", "ke_live_burst").send().await.unwrap();
+        assert_eq!(r.status(), 200, "request {}", i + 1);
+    }
+    let r = t.get("/api/agent/deals").header("x-api-key", "ke_live_burst").send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["x-ratelimit-remaining"], "0");
+    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    let (_, ct, body) = parts(r).await;
+    assert_eq!(ct, "application/json");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    // Another key is another tenant with its own window.
+    let other = t.get("/api/agent/deals").header("x-api-key", "ke_live_other").send().await.unwrap();
+    assert_eq!(other.status(), 200);
+}
+
+#[tokio::test]
+async fn bench_missing_key_is_401_in_its_envelope() {
+    let t = bench().await;
+    let (status, ct, body) = parts(t.get("/api/agent/deals").send().await.unwrap()).await;
+    assert_eq!((status, ct.as_str()), (401, "application/json"));
+    insta::assert_json_snapshot!(body);
+}
+
+#[tokio::test]
+async fn bench_invalid_query_and_unknown_path_use_its_envelope() {
+    let t = bench().await;
+    let (status, _, body) = parts(t.get("/api/agent/deals?limit=500").header("x-api-key", "ke_live_x").send().await.unwrap()).await;
+    assert_eq!(status, 400);
+    insta::assert_json_snapshot!("bench_invalid_query", body);
+    let (status, _, body) = parts(t.get("/api/agent/nothing").header("x-api-key", "ke_live_x").send().await.unwrap()).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn bento_needs_basic_credentials_and_a_user_agent() {
+    let t = TestServer::start("specs/bento.yaml", Some("fixtures/bento"), 0).await;
+    let url = "/api/v1/fetch/tags?site_uuid=site_1";
+    // No User-Agent: the HTML refusal page the docs warn about, before anything else.
+    let r = t.client.get(t.url(url)).header("authorization", "Basic cGs6c2s=").send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    // Malformed Basic credentials: 401 in Bento's `{error}` shape, which its SDK reads.
+    let r = t.get(url).header("user-agent", "bento-node-site_1").header("authorization", "Basic !!!").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().contains_key("www-authenticate"));
+    let (_, _, body) = parts(r).await;
+    assert!(body["error"].as_str().unwrap().contains("base64"), "{body}");
+    // Well-formed: the fixture.
+    let r = t.get(url).header("user-agent", "bento-node-site_1").header("authorization", "Basic cGs6c2s=").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn bento_batch_limits_are_hard_errors_in_its_envelope() {
+    let t = TestServer::start("specs/bento.yaml", Some("fixtures/bento"), 0).await;
+    let events: Vec<_> = (0..1001).map(|i| json!({"type": "$signed_up", "email": format!("u{i}@example.com")})).collect();
+    let r = t
+        .post_json("/api/v1/batch/events", &json!({"events": events, "site_uuid": "site_1"}))
+        .header("user-agent", "AcmeCRM/1.0")
+        .header("authorization", "Basic cGs6c2s=")
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = parts(r).await;
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("body.events"), "{body}");
+}
+
+#[tokio::test]
+async fn bi369_errors_use_its_success_false_envelope() {
+    let t = TestServer::start("specs/bi369.yaml", Some("fixtures/bi369"), 0).await;
+    let (status, _, body) = parts(t.get("/v1/crm/leads").header("authorization", "Bearer ").send().await.unwrap()).await;
+    assert_eq!(status, 401);
+    insta::assert_json_snapshot!("bi369_unauthorized", body);
+    let (status, _, body) = parts(t.get("/v1/crm/leads?perPage=1000").header("authorization", "Bearer key_1").send().await.unwrap()).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["success"], false);
+    assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
+}
+
+#[tokio::test]
+async fn benchwork_bearer_token_is_required() {
+    let t = TestServer::start("specs/benchwork.yaml", Some("fixtures/benchwork"), 0).await;
+    let r = t.get("/api/v1/workflows").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    let (status, _, body) = parts(t.get("/api/v1/workflows").header("authorization", "Bearer bw_live_x").send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert!(body["workflows"].as_array().is_some_and(|w| !w.is_empty()));
+}
