@@ -10,6 +10,7 @@
 //!            → model (Operation IR with compiled request validators)
 //! routes/    RouteTable::build once; lookup → RouteMatch (404 / 405 + Allow)
 //! pipeline/  handle_wrap → handle: route → validate → respond; Rejection → error envelope
+//! state/     stateful sandbox: inferred resources, per-tenant CRUD store seeded from fixtures
 //! respond/   source precedence: Prefer example > fixture > spec example > generated (fake)
 //! server.rs  bind, serve, graceful shutdown
 //! cli/       serve, check, routes
@@ -31,5 +32,6 @@ pub mod spec;
 pub mod routes;
 pub mod pipeline;
 pub mod respond;
+pub mod state;
 pub mod server;
 pub mod cli;

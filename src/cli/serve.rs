@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes (larger ones get 413).
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     pub body_limit: usize,
+    /// A pure contract mock: no per-tenant store, every answer from fixtures, examples or
+    /// generated data.
+    #[arg(long)]
+    pub stateless: bool,
     /// Never count or refuse requests for rate limits (load tests).
     #[arg(long)]
     pub no_rate_limit: bool,
@@ -57,7 +61,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let spec = Arc::new(spec);
-    let options = crate::pipeline::Options { seed: args.seed, body_limit: args.body_limit, rate_limit_off: args.no_rate_limit, rate_limit_window: args.rate_limit_window };
+    let options = crate::pipeline::Options { seed: args.seed, body_limit: args.body_limit, rate_limit_off: args.no_rate_limit, rate_limit_window: args.rate_limit_window, stateless: args.stateless };
     let (app, route_warnings) = App::new(vec![Arc::clone(&spec)], options);
     let warnings = spec.warnings.len() + route_warnings.len();
 

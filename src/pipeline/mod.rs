@@ -35,6 +35,8 @@ pub struct Mount {
     pub table: RouteTable,
     /// Rate-limit counters for this spec's tenants.
     pub limiter: rate_limit::RateLimiter,
+    /// The stateful sandbox (`None` with `--stateless`).
+    pub sandbox: Option<crate::state::Sandbox>,
 }
 
 /// Run-time switches that are not part of a spec.
@@ -48,6 +50,8 @@ pub struct Options {
     pub rate_limit_off: bool,
     /// `--rate-limit-window SECONDS`: replace every window length (CI).
     pub rate_limit_window: Option<u64>,
+    /// `--stateless`: a pure contract mock, no per-tenant store.
+    pub stateless: bool,
 }
 
 /// Server state shared by all requests; immutable after start.
@@ -71,7 +75,8 @@ impl App {
             .map(|spec| {
                 let (table, d) = RouteTable::build(&spec);
                 diags.extend(d);
-                Mount { spec, table, limiter: rate_limit::RateLimiter::new(options.rate_limit_window) }
+                let sandbox = (!options.stateless).then(|| crate::state::Sandbox::build(&spec));
+                Mount { spec, table, limiter: rate_limit::RateLimiter::new(options.rate_limit_window), sandbox }
             })
             .collect();
         mounts.sort_by_key(|m| std::cmp::Reverse(m.spec.base_path.len()));
@@ -145,7 +150,7 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], rate: 
 
     // --- Admin endpoints.
     if let Some(admin) = path.strip_prefix(ADMIN_PREFIX) {
-        return admin_endpoint(app, method, admin);
+        return admin_endpoint(app, method, admin, &validate::parse_query(parts.uri.query()));
     }
 
     // --- Mount: which spec's base path the request is under.
@@ -202,12 +207,23 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], rate: 
         return Err(Rejection::invalid_request(validate::invalid_status(spec, op), problems));
     }
 
-    // --- Respond.
+    // --- State: CRUD operations of inferred resources act on the tenant's store (unless the
+    // client asks for a specific mock answer with `Prefer: code=` or `example=`).
     let prefer_values: Vec<&str> = parts.headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).collect();
     let prefer = Prefer::parse(&prefer_values);
+    let outcome = match &mount.sandbox {
+        Some(sandbox) if prefer.code.is_none() && prefer.example.is_none() => sandbox.handle(spec, op_index, &tenant.0, &path_params, &query, body)?,
+        _ => None,
+    };
+
+    // --- Respond.
     let seed = app.seed ^ respond::fake::stable_hash(&[method.as_str().as_bytes(), op.path.as_bytes(), parts.uri.path().as_bytes(), parts.uri.query().unwrap_or("").as_bytes(), body]);
     let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let answer = respond::respond(spec, op, &RespondInput { prefer: &prefer, accept, path_params: &path_params, seed })?;
+    let transform = outcome.as_ref().map(|o| &*o.transform as &dyn Fn(&mut serde_json::Value));
+    let mut answer = respond::respond(spec, op, &RespondInput { prefer: &prefer, accept, path_params: &path_params, seed, transform })?;
+    if let Some(status) = outcome.as_ref().and_then(crate::state::status_of) {
+        answer.status = status.as_u16();
+    }
 
     let mut builder = Response::builder().status(answer.status);
     if let Some(ct) = &answer.content_type {
@@ -232,7 +248,7 @@ fn options_response(allow: &[Method]) -> Response {
     r
 }
 
-fn admin_endpoint(app: &App, method: &Method, path: &str) -> Result<Response, Rejection> {
+fn admin_endpoint(app: &App, method: &Method, path: &str, query: &[(String, String)]) -> Result<Response, Rejection> {
     let json = |v: serde_json::Value| {
         let mut r = Response::new(Body::from(v.to_string()));
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -249,6 +265,15 @@ fn admin_endpoint(app: &App, method: &Method, path: &str) -> Result<Response, Re
                     "operations": m.spec.operations.len(),
                 }))
                 .collect(),
+        ))),
+        ("POST", "reset") => {
+            // `?tenant=KEY` resets one tenant; otherwise every tenant of every spec.
+            let tenant = query.iter().find(|(k, _)| k == "tenant").map(|(_, v)| v.as_str());
+            let n: usize = app.mounts.iter().filter_map(|m| m.sandbox.as_ref()).map(|s| s.reset(tenant)).sum();
+            Ok(json(serde_json::json!({"reset": n})))
+        }
+        ("GET" | "HEAD", "state") => Ok(json(serde_json::Value::Object(
+            app.mounts.iter().filter_map(|m| Some((m.spec.title.clone(), m.sandbox.as_ref()?.dump()))).collect(),
         ))),
         _ => Err(Rejection::not_found(method, &format!("{ADMIN_PREFIX}{path}"))),
     }

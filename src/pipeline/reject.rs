@@ -74,6 +74,11 @@ impl Rejection {
         Self::new(StatusCode::NOT_FOUND, "not_found", TITLE_NOT_FOUND, format!("No operation of the API description matches {method} {path}."))
     }
 
+    /// 404: the path exists but the item does not (stateful sandbox), worded as vendors do.
+    pub fn resource_not_found(what: &str, id: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", TITLE_NOT_FOUND, format!("{what} with ID {id} not found"))
+    }
+
     /// 405 with `Allow` (RFC 9110 §15.5.6: the origin server MUST generate an Allow header).
     pub fn method_not_allowed(method: &Method, path: &str, allow: &[Method]) -> Self {
         let list = allow.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");

@@ -71,6 +71,9 @@ pub struct RespondInput<'r> {
     pub path_params: &'r [(String, String)],
     /// Seed for this request: the CLI seed mixed with a stable hash of the request.
     pub seed: u64,
+    /// The sandbox's say over a JSON body (put stored items in, set totals): applied to the
+    /// body chosen by the usual precedence, which then reports its source as `state`.
+    pub transform: Option<&'r dyn Fn(&mut Value)>,
 }
 
 /// Choose and build the answer for `op`.
@@ -109,7 +112,11 @@ pub fn respond(spec: &Spec, op: &Operation, input: &RespondInput<'_>) -> Result<
     };
 
     // --- Body.
-    let (value, source) = body_value(spec, op, media, input)?;
+    let (mut value, mut source) = body_value(spec, op, media, input)?;
+    if let (Some(t), BodyValue::Json(v)) = (input.transform, &mut value) {
+        t(v);
+        source = "state".into();
+    }
     let content_type = media_content_type(&media.mime);
     let body = match value {
         BodyValue::Json(v) => {

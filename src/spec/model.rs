@@ -61,6 +61,8 @@ pub struct Param {
     pub style: String,
     pub explode: bool,
     pub shape: ParamShape,
+    /// The schema's `default`, if any (paging defaults such as `limit: 20`).
+    pub default: Option<Value>,
 }
 
 /// A request body media type the operation accepts.
@@ -347,7 +349,8 @@ fn lower_operation(
                 r.push(Value::String(key));
             }
         }
-        params.push(Param { name: name.to_string(), location, required, style, explode, shape });
+        let default = schema_ptr.as_deref().and_then(|ptr| doc.pointer(ptr)).and_then(|s| deref(doc, s, "").ok()).and_then(|(s, _)| s.get("default").cloned());
+        params.push(Param { name: name.to_string(), location, required, style, explode, shape, default });
     }
     for cap in template_names(path) {
         if !params.iter().any(|p| p.location == ParamLocation::Path && p.name == cap) {

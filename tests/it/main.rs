@@ -7,5 +7,6 @@ mod cli;
 mod respond;
 mod routing;
 mod specs;
+mod state;
 mod validate;
 mod vendors;

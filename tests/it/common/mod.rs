@@ -26,10 +26,20 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Start `spec` (relative to the repository) with `fixtures` and `seed`.
+    /// Start `spec` (relative to the repository) with `fixtures` and `seed`, as a stateless
+    /// contract mock.
     pub async fn start(spec: &str, fixtures: Option<&str>, seed: u64) -> TestServer {
+        Self::with(spec, fixtures, standin::pipeline::Options { seed, body_limit: 1 << 20, stateless: true, ..Default::default() }).await
+    }
+
+    /// Start `spec` as a stateful sandbox (the `serve` default).
+    pub async fn stateful(spec: &str, fixtures: Option<&str>) -> TestServer {
+        Self::with(spec, fixtures, standin::pipeline::Options { body_limit: 1 << 20, ..Default::default() }).await
+    }
+
+    async fn with(spec: &str, fixtures: Option<&str>, options: standin::pipeline::Options) -> TestServer {
         let spec = load(spec, fixtures);
-        let (app, _) = App::new(vec![Arc::new(spec)], standin::pipeline::Options { seed, body_limit: 1 << 20, ..Default::default() });
+        let (app, _) = App::new(vec![Arc::new(spec)], options);
         let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.expect("bind loopback");
         TestServer { server, client: reqwest::Client::new() }
     }

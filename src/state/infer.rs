@@ -1,0 +1,211 @@
+//! Infer the resources of a spec: a collection path (`GET`/`POST /crm/leads`) and its item path
+//! (`GET`/`PATCH`/`PUT`/`DELETE /crm/leads/{id}`), nested ones too (`/projects/{id}/tasks`).
+//!
+//! Built once at load from the operation IR. For each resource it records which operation
+//! plays which role, where the items sit in the list body (`deals`, `data`), whether single
+//! items are wrapped (`{"data": item}`), and the item schema (for ids and server-set fields).
+
+use axum::http::Method;
+use serde_json::Value;
+
+use crate::spec::load::deref;
+use crate::spec::model::is_json_mime;
+use crate::spec::{Operation, Spec};
+
+/// The role an operation plays for a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    List,
+    Create,
+    Get,
+    Patch,
+    Put,
+    Delete,
+}
+
+/// One inferred resource.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    /// The last literal segment of the collection path (`leads`).
+    pub name: String,
+    /// The collection path template (`/projects/{id}/tasks`).
+    pub collection: String,
+    /// The path parameter naming an item (`taskId`).
+    pub id_param: String,
+    /// Path parameters of the collection (parents of a nested resource), in order.
+    pub parent_params: Vec<String>,
+    /// `(role, operation index)`.
+    pub ops: Vec<(Role, usize)>,
+    /// The property of the list body that holds the items (`None`: the body is the array).
+    pub list_key: Option<String>,
+    /// The property of a single-item body that holds the item (`None`: the body is the item).
+    pub item_key: Option<String>,
+    /// The item's id property.
+    pub id_field: String,
+    /// Pointer (response view) of the item schema, when known.
+    pub item_schema: Option<String>,
+    /// The property of the create/update body that wraps the item (`{"tag": {...}}`), if any.
+    pub body_key: Option<String>,
+}
+
+impl Resource {
+    /// The operation playing `role`, if any.
+    pub fn op(&self, role: Role) -> Option<usize> {
+        self.ops.iter().find(|(r, _)| *r == role).map(|(_, i)| *i)
+    }
+}
+
+/// Infer every resource of `spec`.
+pub fn infer(spec: &Spec) -> Vec<Resource> {
+    let doc = &spec.schemas.response;
+    let mut out = Vec::new();
+    for (ci, coll) in spec.operations.iter().enumerate() {
+        if coll.method != Method::GET && coll.method != Method::POST {
+            continue;
+        }
+        if out.iter().any(|r: &Resource| r.collection == coll.path) {
+            continue;
+        }
+        // The item path: the collection path plus one `{param}` segment.
+        let items: Vec<(usize, &Operation)> = spec
+            .operations
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.path.strip_prefix(&coll.path).and_then(|rest| rest.strip_prefix("/{")).is_some_and(|rest| rest.ends_with('}') && !rest.contains('/')))
+            .collect();
+        let Some((_, first_item)) = items.first() else { continue };
+        let id_param = first_item.path[coll.path.len() + 2..first_item.path.len() - 1].to_string();
+        let Some(name) = coll.path.rsplit('/').find(|s| !s.is_empty() && !s.starts_with('{')).map(str::to_string) else { continue };
+        let mut ops = Vec::new();
+        for (i, o) in spec.operations.iter().enumerate().filter(|(_, o)| o.path == coll.path) {
+            match o.method {
+                Method::GET => ops.push((Role::List, i)),
+                Method::POST => ops.push((Role::Create, i)),
+                _ => {}
+            }
+        }
+        let _ = ci;
+        for (i, o) in &items {
+            let role = match o.method {
+                Method::GET => Role::Get,
+                Method::PATCH => Role::Patch,
+                Method::PUT => Role::Put,
+                Method::DELETE => Role::Delete,
+                _ => continue,
+            };
+            ops.push((role, *i));
+        }
+        let op = |role| ops.iter().find(|(r, _)| *r == role).map(|(_, i)| &spec.operations[*i]);
+        let list_key = op(Role::List).and_then(|o| {
+            let ext = doc.pointer(&o.pointer).and_then(|v| v.get("x-standin-list-key")).and_then(Value::as_str).map(str::to_string);
+            ext.or_else(|| success_schema(doc, o).and_then(|s| array_property(doc, s)))
+        });
+        let list_is_array = op(Role::List).and_then(|o| success_schema(doc, o)).is_some_and(|s| crate::spec::model::schema_type(doc, s).as_deref() == Some("array"));
+        if list_key.is_none() && !list_is_array && op(Role::List).is_some() {
+            continue; // a GET on the collection that is not a list
+        }
+        // The item schema and its wrapping, from the single-item GET (else create's answer).
+        let single = op(Role::Get).or_else(|| op(Role::Create)).or_else(|| op(Role::Patch));
+        let (item_key, item_schema) = match single.and_then(|o| success_pointer(doc, o)) {
+            Some(ptr) => item_layout(doc, &ptr),
+            None => (None, None),
+        };
+        let id_field = item_schema
+            .as_deref()
+            .and_then(|p| object_properties(doc, p))
+            .and_then(|props| {
+                if props.contains(&"id".to_string()) {
+                    Some("id".to_string())
+                } else if props.contains(&id_param) {
+                    Some(id_param.clone())
+                } else {
+                    props.into_iter().find(|p| p.ends_with("Id") || p.ends_with("_id") || p == "uuid")
+                }
+            })
+            .unwrap_or_else(|| "id".to_string());
+        let singular = name.strip_suffix('s').unwrap_or(&name).to_string();
+        let body_key = op(Role::Create).and_then(|o| request_pointer(doc, o)).and_then(|p| object_properties(doc, &p)).and_then(|props| props.into_iter().find(|p| *p == singular));
+        out.push(Resource {
+            name,
+            collection: coll.path.clone(),
+            id_param,
+            parent_params: crate::spec::model::template_names(&coll.path),
+            ops,
+            list_key,
+            item_key,
+            id_field,
+            item_schema,
+            body_key,
+        });
+    }
+    out
+}
+
+/// Pointer of the JSON schema of an operation's default success response.
+fn success_pointer(doc: &Value, op: &Operation) -> Option<String> {
+    let _ = doc;
+    let r = op.default_response()?;
+    r.content.iter().find(|m| is_json_mime(&m.mime))?.schema.clone()
+}
+
+fn success_schema<'d>(doc: &'d Value, op: &Operation) -> Option<&'d Value> {
+    doc.pointer(&success_pointer(doc, op)?)
+}
+
+fn request_pointer(doc: &Value, op: &Operation) -> Option<String> {
+    let body = doc.pointer(&op.pointer)?.get("requestBody")?;
+    let (body, at) = deref(doc, body, &format!("{}/requestBody", op.pointer)).ok()?;
+    let content = body.get("content")?.as_object()?;
+    let (mime, _) = content.iter().find(|(m, _)| is_json_mime(m))?;
+    Some(format!("{at}/content/{}/schema", crate::spec::error::escape_token(mime)))
+}
+
+/// The object properties of the schema at `pointer` (through `$ref` and `allOf`).
+fn object_properties(doc: &Value, pointer: &str) -> Option<Vec<String>> {
+    fn collect(doc: &Value, s: &Value, out: &mut Vec<String>, depth: usize) {
+        if depth > 8 {
+            return;
+        }
+        let Ok((s, _)) = deref(doc, s, "") else { return };
+        if let Some(p) = s.get("properties").and_then(Value::as_object) {
+            out.extend(p.keys().cloned());
+        }
+        if let Some(all) = s.get("allOf").and_then(Value::as_array) {
+            all.iter().for_each(|m| collect(doc, m, out, depth + 1));
+        }
+    }
+    let mut out = Vec::new();
+    collect(doc, doc.pointer(pointer)?, &mut out, 0);
+    (!out.is_empty()).then_some(out)
+}
+
+/// The first property of an object schema whose schema is an array: where a list body keeps
+/// its items.
+fn array_property(doc: &Value, schema: &Value) -> Option<String> {
+    let (s, _) = deref(doc, schema, "").ok()?;
+    let props = s.get("properties")?.as_object()?;
+    props.iter().find(|(_, p)| crate::spec::model::schema_type(doc, p).as_deref() == Some("array")).map(|(k, _)| k.clone())
+}
+
+/// Whether a single-item body is the item itself or wraps it in one property (`data`).
+fn item_layout(doc: &Value, pointer: &str) -> (Option<String>, Option<String>) {
+    let Some(props) = object_properties(doc, pointer) else { return (None, Some(pointer.to_string())) };
+    if props.iter().any(|p| p == "id" || p.ends_with("Id") || p == "uuid") {
+        return (None, Some(pointer.to_string()));
+    }
+    // A wrapper: the first object property whose schema has an id.
+    let Some(schema) = doc.pointer(pointer) else { return (None, None) };
+    let Ok((schema, at)) = deref(doc, schema, pointer) else { return (None, None) };
+    for key in props {
+        let child = format!("{at}/properties/{}", crate::spec::error::escape_token(&key));
+        if schema.pointer(&format!("/properties/{}", crate::spec::error::escape_token(&key))).is_none() {
+            continue;
+        }
+        if let Some(inner) = object_properties(doc, &child) {
+            if inner.iter().any(|p| p == "id" || p == "uuid") {
+                return (Some(key), Some(child));
+            }
+        }
+    }
+    (None, Some(pointer.to_string()))
+}

@@ -1,0 +1,525 @@
+//! The stateful sandbox: what a client creates can be read back, changed and deleted, per tenant.
+//!
+//! Sits in the pipeline after validation: for an operation that plays a CRUD role of an
+//! inferred [`Resource`](infer::Resource), the answer comes from the tenant's store instead of
+//! a fixture or generated data (the usual response is still built, and the stored items are put
+//! into it, so envelopes, headers and status codes stay the spec's).
+//!
+//! * Each tenant (distinct credential) starts from the fixture data set (the list and get
+//!   fixtures of each resource) and sees only its own data.
+//! * POST assigns an id in the style of the existing ids (integers count up; prefixed ids keep
+//!   their prefix), fills the fields the client did not send from the item schema, and sets
+//!   `createdAt`/`updatedAt`. PATCH merges (RFC 7396), PUT replaces, DELETE removes.
+//! * Lists filter by query parameters that name item fields, search (`search`, `q`, `query`),
+//!   sort (`sort=field` or `-field`), and page (`limit`/`offset` or `page`/`perPage`) with true
+//!   totals.
+//!
+//! Locking: one mutex per tenant (requests of one tenant are serialized, so no update is lost);
+//! the tenant table itself is behind a read-mostly lock taken only to find the tenant.
+
+pub mod infer;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use axum::http::StatusCode;
+use serde_json::{Map, Value};
+
+use crate::pipeline::reject::Rejection;
+use crate::respond::fake::{self, Plan};
+use crate::spec::model::{is_json_mime, ParamLocation};
+use crate::spec::{Operation, Spec};
+use infer::{Resource, Role};
+
+/// Names of list parameters that page, search and sort rather than filter.
+const PAGE_PARAMS: [&str; 7] = ["limit", "offset", "page", "perPage", "per_page", "pageSize", "page_size"];
+const SEARCH_PARAMS: [&str; 3] = ["search", "q", "query"];
+const SORT_PARAMS: [&str; 3] = ["sort", "sortBy", "order_by"];
+
+/// The sandbox of one mounted spec.
+#[derive(Debug)]
+pub struct Sandbox {
+    pub resources: Vec<Resource>,
+    /// Operation index → (resource index, role).
+    roles: HashMap<usize, (usize, Role)>,
+    /// Initial items per (resource, parent key), from the fixtures.
+    seed: HashMap<(usize, String), Map<String, Value>>,
+    /// Generators of whole items, per resource, compiled on first create.
+    plans: Vec<OnceLock<Plan>>,
+    tenants: RwLock<HashMap<String, Arc<Mutex<TenantData>>>>,
+}
+
+/// One tenant's data: items by id, per (resource, parent key).
+#[derive(Debug, Clone, Default)]
+struct TenantData {
+    collections: HashMap<(usize, String), Map<String, Value>>,
+    /// Creates so far (varies the generated fields of each new item).
+    created: u64,
+}
+
+/// What the pipeline needs to build a stateful answer.
+pub struct Outcome {
+    /// The status to answer with, when not the operation's default.
+    pub status: Option<u16>,
+    /// Applied to the response body chosen as usual.
+    pub transform: Box<dyn Fn(&mut Value) + Send + Sync>,
+}
+
+impl Sandbox {
+    /// Infer the resources of `spec` and seed them from its fixtures.
+    pub fn build(spec: &Spec) -> Sandbox {
+        let resources = infer::infer(spec);
+        let mut roles = HashMap::new();
+        let mut seed: HashMap<(usize, String), Map<String, Value>> = HashMap::new();
+        for (ri, r) in resources.iter().enumerate() {
+            for (role, op) in &r.ops {
+                roles.insert(*op, (ri, *role));
+            }
+            let mut items: Vec<Value> = Vec::new();
+            if let Some(list) = r.op(Role::List).and_then(|i| fixture(&spec.operations[i])) {
+                let arr = match &r.list_key {
+                    Some(k) => list.get(k).and_then(Value::as_array).cloned(),
+                    None => list.as_array().cloned(),
+                };
+                items.extend(arr.unwrap_or_default());
+            }
+            if let Some(one) = r.op(Role::Get).and_then(|i| fixture(&spec.operations[i])) {
+                let item = match &r.item_key {
+                    Some(k) => one.get(k).cloned(),
+                    None => Some(one.clone()),
+                };
+                items.extend(item);
+            }
+            for item in items {
+                let Some(id) = item.get(&r.id_field).map(id_string) else { continue };
+                let Some(parent) = parent_of(r, &item) else { continue };
+                seed.entry((ri, parent)).or_default().entry(id).or_insert(item);
+            }
+        }
+        let plans = resources.iter().map(|_| OnceLock::new()).collect();
+        Sandbox { resources, roles, seed, plans, tenants: RwLock::new(HashMap::new()) }
+    }
+
+    /// The role an operation plays, if it is part of a resource.
+    pub fn role(&self, op: usize) -> Option<(usize, Role)> {
+        self.roles.get(&op).copied()
+    }
+
+    fn tenant(&self, key: &str) -> Arc<Mutex<TenantData>> {
+        if let Some(t) = self.tenants.read().ok().and_then(|m| m.get(key).cloned()) {
+            return t;
+        }
+        let mut map = match self.tenants.write() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        Arc::clone(map.entry(key.to_string()).or_insert_with(|| Arc::new(Mutex::new(TenantData { collections: self.seed.clone(), created: 0 }))))
+    }
+
+    /// Forget every tenant's changes (or one tenant's): they start from the fixtures again.
+    pub fn reset(&self, tenant: Option<&str>) -> usize {
+        let mut map = match self.tenants.write() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        match tenant {
+            Some(t) => usize::from(map.remove(t).is_some()),
+            None => {
+                let n = map.len();
+                map.clear();
+                n
+            }
+        }
+    }
+
+    /// Every tenant's items, by resource collection path (tenant keys masked: they are secrets).
+    pub fn dump(&self) -> Value {
+        let map = match self.tenants.read() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        let mut out = Map::new();
+        for (key, data) in map.iter() {
+            let data = match data.lock() {
+                Ok(d) => d.clone(),
+                Err(p) => p.into_inner().clone(),
+            };
+            let mut tenant = Map::new();
+            for ((ri, parent), items) in &data.collections {
+                let name = if parent.is_empty() { self.resources[*ri].collection.clone() } else { format!("{} [{}]", self.resources[*ri].collection, parent.replace('\u{0}', ",")) };
+                tenant.insert(name, Value::Array(items.values().cloned().collect()));
+            }
+            out.insert(mask(key), Value::Object(tenant));
+        }
+        Value::Object(out)
+    }
+
+    /// Carry out a CRUD request. `Ok(None)` means "answer as a stateless mock would".
+    #[allow(clippy::too_many_arguments)]
+    pub fn handle(&self, spec: &Spec, op_index: usize, tenant: &str, path_params: &[(String, String)], query: &[(String, String)], body: &[u8]) -> Result<Option<Outcome>, Rejection> {
+        let Some((ri, role)) = self.role(op_index) else { return Ok(None) };
+        let r = &self.resources[ri];
+        let op = &spec.operations[op_index];
+        let param = |name: &str| path_params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let parent = r.parent_params.iter().map(|p| param(p).unwrap_or_default()).collect::<Vec<_>>().join("\u{0}");
+        let key = (ri, parent);
+        let tenant_key = tenant;
+        let tenant = self.tenant(tenant_key);
+        let mut data = match tenant.lock() {
+            Ok(d) => d,
+            Err(p) => p.into_inner(),
+        };
+        let not_found = |id: &str| Rejection::resource_not_found(&singular_title(&r.name), id);
+        let now = now_rfc3339();
+        match role {
+            Role::List => {
+                let items: Vec<Value> = data.collections.get(&key).map(|m| m.values().cloned().collect()).unwrap_or_default();
+                let (page, total, echo) = list(op, items, query);
+                let list_key = r.list_key.clone();
+                let total_pointer = spec.schemas.response.pointer("/x-standin/pagination/totalPointer").and_then(Value::as_str).map(str::to_string);
+                Ok(Some(Outcome {
+                    status: None,
+                    transform: Box::new(move |body: &mut Value| {
+                        match &list_key {
+                            Some(k) => {
+                                if let Some(obj) = body.as_object_mut() {
+                                    obj.insert(k.clone(), Value::Array(page.clone()));
+                                }
+                            }
+                            None => *body = Value::Array(page.clone()),
+                        }
+                        set_totals(body, total_pointer.as_deref(), total, &echo);
+                    }),
+                }))
+            }
+            Role::Get => {
+                let id = param(&r.id_param).unwrap_or_default();
+                let item = data.collections.get(&key).and_then(|m| m.get(&id)).cloned().ok_or_else(|| not_found(&id))?;
+                Ok(Some(wrap(r, item, None)))
+            }
+            Role::Create => {
+                let sent = unwrap_body(r, body);
+                data.created += 1;
+                let seq = data.created;
+                let existing = data.collections.entry(key.clone()).or_default();
+                let mut item = match self.item_plan(spec, ri) {
+                    Some(plan) => plan.generate(fake::stable_hash(&[tenant_key.as_bytes(), &seq.to_le_bytes()]), true),
+                    None => Value::Object(Map::new()),
+                };
+                let id = new_id(r, existing, &item, seq);
+                if let (Some(obj), Value::Object(sent)) = (item.as_object_mut(), sent) {
+                    for (k, v) in sent {
+                        if k != r.id_field {
+                            obj.insert(k, v);
+                        }
+                    }
+                    obj.insert(r.id_field.clone(), id.clone());
+                    stamp(obj, &now, true);
+                }
+                existing.insert(id_string(&id), item.clone());
+                let status = op.default_response().map(|resp| resp.status.concrete());
+                Ok(Some(wrap(r, item, status)))
+            }
+            Role::Patch | Role::Put => {
+                let id = param(&r.id_param).unwrap_or_default();
+                let sent = unwrap_body(r, body);
+                let items = data.collections.entry(key).or_default();
+                let item = items.get_mut(&id).ok_or_else(|| not_found(&id))?;
+                if role == Role::Patch {
+                    merge_patch(item, sent);
+                } else if let (Some(obj), Value::Object(sent)) = (item.as_object_mut(), sent) {
+                    let keep: Vec<(String, Value)> = ["createdAt", "created_at"].iter().filter_map(|k| obj.get(*k).map(|v| (k.to_string(), v.clone()))).collect();
+                    let id_value = obj.get(&r.id_field).cloned();
+                    obj.clear();
+                    obj.extend(sent);
+                    obj.extend(keep);
+                    if let Some(v) = id_value {
+                        obj.insert(r.id_field.clone(), v);
+                    }
+                }
+                if let Some(obj) = item.as_object_mut() {
+                    stamp(obj, &now, false);
+                }
+                Ok(Some(wrap(r, item.clone(), None)))
+            }
+            Role::Delete => {
+                let id = param(&r.id_param).unwrap_or_default();
+                let removed = data.collections.get_mut(&key).and_then(|m| m.shift_remove(&id)).ok_or_else(|| not_found(&id))?;
+                let id_field = r.id_field.clone();
+                let id_value = removed.get(&id_field).cloned();
+                Ok(Some(Outcome {
+                    status: None,
+                    transform: Box::new(move |body: &mut Value| {
+                        if let (Some(obj), Some(v)) = (body.as_object_mut(), &id_value) {
+                            if obj.contains_key(&id_field) {
+                                obj.insert(id_field.clone(), v.clone());
+                            }
+                        }
+                    }),
+                }))
+            }
+        }
+    }
+
+    fn item_plan(&self, spec: &Spec, ri: usize) -> Option<&Plan> {
+        let pointer = self.resources[ri].item_schema.as_deref()?;
+        Some(self.plans[ri].get_or_init(|| Plan::compile(&spec.schemas.response, &spec.patterns, pointer)))
+    }
+}
+
+fn fixture(op: &Operation) -> Option<&Value> {
+    op.default_response()?.content.iter().find(|m| is_json_mime(&m.mime))?.fixture.as_deref()
+}
+
+/// The parent key of a seeded item of a nested resource (from a `projectId`-style field).
+fn parent_of(r: &Resource, item: &Value) -> Option<String> {
+    if r.parent_params.is_empty() {
+        return Some(String::new());
+    }
+    let segments: Vec<&str> = r.collection.split('/').collect();
+    let mut parts = Vec::new();
+    for p in &r.parent_params {
+        let pos = segments.iter().position(|s| *s == format!("{{{p}}}"))?;
+        let parent_name = segments.get(pos.checked_sub(1)?)?;
+        let singular = parent_name.strip_suffix('s').unwrap_or(parent_name);
+        let value = [format!("{singular}Id"), format!("{singular}_id"), p.clone()].iter().find_map(|f| item.get(f).map(id_string))?;
+        parts.push(value);
+    }
+    Some(parts.join("\u{0}"))
+}
+
+/// The id of an item as a map key.
+fn id_string(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A new id in the style of the existing ones: integers count up, prefixed strings keep their
+/// prefix, otherwise the generated item's own id.
+fn new_id(r: &Resource, existing: &Map<String, Value>, generated: &Value, seq: u64) -> Value {
+    let ids: Vec<&Value> = existing.values().filter_map(|i| i.get(&r.id_field)).collect();
+    let generated_id = generated.get(&r.id_field);
+    if generated_id.is_some_and(Value::is_i64) || generated_id.is_some_and(Value::is_u64) || (!ids.is_empty() && ids.iter().all(|i| i.is_i64() || i.is_u64())) {
+        let max = ids.iter().filter_map(|i| i.as_i64()).max().unwrap_or(0);
+        return Value::from(max + 1);
+    }
+    let mut candidate = generated_id.and_then(Value::as_str).map(str::to_string).unwrap_or_default();
+    if candidate.is_empty() {
+        // No schema for the id: keep the prefix the existing ids share (`deal_`).
+        let prefix = ids.iter().filter_map(|i| i.as_str()).next().and_then(|s| s.find('_').map(|p| &s[..=p])).unwrap_or("").to_string();
+        candidate = format!("{prefix}{:08x}", fake::stable_hash(&[r.name.as_bytes(), &seq.to_le_bytes()]) as u32);
+    }
+    let mut n = 0;
+    let base = candidate.clone();
+    while existing.contains_key(&candidate) {
+        n += 1;
+        candidate = format!("{base}{n}");
+    }
+    Value::String(candidate)
+}
+
+/// The item part of a create/update body (`{"tag": {...}}` → the tag), as an object.
+fn unwrap_body(r: &Resource, body: &[u8]) -> Value {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Object(Map::new()));
+    match (&r.body_key, &v) {
+        (Some(k), Value::Object(m)) if m.get(k).is_some_and(Value::is_object) => m[k].clone(),
+        _ => v,
+    }
+}
+
+/// Answer with one item, inside the response body's wrapper when it has one.
+fn wrap(r: &Resource, item: Value, status: Option<u16>) -> Outcome {
+    let key = r.item_key.clone();
+    Outcome {
+        status,
+        transform: Box::new(move |body: &mut Value| match &key {
+            Some(k) => {
+                if let Some(obj) = body.as_object_mut() {
+                    obj.insert(k.clone(), item.clone());
+                } else {
+                    *body = item.clone();
+                }
+            }
+            None => *body = item.clone(),
+        }),
+    }
+}
+
+/// RFC 7396 JSON merge patch: objects merge recursively, `null` deletes.
+fn merge_patch(target: &mut Value, patch: Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(Map::new());
+            }
+            if let Some(t) = target.as_object_mut() {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(&k);
+                    } else {
+                        merge_patch(t.entry(k).or_insert(Value::Null), v);
+                    }
+                }
+            }
+        }
+        other => *target = other,
+    }
+}
+
+/// Set the server-managed timestamps that the item has (or, on create, is generated with).
+fn stamp(obj: &mut Map<String, Value>, now: &str, created: bool) {
+    for field in ["updatedAt", "updated_at"] {
+        if obj.get(field).is_some_and(Value::is_string) {
+            obj.insert(field.into(), Value::String(now.to_string()));
+        }
+    }
+    if created {
+        for field in ["createdAt", "created_at"] {
+            if obj.get(field).is_some_and(Value::is_string) {
+                obj.insert(field.into(), Value::String(now.to_string()));
+            }
+        }
+    }
+}
+
+/// Filter, search, sort and page a list. Returns the page, the total before paging, and the
+/// paging values to echo (`limit`, `offset`, `page`, `perPage`).
+fn list(op: &Operation, mut items: Vec<Value>, query: &[(String, String)]) -> (Vec<Value>, usize, Vec<(String, Value)>) {
+    let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let declared = |name: &str| op.params.iter().find(|p| p.location == ParamLocation::Query && p.name == name);
+    for p in op.params.iter().filter(|p| p.location == ParamLocation::Query) {
+        let name = p.name.as_str();
+        if PAGE_PARAMS.contains(&name) || SORT_PARAMS.contains(&name) || SEARCH_PARAMS.contains(&name) {
+            continue;
+        }
+        let Some(wanted) = q(name) else { continue };
+        let wanted: Vec<&str> = wanted.split(',').collect();
+        // Only parameters that name a field of the items filter.
+        if !items.iter().any(|i| i.get(name).is_some()) {
+            continue;
+        }
+        items.retain(|i| i.get(name).is_some_and(|v| wanted.contains(&id_string(v).as_str())));
+    }
+    if let Some(term) = SEARCH_PARAMS.iter().find_map(|s| declared(s).and(q(s))).map(str::to_lowercase).filter(|t| !t.is_empty()) {
+        items.retain(|i| i.as_object().is_some_and(|o| o.values().any(|v| v.as_str().is_some_and(|s| s.to_lowercase().contains(&term)))));
+    }
+    if let Some(sort) = SORT_PARAMS.iter().find_map(|s| declared(s).and(q(s))) {
+        let (field, desc) = match sort.strip_prefix('-') {
+            Some(f) => (f, true),
+            None => (sort.trim_start_matches('+'), false),
+        };
+        items.sort_by(|a, b| {
+            let o = compare(a.get(field), b.get(field));
+            if desc { o.reverse() } else { o }
+        });
+    }
+    let total = items.len();
+    let num = |name: &str| -> Option<usize> {
+        q(name).and_then(|v| v.parse().ok()).or_else(|| declared(name).and_then(|p| p.default.as_ref()).and_then(Value::as_u64).map(|n| n as usize))
+    };
+    let mut echo = Vec::new();
+    let page_size_name = ["perPage", "per_page", "pageSize", "page_size"].into_iter().find(|n| declared(n).is_some());
+    let (start, size) = if declared("page").is_some() {
+        let page = num("page").unwrap_or(1).max(1);
+        let size = page_size_name.and_then(num).or_else(|| num("limit")).unwrap_or(total.max(1));
+        echo.push(("page".to_string(), Value::from(page)));
+        if let Some(n) = page_size_name {
+            echo.push((n.to_string(), Value::from(size)));
+        }
+        ((page - 1).saturating_mul(size), size)
+    } else {
+        let offset = num("offset").unwrap_or(0);
+        let limit = num("limit").unwrap_or(total);
+        if declared("offset").is_some() {
+            echo.push(("offset".to_string(), Value::from(offset)));
+        }
+        if declared("limit").is_some() {
+            echo.push(("limit".to_string(), Value::from(limit)));
+        }
+        (offset, limit)
+    };
+    let page = items.into_iter().skip(start).take(size).collect();
+    (page, total, echo)
+}
+
+fn compare(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
+    match (a, b) {
+        (Some(Value::Number(x)), Some(Value::Number(y))) => x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(std::cmp::Ordering::Equal),
+        (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        _ => std::cmp::Ordering::Equal,
+    }
+}
+
+/// Put the true total (and the paging values) where the list body keeps them: the
+/// `x-standin.pagination.totalPointer`, else a top-level `total` or `meta.total`.
+fn set_totals(body: &mut Value, total_pointer: Option<&str>, total: usize, echo: &[(String, Value)]) {
+    let pointer = total_pointer.map(str::to_string).or_else(|| {
+        if body.get("total").is_some() {
+            Some("/total".into())
+        } else if body.pointer("/meta/total").is_some() {
+            Some("/meta/total".into())
+        } else {
+            None
+        }
+    });
+    let Some(pointer) = pointer else { return };
+    let parent = pointer.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default();
+    if let Some(slot) = body.pointer_mut(&pointer) {
+        *slot = Value::from(total);
+    }
+    if let Some(Value::Object(holder)) = body.pointer_mut(&parent) {
+        for (k, v) in echo {
+            if holder.contains_key(k) {
+                holder.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+fn singular_title(name: &str) -> String {
+    let s = name.strip_suffix("ies").map(|b| format!("{b}y")).or_else(|| name.strip_suffix('s').map(str::to_string)).unwrap_or_else(|| name.to_string());
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
+
+/// Show a credential without revealing it: its first 4 characters.
+fn mask(key: &str) -> String {
+    if key.is_empty() {
+        return "(anonymous)".into();
+    }
+    let shown: String = key.chars().take(4).collect();
+    format!("{shown}…")
+}
+
+fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    fake::format_rfc3339(secs)
+}
+
+/// Status for a stateful answer that is not the operation's default.
+pub fn status_of(outcome: &Outcome) -> Option<StatusCode> {
+    outcome.status.and_then(|s| StatusCode::from_u16(s).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_merges_objects_and_deletes_nulls() {
+        let mut t = json!({"a": 1, "b": {"c": 2, "d": 3}});
+        merge_patch(&mut t, json!({"a": 5, "b": {"d": null, "e": 4}}));
+        assert_eq!(t, json!({"a": 5, "b": {"c": 2, "e": 4}}));
+    }
+
+    #[test]
+    fn singular_titles_read_naturally() {
+        assert_eq!(singular_title("leads"), "Lead");
+        assert_eq!(singular_title("activities"), "Activity");
+    }
+}

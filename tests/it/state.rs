@@ -1,0 +1,140 @@
+//! The stateful sandbox: CRUD round trips per vendor, tenant isolation, list filters and totals,
+//! reset and state inspection.
+
+use serde_json::json;
+
+use crate::common::{parts, TestServer};
+
+const BENCH_KEY: &str = "ke_live_state_a";
+
+#[tokio::test]
+async fn bench_deal_crud_round_trip() {
+    let t = TestServer::stateful("specs/bench.yaml", Some("fixtures/bench")).await;
+    let key = |r: reqwest::RequestBuilder| r.header("x-api-key", BENCH_KEY);
+    // Create: the answer is the stored deal, with an id in the deal_ style and timestamps.
+    let (status, _, created) = parts(key(t.post_json("/api/agent/deals", &json!({"customerName": "Nguyen Residence", "status": "new", "value": 31000}))).send().await.unwrap()).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("deal_"), "{id}");
+    assert_eq!(created["customerName"], "Nguyen Residence");
+    assert!(created["createdAt"].is_string());
+    // Read it back.
+    let (status, _, got) = parts(key(t.get(&format!("/api/agent/deals/{id}"))).send().await.unwrap()).await;
+    assert_eq!((status, &got), (200, &created));
+    // Patch merges (Bench's DealUpdate refuses `status`: stages move through /stage).
+    let patched = key(t.client.patch(t.url(&format!("/api/agent/deals/{id}"))).header("content-type", "application/json").body(json!({"value": 33000}).to_string())).send().await.unwrap();
+    let (status, _, patched) = parts(patched).await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!((patched["value"].as_i64(), patched["customerName"].as_str()), (Some(33000), Some("Nguyen Residence")));
+    // The list has it, filtered by status, with a true total.
+    let (_, _, list) = parts(key(t.get("/api/agent/deals?status=new&limit=100")).send().await.unwrap()).await;
+    assert!(list["deals"].as_array().unwrap().iter().all(|d| d["status"] == "new"), "{list}");
+    assert!(list["deals"].as_array().unwrap().iter().any(|d| d["id"] == id.as_str()), "{list}");
+    assert_eq!(list["total"], list["deals"].as_array().unwrap().len());
+    // Delete, then 404 in Bench's envelope.
+    let del = key(t.client.delete(t.url(&format!("/api/agent/deals/{id}")))).send().await.unwrap();
+    assert_eq!(del.status(), 200);
+    let (status, _, body) = parts(key(t.get(&format!("/api/agent/deals/{id}"))).send().await.unwrap()).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["message"], format!("Deal with ID {id} not found"));
+}
+
+#[tokio::test]
+async fn tenants_start_from_fixtures_and_see_only_their_own_data() {
+    let t = TestServer::stateful("specs/bench.yaml", Some("fixtures/bench")).await;
+    // Both start with the fixture deal.
+    for k in ["ke_live_a", "ke_live_b"] {
+        let (status, _, deal) = parts(t.get("/api/agent/deals/deal_abc123").header("x-api-key", k).send().await.unwrap()).await;
+        assert_eq!((status, deal["customerName"].as_str()), (200, Some("Johnson Residence")));
+    }
+    let del = t.client.delete(t.url("/api/agent/deals/deal_abc123")).header("x-api-key", "ke_live_a").send().await.unwrap();
+    assert_eq!(del.status(), 200);
+    assert_eq!(t.get("/api/agent/deals/deal_abc123").header("x-api-key", "ke_live_a").send().await.unwrap().status(), 404);
+    assert_eq!(t.get("/api/agent/deals/deal_abc123").header("x-api-key", "ke_live_b").send().await.unwrap().status(), 200);
+    // Reset one tenant: its fixture data is back.
+    let reset = t.client.post(t.url("/__standin/reset?tenant=ke_live_a")).send().await.unwrap();
+    assert_eq!(reset.status(), 200);
+    assert_eq!(t.get("/api/agent/deals/deal_abc123").header("x-api-key", "ke_live_a").send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn bench_list_pages_with_limit_and_offset_and_true_totals() {
+    let t = TestServer::stateful("specs/bench.yaml", Some("fixtures/bench")).await;
+    let all = parts(t.get("/api/agent/deals?limit=100").header("x-api-key", BENCH_KEY).send().await.unwrap()).await.2;
+    let total = all["deals"].as_array().unwrap().len();
+    assert!(total >= 3);
+    let (_, _, page) = parts(t.get("/api/agent/deals?limit=2&offset=1").header("x-api-key", BENCH_KEY).send().await.unwrap()).await;
+    assert_eq!(page["deals"].as_array().unwrap().len(), 2);
+    assert_eq!((page["total"].as_u64(), page["limit"].as_u64(), page["offset"].as_u64()), (Some(total as u64), Some(2), Some(1)));
+    assert_eq!(page["deals"][0], all["deals"][1]);
+}
+
+#[tokio::test]
+async fn bi369_leads_round_trip_inside_its_envelope() {
+    let t = TestServer::stateful("specs/bi369.yaml", Some("fixtures/bi369")).await;
+    let auth = |r: reqwest::RequestBuilder| r.header("authorization", "Bearer key_state");
+    let (status, _, created) = parts(auth(t.post_json("/v1/crm/leads", &json!({"firstName": "Ada", "lastName": "Byron", "email": "ada@example.com"}))).send().await.unwrap()).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["success"], true);
+    let id = created["data"]["id"].as_i64().expect("integer ids, like the fixtures");
+    let (status, _, got) = parts(auth(t.get(&format!("/v1/crm/leads/{id}"))).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(got["data"]["email"], "ada@example.com");
+    let (_, _, list) = parts(auth(t.get("/v1/crm/leads?perPage=100")).send().await.unwrap()).await;
+    assert_eq!(list["meta"]["total"], list["data"].as_array().unwrap().len());
+    assert!(list["data"].as_array().unwrap().iter().any(|l| l["id"] == id));
+    let (status, _, body) = parts(auth(t.get("/v1/crm/leads/999999")).send().await.unwrap()).await;
+    assert_eq!(status, 404);
+    insta::assert_json_snapshot!(body);
+}
+
+#[tokio::test]
+async fn state_endpoint_shows_tenants_with_masked_keys() {
+    let t = TestServer::stateful("specs/benchwork.yaml", Some("fixtures/benchwork")).await;
+    let r = t.get("/api/v1/workflows").header("authorization", "Bearer bw_live_secret").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, _, state) = parts(t.get("/__standin/state").send().await.unwrap()).await;
+    let tenants = state.as_object().unwrap().values().next().unwrap().as_object().unwrap();
+    assert!(tenants.keys().all(|k| !k.contains("secret")), "{state}");
+    assert!(tenants.values().next().unwrap()["/workflows"].as_array().is_some_and(|w| !w.is_empty()));
+}
+
+/// The stored object a create answers with still validates against the response schema.
+#[tokio::test]
+async fn created_items_validate_against_the_response_schema() {
+    let spec = crate::common::load("specs/bench.yaml", None);
+    let op = spec.operations.iter().find(|o| o.operation_id.as_deref() == Some("createContact")).unwrap();
+    let schema = op.default_response().unwrap().content[0].schema.clone().unwrap();
+    let validator = spec.schemas.compile_pointer(standin::spec::View::Response, &schema).unwrap();
+    let t = TestServer::stateful("specs/bench.yaml", Some("fixtures/bench")).await;
+    for i in 0..5 {
+        let body = json!({"firstName": "Grace", "lastName": format!("Hopper{i}"), "email": format!("grace{i}@example.com")});
+        let (status, _, created) = parts(t.post_json("/api/agent/contacts", &body).header("x-api-key", BENCH_KEY).send().await.unwrap()).await;
+        assert_eq!(status, 201, "{created}");
+        let errors: Vec<String> = validator.iter_errors(&created).map(|e| format!("{e} at {}", e.instance_path().as_str())).collect();
+        assert!(errors.is_empty(), "{errors:?}\n{created}");
+    }
+}
+
+/// Concurrent writers lose nothing: 8 clients × 50 creates each, all stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creates_are_all_stored() {
+    let t = std::sync::Arc::new(TestServer::stateful("specs/bi369.yaml", Some("fixtures/bi369")).await);
+    let before = parts(t.get("/v1/crm/leads?perPage=1").header("authorization", "Bearer key_conc").send().await.unwrap()).await.2["meta"]["total"].as_u64().unwrap();
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let t = std::sync::Arc::clone(&t);
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50 {
+                let body = json!({"firstName": "W", "lastName": format!("{w}-{i}"), "email": format!("w{w}i{i}@example.com")});
+                let r = t.post_json("/v1/crm/leads", &body).header("authorization", "Bearer key_conc").send().await.unwrap();
+                assert_eq!(r.status(), 201);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let after = parts(t.get("/v1/crm/leads?perPage=1").header("authorization", "Bearer key_conc").send().await.unwrap()).await.2["meta"]["total"].as_u64().unwrap();
+    assert_eq!(after, before + 400);
+}
