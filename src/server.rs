@@ -44,11 +44,11 @@ impl Drop for RunningServer {
 }
 
 /// Bind `addr` and serve `app` until [`RunningServer::stop`] (or drop).
-pub async fn start(app: App, addr: SocketAddr) -> std::io::Result<RunningServer> {
+pub async fn start(app: impl Into<Arc<App>>, addr: SocketAddr) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
-    let router = axum::Router::new().fallback(handle_wrap).with_state(Arc::new(app));
+    let router = axum::Router::new().fallback(handle_wrap).with_state(app.into());
     let task = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
@@ -79,4 +79,18 @@ pub async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+}
+
+/// Write `bytes` to `path` atomically: a temporary file in the same directory, flushed to disk,
+/// then renamed over the target, so a crash leaves the old file or the new one, never a torn one.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)
 }

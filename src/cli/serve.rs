@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// generated data.
     #[arg(long)]
     pub stateless: bool,
+    /// Load the sandbox's state from FILE at start (if it exists) and save it there on shutdown,
+    /// atomically.
+    #[arg(long, value_name = "FILE", conflicts_with = "stateless")]
+    pub state: Option<PathBuf>,
     /// Never count or refuse requests for rate limits (load tests).
     #[arg(long)]
     pub no_rate_limit: bool,
@@ -63,6 +67,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let spec = Arc::new(spec);
     let options = crate::pipeline::Options { seed: args.seed, body_limit: args.body_limit, rate_limit_off: args.no_rate_limit, rate_limit_window: args.rate_limit_window, stateless: args.stateless };
     let (app, route_warnings) = App::new(vec![Arc::clone(&spec)], options);
+    let app = Arc::new(app);
+    if let Some(file) = &args.state {
+        if file.exists() {
+            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read state file {}", file.display()))?;
+            let saved: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("state file {} is not JSON", file.display()))?;
+            for m in &app.mounts {
+                if let (Some(sandbox), Some(v)) = (&m.sandbox, saved.get(&m.spec.title)) {
+                    let skipped = sandbox.import(v).map_err(|e| anyhow::anyhow!("state file {}: {e}", file.display()))?;
+                    if skipped > 0 {
+                        eprintln!("standin: {skipped} saved collections no longer exist in the spec and were skipped");
+                    }
+                }
+            }
+        }
+    }
+    let saved_app = Arc::clone(&app);
     let warnings = spec.warnings.len() + route_warnings.len();
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
@@ -91,6 +111,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         crate::server::shutdown_signal().await;
         outln!("standin: shutting down")?;
         server.stop().await.context("server error")?;
+        if let Some(file) = &args.state {
+            let state: serde_json::Map<String, serde_json::Value> = saved_app.mounts.iter().filter_map(|m| Some((m.spec.title.clone(), m.sandbox.as_ref()?.export()))).collect();
+            let bytes = serde_json::to_vec_pretty(&state).context("cannot serialize the state")?;
+            crate::server::write_atomically(file, &bytes).with_context(|| format!("cannot write state file {}", file.display()))?;
+            outln!("standin: state saved to {}", file.display())?;
+        }
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
     })
 }

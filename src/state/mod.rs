@@ -132,6 +132,54 @@ impl Sandbox {
         }
     }
 
+    /// Every tenant's data for a state file: `{tenant: {"<collection>\u0000<parent>": {id: item}}}`
+    /// (tenant keys in clear: the file is the user's own).
+    pub fn export(&self) -> Value {
+        let map = match self.tenants.read() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        let mut out = Map::new();
+        for (key, data) in map.iter() {
+            let data = match data.lock() {
+                Ok(d) => d.clone(),
+                Err(p) => p.into_inner().clone(),
+            };
+            let collections: Map<String, Value> = data
+                .collections
+                .iter()
+                .map(|((ri, parent), items)| (format!("{}\u{0}{parent}", self.resources[*ri].collection), Value::Object(items.clone())))
+                .collect();
+            out.insert(key.clone(), Value::Object(collections));
+        }
+        Value::Object(out)
+    }
+
+    /// Load tenants saved by [`Sandbox::export`]. Collections the spec no longer has are skipped
+    /// and counted in the result.
+    pub fn import(&self, saved: &Value) -> Result<usize, String> {
+        let tenants = saved.as_object().ok_or("the state must be an object of tenants")?;
+        let mut skipped = 0;
+        let mut map = match self.tenants.write() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        for (key, collections) in tenants {
+            let mut data = TenantData { collections: HashMap::new(), created: 0 };
+            for (name, items) in collections.as_object().ok_or_else(|| format!("tenant {}: collections must be an object", mask(key)))? {
+                let (path, parent) = name.split_once('\u{0}').unwrap_or((name.as_str(), ""));
+                let (Some(ri), Some(items)) = (self.resources.iter().position(|r| r.collection == path), items.as_object()) else {
+                    skipped += 1;
+                    continue;
+                };
+                data.created += items.len() as u64;
+                data.collections.insert((ri, parent.to_string()), items.clone());
+            }
+            map.insert(key.clone(), Arc::new(Mutex::new(data)));
+        }
+        Ok(skipped)
+    }
+
     /// Every tenant's items, by resource collection path (tenant keys masked: they are secrets).
     pub fn dump(&self) -> Value {
         let map = match self.tenants.read() {

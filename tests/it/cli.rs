@@ -78,3 +78,46 @@ fn serve_on_port_zero_prints_the_address_and_answers() {
     assert_eq!(health, 200);
     assert!(tags["data"].as_array().is_some_and(|a| !a.is_empty()), "{tags}");
 }
+
+/// Start `standin serve` with `args` on a free port; returns the child and its base URL.
+fn serve(args: &[&str]) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_standin")).arg("serve").args(args).args(["--port", "0"]).current_dir(repo("")).stdout(Stdio::piped()).spawn().expect("spawn");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let url = (0..10)
+        .find_map(|_| lines.next()?.ok()?.strip_prefix("standin: listening on ").and_then(|r| r.split_whitespace().next()).map(str::to_string))
+        .expect("listening line");
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+fn terminate(child: &mut std::process::Child) {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+}
+
+#[test]
+fn state_file_survives_a_restart() {
+    let dir = std::env::temp_dir().join(format!("standin-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("state.json");
+    let file_arg = file.to_str().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let c = reqwest::Client::new();
+    // First run: create a lead, then SIGTERM (graceful shutdown saves the state).
+    let (mut child, url) = serve(&["--spec", "specs/bi369.yaml", "--state", file_arg]);
+    let id = rt.block_on(async {
+        let r: serde_json::Value = c.post(format!("{url}/v1/crm/leads")).bearer_auth("key_file").json(&serde_json::json!({"firstName": "Kept", "lastName": "Lead", "email": "kept@example.com"})).send().await.unwrap().json().await.unwrap();
+        r["data"]["id"].as_i64().unwrap()
+    });
+    terminate(&mut child);
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).expect("state file written")).expect("state file is JSON");
+    assert!(saved.is_object());
+    // Second run from the file: the lead is there.
+    let (mut child, url) = serve(&["--spec", "specs/bi369.yaml", "--state", file_arg]);
+    let status = rt.block_on(async { c.get(format!("{url}/v1/crm/leads/{id}")).bearer_auth("key_file").send().await.unwrap().status().as_u16() });
+    terminate(&mut child);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(status, 200);
+}
