@@ -93,6 +93,20 @@ pub fn lint(spec: &Spec) -> Vec<Diagnostic> {
         }
     }
     unknown_formats(spec, &mut out);
+    // Declared actions must name operations and inferred resources.
+    let resources = crate::state::infer::infer(spec);
+    let has = |c: &str| resources.iter().any(|r| r.collection == c);
+    for (id, action) in &spec.ext.actions {
+        let at = format!("/x-standin/actions/{}", crate::spec::error::escape_token(id));
+        if !spec.operations.iter().any(|o| o.operation_id.as_deref() == Some(id)) {
+            out.push(Diagnostic::warning(&spec.file, &at, format!("action for operationId {id:?}, which the spec does not have")));
+        }
+        for c in action.target.iter().chain(action.create.as_ref().map(|c| &c.collection)) {
+            if !has(c) {
+                out.push(Diagnostic::warning(&spec.file, &at, format!("{c} is not a resource standin infers (a collection path with an item path)")));
+            }
+        }
+    }
     let (_, route_warnings) = crate::routes::RouteTable::build(spec);
     out.extend(route_warnings);
     out

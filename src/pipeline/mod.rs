@@ -272,6 +272,9 @@ fn admin_endpoint(app: &App, method: &Method, path: &str, query: &[(String, Stri
             let n: usize = app.mounts.iter().filter_map(|m| m.sandbox.as_ref()).map(|s| s.reset(tenant)).sum();
             Ok(json(serde_json::json!({"reset": n})))
         }
+        ("GET" | "HEAD", "events") => Ok(json(serde_json::Value::Array(
+            app.mounts.iter().filter_map(|m| m.sandbox.as_ref()).flat_map(|s| s.events.list()).collect(),
+        ))),
         ("GET" | "HEAD", "state") => Ok(json(serde_json::Value::Object(
             app.mounts.iter().filter_map(|m| Some((m.spec.title.clone(), m.sandbox.as_ref()?.dump()))).collect(),
         ))),

@@ -41,6 +41,9 @@ pub struct Extension {
     pub errors: Option<ErrorEnvelope>,
     #[serde(default)]
     pub require_headers: HashMap<String, RequiredHeader>,
+    /// Declared non-CRUD behaviour, by operationId (see `state::actions`).
+    #[serde(default)]
+    pub actions: HashMap<String, crate::state::actions::Action>,
 }
 
 /// Rate limit policy: a fixed window per API key.

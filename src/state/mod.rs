@@ -17,6 +17,7 @@
 //! Locking: one mutex per tenant (requests of one tenant are serialized, so no update is lost);
 //! the tenant table itself is behind a read-mostly lock taken only to find the tenant.
 
+pub mod actions;
 pub mod infer;
 
 use std::collections::HashMap;
@@ -47,6 +48,50 @@ pub struct Sandbox {
     /// Generators of whole items, per resource, compiled on first create.
     plans: Vec<OnceLock<Plan>>,
     tenants: RwLock<HashMap<String, Arc<Mutex<TenantData>>>>,
+    /// Events emitted by state changes (actions), for the journal and webhooks.
+    pub events: Arc<Events>,
+}
+
+/// Events emitted by the sandbox: kept (the last [`EVENT_LOG`]) and handed to a sink (webhooks).
+#[derive(Default)]
+pub struct Events {
+    log: Mutex<std::collections::VecDeque<Value>>,
+    sink: OnceLock<Box<dyn Fn(&str, &str, &Value) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Events").finish_non_exhaustive()
+    }
+}
+
+/// How many events `/__standin/events` keeps.
+const EVENT_LOG: usize = 1_000;
+
+impl Events {
+    /// Record `event` about `data` for `tenant`, and hand it to the sink.
+    pub fn emit(&self, tenant: &str, event: &str, data: &Value) {
+        let entry = serde_json::json!({"event": event, "tenant": mask(tenant), "at": now_rfc3339(), "data": data});
+        if let Ok(mut log) = self.log.lock() {
+            if log.len() >= EVENT_LOG {
+                log.pop_front();
+            }
+            log.push_back(entry);
+        }
+        if let Some(sink) = self.sink.get() {
+            sink(tenant, event, data);
+        }
+    }
+
+    /// Set where events go besides the log (once).
+    pub fn set_sink(&self, sink: Box<dyn Fn(&str, &str, &Value) + Send + Sync>) {
+        let _ = self.sink.set(sink);
+    }
+
+    /// The logged events, oldest first.
+    pub fn list(&self) -> Vec<Value> {
+        self.log.lock().map(|l| l.iter().cloned().collect()).unwrap_or_default()
+    }
 }
 
 /// One tenant's data: items by id, per (resource, parent key).
@@ -97,7 +142,7 @@ impl Sandbox {
             }
         }
         let plans = resources.iter().map(|_| OnceLock::new()).collect();
-        Sandbox { resources, roles, seed, plans, tenants: RwLock::new(HashMap::new()) }
+        Sandbox { resources, roles, seed, plans, tenants: RwLock::new(HashMap::new()), events: Arc::new(Events::default()) }
     }
 
     /// The role an operation plays, if it is part of a resource.
@@ -205,9 +250,12 @@ impl Sandbox {
     /// Carry out a CRUD request. `Ok(None)` means "answer as a stateless mock would".
     #[allow(clippy::too_many_arguments)]
     pub fn handle(&self, spec: &Spec, op_index: usize, tenant: &str, path_params: &[(String, String)], query: &[(String, String)], body: &[u8]) -> Result<Option<Outcome>, Rejection> {
+        let op = &spec.operations[op_index];
+        if let Some(action) = op.operation_id.as_ref().and_then(|id| spec.ext.actions.get(id)) {
+            return self.run_action(spec, op, action, tenant, path_params, body).map(Some);
+        }
         let Some((ri, role)) = self.role(op_index) else { return Ok(None) };
         let r = &self.resources[ri];
-        let op = &spec.operations[op_index];
         let param = |name: &str| path_params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let parent = r.parent_params.iter().map(|p| param(p).unwrap_or_default()).collect::<Vec<_>>().join("\u{0}");
         let key = (ri, parent);
@@ -247,24 +295,7 @@ impl Sandbox {
             }
             Role::Create => {
                 let sent = unwrap_body(r, body);
-                data.created += 1;
-                let seq = data.created;
-                let existing = data.collections.entry(key.clone()).or_default();
-                let mut item = match self.item_plan(spec, ri) {
-                    Some(plan) => plan.generate(fake::stable_hash(&[tenant_key.as_bytes(), &seq.to_le_bytes()]), true),
-                    None => Value::Object(Map::new()),
-                };
-                let id = new_id(r, existing, &item, seq);
-                if let (Some(obj), Value::Object(sent)) = (item.as_object_mut(), sent) {
-                    for (k, v) in sent {
-                        if k != r.id_field {
-                            obj.insert(k, v);
-                        }
-                    }
-                    obj.insert(r.id_field.clone(), id.clone());
-                    stamp(obj, &now, true);
-                }
-                existing.insert(id_string(&id), item.clone());
+                let item = self.create_item(spec, &mut data, ri, &key.1, sent, tenant_key, &now);
                 let status = op.default_response().map(|resp| resp.status.concrete());
                 Ok(Some(wrap(r, item, status)))
             }
@@ -307,6 +338,167 @@ impl Sandbox {
                 }))
             }
         }
+    }
+
+    /// Carry out a declared action (see [`actions`]).
+    fn run_action(&self, spec: &Spec, op: &Operation, action: &actions::Action, tenant_key: &str, path_params: &[(String, String)], body: &[u8]) -> Result<Outcome, Rejection> {
+        let now = now_rfc3339();
+        let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let find = |collection: &str| self.resources.iter().position(|r| r.collection == collection);
+        let parent_key = |r: &Resource| r.parent_params.iter().map(|p| path_params.iter().find(|(k, _)| k == p).map(|(_, v)| v.clone()).unwrap_or_default()).collect::<Vec<_>>().join("\u{0}");
+        let tenant = self.tenant(tenant_key);
+        let mut data = match tenant.lock() {
+            Ok(d) => d,
+            Err(p) => p.into_inner(),
+        };
+
+        // --- Target: the item the path names; it must exist.
+        let mut target: Option<(usize, String, String)> = None;
+        if let Some(t) = &action.target {
+            let ri = find(t).ok_or_else(|| Rejection::internal(format!("x-standin.actions.{}: no resource at {t}", op.label())))?;
+            let r = &self.resources[ri];
+            let id = path_params.iter().find(|(k, _)| *k == r.id_param).or(path_params.last()).map(|(_, v)| v.clone()).unwrap_or_default();
+            let parent = parent_key(r);
+            let exists = data.collections.get(&(ri, parent.clone())).is_some_and(|m| m.contains_key(&id));
+            if !exists {
+                return Err(Rejection::resource_not_found(&singular_title(&r.name), &id));
+            }
+            target = Some((ri, parent, id));
+        }
+
+        // --- Change the target.
+        data.created += 1;
+        let seq = data.created + 10_000;
+        let mut target_item = None;
+        if let Some((ri, parent, id)) = &target {
+            if let Some(item) = data.collections.get_mut(&(*ri, parent.clone())).and_then(|m| m.get_mut(id)) {
+                let before = item.clone();
+                let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: Some(&before), created: None };
+                actions::apply_set(item, &action.set, &ctx);
+                actions::apply_append(item, &action.append, &ctx);
+                if !action.set.is_empty() || !action.append.is_empty() {
+                    if let Some(obj) = item.as_object_mut() {
+                        stamp(obj, &now, false);
+                    }
+                }
+                target_item = Some(item.clone());
+            }
+        }
+
+        // --- Create in another collection.
+        let mut created: Option<(usize, String, Value)> = None;
+        if let Some(c) = &action.create {
+            let ri = find(&c.collection).ok_or_else(|| Rejection::internal(format!("x-standin.actions.{}: no resource at {}", op.label(), c.collection)))?;
+            let parent = parent_key(&self.resources[ri]);
+            let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: target_item.as_ref(), created: None };
+            let sent = actions::render(&Value::Object(c.set.clone()), &ctx);
+            let item = self.create_item(spec, &mut data, ri, &parent, sent, tenant_key, &now);
+            created = Some((ri, parent, item));
+        }
+        drop(data);
+
+        // --- Events now, and the change that comes later.
+        let subject = created.as_ref().map(|(_, _, i)| i.clone()).or_else(|| target_item.clone()).unwrap_or(Value::Null);
+        if let Some(e) = &action.emit {
+            self.events.emit(tenant_key, e, &subject);
+        }
+        if let Some(later) = action.later.clone() {
+            let which = match (&created, &target) {
+                (Some((ri, parent, item)), _) => Some((*ri, parent.clone(), item.get(&self.resources[*ri].id_field).map(id_string).unwrap_or_default())),
+                (None, Some(t)) => Some(t.clone()),
+                (None, None) => None,
+            };
+            if let Some((ri, parent, id)) = which {
+                let tenant = Arc::clone(&tenant);
+                let events = Arc::clone(&self.events);
+                let tenant_key = tenant_key.to_string();
+                let path: Vec<(String, String)> = path_params.to_vec();
+                let body = body.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_secs_f64(later.after.clamp(0.0, 86_400.0))).await;
+                    let now = now_rfc3339();
+                    let item = {
+                        let mut data = match tenant.lock() {
+                            Ok(d) => d,
+                            Err(p) => p.into_inner(),
+                        };
+                        let Some(item) = data.collections.get_mut(&(ri, parent)).and_then(|m| m.get_mut(&id)) else { return };
+                        let before = item.clone();
+                        let ctx = actions::Context { now: &now, seq, path: &path, body: &body, item: Some(&before), created: Some(&before) };
+                        actions::apply_set(item, &later.set, &ctx);
+                        if let Some(obj) = item.as_object_mut() {
+                            stamp(obj, &now, false);
+                        }
+                        item.clone()
+                    };
+                    if let Some(e) = &later.emit {
+                        events.emit(&tenant_key, e, &item);
+                    }
+                });
+            }
+        }
+
+        // --- The answer.
+        let status = op.default_response().map(|r| r.status.concrete());
+        let target_r = target.as_ref().map(|(ri, _, _)| &self.resources[*ri]);
+        let created_r = created.as_ref().map(|(ri, _, _)| &self.resources[*ri]);
+        Ok(match &action.respond {
+            Some(Value::String(s)) if s == "created" => match (created_r, &created) {
+                (Some(r), Some((_, _, item))) => wrap(r, item.clone(), status),
+                _ => no_change(),
+            },
+            Some(Value::String(s)) if s == "item" => match (target_r, target_item) {
+                (Some(r), Some(item)) => wrap(r, item, status),
+                _ => no_change(),
+            },
+            Some(template @ Value::Object(_)) => {
+                let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: target_item.as_ref(), created: created.as_ref().map(|(_, _, i)| i) };
+                let fields = actions::render(template, &ctx);
+                Outcome {
+                    status,
+                    transform: Box::new(move |b: &mut Value| {
+                        if let (Some(obj), Value::Object(fields)) = (b.as_object_mut(), &fields) {
+                            for (k, v) in fields {
+                                obj.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }),
+                }
+            }
+            _ => match (target_r, target_item, created_r, created) {
+                (Some(r), Some(item), _, _) => wrap(r, item, status),
+                (_, _, Some(r), Some((_, _, item))) => wrap(r, item, status),
+                _ => no_change(),
+            },
+        })
+    }
+
+    /// Create an item in resource `ri` under `parent`: generated fields, then the sent ones, a
+    /// new id, timestamps. Returns the stored item.
+    #[allow(clippy::too_many_arguments)]
+    fn create_item(&self, spec: &Spec, data: &mut TenantData, ri: usize, parent: &str, sent: Value, tenant_key: &str, now: &str) -> Value {
+        let r = &self.resources[ri];
+        data.created += 1;
+        let seq = data.created;
+        let mut item = match self.item_plan(spec, ri) {
+            Some(plan) => plan.generate(fake::stable_hash(&[tenant_key.as_bytes(), &seq.to_le_bytes()]), true),
+            None => Value::Object(Map::new()),
+        };
+        let existing = data.collections.entry((ri, parent.to_string())).or_default();
+        let id = new_id(r, existing, &item, seq);
+        if let Some(obj) = item.as_object_mut() {
+            if let Value::Object(sent) = sent {
+                for (k, v) in sent {
+                    if k != r.id_field {
+                        obj.insert(k, v);
+                    }
+                }
+            }
+            obj.insert(r.id_field.clone(), id.clone());
+            stamp(obj, now, true);
+        }
+        existing.insert(id_string(&id), item.clone());
+        item
     }
 
     fn item_plan(&self, spec: &Spec, ri: usize) -> Option<&Plan> {
@@ -393,6 +585,11 @@ fn wrap(r: &Resource, item: Value, status: Option<u16>) -> Outcome {
             None => *body = item.clone(),
         }),
     }
+}
+
+/// An outcome that leaves the usual answer as it is.
+fn no_change() -> Outcome {
+    Outcome { status: None, transform: Box::new(|_: &mut Value| {}) }
 }
 
 /// RFC 7396 JSON merge patch: objects merge recursively, `null` deletes.

@@ -138,3 +138,53 @@ async fn concurrent_creates_are_all_stored() {
     let after = parts(t.get("/v1/crm/leads?perPage=1").header("authorization", "Bearer key_conc").send().await.unwrap()).await.2["meta"]["total"].as_u64().unwrap();
     assert_eq!(after, before + 400);
 }
+
+#[tokio::test]
+async fn benchwork_trigger_creates_a_running_execution_that_completes() {
+    let t = TestServer::stateful("specs/benchwork.yaml", Some("fixtures/benchwork")).await;
+    let auth = |r: reqwest::RequestBuilder| r.header("authorization", "Bearer bw_live_trigger");
+    let (_, _, workflows) = parts(auth(t.get("/api/v1/workflows?status=active")).send().await.unwrap()).await;
+    let wf = workflows["workflows"][0]["id"].as_str().unwrap().to_string();
+    let (status, _, started) = parts(auth(t.post_json(&format!("/api/v1/workflows/{wf}/trigger"), &json!({"payload": {"orderId": 42}}))).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{started}");
+    let exec = started["executionId"].as_str().unwrap().to_string();
+    let (_, _, e) = parts(auth(t.get(&format!("/api/v1/executions/{exec}"))).send().await.unwrap()).await;
+    assert_eq!((e["status"].as_str(), e["workflowId"].as_str()), (Some("running"), Some(wf.as_str())));
+    assert_eq!(e["payload"], json!({"orderId": 42}));
+    // The declared transition: success after 2 s (poll, bounded).
+    let mut done = None;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let (_, _, e) = parts(auth(t.get(&format!("/api/v1/executions/{exec}"))).send().await.unwrap()).await;
+        if e["status"] == "success" {
+            done = Some(e);
+            break;
+        }
+    }
+    let done = done.expect("execution completes within 5 s");
+    assert!(done["finishedAt"].is_string());
+    let (_, _, events) = parts(t.get("/__standin/events").send().await.unwrap()).await;
+    assert!(events.as_array().unwrap().iter().any(|ev| ev["event"] == "execution.completed" && ev["data"]["id"] == exec.as_str()), "{events}");
+    // An unknown workflow is Benchwork's 404.
+    let r = auth(t.post_json("/api/v1/workflows/wf_nope/trigger", &json!({}))).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn bi369_pay_records_the_payment_and_emits_invoice_paid() {
+    let t = TestServer::stateful("specs/bi369.yaml", Some("fixtures/bi369")).await;
+    let auth = |r: reqwest::RequestBuilder| r.header("authorization", "Bearer key_pay");
+    let (_, _, list) = parts(auth(t.get("/v1/finance/invoices?status=sent")).send().await.unwrap()).await;
+    let invoice = list["data"][0].clone();
+    let id = invoice["id"].as_i64().expect("a sent invoice in the fixtures");
+    let before = invoice["payments"].as_array().map_or(0, Vec::len);
+    let r = auth(t.client.patch(t.url(&format!("/v1/finance/invoices/{id}/pay"))).header("content-type", "application/json").body(json!({"amount": 1200, "method": "card"}).to_string())).send().await.unwrap();
+    let (status, _, paid) = parts(r).await;
+    assert_eq!(status, 200, "{paid}");
+    assert_eq!((paid["data"]["status"].as_str(), paid["data"]["amountPaid"].as_f64()), (Some("paid"), Some(1200.0)));
+    assert_eq!(paid["data"]["payments"].as_array().unwrap().len(), before + 1);
+    let (_, _, got) = parts(auth(t.get(&format!("/v1/finance/invoices/{id}"))).send().await.unwrap()).await;
+    assert_eq!(got["data"]["status"], "paid");
+    let (_, _, events) = parts(t.get("/__standin/events").send().await.unwrap()).await;
+    assert!(events.as_array().unwrap().iter().any(|ev| ev["event"] == "invoice.paid"));
+}
