@@ -33,5 +33,6 @@ pub mod routes;
 pub mod pipeline;
 pub mod respond;
 pub mod state;
+pub mod webhooks;
 pub mod server;
 pub mod cli;

@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// atomically.
     #[arg(long, value_name = "FILE", conflicts_with = "stateless")]
     pub state: Option<PathBuf>,
+    /// Deliver every event to URL (repeatable), signed with SECRET when given: `URL[,SECRET]`.
+    /// For vendors whose webhooks are configured in a dashboard.
+    #[arg(long, value_name = "URL[,SECRET]")]
+    pub webhook: Vec<String>,
     /// Never count or refuse requests for rate limits (load tests).
     #[arg(long)]
     pub no_rate_limit: bool,
@@ -79,6 +83,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                         eprintln!("standin: {skipped} saved collections no longer exist in the spec and were skipped");
                     }
                 }
+            }
+        }
+    }
+    for w in &args.webhook {
+        let (url, secret) = match w.split_once(',') {
+            Some((u, s)) => (u.to_string(), Some(s.to_string())),
+            None => (w.clone(), None),
+        };
+        if !url.starts_with("http://") {
+            anyhow::bail!("--webhook {url}: only http:// receivers are supported (standin has no TLS client)");
+        }
+        for m in &app.mounts {
+            if let Some(s) = &m.sandbox {
+                s.webhooks.subscribe(None, url.clone(), Vec::new(), secret.clone());
             }
         }
     }

@@ -150,7 +150,7 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], rate: 
 
     // --- Admin endpoints.
     if let Some(admin) = path.strip_prefix(ADMIN_PREFIX) {
-        return admin_endpoint(app, method, admin, &validate::parse_query(parts.uri.query()));
+        return admin_endpoint(app, method, admin, &validate::parse_query(parts.uri.query()), body);
     }
 
     // --- Mount: which spec's base path the request is under.
@@ -248,7 +248,7 @@ fn options_response(allow: &[Method]) -> Response {
     r
 }
 
-fn admin_endpoint(app: &App, method: &Method, path: &str, query: &[(String, String)]) -> Result<Response, Rejection> {
+fn admin_endpoint(app: &App, method: &Method, path: &str, query: &[(String, String)], body: &[u8]) -> Result<Response, Rejection> {
     let json = |v: serde_json::Value| {
         let mut r = Response::new(Body::from(v.to_string()));
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -271,6 +271,23 @@ fn admin_endpoint(app: &App, method: &Method, path: &str, query: &[(String, Stri
             let tenant = query.iter().find(|(k, _)| k == "tenant").map(|(_, v)| v.as_str());
             let n: usize = app.mounts.iter().filter_map(|m| m.sandbox.as_ref()).map(|s| s.reset(tenant)).sum();
             Ok(json(serde_json::json!({"reset": n})))
+        }
+        ("GET" | "HEAD", "webhooks") => Ok(json(serde_json::Value::Array(
+            app.mounts.iter().filter_map(|m| m.sandbox.as_ref()).flat_map(|s| s.webhooks.log()).collect(),
+        ))),
+        ("POST", "webhooks/fire") => {
+            // Fire any event by hand (e.g. `invoice.overdue`, which no API call causes):
+            // `{"event": "...", "data": {...}, "tenant": "<credential>"}`.
+            let v: serde_json::Value = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
+            let Some(event) = v.get("event").and_then(serde_json::Value::as_str) else {
+                return Err(Rejection::invalid_request(StatusCode::BAD_REQUEST, vec![reject::Problem { location: "body.event".into(), message: "is required".into(), keyword: Some("required".into()) }]));
+            };
+            let data = v.get("data").cloned().unwrap_or(serde_json::Value::Object(Default::default()));
+            let tenant = v.get("tenant").and_then(serde_json::Value::as_str).unwrap_or("");
+            for s in app.mounts.iter().filter_map(|m| m.sandbox.as_ref()) {
+                s.events.emit(tenant, event, &data);
+            }
+            Ok(json(serde_json::json!({"fired": event})))
         }
         ("GET" | "HEAD", "events") => Ok(json(serde_json::Value::Array(
             app.mounts.iter().filter_map(|m| m.sandbox.as_ref()).flat_map(|s| s.events.list()).collect(),

@@ -41,6 +41,9 @@ pub struct Extension {
     pub errors: Option<ErrorEnvelope>,
     #[serde(default)]
     pub require_headers: HashMap<String, RequiredHeader>,
+    /// Webhook payload, signature header and retries (see `webhooks`).
+    #[serde(default)]
+    pub webhooks: Option<crate::webhooks::WebhookConfig>,
     /// Declared non-CRUD behaviour, by operationId (see `state::actions`).
     #[serde(default)]
     pub actions: HashMap<String, crate::state::actions::Action>,

@@ -20,6 +20,9 @@
 //!       append: { payments: { amount: "{{body.amount}}", paidAt: "{{now}}" } }
 //!       emit: invoice.paid
 //!       respond: item                  # answer with the target item (`created` for the new one)
+//!     createWebhook:                   # POST /webhooks: a subscription for the calling tenant
+//!       subscribe: { url: "{{body.url}}", events: "{{body.events}}", secret: "{{body.secret}}" }
+//!       respond: { webhookId: "{{created.id}}" }
 //! ```
 //!
 //! Templates: a string that is exactly `{{expr}}` becomes the value (typed), and `{{expr}}`
@@ -52,6 +55,20 @@ pub struct Action {
     pub emit: Option<String>,
     /// What to answer: `item`, `created`, or an object of fields put into the response body.
     pub respond: Option<Value>,
+    /// Register a webhook subscription for the calling tenant; `created` is then
+    /// `{id, url, events}`.
+    pub subscribe: Option<Subscribe>,
+}
+
+/// `subscribe:` of an action: templates for the subscription's fields.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscribe {
+    pub url: Value,
+    #[serde(default)]
+    pub events: Value,
+    #[serde(default)]
+    pub secret: Value,
 }
 
 /// `create:` of an action.

@@ -50,6 +50,8 @@ pub struct Sandbox {
     tenants: RwLock<HashMap<String, Arc<Mutex<TenantData>>>>,
     /// Events emitted by state changes (actions), for the journal and webhooks.
     pub events: Arc<Events>,
+    /// Subscriptions and deliveries.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 /// Events emitted by the sandbox: kept (the last [`EVENT_LOG`]) and handed to a sink (webhooks).
@@ -142,7 +144,11 @@ impl Sandbox {
             }
         }
         let plans = resources.iter().map(|_| OnceLock::new()).collect();
-        Sandbox { resources, roles, seed, plans, tenants: RwLock::new(HashMap::new()), events: Arc::new(Events::default()) }
+        let webhooks = Arc::new(crate::webhooks::Webhooks::new(spec.ext.webhooks.clone().unwrap_or_default()));
+        let events = Arc::new(Events::default());
+        let sink = Arc::clone(&webhooks);
+        events.set_sink(Box::new(move |tenant, event, data| sink.emit(tenant, event, data)));
+        Sandbox { resources, roles, seed, plans, tenants: RwLock::new(HashMap::new()), events, webhooks }
     }
 
     /// The role an operation plays, if it is part of a resource.
@@ -385,6 +391,24 @@ impl Sandbox {
             }
         }
 
+        // --- Subscribe: a webhook subscription of the calling tenant.
+        let mut subscription = None;
+        if let Some(sub) = &action.subscribe {
+            let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: target_item.as_ref(), created: None };
+            let url = actions::render(&sub.url, &ctx);
+            let Some(url) = url.as_str().filter(|u| !u.is_empty()).map(str::to_string) else {
+                return Err(Rejection::invalid_request(StatusCode::BAD_REQUEST, vec![crate::pipeline::reject::Problem { location: "body".into(), message: "the webhook url is missing".into(), keyword: None }]));
+            };
+            let events: Vec<String> = match actions::render(&sub.events, &ctx) {
+                Value::Array(e) => e.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                Value::String(e) => vec![e],
+                _ => Vec::new(),
+            };
+            let secret = actions::render(&sub.secret, &ctx).as_str().map(str::to_string);
+            let id = self.webhooks.subscribe(Some(tenant_key.to_string()), url.clone(), events.clone(), secret);
+            subscription = Some(serde_json::json!({"id": id, "url": url, "events": events}));
+        }
+
         // --- Create in another collection.
         let mut created: Option<(usize, String, Value)> = None;
         if let Some(c) = &action.create {
@@ -452,7 +476,8 @@ impl Sandbox {
                 _ => no_change(),
             },
             Some(template @ Value::Object(_)) => {
-                let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: target_item.as_ref(), created: created.as_ref().map(|(_, _, i)| i) };
+                let created_value = created.as_ref().map(|(_, _, i)| i).or(subscription.as_ref());
+                let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: target_item.as_ref(), created: created_value };
                 let fields = actions::render(template, &ctx);
                 Outcome {
                     status,

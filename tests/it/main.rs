@@ -10,3 +10,4 @@ mod specs;
 mod state;
 mod validate;
 mod vendors;
+mod webhooks;
