@@ -44,9 +44,26 @@ pub struct Extension {
     /// Webhook payload, signature header and retries (see `webhooks`).
     #[serde(default)]
     pub webhooks: Option<crate::webhooks::WebhookConfig>,
+    /// What resource inference cannot see, by collection path: `idField`, `idStyle`
+    /// (`integer`, `uuid`, or a prefix such as `deal_`), `listKey`.
+    #[serde(default)]
+    pub resources: HashMap<String, ResourceHints>,
+    /// Events emitted by CRUD changes, by collection path (see `state`).
+    #[serde(default)]
+    pub events: HashMap<String, crate::state::actions::CrudEvents>,
     /// Declared non-CRUD behaviour, by operationId (see `state::actions`).
     #[serde(default)]
     pub actions: HashMap<String, crate::state::actions::Action>,
+}
+
+/// Hints for one inferred resource.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourceHints {
+    pub id_field: Option<String>,
+    /// `integer`, `uuid`, or a literal prefix for generated ids (`deal_`).
+    pub id_style: Option<String>,
+    pub list_key: Option<String>,
 }
 
 /// Rate limit policy: a fixed window per API key.

@@ -28,7 +28,8 @@
 //! Templates: a string that is exactly `{{expr}}` becomes the value (typed), and `{{expr}}`
 //! inside a longer string is interpolated. `expr` is `now`, `seq` (a number unique within the
 //! tenant, for ids of appended entries), `path.<param>`, `body.<a>.<b>`,
-//! `item.<field>` (the target) or `created.<field>`.
+//! `item.<field>` (the target), `before.<field>` (the target before this action) or
+//! `created.<field>`.
 
 use std::collections::HashMap;
 
@@ -58,6 +59,80 @@ pub struct Action {
     /// Register a webhook subscription for the calling tenant; `created` is then
     /// `{id, url, events}`.
     pub subscribe: Option<Subscribe>,
+}
+
+/// Events a resource's CRUD changes emit (`x-standin.events`, by collection path):
+///
+/// ```yaml
+/// x-standin:
+///   events:
+///     /crm/leads:
+///       create: lead.created
+///       update: [{ emit: lead.converted, when: { status: converted } }, lead.updated]
+///     /projects/{id}/tasks:
+///       update: { emit: task.completed, when: { status: done } }
+/// ```
+///
+/// `when` compares top-level fields of the changed item; every matching entry is emitted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrudEvents {
+    #[serde(default)]
+    pub create: EventList,
+    #[serde(default)]
+    pub update: EventList,
+    #[serde(default)]
+    pub delete: EventList,
+}
+
+/// One event name, one conditional event, or a list of them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(from = "EventListRaw")]
+pub struct EventList(pub Vec<EventRule>);
+
+/// An event and the condition under which it fires.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventRule {
+    pub emit: String,
+    #[serde(default)]
+    pub when: Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum EventListRaw {
+    Name(String),
+    Rule(EventRule),
+    List(Vec<EventOne>),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum EventOne {
+    Name(String),
+    Rule(EventRule),
+}
+
+impl From<EventListRaw> for EventList {
+    fn from(raw: EventListRaw) -> Self {
+        let one = |e: EventOne| match e {
+            EventOne::Name(emit) => EventRule { emit, when: Map::new() },
+            EventOne::Rule(r) => r,
+        };
+        EventList(match raw {
+            EventListRaw::Name(emit) => vec![EventRule { emit, when: Map::new() }],
+            EventListRaw::Rule(r) => vec![r],
+            EventListRaw::List(l) => l.into_iter().map(one).collect(),
+        })
+    }
+}
+
+impl EventList {
+    /// The events that fire for `item`.
+    pub fn matching<'e>(&'e self, item: &'e Value) -> impl Iterator<Item = &'e str> + 'e {
+        self.0.iter().filter(move |r| r.when.iter().all(|(k, v)| item.get(k) == Some(v))).map(|r| r.emit.as_str())
+    }
 }
 
 /// `subscribe:` of an action: templates for the subscription's fields.
@@ -101,6 +176,8 @@ pub struct Context<'c> {
     pub path: &'c [(String, String)],
     pub body: &'c Value,
     pub item: Option<&'c Value>,
+    /// The target as it was before this action changed it.
+    pub before: Option<&'c Value>,
     pub created: Option<&'c Value>,
 }
 
@@ -118,6 +195,7 @@ impl Context<'_> {
             "path" => return self.path.iter().find(|(k, _)| k == rest).map(|(_, v)| Value::String(v.clone())),
             "body" => self.body.clone(),
             "item" => self.item?.clone(),
+            "before" => self.before?.clone(),
             "created" => self.created?.clone(),
             _ => return None,
         };
@@ -205,7 +283,7 @@ mod tests {
     #[test]
     fn templates_type_whole_values_and_interpolate_inside_strings() {
         let body = json!({"amount": 250, "payload": {"a": 1}});
-        let ctx = Context { now: "2026-01-01T00:00:00Z", seq: 1, path: &[("id".into(), "7".into())], body: &body, item: None, created: None };
+        let ctx = Context { now: "2026-01-01T00:00:00Z", seq: 1, path: &[("id".into(), "7".into())], body: &body, item: None, before: None, created: None };
         let t = json!({"amount": "{{body.amount}}", "payload": "{{body.payload}}", "note": "invoice {{path.id}} paid at {{now}}", "missing": "{{item.x}}"});
         assert_eq!(render(&t, &ctx), json!({"amount": 250, "payload": {"a": 1}, "note": "invoice 7 paid at 2026-01-01T00:00:00Z", "missing": null}));
     }

@@ -46,6 +46,8 @@ pub struct Resource {
     pub item_schema: Option<String>,
     /// The property of the create/update body that wraps the item (`{"tag": {...}}`), if any.
     pub body_key: Option<String>,
+    /// `x-standin.resources.<path>.idStyle`: `integer`, `uuid`, or an id prefix.
+    pub id_style: Option<String>,
 }
 
 impl Resource {
@@ -73,8 +75,14 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
             .enumerate()
             .filter(|(_, o)| o.path.strip_prefix(&coll.path).and_then(|rest| rest.strip_prefix("/{")).is_some_and(|rest| rest.ends_with('}') && !rest.contains('/')))
             .collect();
-        let Some((_, first_item)) = items.first() else { continue };
-        let id_param = first_item.path[coll.path.len() + 2..first_item.path.len() - 1].to_string();
+        // Without an item path, a collection with both GET and POST is still a resource (an
+        // append-only log such as a deal's activities); a lone GET or POST is not.
+        let has_both = spec.operations.iter().filter(|o| o.path == coll.path).filter(|o| o.method == Method::GET || o.method == Method::POST).count() == 2;
+        let id_param = match items.first() {
+            Some((_, first_item)) => first_item.path[coll.path.len() + 2..first_item.path.len() - 1].to_string(),
+            None if has_both => "id".to_string(),
+            None => continue,
+        };
         let Some(name) = coll.path.rsplit('/').find(|s| !s.is_empty() && !s.starts_with('{')).map(str::to_string) else { continue };
         let mut ops = Vec::new();
         for (i, o) in spec.operations.iter().enumerate().filter(|(_, o)| o.path == coll.path) {
@@ -106,6 +114,8 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
         }
         // The item schema and its wrapping, from the single-item GET (else create's answer).
         let single = op(Role::Get).or_else(|| op(Role::Create)).or_else(|| op(Role::Patch));
+        // An append-only collection whose list answers an array of items: the item schema is the
+        // array's items schema when nothing else describes it.
         let (item_key, item_schema) = match single.and_then(|o| success_pointer(doc, o)) {
             Some(ptr) => item_layout(doc, &ptr),
             None => (None, None),
@@ -125,7 +135,11 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
             .unwrap_or_else(|| "id".to_string());
         let singular = name.strip_suffix('s').unwrap_or(&name).to_string();
         let body_key = op(Role::Create).and_then(|o| request_pointer(doc, o)).and_then(|p| object_properties(doc, &p)).and_then(|props| props.into_iter().find(|p| *p == singular));
+        let hints = spec.ext.resources.get(&coll.path).cloned().unwrap_or_default();
+        let list_key = hints.list_key.or(list_key);
+        let id_field = hints.id_field.unwrap_or(id_field);
         out.push(Resource {
+            id_style: hints.id_style,
             name,
             collection: coll.path.clone(),
             id_param,

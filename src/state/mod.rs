@@ -276,7 +276,8 @@ impl Sandbox {
         match role {
             Role::List => {
                 let items: Vec<Value> = data.collections.get(&key).map(|m| m.values().cloned().collect()).unwrap_or_default();
-                let (page, total, echo) = list(op, items, query);
+                let page_size = spec.schemas.response.pointer("/x-standin/pagination/pageSize").and_then(Value::as_u64).map(|n| n as usize);
+                let (page, total, echo) = list(op, items, query, page_size);
                 let list_key = r.list_key.clone();
                 let total_pointer = spec.schemas.response.pointer("/x-standin/pagination/totalPointer").and_then(Value::as_str).map(str::to_string);
                 Ok(Some(Outcome {
@@ -302,6 +303,8 @@ impl Sandbox {
             Role::Create => {
                 let sent = unwrap_body(r, body);
                 let item = self.create_item(spec, &mut data, ri, &key.1, sent, tenant_key, &now);
+                drop(data);
+                self.emit_crud(spec, r, tenant_key, &item, |e| &e.create);
                 let status = op.default_response().map(|resp| resp.status.concrete());
                 Ok(Some(wrap(r, item, status)))
             }
@@ -311,7 +314,9 @@ impl Sandbox {
                 let items = data.collections.entry(key).or_default();
                 let item = items.get_mut(&id).ok_or_else(|| not_found(&id))?;
                 if role == Role::Patch {
-                    merge_patch(item, sent);
+                    if let Some(obj) = item.as_object_mut() {
+                        place_fields(obj, sent, &r.id_field, true);
+                    }
                 } else if let (Some(obj), Value::Object(sent)) = (item.as_object_mut(), sent) {
                     let keep: Vec<(String, Value)> = ["createdAt", "created_at"].iter().filter_map(|k| obj.get(*k).map(|v| (k.to_string(), v.clone()))).collect();
                     let id_value = obj.get(&r.id_field).cloned();
@@ -325,11 +330,16 @@ impl Sandbox {
                 if let Some(obj) = item.as_object_mut() {
                     stamp(obj, &now, false);
                 }
-                Ok(Some(wrap(r, item.clone(), None)))
+                let item = item.clone();
+                drop(data);
+                self.emit_crud(spec, r, tenant_key, &item, |e| &e.update);
+                Ok(Some(wrap(r, item, None)))
             }
             Role::Delete => {
                 let id = param(&r.id_param).unwrap_or_default();
                 let removed = data.collections.get_mut(&key).and_then(|m| m.shift_remove(&id)).ok_or_else(|| not_found(&id))?;
+                drop(data);
+                self.emit_crud(spec, r, tenant_key, &removed, |e| &e.delete);
                 let id_field = r.id_field.clone();
                 let id_value = removed.get(&id_field).cloned();
                 Ok(Some(Outcome {
@@ -342,6 +352,15 @@ impl Sandbox {
                         }
                     }),
                 }))
+            }
+        }
+    }
+
+    /// Emit the events `x-standin.events` declares for this kind of change of `r`.
+    fn emit_crud(&self, spec: &Spec, r: &Resource, tenant: &str, item: &Value, which: impl Fn(&actions::CrudEvents) -> &actions::EventList) {
+        if let Some(events) = spec.ext.events.get(&r.collection) {
+            for e in which(events).matching(item) {
+                self.events.emit(tenant, e, item);
             }
         }
     }
@@ -376,10 +395,11 @@ impl Sandbox {
         data.created += 1;
         let seq = data.created + 10_000;
         let mut target_item = None;
+        let mut target_before = None;
         if let Some((ri, parent, id)) = &target {
             if let Some(item) = data.collections.get_mut(&(*ri, parent.clone())).and_then(|m| m.get_mut(id)) {
                 let before = item.clone();
-                let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: Some(&before), created: None };
+                let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: Some(&before), before: Some(&before), created: None };
                 actions::apply_set(item, &action.set, &ctx);
                 actions::apply_append(item, &action.append, &ctx);
                 if !action.set.is_empty() || !action.append.is_empty() {
@@ -388,13 +408,14 @@ impl Sandbox {
                     }
                 }
                 target_item = Some(item.clone());
+                target_before = Some(before);
             }
         }
 
         // --- Subscribe: a webhook subscription of the calling tenant.
         let mut subscription = None;
         if let Some(sub) = &action.subscribe {
-            let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: target_item.as_ref(), created: None };
+            let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: target_item.as_ref(), before: target_before.as_ref(), created: None };
             let url = actions::render(&sub.url, &ctx);
             let Some(url) = url.as_str().filter(|u| !u.is_empty()).map(str::to_string) else {
                 return Err(Rejection::invalid_request(StatusCode::BAD_REQUEST, vec![crate::pipeline::reject::Problem { location: "body".into(), message: "the webhook url is missing".into(), keyword: None }]));
@@ -414,7 +435,7 @@ impl Sandbox {
         if let Some(c) = &action.create {
             let ri = find(&c.collection).ok_or_else(|| Rejection::internal(format!("x-standin.actions.{}: no resource at {}", op.label(), c.collection)))?;
             let parent = parent_key(&self.resources[ri]);
-            let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: target_item.as_ref(), created: None };
+            let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: target_item.as_ref(), before: target_before.as_ref(), created: None };
             let sent = actions::render(&Value::Object(c.set.clone()), &ctx);
             let item = self.create_item(spec, &mut data, ri, &parent, sent, tenant_key, &now);
             created = Some((ri, parent, item));
@@ -448,7 +469,7 @@ impl Sandbox {
                         };
                         let Some(item) = data.collections.get_mut(&(ri, parent)).and_then(|m| m.get_mut(&id)) else { return };
                         let before = item.clone();
-                        let ctx = actions::Context { now: &now, seq, path: &path, body: &body, item: Some(&before), created: Some(&before) };
+                        let ctx = actions::Context { now: &now, seq, path: &path, body: &body, item: Some(&before), before: Some(&before), created: Some(&before) };
                         actions::apply_set(item, &later.set, &ctx);
                         if let Some(obj) = item.as_object_mut() {
                             stamp(obj, &now, false);
@@ -477,7 +498,7 @@ impl Sandbox {
             },
             Some(template @ Value::Object(_)) => {
                 let created_value = created.as_ref().map(|(_, _, i)| i).or(subscription.as_ref());
-                let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: target_item.as_ref(), created: created_value };
+                let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: target_item.as_ref(), before: target_before.as_ref(), created: created_value };
                 let fields = actions::render(template, &ctx);
                 Outcome {
                     status,
@@ -512,13 +533,7 @@ impl Sandbox {
         let existing = data.collections.entry((ri, parent.to_string())).or_default();
         let id = new_id(r, existing, &item, seq);
         if let Some(obj) = item.as_object_mut() {
-            if let Value::Object(sent) = sent {
-                for (k, v) in sent {
-                    if k != r.id_field {
-                        obj.insert(k, v);
-                    }
-                }
-            }
+            place_fields(obj, sent, &r.id_field, false);
             obj.insert(r.id_field.clone(), id.clone());
             stamp(obj, now, true);
         }
@@ -565,6 +580,22 @@ fn id_string(v: &Value) -> String {
 /// prefix, otherwise the generated item's own id.
 fn new_id(r: &Resource, existing: &Map<String, Value>, generated: &Value, seq: u64) -> Value {
     let ids: Vec<&Value> = existing.values().filter_map(|i| i.get(&r.id_field)).collect();
+    let random = fake::stable_hash(&[r.name.as_bytes(), &seq.to_le_bytes(), &(existing.len() as u64).to_le_bytes()]);
+    match r.id_style.as_deref() {
+        Some("integer") => return Value::from(ids.iter().filter_map(|i| i.as_i64()).max().unwrap_or(0) + 1),
+        Some("uuid") => {
+            let h = format!("{random:016x}{:016x}", random.rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15);
+            return Value::String(format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32]));
+        }
+        Some(prefix) => {
+            let mut id = format!("{prefix}{:010x}", random & 0xff_ffff_ffff);
+            while existing.contains_key(&id) {
+                id.push('0');
+            }
+            return Value::String(id);
+        }
+        None => {}
+    }
     let generated_id = generated.get(&r.id_field);
     if generated_id.is_some_and(Value::is_i64) || generated_id.is_some_and(Value::is_u64) || (!ids.is_empty() && ids.iter().all(|i| i.is_i64() || i.is_u64())) {
         let max = ids.iter().filter_map(|i| i.as_i64()).max().unwrap_or(0);
@@ -617,6 +648,35 @@ fn no_change() -> Outcome {
     Outcome { status: None, transform: Box::new(|_: &mut Value| {}) }
 }
 
+/// Put the fields a client sent into an item: top-level where the item has them, else one
+/// level down where a child object has them (JSON:API `attributes`), else top-level. With
+/// `merge`, values merge (RFC 7396) instead of replacing. The id is never taken from a client.
+fn place_fields(obj: &mut Map<String, Value>, sent: Value, id_field: &str, merge: bool) {
+    let Value::Object(sent) = sent else { return };
+    for (k, v) in sent {
+        if k == id_field {
+            continue;
+        }
+        let slot = if obj.contains_key(&k) {
+            obj.get_mut(&k)
+        } else {
+            match obj.values_mut().find(|c| c.as_object().is_some_and(|c| c.contains_key(&k))) {
+                Some(Value::Object(child)) => child.get_mut(&k),
+                _ => None,
+            }
+        };
+        match (slot, merge) {
+            (Some(slot), true) if v.is_null() => *slot = Value::Null,
+            (Some(slot), true) => merge_patch(slot, v),
+            (Some(slot), false) => *slot = v,
+            (None, _) if merge && v.is_null() => {}
+            (None, _) => {
+                obj.insert(k, v);
+            }
+        }
+    }
+}
+
 /// RFC 7396 JSON merge patch: objects merge recursively, `null` deletes.
 fn merge_patch(target: &mut Value, patch: Value) {
     match patch {
@@ -654,9 +714,10 @@ fn stamp(obj: &mut Map<String, Value>, now: &str, created: bool) {
     }
 }
 
-/// Filter, search, sort and page a list. Returns the page, the total before paging, and the
+/// Filter, search, sort and page a list (`page_size`: the vendor's fixed page size, for APIs
+/// that page with `page` alone). Returns the page, the total before paging, and the
 /// paging values to echo (`limit`, `offset`, `page`, `perPage`).
-fn list(op: &Operation, mut items: Vec<Value>, query: &[(String, String)]) -> (Vec<Value>, usize, Vec<(String, Value)>) {
+fn list(op: &Operation, mut items: Vec<Value>, query: &[(String, String)], page_size: Option<usize>) -> (Vec<Value>, usize, Vec<(String, Value)>) {
     let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let declared = |name: &str| op.params.iter().find(|p| p.location == ParamLocation::Query && p.name == name);
     for p in op.params.iter().filter(|p| p.location == ParamLocation::Query) {
@@ -693,7 +754,7 @@ fn list(op: &Operation, mut items: Vec<Value>, query: &[(String, String)]) -> (V
     let page_size_name = ["perPage", "per_page", "pageSize", "page_size"].into_iter().find(|n| declared(n).is_some());
     let (start, size) = if declared("page").is_some() {
         let page = num("page").unwrap_or(1).max(1);
-        let size = page_size_name.and_then(num).or_else(|| num("limit")).unwrap_or(total.max(1));
+        let size = page_size_name.and_then(num).or_else(|| num("limit")).or(page_size).unwrap_or(total.max(1)).max(1);
         echo.push(("page".to_string(), Value::from(page)));
         if let Some(n) = page_size_name {
             echo.push((n.to_string(), Value::from(size)));
@@ -785,6 +846,37 @@ mod tests {
         let mut t = json!({"a": 1, "b": {"c": 2, "d": 3}});
         merge_patch(&mut t, json!({"a": 5, "b": {"d": null, "e": 4}}));
         assert_eq!(t, json!({"a": 5, "b": {"c": 2, "e": 4}}));
+    }
+
+    fn resource(style: Option<&str>) -> Resource {
+        Resource {
+            name: "deals".into(),
+            collection: "/deals".into(),
+            id_param: "id".into(),
+            parent_params: vec![],
+            ops: vec![],
+            list_key: None,
+            item_key: None,
+            id_field: "id".into(),
+            item_schema: None,
+            body_key: None,
+            id_style: style.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn new_ids_follow_the_declared_or_existing_style() {
+        let mut existing = Map::new();
+        existing.insert("deal_abc".into(), json!({"id": "deal_abc"}));
+        let id = new_id(&resource(None), &existing, &json!({}), 1);
+        assert!(id.as_str().unwrap().starts_with("deal_"), "{id}");
+        let mut ints = Map::new();
+        ints.insert("7".into(), json!({"id": 7}));
+        assert_eq!(new_id(&resource(None), &ints, &json!({}), 1), json!(8));
+        assert_eq!(new_id(&resource(Some("integer")), &ints, &json!({}), 1), json!(8));
+        let uuid = new_id(&resource(Some("uuid")), &existing, &json!({}), 1);
+        assert_eq!(uuid.as_str().unwrap().len(), 36);
+        assert!(new_id(&resource(Some("ord_")), &existing, &json!({}), 1).as_str().unwrap().starts_with("ord_"));
     }
 
     #[test]

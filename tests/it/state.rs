@@ -188,3 +188,46 @@ async fn bi369_pay_records_the_payment_and_emits_invoice_paid() {
     let (_, _, events) = parts(t.get("/__standin/events").send().await.unwrap()).await;
     assert!(events.as_array().unwrap().iter().any(|ev| ev["event"] == "invoice.paid"));
 }
+
+#[tokio::test]
+async fn bench_stage_move_changes_the_deal_and_appends_to_its_activity_log() {
+    let t = TestServer::stateful("specs/bench.yaml", Some("fixtures/bench")).await;
+    let key = |r: reqwest::RequestBuilder| r.header("x-api-key", "ke_live_stage");
+    let (status, _, deal) = parts(key(t.post_json("/api/agent/deals/deal_abc123/stage", &json!({"stage": "proposal_sent", "note": "Sent the 8.2 kW proposal"}))).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{deal}");
+    assert_eq!(deal["status"], "proposal_sent");
+    let (_, _, log) = parts(key(t.get("/api/agent/deals/deal_abc123/activities")).send().await.unwrap()).await;
+    let entry = log["activities"].as_array().unwrap().iter().find(|a| a["type"] == "stage_change" && a["toStage"] == "proposal_sent").cloned().unwrap_or_else(|| panic!("{log}"));
+    assert_eq!((entry["fromStage"].as_str(), entry["body"].as_str()), (Some("demo_scheduled"), Some("Sent the 8.2 kW proposal")));
+    let (_, _, events) = parts(t.get("/__standin/events").send().await.unwrap()).await;
+    assert!(events.as_array().unwrap().iter().any(|e| e["event"] == "deal.stage_changed"));
+}
+
+#[tokio::test]
+async fn bi369_crud_changes_emit_the_documented_events() {
+    let t = TestServer::stateful("specs/bi369.yaml", Some("fixtures/bi369")).await;
+    let auth = |r: reqwest::RequestBuilder| r.header("authorization", "Bearer key_events");
+    let (_, _, created) = parts(auth(t.post_json("/v1/crm/leads", &json!({"firstName": "Lin", "lastName": "Ko", "email": "lin@example.com"}))).send().await.unwrap()).await;
+    let id = created["data"]["id"].as_i64().unwrap();
+    let r = auth(t.client.patch(t.url(&format!("/v1/crm/leads/{id}"))).header("content-type", "application/json").body(json!({"status": "converted"}).to_string())).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, _, events) = parts(t.get("/__standin/events").send().await.unwrap()).await;
+    let names: Vec<&str> = events.as_array().unwrap().iter().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(names, vec!["lead.created", "lead.converted", "lead.updated"]);
+}
+
+#[tokio::test]
+async fn bento_tags_round_trip_in_its_data_envelope() {
+    let t = TestServer::stateful("specs/bento.yaml", Some("fixtures/bento")).await;
+    let sdk = |r: reqwest::RequestBuilder| r.header("authorization", "Basic cGs6c2s=").header("user-agent", "bento-node-site_1");
+    let (status, _, created) = parts(sdk(t.post_json("/api/v1/fetch/tags", &json!({"tag": {"name": "vip"}, "site_uuid": "site_1"}))).send().await.unwrap()).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(created["data"]["attributes"]["name"], "vip");
+    let (_, _, tags) = parts(sdk(t.get("/api/v1/fetch/tags?site_uuid=site_1")).send().await.unwrap()).await;
+    assert!(tags["data"].as_array().unwrap().iter().any(|t| t["id"] == id.as_str()), "{tags}");
+    let del = sdk(t.client.delete(t.url(&format!("/api/v1/fetch/tags/{id}"))).header("content-type", "application/json").body(json!({"tag": {"name": "vip"}, "site_uuid": "site_1"}).to_string())).send().await.unwrap();
+    assert_eq!(del.status(), 200);
+    let (_, _, tags) = parts(sdk(t.get("/api/v1/fetch/tags?site_uuid=site_1")).send().await.unwrap()).await;
+    assert!(!tags["data"].as_array().unwrap().iter().any(|t| t["id"] == id.as_str()));
+}
