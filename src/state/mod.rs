@@ -527,7 +527,8 @@ impl Sandbox {
         data.created += 1;
         let seq = data.created;
         let mut item = match self.item_plan(spec, ri) {
-            Some(plan) => plan.generate(fake::stable_hash(&[tenant_key.as_bytes(), &seq.to_le_bytes()]), true),
+            // Static generation: schema defaults (and examples) fill what the client did not send.
+            Some(plan) => plan.generate(fake::stable_hash(&[tenant_key.as_bytes(), &seq.to_le_bytes()]), false),
             None => Value::Object(Map::new()),
         };
         let existing = data.collections.entry((ri, parent.to_string())).or_default();

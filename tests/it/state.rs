@@ -139,6 +139,33 @@ async fn concurrent_creates_are_all_stored() {
     assert_eq!(after, before + 400);
 }
 
+/// Concurrent updates land in order per item: 8 clients × 100 PATCHes, each on its own lead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_updates_are_not_lost() {
+    // 808 requests from one key: over Bi369's 600/min, so rate limits are off here.
+    let options = standin::pipeline::Options { body_limit: 1 << 20, rate_limit_off: true, ..Default::default() };
+    let t = std::sync::Arc::new(TestServer::with("specs/bi369.yaml", Some("fixtures/bi369"), options).await);
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let t = std::sync::Arc::clone(&t);
+        tasks.push(tokio::spawn(async move {
+            let auth = |r: reqwest::RequestBuilder| r.header("authorization", "Bearer key_upd");
+            let (_, _, created) = parts(auth(t.post_json("/v1/crm/leads", &json!({"firstName": "U", "lastName": "0", "email": format!("u{w}@example.com")}))).send().await.unwrap()).await;
+            let id = created["data"]["id"].as_i64().unwrap();
+            for i in 1..=100 {
+                let r = auth(t.client.patch(t.url(&format!("/v1/crm/leads/{id}"))).header("content-type", "application/json").body(json!({"lastName": i.to_string()}).to_string())).send().await.unwrap();
+                assert_eq!(r.status(), 200);
+            }
+            id
+        }));
+    }
+    for task in tasks {
+        let id = task.await.unwrap();
+        let (_, _, lead) = parts(t.get(&format!("/v1/crm/leads/{id}")).header("authorization", "Bearer key_upd").send().await.unwrap()).await;
+        assert_eq!(lead["data"]["lastName"], "100");
+    }
+}
+
 #[tokio::test]
 async fn benchwork_trigger_creates_a_running_execution_that_completes() {
     let t = TestServer::stateful("specs/benchwork.yaml", Some("fixtures/benchwork")).await;

@@ -37,7 +37,7 @@ impl TestServer {
         Self::with(spec, fixtures, standin::pipeline::Options { body_limit: 1 << 20, ..Default::default() }).await
     }
 
-    async fn with(spec: &str, fixtures: Option<&str>, options: standin::pipeline::Options) -> TestServer {
+    pub async fn with(spec: &str, fixtures: Option<&str>, options: standin::pipeline::Options) -> TestServer {
         let spec = load(spec, fixtures);
         let (app, _) = App::new(vec![Arc::new(spec)], options);
         let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.expect("bind loopback");
