@@ -10,10 +10,14 @@
 //!         in: /executions
 //!         set: { workflowId: "{{path.workflowId}}", status: running, payload: "{{body.payload}}" }
 //!       respond: { executionId: "{{created.id}}" }   # fields put into the response body
-//!       later:                         # after a delay, change the created item (or the target)
-//!         after: 2                     # seconds
-//!         set: { status: success, finishedAt: "{{now}}" }
-//!         emit: execution.completed
+//!       later:                         # after a delay, change the created item (or the target);
+//!         - after: 2                   # alternatives: the first whose `when` holds applies
+//!           when: { body.payload.simulateFailure: true }
+//!           set: { status: failed, error: Simulated failure }
+//!           emit: execution.failed
+//!         - after: 2                   # seconds
+//!           set: { status: success, finishedAt: "{{now}}" }
+//!           emit: execution.completed
 //!     recordInvoicePayment:            # PATCH /finance/invoices/{id}/pay
 //!       target: /finance/invoices
 //!       set: { status: paid, paidAt: "{{now}}" }
@@ -50,8 +54,10 @@ pub struct Action {
     pub append: Map<String, Value>,
     /// A new item in another collection.
     pub create: Option<Create>,
-    /// A change that happens after a delay.
-    pub later: Option<Later>,
+    /// A change that happens after a delay: one, or alternatives (the first whose `when`
+    /// matches applies).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub later: Vec<Later>,
     /// An event emitted right away.
     pub emit: Option<String>,
     /// What to answer: `item`, `created`, or an object of fields put into the response body.
@@ -163,9 +169,31 @@ pub struct Create {
 pub struct Later {
     /// Seconds to wait.
     pub after: f64,
+    /// Conditions on the request (`body.payload.fail: true`): all must hold.
+    #[serde(default)]
+    pub when: Map<String, Value>,
     #[serde(default)]
     pub set: Map<String, Value>,
     pub emit: Option<String>,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Later>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(Later),
+        Many(Vec<Later>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(l)) => vec![l],
+        Some(OneOrMany::Many(l)) => l,
+    })
+}
+
+/// Whether every `expr: value` condition holds in `ctx`.
+pub fn conditions_hold(when: &Map<String, Value>, ctx: &Context<'_>) -> bool {
+    when.iter().all(|(expr, v)| ctx.lookup(expr).as_ref() == Some(v))
 }
 
 /// What templates can read.

@@ -447,7 +447,11 @@ impl Sandbox {
         if let Some(e) = &action.emit {
             self.events.emit(tenant_key, e, &subject);
         }
-        if let Some(later) = action.later.clone() {
+        let chosen = {
+            let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: target_item.as_ref(), before: target_before.as_ref(), created: created.as_ref().map(|(_, _, i)| i) };
+            action.later.iter().find(|l| actions::conditions_hold(&l.when, &ctx)).cloned()
+        };
+        if let Some(later) = chosen {
             let which = match (&created, &target) {
                 (Some((ri, parent, item)), _) => Some((*ri, parent.clone(), item.get(&self.resources[*ri].id_field).map(id_string).unwrap_or_default())),
                 (None, Some(t)) => Some(t.clone()),

@@ -258,3 +258,25 @@ async fn bento_tags_round_trip_in_its_data_envelope() {
     let (_, _, tags) = parts(sdk(t.get("/api/v1/fetch/tags?site_uuid=site_1")).send().await.unwrap()).await;
     assert!(!tags["data"].as_array().unwrap().iter().any(|t| t["id"] == id.as_str()));
 }
+
+#[tokio::test]
+async fn benchwork_trigger_can_be_told_to_fail() {
+    let t = TestServer::stateful("specs/benchwork.yaml", Some("fixtures/benchwork")).await;
+    let auth = |r: reqwest::RequestBuilder| r.header("authorization", "Bearer bw_live_fail");
+    let (_, _, workflows) = parts(auth(t.get("/api/v1/workflows?status=active")).send().await.unwrap()).await;
+    let wf = workflows["workflows"][0]["id"].as_str().unwrap().to_string();
+    let (_, _, started) = parts(auth(t.post_json(&format!("/api/v1/workflows/{wf}/trigger"), &json!({"payload": {"simulateFailure": true}}))).send().await.unwrap()).await;
+    let exec = started["executionId"].as_str().unwrap().to_string();
+    let mut status = String::new();
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let (_, _, e) = parts(auth(t.get(&format!("/api/v1/executions/{exec}"))).send().await.unwrap()).await;
+        status = e["status"].as_str().unwrap_or_default().to_string();
+        if status != "running" {
+            break;
+        }
+    }
+    assert_eq!(status, "failed");
+    let (_, _, events) = parts(t.get("/__standin/events").send().await.unwrap()).await;
+    assert!(events.as_array().unwrap().iter().any(|e| e["event"] == "execution.failed"));
+}
