@@ -186,10 +186,38 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], rate: 
     // --- Authenticate: who is calling (the tenant), from the spec's security schemes.
     let query = validate::parse_query(parts.uri.query());
     let tenant = auth::authenticate(spec, op, &parts.headers, &query)?;
+    // Keys declared in `_keys.json`: revoked ones are refused, scopes limit the methods.
+    let key = spec.keys.get(&tenant.0);
+    if let Some(info) = key {
+        if info.revoked {
+            return Err(Rejection::unauthorized("this API key has been revoked".into()));
+        }
+        if let Some(allowed) = info.scope.as_ref().and_then(|s| spec.ext.scopes.get(s).map(|m| (s, m))) {
+            let (scope, methods) = allowed;
+            if !methods.iter().any(|m| m == "all" || m.eq_ignore_ascii_case(method.as_str())) {
+                return Err(Rejection::forbidden(format!("This API key's scope ({scope}) does not allow {method} requests.")));
+            }
+        }
+    }
+
+    // --- Vendor rules: one of several values must be present (checked before validation,
+    // whose answer would be a plain 400).
+    for rule in spec.ext.require_one_of.iter().filter(|r| r.applies_to(op.operation_id.as_deref())) {
+        let json_body = || serde_json::from_slice::<serde_json::Value>(body).ok();
+        let present = rule.of.iter().any(|place| match place.location.as_str() {
+            "query" => query.iter().any(|(k, v)| *k == place.name && !v.is_empty()),
+            "header" => parts.headers.contains_key(place.name.as_str()),
+            "body" => json_body().is_some_and(|b| b.get(&place.name).is_some_and(|v| !v.is_null())),
+            _ => false,
+        });
+        if !present {
+            return Err(Rejection::rule(StatusCode::from_u16(rule.status).unwrap_or(StatusCode::BAD_REQUEST), rule.message.clone()));
+        }
+    }
 
     // --- Rate limit: count the request against the tenant's window.
     if let (Some(policy), false) = (&spec.ext.rate_limit, app.rate_limit_off) {
-        let info = mount.limiter.check(policy, &tenant.0, op.operation_id.as_deref());
+        let info = mount.limiter.check(policy, &tenant.0, op.operation_id.as_deref(), key.and_then(|k| k.plan.as_deref()));
         *rate = Some(info);
         if info.exceeded {
             return Err(Rejection::rate_limited(info.limit, info.retry_after));

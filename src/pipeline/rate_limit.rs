@@ -45,14 +45,14 @@ impl RateLimiter {
     }
 
     /// Count one request of `tenant` to operation `op_id` under `policy`.
-    pub fn check(&self, policy: &RateLimitPolicy, tenant: &str, op_id: Option<&str>) -> RateInfo {
+    pub fn check(&self, policy: &RateLimitPolicy, tenant: &str, op_id: Option<&str>, plan: Option<&str>) -> RateInfo {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let (limit, window, bucket) = match op_id.and_then(|id| policy.routes.get(id).map(|r| (id, r))) {
             Some((id, r)) => {
                 let (l, w) = r.resolve(policy.window);
                 (l, w, id)
             }
-            None => (policy.limit, policy.window, ""),
+            None => (plan.and_then(|p| policy.plans.get(p)).copied().unwrap_or(policy.limit), policy.window, ""),
         };
         let window = self.window_override.unwrap_or(window).max(1);
         self.count(&format!("{tenant}\u{0}{bucket}"), limit, window, now)

@@ -56,6 +56,7 @@ pub const TITLE_INTERNAL: &str = "Internal error";
 pub const TITLE_UNAUTHORIZED: &str = "Unauthorized";
 pub const TITLE_RATE_LIMITED: &str = "Too many requests";
 pub const TITLE_REFUSED: &str = "Refused";
+pub const TITLE_FORBIDDEN: &str = "Forbidden";
 
 impl Rejection {
     fn new(status: StatusCode, code: &'static str, title: &'static str, detail: String) -> Self {
@@ -119,6 +120,21 @@ impl Rejection {
     /// 401: missing or malformed credentials; `detail` says what the operation expects.
     pub fn unauthorized(expected: String) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", TITLE_UNAUTHORIZED, format!("Missing or invalid credentials: {expected}."))
+    }
+
+    /// 403: the credential is valid but may not do this.
+    pub fn forbidden(detail: String) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", TITLE_FORBIDDEN, detail)
+    }
+
+    /// A vendor rule refused the request (`x-standin.requireOneOf`), with its status.
+    pub fn rule(status: StatusCode, detail: String) -> Self {
+        let code = match status.as_u16() {
+            401 => "unauthorized",
+            403 => "forbidden",
+            _ => "invalid_request",
+        };
+        Self::new(status, code, TITLE_REFUSED, detail)
     }
 
     /// 429: the tenant's rate limit is used up until `reset`.

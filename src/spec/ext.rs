@@ -44,6 +44,13 @@ pub struct Extension {
     /// Webhook payload, signature header and retries (see `webhooks`).
     #[serde(default)]
     pub webhooks: Option<crate::webhooks::WebhookConfig>,
+    /// API-key scopes: scope name → the methods it may use (`all` for every method).
+    #[serde(default)]
+    pub scopes: HashMap<String, Vec<String>>,
+    /// Rules that one of several request values must be present (`site_uuid` in the query or the
+    /// body), checked before validation.
+    #[serde(default)]
+    pub require_one_of: Vec<RequireOneOf>,
     /// What resource inference cannot see, by collection path: `idField`, `idStyle`
     /// (`integer`, `uuid`, or a prefix such as `deal_`), `listKey`.
     #[serde(default)]
@@ -54,6 +61,54 @@ pub struct Extension {
     /// Declared non-CRUD behaviour, by operationId (see `state::actions`).
     #[serde(default)]
     pub actions: HashMap<String, crate::state::actions::Action>,
+}
+
+/// One `requireOneOf` rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequireOneOf {
+    /// The places any one of which satisfies the rule.
+    pub of: Vec<ValuePlace>,
+    /// The status when none is present (e.g. 401).
+    pub status: u16,
+    pub message: String,
+    /// Only these operations (by operationId); default all.
+    #[serde(default)]
+    pub operations: Vec<String>,
+    /// All operations but these.
+    #[serde(default)]
+    pub except_operations: Vec<String>,
+}
+
+/// Where a request value is looked for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValuePlace {
+    /// `query`, `header`, or `body` (a top-level JSON field).
+    #[serde(rename = "in")]
+    pub location: String,
+    pub name: String,
+}
+
+impl RequireOneOf {
+    /// Whether the rule applies to an operation.
+    pub fn applies_to(&self, operation_id: Option<&str>) -> bool {
+        let id = operation_id.unwrap_or("");
+        (self.operations.is_empty() || self.operations.iter().any(|o| o == id)) && !self.except_operations.iter().any(|o| o == id)
+    }
+}
+
+/// What `_keys.json` in the fixture directory says about one API key.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyInfo {
+    /// A scope of `x-standin.scopes` (e.g. `read`): other methods get 403.
+    pub scope: Option<String>,
+    /// A plan of `x-standin.rateLimit.plans`: its limit applies.
+    pub plan: Option<String>,
+    /// A revoked key gets 401.
+    #[serde(default)]
+    pub revoked: bool,
 }
 
 /// Hints for one inferred resource.

@@ -59,6 +59,8 @@ pub struct Spec {
     pub schemes: Vec<security::Scheme>,
     /// The `x-standin` block.
     pub ext: ext::Extension,
+    /// API keys declared in the fixture directory's `_keys.json` (scope, plan, revoked).
+    pub keys: HashMap<String, ext::KeyInfo>,
 }
 
 /// The converted documents and the schema registry validators are compiled against.
@@ -230,7 +232,7 @@ impl Spec {
             None => normalize_base(&server_path(&schemas.response)),
         };
 
-        // --- Fixtures.
+        // --- Fixtures, and the API keys declared beside them.
         let fixtures = match &options.fixtures {
             Some(dir) => {
                 let n = crate::respond::fixture::attach(dir, &mut operations, &schemas, &mut diags);
@@ -238,13 +240,37 @@ impl Spec {
             }
             None => None,
         };
+        let keys = match options.fixtures.as_ref().map(|d| d.join("_keys.json")).filter(|p| p.exists()) {
+            Some(file) => match std::fs::read_to_string(&file).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str::<HashMap<String, ext::KeyInfo>>(&t).map_err(|e| e.to_string())) {
+                Ok(k) => {
+                    for (key, info) in &k {
+                        if let Some(scope) = &info.scope {
+                            if !ext.scopes.contains_key(scope) {
+                                diags.push(Diagnostic::error(&file, format!("/{}/scope", error::escape_token(key)), format!("scope {scope:?} is not in x-standin.scopes")));
+                            }
+                        }
+                        if let Some(plan) = &info.plan {
+                            if !ext.rate_limit.as_ref().is_some_and(|r| r.plans.contains_key(plan)) {
+                                diags.push(Diagnostic::error(&file, format!("/{}/plan", error::escape_token(key)), format!("plan {plan:?} is not in x-standin.rateLimit.plans")));
+                            }
+                        }
+                    }
+                    k
+                }
+                Err(e) => {
+                    diags.push(Diagnostic::error(&file, "", format!("invalid keys file: {e}")));
+                    HashMap::new()
+                }
+            },
+            None => HashMap::new(),
+        };
 
         if diags.iter().any(|d| d.severity == Severity::Error) {
             return Err(fail(diags));
         }
         schemas.finish_loading();
         let patterns = crate::respond::fake::Patterns::build(&schemas.response);
-        Ok(Spec { file: path.to_path_buf(), title, version, openapi, dialect, base_path, operations, warnings: diags, webhooks, fixtures, schemas, patterns, schemes, ext })
+        Ok(Spec { file: path.to_path_buf(), title, version, openapi, dialect, base_path, operations, warnings: diags, webhooks, fixtures, schemas, patterns, schemes, ext, keys })
     }
 }
 

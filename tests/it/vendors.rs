@@ -119,3 +119,40 @@ async fn benchwork_bearer_token_is_required() {
     assert_eq!(status, 200);
     assert!(body["workflows"].as_array().is_some_and(|w| !w.is_empty()));
 }
+
+#[tokio::test]
+async fn bi369_declared_keys_have_scopes_plans_and_revocation() {
+    let t = TestServer::start("specs/bi369.yaml", Some("fixtures/bi369"), 0).await;
+    let lead = json!({"firstName": "Ada", "lastName": "Byron", "email": "ada@example.com"});
+    // A read-only key reads, and is refused writes with 403 in Bi369's envelope.
+    assert_eq!(t.get("/v1/crm/leads").bearer_auth("key_readonly").send().await.unwrap().status(), 200);
+    let (status, _, body) = parts(t.post_json("/v1/crm/leads", &lead).bearer_auth("key_readonly").send().await.unwrap()).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error"]["code"], "FORBIDDEN");
+    // A revoked key is 401.
+    let (status, _, body) = parts(t.get("/v1/crm/leads").bearer_auth("key_revoked").send().await.unwrap()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("UNAUTHORIZED")));
+    // Plans: an undeclared key has the default (Pro) 600/min; the Enterprise key 3,000.
+    for i in 0..600 {
+        assert_eq!(t.get("/v1/projects").bearer_auth("key_someone").send().await.unwrap().status(), 200, "request {}", i + 1);
+    }
+    let r = t.get("/v1/projects").bearer_auth("key_someone").send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    for _ in 0..601 {
+        assert_eq!(t.get("/v1/projects").bearer_auth("key_enterprise").send().await.unwrap().status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn bento_site_uuid_is_required_in_the_query_or_the_body() {
+    let t = TestServer::start("specs/bento.yaml", Some("fixtures/bento"), 0).await;
+    let sdk = |r: reqwest::RequestBuilder| r.header("authorization", "Basic cGs6c2s=").header("user-agent", "bento-node-site_1");
+    let (status, _, body) = parts(sdk(t.get("/api/v1/fetch/tags")).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("site_uuid is required")));
+    let (status, _, _) = parts(sdk(t.post_json("/api/v1/fetch/tags", &json!({"tag": {"name": "vip"}}))).send().await.unwrap()).await;
+    assert_eq!(status, 401);
+    // The SDK's way: site_uuid as a top-level JSON field of a POST.
+    let (status, _, _) = parts(sdk(t.post_json("/api/v1/fetch/tags", &json!({"tag": {"name": "vip"}, "site_uuid": "site_1"}))).send().await.unwrap()).await;
+    assert_eq!(status, 201);
+}
