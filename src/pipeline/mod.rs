@@ -263,6 +263,13 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], rate: 
     // Example names come from the spec: keep the header value visible ASCII.
     let source: String = answer.source.chars().map(|c| if c.is_ascii_graphic() { c } else { '_' }).collect();
     builder = builder.header("x-standin-source", source);
+    // Contract warnings (accepted, but outside what the API typically takes).
+    let warnings = validate::body_warnings(op, content_type, body);
+    if !warnings.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&warnings.join("; ")) {
+            builder = builder.header("x-standin-warning", v);
+        }
+    }
     builder.body(Body::from(answer.body)).map_err(|e| Rejection::internal(format!("response could not be built: {e}")))
 }
 

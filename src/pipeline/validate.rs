@@ -343,6 +343,23 @@ fn property_schema<'d>(doc: &'d Value, schema: &'d Value, name: &str, depth: usi
     nested.or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()))
 }
 
+/// Contract warnings for an accepted body: arrays longer than the API's typical size.
+pub fn body_warnings(op: &Operation, content_type: Option<&str>, body: &[u8]) -> Vec<String> {
+    let Some(decl) = &op.body else { return Vec::new() };
+    let base = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase()).unwrap_or_default();
+    let Some(media) = decl.content.iter().find(|m| m.mime == base && !m.warn_max_items.is_empty()) else { return Vec::new() };
+    let Ok(instance) = serde_json::from_slice::<Value>(body) else { return Vec::new() };
+    media
+        .warn_max_items
+        .iter()
+        .filter_map(|(path, max)| {
+            let pointer: String = path.iter().map(|p| format!("/{}", crate::spec::error::escape_token(p))).collect();
+            let len = instance.pointer(&pointer)?.as_array()?.len() as u64;
+            (len > *max).then(|| format!("body.{} has {len} items, more than the typical {max}: accepted, but the real API may be slower or refuse it", path.join(".")))
+        })
+        .collect()
+}
+
 /// The status for a request with validation problems: the vendor's per-operation status
 /// (`x-standin.errors.validationStatus`), else 400, or 422 where the operation declares 422 and
 /// not 400 (its API evidently answers schema errors that way).

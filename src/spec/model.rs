@@ -74,6 +74,9 @@ pub struct RequestMedia {
     pub validator: Option<Arc<jsonschema::Validator>>,
     /// Pointer to the schema in the request view (form bodies are typed from it).
     pub schema: Option<String>,
+    /// Contract warnings: arrays whose length above a typical size is accepted but reported
+    /// (`x-standin-warn-maxItems` on an array schema): (property path, typical maximum).
+    pub warn_max_items: Vec<(Vec<String>, u64)>,
 }
 
 /// Whether a media type is an HTML form body (`application/x-www-form-urlencoded`).
@@ -397,7 +400,11 @@ fn lower_operation(
                     None
                 };
                 let schema = media.get("schema").map(|_| schema_ptr.clone());
-                content.push(RequestMedia { mime: mime_l, validator, schema });
+                let mut warn_max_items = Vec::new();
+                if let Some(s) = doc.pointer(&schema_ptr) {
+                    collect_warn_max_items(doc, s, &mut Vec::new(), &mut warn_max_items, 0);
+                }
+                content.push(RequestMedia { mime: mime_l, validator, schema, warn_max_items });
             }
         }
         Some(RequestBody { required: b.get("required") == Some(&Value::Bool(true)), content })
@@ -488,6 +495,27 @@ fn lower_response(file: &std::path::Path, doc: &Value, status: StatusKey, r: &Va
         }
     }
     Response { status, content, headers }
+}
+
+/// Find `x-standin-warn-maxItems` on arrays reachable through object properties (a few levels).
+fn collect_warn_max_items(doc: &Value, schema: &Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, u64)>, depth: usize) {
+    if depth > 4 {
+        return;
+    }
+    let Ok((schema, _)) = deref(doc, schema, "") else { return };
+    if let Some(max) = schema.get("x-standin-warn-maxItems").and_then(Value::as_u64) {
+        out.push((path.clone(), max));
+    }
+    for m in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        collect_warn_max_items(doc, m, path, out, depth + 1);
+    }
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        for (name, p) in props {
+            path.push(name.clone());
+            collect_warn_max_items(doc, p, path, out, depth + 1);
+            path.pop();
+        }
+    }
 }
 
 /// Whether a media type carries JSON (`application/json`, `application/problem+json`, `*/*+json`).

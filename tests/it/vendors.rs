@@ -156,3 +156,18 @@ async fn bento_site_uuid_is_required_in_the_query_or_the_body() {
     let (status, _, _) = parts(sdk(t.post_json("/api/v1/fetch/tags", &json!({"tag": {"name": "vip"}, "site_uuid": "site_1"}))).send().await.unwrap()).await;
     assert_eq!(status, 201);
 }
+
+#[tokio::test]
+async fn bento_batches_above_the_typical_size_are_accepted_with_a_contract_warning() {
+    let t = TestServer::start("specs/bento.yaml", Some("fixtures/bento"), 0).await;
+    let send = |n: usize| {
+        let events: Vec<_> = (0..n).map(|i| json!({"type": "$signed_up", "email": format!("u{i}@example.com")})).collect();
+        t.post_json("/api/v1/batch/events", &json!({"events": events, "site_uuid": "site_1"})).header("user-agent", "AcmeCRM/1.0").header("authorization", "Basic cGs6c2s=").send()
+    };
+    let typical = send(100).await.unwrap();
+    assert_eq!(typical.status(), 200);
+    assert!(!typical.headers().contains_key("x-standin-warning"));
+    let large = send(150).await.unwrap();
+    assert_eq!(large.status(), 200, "the SDK's limit is 1000: accepted");
+    assert!(large.headers()["x-standin-warning"].to_str().unwrap().contains("body.events has 150 items, more than the typical 100"));
+}
