@@ -17,6 +17,10 @@ pub struct CheckArgs {
     /// Fixture directory (only with one spec); default `fixtures/<spec name>/` if it exists.
     #[arg(long)]
     pub fixtures: Option<PathBuf>,
+    /// An OpenAPI Overlay file applied to the spec first (repeatable): vendor behaviour for a
+    /// vendor's own, unmodified spec.
+    #[arg(long, value_name = "FILE")]
+    pub overlay: Vec<PathBuf>,
     /// Do not look for fixtures.
     #[arg(long, conflicts_with = "fixtures")]
     pub no_fixtures: bool,
@@ -33,7 +37,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for path in &args.specs {
         let fixtures = super::fixtures_for(path, args.fixtures.as_deref(), args.no_fixtures);
-        match super::load_spec(path, fixtures, None) {
+        match super::load_spec(path, fixtures, None, &args.overlay) {
             Err(e) => {
                 failed += 1;
                 outln!("FAIL {}", path.display())?;

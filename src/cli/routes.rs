@@ -13,12 +13,16 @@ pub struct RoutesArgs {
     /// Fixture directory; default `fixtures/<spec name>/` if it exists.
     #[arg(long)]
     pub fixtures: Option<PathBuf>,
+    /// An OpenAPI Overlay file applied to the spec first (repeatable): vendor behaviour for a
+    /// vendor's own, unmodified spec.
+    #[arg(long, value_name = "FILE")]
+    pub overlay: Vec<PathBuf>,
 }
 
 /// Run `standin routes`.
 pub fn run(args: RoutesArgs) -> anyhow::Result<ExitCode> {
     let fixtures = super::fixtures_for(&args.spec, args.fixtures.as_deref(), false);
-    let spec = match super::load_spec(&args.spec, fixtures, None) {
+    let spec = match super::load_spec(&args.spec, fixtures, None, &args.overlay) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("standin: {e}");

@@ -19,6 +19,10 @@ pub struct ServeArgs {
     /// Directory of fixtures (`<operationId>.json`); default `fixtures/<spec name>/` if it exists.
     #[arg(long)]
     pub fixtures: Option<PathBuf>,
+    /// An OpenAPI Overlay file applied to the spec first (repeatable): vendor behaviour for a
+    /// vendor's own, unmodified spec.
+    #[arg(long, value_name = "FILE")]
+    pub overlay: Vec<PathBuf>,
     /// Do not look for fixtures.
     #[arg(long, conflicts_with = "fixtures")]
     pub no_fixtures: bool,
@@ -61,7 +65,7 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let fixtures = super::fixtures_for(&args.spec, args.fixtures.as_deref(), args.no_fixtures);
-    let spec = match super::load_spec(&args.spec, fixtures, args.base_path.clone()) {
+    let spec = match super::load_spec(&args.spec, fixtures, args.base_path.clone(), &args.overlay) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("standin: {e}");

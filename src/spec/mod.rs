@@ -12,6 +12,7 @@ pub mod ext;
 pub mod load;
 pub mod security;
 pub mod model;
+pub mod overlay;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,8 @@ pub struct LoadOptions {
     pub fixtures: Option<PathBuf>,
     /// Serve under this path instead of the path of the first `servers` URL.
     pub base_path: Option<String>,
+    /// OpenAPI Overlay files applied, in order, before anything else reads the document.
+    pub overlays: Vec<PathBuf>,
 }
 
 /// A loaded, validated spec. Immutable and shared by every request.
@@ -169,6 +172,9 @@ impl Spec {
         let fail = |errors: Vec<Diagnostic>| LoadError { file: path.to_path_buf(), errors };
         let mut doc = load::read_document(path).map_err(|d| fail(vec![d]))?;
         let mut diags = Vec::new();
+        for o in &options.overlays {
+            overlay::apply(o, &mut doc, &mut diags);
+        }
 
         // --- Version.
         let (openapi, dialect) = match (doc.get("openapi").and_then(Value::as_str), doc.get("swagger")) {

@@ -69,7 +69,7 @@ fn bad_fixture_is_a_load_error_naming_file_and_pointer() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("getCategory.json"), r#"{"id": "one", "name": "x"}"#).unwrap();
     std::fs::write(dir.join("noSuchOperation.json"), "{}").unwrap();
-    let err = Spec::load(&repo("tests/fixtures/specs/shop.yaml"), &LoadOptions { fixtures: Some(dir.clone()), base_path: None }).unwrap_err();
+    let err = Spec::load(&repo("tests/fixtures/specs/shop.yaml"), &LoadOptions { fixtures: Some(dir.clone()), ..Default::default() }).unwrap_err();
     let text = err.to_string();
     assert!(err.errors.iter().any(|d| d.file == dir.join("getCategory.json") && d.pointer == "/id"), "{text}");
     assert!(err.errors.iter().any(|d| d.file == dir.join("noSuchOperation.json")), "{text}");

@@ -171,3 +171,19 @@ async fn bento_batches_above_the_typical_size_are_accepted_with_a_contract_warni
     assert_eq!(large.status(), 200, "the SDK's limit is 1000: accepted");
     assert!(large.headers()["x-standin-warning"].to_str().unwrap().contains("body.events has 150 items, more than the typical 100"));
 }
+
+#[tokio::test]
+async fn an_overlay_adds_vendor_behaviour_to_an_unmodified_spec() {
+    let options = standin::spec::LoadOptions { overlays: vec![crate::common::repo("tests/fixtures/overlays/shop-vendor.yaml")], ..Default::default() };
+    let spec = standin::spec::Spec::load(&crate::common::repo("tests/fixtures/specs/shop.yaml"), &options).unwrap();
+    // The action whose target selects nothing is a warning naming the overlay file.
+    assert!(spec.warnings.iter().any(|w| w.file.ends_with("shop-vendor.yaml") && w.pointer == "/actions/3/target"), "{:?}", spec.warnings);
+    assert!(!spec.operations.iter().any(|o| o.path.contains(":cancel")), "removed by the overlay");
+    let (app, _) = standin::pipeline::App::new(vec![std::sync::Arc::new(spec)], standin::pipeline::Options { stateless: true, body_limit: 1 << 20, ..Default::default() });
+    let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let c = reqwest::Client::new();
+    let (status, _, body) = parts(c.get(format!("{}/api/v2/products", server.url())).send().await.unwrap()).await;
+    assert_eq!((status, body), (401, json!({"ok": false, "error": "AUTH_REQUIRED", "detail": "Missing or invalid credentials: send the API key in the X-Shop-Key header."})));
+    let r = c.get(format!("{}/api/v2/products", server.url())).header("x-shop-key", "k").send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["x-quota-left"].to_str().unwrap()), (200, "1"));
+}

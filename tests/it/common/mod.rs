@@ -15,7 +15,7 @@ pub fn repo(path: &str) -> PathBuf {
 
 /// Load a spec (path relative to the repository) with optional fixtures.
 pub fn load(spec: &str, fixtures: Option<&str>) -> Spec {
-    let options = LoadOptions { fixtures: fixtures.map(repo), base_path: None };
+    let options = LoadOptions { fixtures: fixtures.map(repo), ..Default::default() };
     Spec::load(&repo(spec), &options).unwrap_or_else(|e| panic!("{e}"))
 }
 
