@@ -602,6 +602,12 @@ fn new_id(r: &Resource, existing: &Map<String, Value>, generated: &Value, seq: u
         None => {}
     }
     let generated_id = generated.get(&r.id_field);
+    // Numeric strings ("11001") count up too, staying strings.
+    let digits = |v: &&Value| v.as_str().is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+    if !ids.is_empty() && ids.iter().all(digits) {
+        let max = ids.iter().filter_map(|i| i.as_str()?.parse::<u64>().ok()).max().unwrap_or(0);
+        return Value::String((max + 1).to_string());
+    }
     if generated_id.is_some_and(Value::is_i64) || generated_id.is_some_and(Value::is_u64) || (!ids.is_empty() && ids.iter().all(|i| i.is_i64() || i.is_u64())) {
         let max = ids.iter().filter_map(|i| i.as_i64()).max().unwrap_or(0);
         return Value::from(max + 1);
@@ -875,6 +881,9 @@ mod tests {
         existing.insert("deal_abc".into(), json!({"id": "deal_abc"}));
         let id = new_id(&resource(None), &existing, &json!({}), 1);
         assert!(id.as_str().unwrap().starts_with("deal_"), "{id}");
+        let mut strs = Map::new();
+        strs.insert("11001".into(), json!({"id": "11001"}));
+        assert_eq!(new_id(&resource(None), &strs, &json!({}), 1), json!("11002"));
         let mut ints = Map::new();
         ints.insert("7".into(), json!({"id": 7}));
         assert_eq!(new_id(&resource(None), &ints, &json!({}), 1), json!(8));
