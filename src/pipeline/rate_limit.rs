@@ -31,6 +31,8 @@ pub struct RateLimiter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateInfo {
     pub limit: u64,
+    /// The window length in seconds.
+    pub window: u64,
     pub remaining: u64,
     /// Epoch seconds when the window ends.
     pub reset: u64,
@@ -78,7 +80,7 @@ impl RateLimiter {
             entry.1 += 1;
         }
         let reset = start + window;
-        RateInfo { limit, remaining: limit.saturating_sub(entry.1), reset, retry_after: reset.saturating_sub(now).max(1), exceeded }
+        RateInfo { limit, window, remaining: limit.saturating_sub(entry.1), reset, retry_after: reset.saturating_sub(now).max(1), exceeded }
     }
 }
 
@@ -86,17 +88,22 @@ impl RateLimiter {
 pub fn headers(policy: &RateLimitPolicy, info: &RateInfo) -> Vec<(HeaderName, HeaderValue)> {
     let h = &policy.headers;
     let mut out = Vec::new();
-    let mut add = |name: &Option<String>, value: u64| {
-        if let Some(n) = name.as_deref().and_then(|n| HeaderName::from_bytes(n.as_bytes()).ok()) {
-            out.push((n, HeaderValue::from(value)));
+    let mut put = |name: Option<&str>, value: String| {
+        if let (Some(n), Ok(v)) = (name.and_then(|n| HeaderName::from_bytes(n.as_bytes()).ok()), HeaderValue::from_str(&value)) {
+            out.push((n, v));
         }
     };
-    add(&h.limit, info.limit);
-    add(&h.remaining, info.remaining);
-    add(&h.reset, info.reset);
+    let reset = match h.reset_style {
+        crate::spec::ext::ResetStyle::Epoch => info.reset,
+        crate::spec::ext::ResetStyle::Seconds => info.retry_after,
+    };
+    put(h.limit.as_deref(), info.limit.to_string());
+    put(h.remaining.as_deref(), info.remaining.to_string());
+    put(h.reset.as_deref(), reset.to_string());
+    put(h.combined.as_deref(), format!("limit={}, remaining={}, reset={}", info.limit, info.remaining, info.retry_after));
+    put(h.policy.as_deref(), format!("{};w={}", info.limit, info.window));
     if info.exceeded {
-        let retry = h.retry_after.clone().or_else(|| Some("Retry-After".to_string()));
-        add(&retry, info.retry_after);
+        put(Some(h.retry_after.as_deref().unwrap_or("Retry-After")), info.retry_after.to_string());
     }
     out
 }
@@ -110,12 +117,29 @@ mod tests {
         let rl = RateLimiter::new(None);
         for expected in (0..3).rev() {
             let i = rl.count("k", 3, 60, 120);
-            assert_eq!((i.remaining, i.exceeded, i.reset), (expected, false, 180));
+            assert_eq!((i.remaining, i.exceeded, i.reset, i.window), (expected, false, 180, 60));
         }
         let i = rl.count("k", 3, 60, 150);
         assert!(i.exceeded);
         assert_eq!(i.retry_after, 30);
         // The next window starts fresh.
         assert!(!rl.count("k", 3, 60, 181).exceeded);
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+
+    #[test]
+    fn ietf_fields_use_seconds_until_reset() {
+        let policy: RateLimitPolicy = serde_json::from_value(serde_json::json!({
+            "limit": 60, "headers": {"limit": "RateLimit-Limit", "reset": "RateLimit-Reset", "resetStyle": "seconds", "combined": "RateLimit", "policy": "RateLimit-Policy"}
+        })).unwrap();
+        let info = RateInfo { limit: 60, window: 60, remaining: 59, reset: 1_000_042, retry_after: 42, exceeded: false };
+        let h: Vec<(String, String)> = headers(&policy, &info).into_iter().map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_string())).collect();
+        assert!(h.contains(&("ratelimit-reset".into(), "42".into())));
+        assert!(h.contains(&("ratelimit".into(), "limit=60, remaining=59, reset=42".into())));
+        assert!(h.contains(&("ratelimit-policy".into(), "60;w=60".into())));
     }
 }

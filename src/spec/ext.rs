@@ -13,6 +13,9 @@
 //!       remaining: X-RateLimit-Remaining
 //!       reset: X-RateLimit-Reset     # epoch seconds of the window end
 //!       retryAfter: Retry-After      # seconds, on 429
+//!       resetStyle: epoch            # or `seconds` (IETF RateLimit-Reset: seconds until reset)
+//!       combined: RateLimit          # IETF: `limit=60, remaining=59, reset=42`
+//!       policy: RateLimit-Policy     # IETF: `60;w=60`
 //!   errors:                          # the body of every error standin makes itself
 //!     contentType: application/json
 //!     body: { success: false, error: { code: "{{code}}", message: "{{message}}" } }
@@ -170,6 +173,23 @@ pub struct RateLimitHeaders {
     pub remaining: Option<String>,
     pub reset: Option<String>,
     pub retry_after: Option<String>,
+    /// `epoch` (default: the epoch second the window ends) or `seconds` (seconds until then,
+    /// as the IETF `RateLimit-Reset` field).
+    #[serde(default)]
+    pub reset_style: ResetStyle,
+    /// A combined IETF field (`RateLimit: limit=60, remaining=59, reset=42`), by its name.
+    pub combined: Option<String>,
+    /// The IETF policy field (`RateLimit-Policy: 60;w=60`), by its name.
+    pub policy: Option<String>,
+}
+
+/// How a reset time is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResetStyle {
+    #[default]
+    Epoch,
+    Seconds,
 }
 
 /// The vendor's error envelope.

@@ -187,3 +187,15 @@ async fn an_overlay_adds_vendor_behaviour_to_an_unmodified_spec() {
     let r = c.get(format!("{}/api/v2/products", server.url())).header("x-shop-key", "k").send().await.unwrap();
     assert_eq!((r.status().as_u16(), r.headers()["x-quota-left"].to_str().unwrap()), (200, "1"));
 }
+
+#[tokio::test]
+async fn benchwork_and_bento_error_envelopes() {
+    let t = TestServer::stateful("specs/benchwork.yaml", Some("fixtures/benchwork")).await;
+    let (status, _, body) = parts(t.get("/api/v1/executions/exec_nope").bearer_auth("bw_live_x").send().await.unwrap()).await;
+    assert_eq!(status, 404);
+    insta::assert_json_snapshot!("benchwork_not_found", body);
+    let t = TestServer::start("specs/bento.yaml", Some("fixtures/bento"), 0).await;
+    let (status, _, body) = parts(t.get("/api/v1/fetch/tags?site_uuid=s").header("user-agent", "AcmeCRM/1.0").send().await.unwrap()).await;
+    assert_eq!(status, 401);
+    insta::assert_json_snapshot!("bento_unauthorized", body);
+}
