@@ -6,7 +6,8 @@
 #
 # Needs `wrk` (Debian package `wrk`; the script installs it with apt-get when missing and root).
 # Prints requests/second and p50/p99 per case, and each case's ratio to the bare handler.
-# Every request loop is bounded by DURATION; servers are stopped on exit.
+# Every request loop is bounded by DURATION; servers are stopped on exit. standin runs with
+# --stateless here (the contract mock): a stateful POST would grow the store for the whole run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -20,7 +21,7 @@ if ! command -v wrk >/dev/null; then
 fi
 
 cargo build --release --quiet --bin standin --example bare
-./target/release/standin serve --spec tests/fixtures/specs/shop.yaml --fixtures tests/fixtures/responses/shop --port "$PORT_STANDIN" >/tmp/standin-bench.log 2>&1 &
+./target/release/standin serve --spec tests/fixtures/specs/shop.yaml --fixtures tests/fixtures/responses/shop --stateless --port "$PORT_STANDIN" >/tmp/standin-bench.log 2>&1 &
 STANDIN=$!
 ./target/release/examples/bare "$PORT_BARE" >/dev/null 2>&1 &
 BARE=$!
