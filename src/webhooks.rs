@@ -117,7 +117,14 @@ impl Webhooks {
         for sub in subs {
             let n = self.next.fetch_add(1, Ordering::Relaxed);
             let delivery_id = format!("evt_{n:08}");
-            let payload = fill(&self.config.payload, &delivery_id, event, &crate::respond::fake::format_rfc3339(now_secs as i64), data);
+            let now = crate::respond::fake::format_rfc3339(now_secs as i64);
+            let payload = crate::spec::ext::fill_placeholders(&self.config.payload, &|name| match name {
+                "id" => Some(Value::String(delivery_id.clone())),
+                "event" => Some(Value::String(event.to_string())),
+                "now" => Some(Value::String(now.clone())),
+                "data" => Some(data.clone()),
+                _ => None,
+            });
             let body = payload.to_string();
             let entry = json!({"id": delivery_id, "event": event, "subscription": sub.id, "url": sub.url, "status": "pending", "attempts": []});
             if let Ok(mut log) = self.log.lock() {
@@ -201,21 +208,6 @@ pub fn hmac_hex(secret: &str, message: &[u8]) -> String {
     let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()) else { return String::new() };
     mac.update(message);
     mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn fill(template: &Value, id: &str, event: &str, now: &str, data: &Value) -> Value {
-    match template {
-        Value::String(s) => match s.as_str() {
-            "{{id}}" => Value::String(id.into()),
-            "{{event}}" => Value::String(event.into()),
-            "{{now}}" => Value::String(now.into()),
-            "{{data}}" => data.clone(),
-            _ => template.clone(),
-        },
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), fill(v, id, event, now, data))).collect()),
-        Value::Array(a) => Value::Array(a.iter().map(|v| fill(v, id, event, now, data)).collect()),
-        other => other.clone(),
-    }
 }
 
 #[cfg(test)]

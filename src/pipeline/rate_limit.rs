@@ -63,10 +63,7 @@ impl RateLimiter {
     fn count(&self, key: &str, limit: u64, window: u64, now: u64) -> RateInfo {
         let start = now - now % window;
         let shard = (crate::respond::fake::stable_hash(&[key.as_bytes()]) as usize) % SHARDS;
-        let mut map = match self.shards[shard].lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut map = self.shards[shard].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // Forget windows that ended, so idle tenants do not accumulate.
         if map.len() > 10_000 {
             map.retain(|_, (s, _)| *s + window > now);

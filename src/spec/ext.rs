@@ -236,21 +236,24 @@ impl ErrorEnvelope {
     /// Render the envelope for a status, code, message and problem list.
     pub fn render(&self, status: u16, fallback_code: &str, message: &str, problems: &[(String, String)]) -> Value {
         let code = self.codes.get(&status.to_string()).cloned().unwrap_or_else(|| fallback_code.to_string());
-        fill(&self.body, status, &code, message, problems)
+        fill_placeholders(&self.body, &|name| match name {
+            "code" => Some(Value::String(code.clone())),
+            "message" => Some(Value::String(message.to_string())),
+            "status" => Some(Value::from(status)),
+            "problems" => Some(Value::Array(problems.iter().map(|(f, m)| serde_json::json!({"field": f, "message": m})).collect())),
+            _ => None,
+        })
     }
 }
 
-fn fill(template: &Value, status: u16, code: &str, message: &str, problems: &[(String, String)]) -> Value {
+/// Substitute `{{name}}` placeholders: a string value that is exactly `{{name}}` becomes
+/// `lookup(name)` (any JSON value); other values are kept. Used by error envelopes and webhook
+/// payloads.
+pub fn fill_placeholders(template: &Value, lookup: &dyn Fn(&str) -> Option<Value>) -> Value {
     match template {
-        Value::String(s) => match s.as_str() {
-            "{{code}}" => Value::String(code.to_string()),
-            "{{message}}" => Value::String(message.to_string()),
-            "{{status}}" => Value::from(status),
-            "{{problems}}" => Value::Array(problems.iter().map(|(f, m)| serde_json::json!({"field": f, "message": m})).collect()),
-            _ => template.clone(),
-        },
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), fill(v, status, code, message, problems))).collect()),
-        Value::Array(items) => Value::Array(items.iter().map(|v| fill(v, status, code, message, problems)).collect()),
+        Value::String(s) => s.strip_prefix("{{").and_then(|r| r.strip_suffix("}}")).and_then(|name| lookup(name.trim())).unwrap_or_else(|| template.clone()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), fill_placeholders(v, lookup))).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(|v| fill_placeholders(v, lookup)).collect()),
         other => other.clone(),
     }
 }

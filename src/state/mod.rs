@@ -32,6 +32,11 @@ use crate::spec::model::{is_json_mime, ParamLocation};
 use crate::spec::{Operation, Spec};
 use infer::{Resource, Role};
 
+/// Lock a mutex; a panic elsewhere while holding it does not make the data unusable here.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Names of list parameters that page, search and sort rather than filter.
 const PAGE_PARAMS: [&str; 7] = ["limit", "offset", "page", "perPage", "per_page", "pageSize", "page_size"];
 const SEARCH_PARAMS: [&str; 3] = ["search", "q", "query"];
@@ -160,19 +165,13 @@ impl Sandbox {
         if let Some(t) = self.tenants.read().ok().and_then(|m| m.get(key).cloned()) {
             return t;
         }
-        let mut map = match self.tenants.write() {
-            Ok(m) => m,
-            Err(p) => p.into_inner(),
-        };
+        let mut map = self.tenants.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         Arc::clone(map.entry(key.to_string()).or_insert_with(|| Arc::new(Mutex::new(TenantData { collections: self.seed.clone(), created: 0 }))))
     }
 
     /// Forget every tenant's changes (or one tenant's): they start from the fixtures again.
     pub fn reset(&self, tenant: Option<&str>) -> usize {
-        let mut map = match self.tenants.write() {
-            Ok(m) => m,
-            Err(p) => p.into_inner(),
-        };
+        let mut map = self.tenants.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         match tenant {
             Some(t) => usize::from(map.remove(t).is_some()),
             None => {
@@ -183,25 +182,23 @@ impl Sandbox {
         }
     }
 
+    /// A consistent copy of every tenant's data (each tenant locked in turn).
+    fn snapshot(&self) -> Vec<(String, TenantData)> {
+        let map = self.tenants.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.iter().map(|(k, d)| (k.clone(), lock(d).clone())).collect()
+    }
+
     /// Every tenant's data for a state file: `{tenant: {"<collection>\u0000<parent>": {id: item}}}`
     /// (tenant keys in clear: the file is the user's own).
     pub fn export(&self) -> Value {
-        let map = match self.tenants.read() {
-            Ok(m) => m,
-            Err(p) => p.into_inner(),
-        };
         let mut out = Map::new();
-        for (key, data) in map.iter() {
-            let data = match data.lock() {
-                Ok(d) => d.clone(),
-                Err(p) => p.into_inner().clone(),
-            };
+        for (key, data) in self.snapshot() {
             let collections: Map<String, Value> = data
                 .collections
                 .iter()
                 .map(|((ri, parent), items)| (format!("{}\u{0}{parent}", self.resources[*ri].collection), Value::Object(items.clone())))
                 .collect();
-            out.insert(key.clone(), Value::Object(collections));
+            out.insert(key, Value::Object(collections));
         }
         Value::Object(out)
     }
@@ -211,10 +208,7 @@ impl Sandbox {
     pub fn import(&self, saved: &Value) -> Result<usize, String> {
         let tenants = saved.as_object().ok_or("the state must be an object of tenants")?;
         let mut skipped = 0;
-        let mut map = match self.tenants.write() {
-            Ok(m) => m,
-            Err(p) => p.into_inner(),
-        };
+        let mut map = self.tenants.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         for (key, collections) in tenants {
             let mut data = TenantData { collections: HashMap::new(), created: 0 };
             for (name, items) in collections.as_object().ok_or_else(|| format!("tenant {}: collections must be an object", mask(key)))? {
@@ -233,22 +227,14 @@ impl Sandbox {
 
     /// Every tenant's items, by resource collection path (tenant keys masked: they are secrets).
     pub fn dump(&self) -> Value {
-        let map = match self.tenants.read() {
-            Ok(m) => m,
-            Err(p) => p.into_inner(),
-        };
         let mut out = Map::new();
-        for (key, data) in map.iter() {
-            let data = match data.lock() {
-                Ok(d) => d.clone(),
-                Err(p) => p.into_inner().clone(),
-            };
+        for (key, data) in self.snapshot() {
             let mut tenant = Map::new();
             for ((ri, parent), items) in &data.collections {
                 let name = if parent.is_empty() { self.resources[*ri].collection.clone() } else { format!("{} [{}]", self.resources[*ri].collection, parent.replace('\u{0}', ",")) };
                 tenant.insert(name, Value::Array(items.values().cloned().collect()));
             }
-            out.insert(mask(key), Value::Object(tenant));
+            out.insert(mask(&key), Value::Object(tenant));
         }
         Value::Object(out)
     }
@@ -267,10 +253,7 @@ impl Sandbox {
         let key = (ri, parent);
         let tenant_key = tenant;
         let tenant = self.tenant(tenant_key);
-        let mut data = match tenant.lock() {
-            Ok(d) => d,
-            Err(p) => p.into_inner(),
-        };
+        let mut data = lock(&tenant);
         let not_found = |id: &str| Rejection::resource_not_found(&singular_title(&r.name), id);
         let now = now_rfc3339();
         match role {
@@ -372,10 +355,7 @@ impl Sandbox {
         let find = |collection: &str| self.resources.iter().position(|r| r.collection == collection);
         let parent_key = |r: &Resource| r.parent_params.iter().map(|p| path_params.iter().find(|(k, _)| k == p).map(|(_, v)| v.clone()).unwrap_or_default()).collect::<Vec<_>>().join("\u{0}");
         let tenant = self.tenant(tenant_key);
-        let mut data = match tenant.lock() {
-            Ok(d) => d,
-            Err(p) => p.into_inner(),
-        };
+        let mut data = lock(&tenant);
 
         // --- Target: the item the path names; it must exist.
         let mut target: Option<(usize, String, String)> = None;
@@ -467,10 +447,7 @@ impl Sandbox {
                     tokio::time::sleep(std::time::Duration::from_secs_f64(later.after.clamp(0.0, 86_400.0))).await;
                     let now = now_rfc3339();
                     let item = {
-                        let mut data = match tenant.lock() {
-                            Ok(d) => d,
-                            Err(p) => p.into_inner(),
-                        };
+                        let mut data = lock(&tenant);
                         let Some(item) = data.collections.get_mut(&(ri, parent)).and_then(|m| m.get_mut(&id)) else { return };
                         let before = item.clone();
                         let ctx = actions::Context { now: &now, seq, path: &path, body: &body, item: Some(&before), before: Some(&before), created: Some(&before) };
