@@ -33,6 +33,7 @@ pub mod routes;
 pub mod pipeline;
 pub mod respond;
 pub mod state;
+pub mod record;
 pub mod webhooks;
 pub mod server;
 pub mod cli;

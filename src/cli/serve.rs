@@ -53,6 +53,18 @@ pub struct ServeArgs {
     /// For vendors whose webhooks are configured in a dashboard.
     #[arg(long, value_name = "URL[,SECRET]")]
     pub webhook: Vec<String>,
+    /// Record every exchange to FILE as HAR 1.2 (complete and readable after every entry).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Keep credentials (Authorization, cookies, API keys) in the recording.
+    #[arg(long, requires = "record")]
+    pub record_secrets: bool,
+    /// One line per exchange on stdout: `text`, `json`, or `off`.
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json", "off"])]
+    pub log_format: String,
+    /// How many exchanges `GET /__standin/requests` keeps.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub journal_size: usize,
     /// Never count or refuse requests for rate limits (load tests).
     #[arg(long)]
     pub no_rate_limit: bool,
@@ -73,8 +85,23 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let spec = Arc::new(spec);
-    let options = crate::pipeline::Options { seed: args.seed, body_limit: args.body_limit, rate_limit_off: args.no_rate_limit, rate_limit_window: args.rate_limit_window, stateless: args.stateless };
+    let options = crate::pipeline::Options { seed: args.seed, body_limit: args.body_limit, rate_limit_off: args.no_rate_limit, rate_limit_window: args.rate_limit_window, stateless: args.stateless,
+        record: Some(crate::record::RecordOptions {
+            capacity: args.journal_size,
+            log: match args.log_format.as_str() {
+                "json" => crate::record::LogFormat::Json,
+                "off" => crate::record::LogFormat::Off,
+                _ => crate::record::LogFormat::Text,
+            },
+            har: args.record.clone(),
+            keep_secrets: args.record_secrets,
+        }),
+    };
     let (app, route_warnings) = App::new(vec![Arc::clone(&spec)], options);
+    if let Some(e) = route_warnings.iter().find(|d| d.severity == crate::spec::Severity::Error) {
+        eprintln!("standin: {e}");
+        return Ok(ExitCode::from(2));
+    }
     let app = Arc::new(app);
     if let Some(file) = &args.state {
         if file.exists() {
@@ -133,6 +160,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         crate::server::shutdown_signal().await;
         outln!("standin: shutting down")?;
         server.stop().await.context("server error")?;
+        // Everything answered is in the recording before we say goodbye.
+        if let Some(r) = &saved_app.recorder {
+            r.close();
+        }
         if let Some(file) = &args.state {
             let state: serde_json::Map<String, serde_json::Value> = saved_app.mounts.iter().filter_map(|m| Some((m.spec.title.clone(), m.sandbox.as_ref()?.export()))).collect();
             let bytes = serde_json::to_vec_pretty(&state).context("cannot serialize the state")?;

@@ -37,6 +37,8 @@ pub struct Mount {
     pub limiter: rate_limit::RateLimiter,
     /// The stateful sandbox (`None` with `--stateless`).
     pub sandbox: Option<crate::state::Sandbox>,
+    /// Header and query names that carry credentials (redacted in recordings).
+    pub secrets: Arc<Vec<String>>,
 }
 
 /// Run-time switches that are not part of a spec.
@@ -52,6 +54,8 @@ pub struct Options {
     pub rate_limit_window: Option<u64>,
     /// `--stateless`: a pure contract mock, no per-tenant store.
     pub stateless: bool,
+    /// Journal, log line and recording (`None`: no journal at all).
+    pub record: Option<crate::record::RecordOptions>,
 }
 
 /// Server state shared by all requests; immutable after start.
@@ -64,6 +68,8 @@ pub struct App {
     /// Largest request body accepted, in bytes (413 above).
     pub body_limit: usize,
     pub rate_limit_off: bool,
+    /// The journal and its writer (log line, HAR recording).
+    pub recorder: Option<crate::record::Recorder>,
 }
 
 impl App {
@@ -76,12 +82,27 @@ impl App {
                 let (table, d) = RouteTable::build(&spec);
                 diags.extend(d);
                 let sandbox = (!options.stateless).then(|| crate::state::Sandbox::build(&spec));
-                Mount { spec, table, limiter: rate_limit::RateLimiter::new(options.rate_limit_window), sandbox }
+                let secrets = spec
+                    .schemes
+                    .iter()
+                    .filter_map(|s| match &s.kind {
+                        crate::spec::security::SchemeKind::ApiKey { name, .. } => Some(name.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                Mount { spec, table, limiter: rate_limit::RateLimiter::new(options.rate_limit_window), sandbox, secrets: Arc::new(secrets) }
             })
             .collect();
         mounts.sort_by_key(|m| std::cmp::Reverse(m.spec.base_path.len()));
         let body_limit = if options.body_limit == 0 { 10 * 1024 * 1024 } else { options.body_limit };
-        (App { mounts, seed: options.seed, body_limit, rate_limit_off: options.rate_limit_off }, diags)
+        let recorder = options.record.clone().and_then(|r| match crate::record::Recorder::start(r) {
+            Ok(rec) => Some(rec),
+            Err(e) => {
+                diags.push(crate::spec::Diagnostic::error(std::path::Path::new("--record"), "", format!("cannot create the recording: {e}")));
+                None
+            }
+        });
+        (App { mounts, seed: options.seed, body_limit, rate_limit_off: options.rate_limit_off, recorder }, diags)
     }
 
     /// The mounted spec whose base path `path` is under, and the rest of the path.
@@ -95,6 +116,7 @@ impl App {
 
 /// The axum fallback handler: every request comes through here.
 pub async fn handle_wrap(State(app): State<Arc<App>>, req: Request) -> Response {
+    let started = std::time::Instant::now();
     let (parts, body) = req.into_parts();
     let is_head = parts.method == Method::HEAD;
     let origin = parts.headers.get(header::ORIGIN).cloned();
@@ -104,15 +126,24 @@ pub async fn handle_wrap(State(app): State<Arc<App>>, req: Request) -> Response 
     }
     let mount = if parts.uri.path().starts_with(ADMIN_PREFIX) { None } else { app.mount_for(parts.uri.path()).map(|(m, _)| m) };
     let envelope = mount.and_then(|m| m.spec.ext.errors.as_ref());
-    let bytes = match axum::body::to_bytes(body, app.body_limit).await {
-        Ok(b) => b,
-        Err(_) => return rejection_response(&Rejection::payload_too_large(app.body_limit), envelope, is_head),
+    let mut trace = Trace::default();
+    let (bytes, result) = match axum::body::to_bytes(body, app.body_limit).await {
+        Ok(b) => {
+            let r = handle(&app, &parts, &b, &mut trace);
+            (b, r)
+        }
+        Err(_) => (Default::default(), Err(Rejection::payload_too_large(app.body_limit))),
     };
-    let mut rate = None;
-    let mut response = match handle(&app, &parts, &bytes, &mut rate) {
+    let mut response = match result {
         Ok(r) => r,
-        Err(rejection) => rejection_response(&rejection, envelope, is_head),
+        Err(rejection) => {
+            if rejection.code == "invalid_request" {
+                trace.violations = rejection.errors.clone();
+            }
+            rejection_response(&rejection, envelope, is_head)
+        }
     };
+    let rate = trace.rate;
     // Rate-limit headers on every answer to a counted request, errors included.
     if let (Some(info), Some(policy)) = (rate, mount.and_then(|m| m.spec.ext.rate_limit.as_ref())) {
         for (name, value) in rate_limit::headers(policy, &info) {
@@ -127,7 +158,46 @@ pub async fn handle_wrap(State(app): State<Arc<App>>, req: Request) -> Response 
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
         h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("*"));
     }
-    response
+    // --- Record the exchange (admin calls are not part of the traffic).
+    match (&app.recorder, parts.uri.path().starts_with(ADMIN_PREFIX)) {
+        (Some(recorder), false) => record(recorder, mount, &parts, bytes.to_vec(), response, trace, started).await,
+        _ => response,
+    }
+}
+
+/// What `handle` learned that the wrapper needs after it (headers, the journal).
+#[derive(Debug, Default)]
+pub struct Trace {
+    pub rate: Option<rate_limit::RateInfo>,
+    pub operation: Option<String>,
+    pub violations: Vec<reject::Problem>,
+}
+
+async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts: &axum::http::request::Parts, request_body: Vec<u8>, response: Response, trace: Trace, started: std::time::Instant) -> Response {
+    let (resp_parts, body) = response.into_parts();
+    // Bodies are built in memory: collecting them again is a move, not a copy over a socket.
+    let response_body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let headers = |h: &axum::http::HeaderMap| h.iter().map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect::<Vec<_>>();
+    let started_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0).saturating_sub(started.elapsed().as_millis() as u64);
+    let exchange = crate::record::Exchange {
+        id: recorder.next_id(),
+        started_ms,
+        duration_us: started.elapsed().as_micros() as u64,
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().map(str::to_string),
+        request_headers: headers(&parts.headers),
+        request_body,
+        status: resp_parts.status.as_u16(),
+        response_headers: headers(&resp_parts.headers),
+        response_body: response_body.to_vec(),
+        operation: trace.operation,
+        source: resp_parts.headers.get("x-standin-source").and_then(|v| v.to_str().ok()).map(str::to_string),
+        violations: trace.violations,
+        secrets: mount.map(|m| Arc::clone(&m.secrets)).unwrap_or_default(),
+    };
+    recorder.record(exchange);
+    Response::from_parts(resp_parts, Body::from(response_body))
 }
 
 /// Answer a CORS preflight: any origin, the requested method and headers.
@@ -144,7 +214,7 @@ fn preflight(headers: &axum::http::HeaderMap) -> Response {
 }
 
 /// The pipeline for one request with its body read.
-pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], rate: &mut Option<rate_limit::RateInfo>) -> Result<Response, Rejection> {
+pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], trace: &mut Trace) -> Result<Response, Rejection> {
     let path = parts.uri.path();
     let method = &parts.method;
 
@@ -169,6 +239,7 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], rate: 
         RouteMatch::NotFound => return Err(Rejection::not_found(method, path)),
     };
     let op = &spec.operations[op_index];
+    trace.operation = Some(op.label());
 
     // --- Required headers: the vendor refuses requests without them, in its own way.
     for (name, refusal) in &spec.ext.require_headers {
@@ -218,7 +289,7 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], rate: 
     // --- Rate limit: count the request against the tenant's window.
     if let (Some(policy), false) = (&spec.ext.rate_limit, app.rate_limit_off) {
         let info = mount.limiter.check(policy, &tenant.0, op.operation_id.as_deref(), key.and_then(|k| k.plan.as_deref()));
-        *rate = Some(info);
+        trace.rate = Some(info);
         if info.exceeded {
             return Err(Rejection::rate_limited(info.limit, info.retry_after));
         }
@@ -307,6 +378,14 @@ fn admin_endpoint(app: &App, method: &Method, path: &str, query: &[(String, Stri
             let n: usize = app.mounts.iter().filter_map(|m| m.sandbox.as_ref()).map(|s| s.reset(tenant)).sum();
             Ok(json(serde_json::json!({"reset": n})))
         }
+        ("GET" | "HEAD", "requests") => Ok(json(serde_json::Value::Array(app.recorder.as_ref().map(|r| r.list(query)).unwrap_or_default()))),
+        ("DELETE", "requests") => {
+            if let Some(r) = &app.recorder {
+                r.clear();
+            }
+            Ok(json(serde_json::json!({"cleared": true})))
+        }
+        ("GET" | "HEAD", "violations") => Ok(json(serde_json::Value::Array(app.recorder.as_ref().map(|r| r.violations()).unwrap_or_default()))),
         ("GET" | "HEAD", "webhooks") => Ok(json(serde_json::Value::Array(
             app.mounts.iter().filter_map(|m| m.sandbox.as_ref()).flat_map(|s| s.webhooks.log()).collect(),
         ))),

@@ -5,6 +5,7 @@ mod common;
 
 mod cli;
 mod respond;
+mod record;
 mod routing;
 mod specs;
 mod state;

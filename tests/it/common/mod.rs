@@ -29,12 +29,12 @@ impl TestServer {
     /// Start `spec` (relative to the repository) with `fixtures` and `seed`, as a stateless
     /// contract mock.
     pub async fn start(spec: &str, fixtures: Option<&str>, seed: u64) -> TestServer {
-        Self::with(spec, fixtures, standin::pipeline::Options { seed, body_limit: 1 << 20, stateless: true, ..Default::default() }).await
+        Self::with(spec, fixtures, standin::pipeline::Options { seed, body_limit: 1 << 20, stateless: true, record: Some(Default::default()), ..Default::default() }).await
     }
 
     /// Start `spec` as a stateful sandbox (the `serve` default).
     pub async fn stateful(spec: &str, fixtures: Option<&str>) -> TestServer {
-        Self::with(spec, fixtures, standin::pipeline::Options { body_limit: 1 << 20, ..Default::default() }).await
+        Self::with(spec, fixtures, standin::pipeline::Options { body_limit: 1 << 20, record: Some(Default::default()), ..Default::default() }).await
     }
 
     pub async fn with(spec: &str, fixtures: Option<&str>, options: standin::pipeline::Options) -> TestServer {

@@ -1,0 +1,216 @@
+//! The exchange journal, the HAR recording and the per-exchange log line.
+//!
+//! `handle_wrap` hands every finished exchange (rejections and unmatched requests too) to the
+//! [`Recorder`] through a channel: the request path only pays for a send. A writer thread keeps
+//! the journal (the last `capacity` exchanges, for `GET /__standin/requests` and
+//! `/__standin/violations`), appends to the HAR file when recording, and prints the log line.
+//!
+//! # Implementation rationale
+//! A writer thread rather than a lock around the journal on the request path: many requests
+//! finish at once on a busy server, and only the writer ever touches the file. Reads of the
+//! journal (admin calls) lock it briefly; the request path never does.
+
+pub mod har;
+
+use std::collections::VecDeque;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+
+use crate::pipeline::reject::Problem;
+
+/// One request and its answer.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub id: u64,
+    /// Epoch milliseconds when the request arrived.
+    pub started_ms: u64,
+    pub duration_us: u64,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: Vec<u8>,
+    pub status: u16,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: Vec<u8>,
+    /// The operation it matched (`operationId` or `METHOD /path`).
+    pub operation: Option<String>,
+    /// Where the answer came from (`fixture`, `generated`, `state`, …), if standin answered it.
+    pub source: Option<String>,
+    /// Contract violations of the request (the problems of a 400/422).
+    pub violations: Vec<Problem>,
+    /// Credentials and API keys (header and query names) to redact in the recording.
+    pub secrets: Arc<Vec<String>>,
+}
+
+/// How the log line is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// No log line.
+    #[default]
+    Off,
+    /// `GET /api/v1/tags 200 0.4ms fixture`
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// What the writer does with each exchange.
+#[derive(Debug, Clone, Default)]
+pub struct RecordOptions {
+    /// How many exchanges the journal keeps (0: a default of 1,000).
+    pub capacity: usize,
+    pub log: LogFormat,
+    /// Append every exchange to this HAR file.
+    pub har: Option<std::path::PathBuf>,
+    /// Keep credentials in the recording (`--record-secrets`).
+    pub keep_secrets: bool,
+}
+
+enum Message {
+    Exchange(Box<Exchange>),
+    Flush(mpsc::Sender<()>),
+}
+
+/// The journal and its writer.
+pub struct Recorder {
+    tx: Mutex<Option<mpsc::Sender<Message>>>,
+    journal: Arc<Mutex<VecDeque<Arc<Exchange>>>>,
+    next: std::sync::atomic::AtomicU64,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder").finish_non_exhaustive()
+    }
+}
+
+impl Recorder {
+    /// Start the writer. Fails only when the HAR file cannot be created.
+    pub fn start(options: RecordOptions) -> std::io::Result<Recorder> {
+        let capacity = if options.capacity == 0 { 1_000 } else { options.capacity };
+        let journal: Arc<Mutex<VecDeque<Arc<Exchange>>>> = Arc::default();
+        let mut har = match &options.har {
+            Some(path) => Some(har::HarFile::create(path)?),
+            None => None,
+        };
+        let (tx, rx) = mpsc::channel::<Message>();
+        let j = Arc::clone(&journal);
+        let writer = std::thread::Builder::new().name("standin-recorder".into()).spawn(move || {
+            for message in rx {
+                match message {
+                    Message::Exchange(ex) => {
+                        let ex = Arc::new(*ex);
+                        if let Some(h) = har.as_mut() {
+                            if let Err(e) = h.append(&ex, options.keep_secrets) {
+                                eprintln!("standin: recording stopped: {e}");
+                                har = None;
+                            }
+                        }
+                        log_line(options.log, &ex);
+                        let mut j = j.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        if j.len() >= capacity {
+                            j.pop_front();
+                        }
+                        j.push_back(ex);
+                    }
+                    Message::Flush(ack) => {
+                        let _ = ack.send(());
+                    }
+                }
+            }
+        })?;
+        Ok(Recorder { tx: Mutex::new(Some(tx)), journal, next: std::sync::atomic::AtomicU64::new(1), writer: Mutex::new(Some(writer)) })
+    }
+
+    /// The next exchange id.
+    pub fn next_id(&self) -> u64 {
+        self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Hand an exchange to the writer (never blocks).
+    pub fn record(&self, exchange: Exchange) {
+        if let Some(tx) = self.tx.lock().ok().and_then(|t| t.clone()) {
+            let _ = tx.send(Message::Exchange(Box::new(exchange)));
+        }
+    }
+
+    /// Wait until everything recorded so far is written.
+    pub fn flush(&self) {
+        let (ack, done) = mpsc::channel();
+        if let Some(tx) = self.tx.lock().ok().and_then(|t| t.clone()) {
+            if tx.send(Message::Flush(ack)).is_ok() {
+                let _ = done.recv_timeout(std::time::Duration::from_secs(10));
+            }
+        }
+    }
+
+    /// Stop the writer after it has written everything (shutdown).
+    pub fn close(&self) {
+        if let Ok(mut tx) = self.tx.lock() {
+            tx.take();
+        }
+        if let Some(w) = self.writer.lock().ok().and_then(|mut w| w.take()) {
+            let _ = w.join();
+        }
+    }
+
+    /// The journal as JSON, filtered (`method`, `path` prefix, `status`, `operation`).
+    pub fn list(&self, filter: &[(String, String)]) -> Vec<Value> {
+        self.flush();
+        let f = |k: &str| filter.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let j = self.journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        j.iter()
+            .filter(|e| f("method").is_none_or(|m| m.eq_ignore_ascii_case(&e.method)))
+            .filter(|e| f("path").is_none_or(|p| e.path.starts_with(p)))
+            .filter(|e| f("status").is_none_or(|s| s == e.status.to_string()))
+            .filter(|e| f("operation").is_none_or(|o| e.operation.as_deref() == Some(o)))
+            .map(|e| summary(e))
+            .collect()
+    }
+
+    /// Every exchange with contract violations.
+    pub fn violations(&self) -> Vec<Value> {
+        self.flush();
+        let j = self.journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        j.iter().filter(|e| !e.violations.is_empty()).map(|e| summary(e)).collect()
+    }
+
+    /// Empty the journal.
+    pub fn clear(&self) {
+        self.flush();
+        self.journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+    }
+}
+
+fn summary(e: &Exchange) -> Value {
+    json!({
+        "id": e.id,
+        "startedAt": crate::respond::fake::format_rfc3339((e.started_ms / 1000) as i64),
+        "durationMs": e.duration_us as f64 / 1000.0,
+        "method": e.method,
+        "path": e.path,
+        "query": e.query,
+        "status": e.status,
+        "operation": e.operation,
+        "source": e.source,
+        "violations": e.violations,
+    })
+}
+
+fn log_line(format: LogFormat, e: &Exchange) {
+    use std::io::Write;
+    let line = match format {
+        LogFormat::Off => return,
+        LogFormat::Text => {
+            let q = e.query.as_deref().map(|q| format!("?{q}")).unwrap_or_default();
+            let v = if e.violations.is_empty() { String::new() } else { format!(" ({} violations)", e.violations.len()) };
+            format!("{} {}{q} {} {:.1}ms {}{v}", e.method, e.path, e.status, e.duration_us as f64 / 1000.0, e.source.as_deref().unwrap_or("-"))
+        }
+        LogFormat::Json => summary(e).to_string(),
+    };
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}

@@ -1,0 +1,83 @@
+//! The journal, the violations list, and HAR recording (redacted, readable after kill -9).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use serde_json::{json, Value};
+
+use crate::common::{parts, repo, TestServer};
+
+#[tokio::test]
+async fn journal_lists_exchanges_and_violations_and_can_be_cleared() {
+    let t = TestServer::shop().await;
+    assert_eq!(t.get("/api/v2/products").send().await.unwrap().status(), 200);
+    assert_eq!(t.get("/api/v2/products?limit=0").send().await.unwrap().status(), 400);
+    assert_eq!(t.get("/api/v2/nowhere").send().await.unwrap().status(), 404);
+    let (_, _, all) = parts(t.get("/__standin/requests").send().await.unwrap()).await;
+    let statuses: Vec<u64> = all.as_array().unwrap().iter().map(|e| e["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses, vec![200, 400, 404], "admin calls are not journaled: {all}");
+    assert_eq!(all[0]["operation"], "listProducts");
+    let (_, _, only) = parts(t.get("/__standin/requests?status=400").send().await.unwrap()).await;
+    assert_eq!(only.as_array().unwrap().len(), 1);
+    let (_, _, violations) = parts(t.get("/__standin/violations").send().await.unwrap()).await;
+    assert_eq!(violations[0]["violations"][0]["location"], "query.limit");
+    t.client.delete(t.url("/__standin/requests")).send().await.unwrap();
+    let (_, _, all) = parts(t.get("/__standin/requests").send().await.unwrap()).await;
+    assert_eq!(all, json!([]));
+}
+
+/// Start `standin serve` with `args` on a free port; returns the child and its base URL.
+fn serve(args: &[&str]) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_standin")).arg("serve").args(args).args(["--port", "0", "--log-format", "off"]).current_dir(repo("")).stdout(Stdio::piped()).spawn().expect("spawn");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let url = (0..10)
+        .find_map(|_| lines.next()?.ok()?.strip_prefix("standin: listening on ").and_then(|r| r.split_whitespace().next()).map(str::to_string))
+        .expect("listening line");
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+#[test]
+fn recording_is_a_redacted_har_that_survives_kill_9() {
+    let dir = std::env::temp_dir().join(format!("standin-har-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("session.har");
+    let (mut child, url) = serve(&["--spec", "specs/bench.yaml", "--record", file.to_str().unwrap()]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        for i in 0..5 {
+            let r = c.get(format!("{url}/api/agent/deals?limit={}", i + 1)).header("x-api-key", "ke_live_secret").send().await.unwrap();
+            assert_eq!(r.status(), 200);
+        }
+        let r = c.post(format!("{url}/api/agent/deals")).header("x-api-key", "ke_live_secret").header("content-type", "application/json").body("{\"customerName\": 5}").send().await.unwrap();
+        assert_eq!(r.status(), 400);
+    });
+    // The writer runs off the request path: give it a moment, then kill without warning.
+    let har_entries = |f: &std::path::Path| -> Option<Vec<Value>> {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(f).ok()?).ok()?;
+        v["log"]["entries"].as_array().cloned()
+    };
+    for _ in 0..50 {
+        if har_entries(&file).is_some_and(|e| e.len() == 6) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = Command::new("kill").args(["-KILL", &child.id().to_string()]).status();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let har: Value = serde_json::from_str(&text).expect("the HAR is complete JSON after kill -9");
+    assert_eq!(har["log"]["version"], "1.2");
+    let entries = har["log"]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 6);
+    assert!(!text.contains("ke_live_secret"), "API keys are redacted by default");
+    let first = &entries[0];
+    assert_eq!(first["request"]["method"], "GET");
+    assert_eq!(first["response"]["status"], 200);
+    assert!(first["response"]["content"]["text"].as_str().unwrap().contains("Johnson Residence"));
+    assert_eq!(first["_standin"]["operation"], "listDeals");
+    assert_eq!(entries[5]["_standin"]["violations"][0]["location"], "body.customerName");
+    std::fs::remove_dir_all(&dir).ok();
+}
