@@ -21,7 +21,7 @@ if ! command -v wrk >/dev/null; then
 fi
 
 cargo build --release --quiet --bin standin --example bare
-./target/release/standin serve --spec tests/fixtures/specs/shop.yaml --fixtures tests/fixtures/responses/shop --stateless --port "$PORT_STANDIN" >/tmp/standin-bench.log 2>&1 &
+./target/release/standin serve --spec tests/fixtures/specs/shop.yaml --fixtures tests/fixtures/responses/shop --stateless --log-format off --port "$PORT_STANDIN" >/tmp/standin-bench.log 2>&1 &
 STANDIN=$!
 ./target/release/examples/bare "$PORT_BARE" >/dev/null 2>&1 &
 BARE=$!

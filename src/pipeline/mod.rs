@@ -160,7 +160,7 @@ pub async fn handle_wrap(State(app): State<Arc<App>>, req: Request) -> Response 
     }
     // --- Record the exchange (admin calls are not part of the traffic).
     match (&app.recorder, parts.uri.path().starts_with(ADMIN_PREFIX)) {
-        (Some(recorder), false) => record(recorder, mount, &parts, bytes.to_vec(), response, trace, started).await,
+        (Some(recorder), false) => record(recorder, mount, &parts, bytes, response, trace, started).await,
         _ => response,
     }
 }
@@ -173,11 +173,10 @@ pub struct Trace {
     pub violations: Vec<reject::Problem>,
 }
 
-async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts: &axum::http::request::Parts, request_body: Vec<u8>, response: Response, trace: Trace, started: std::time::Instant) -> Response {
+async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts: &axum::http::request::Parts, request_body: axum::body::Bytes, response: Response, trace: Trace, started: std::time::Instant) -> Response {
     let (resp_parts, body) = response.into_parts();
     // Bodies are built in memory: collecting them again is a move, not a copy over a socket.
     let response_body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
-    let headers = |h: &axum::http::HeaderMap| h.iter().map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect::<Vec<_>>();
     let started_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0).saturating_sub(started.elapsed().as_millis() as u64);
     let exchange = crate::record::Exchange {
         id: recorder.next_id(),
@@ -186,11 +185,11 @@ async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts
         method: parts.method.to_string(),
         path: parts.uri.path().to_string(),
         query: parts.uri.query().map(str::to_string),
-        request_headers: headers(&parts.headers),
+        request_headers: parts.headers.clone(),
         request_body,
         status: resp_parts.status.as_u16(),
-        response_headers: headers(&resp_parts.headers),
-        response_body: response_body.to_vec(),
+        response_headers: resp_parts.headers.clone(),
+        response_body: response_body.clone(),
         operation: trace.operation,
         source: resp_parts.headers.get("x-standin-source").and_then(|v| v.to_str().ok()).map(str::to_string),
         violations: trace.violations,

@@ -75,8 +75,12 @@ fn body_text(bytes: &[u8]) -> (String, Option<&'static str>) {
     }
 }
 
-fn header<'a>(list: &'a [(String, String)], name: &str) -> &'a str {
-    list.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).unwrap_or("")
+fn header<'a>(map: &'a axum::http::HeaderMap, name: &str) -> &'a str {
+    map.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+fn header_list(map: &axum::http::HeaderMap) -> Vec<(String, String)> {
+    map.iter().map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect()
 }
 
 /// The HAR entry of an exchange.
@@ -89,7 +93,7 @@ pub fn entry(e: &Exchange, keep_secrets: bool) -> Value {
     let (resp_text, resp_enc) = body_text(&e.response_body);
     let mut request = json!({
         "method": e.method, "url": url, "httpVersion": "HTTP/1.1",
-        "headers": pairs(&e.request_headers, &e.secrets, keep_secrets),
+        "headers": pairs(&header_list(&e.request_headers), &e.secrets, keep_secrets),
         "queryString": pairs(&query, &e.secrets, keep_secrets),
         "cookies": [], "headersSize": -1, "bodySize": e.request_body.len(),
     });
@@ -112,7 +116,7 @@ pub fn entry(e: &Exchange, keep_secrets: bool) -> Value {
             "status": e.status,
             "statusText": axum::http::StatusCode::from_u16(e.status).ok().and_then(|s| s.canonical_reason()).unwrap_or(""),
             "httpVersion": "HTTP/1.1",
-            "headers": pairs(&e.response_headers, &e.secrets, keep_secrets),
+            "headers": pairs(&header_list(&e.response_headers), &e.secrets, keep_secrets),
             "cookies": [], "content": content, "redirectURL": "", "headersSize": -1, "bodySize": e.response_body.len(),
         },
         "cache": {},

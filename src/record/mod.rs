@@ -30,11 +30,12 @@ pub struct Exchange {
     pub method: String,
     pub path: String,
     pub query: Option<String>,
-    pub request_headers: Vec<(String, String)>,
-    pub request_body: Vec<u8>,
+    /// Header maps and bodies are reference-counted: handing them over copies no bytes.
+    pub request_headers: axum::http::HeaderMap,
+    pub request_body: axum::body::Bytes,
     pub status: u16,
-    pub response_headers: Vec<(String, String)>,
-    pub response_body: Vec<u8>,
+    pub response_headers: axum::http::HeaderMap,
+    pub response_body: axum::body::Bytes,
     /// The operation it matched (`operationId` or `METHOD /path`).
     pub operation: Option<String>,
     /// Where the answer came from (`fixture`, `generated`, `state`, …), if standin answered it.
@@ -72,11 +73,13 @@ pub struct RecordOptions {
 enum Message {
     Exchange(Box<Exchange>),
     Flush(mpsc::Sender<()>),
+    Close,
 }
 
 /// The journal and its writer.
 pub struct Recorder {
-    tx: Mutex<Option<mpsc::Sender<Message>>>,
+    /// No lock on the request path: `mpsc::Sender` is shared as is.
+    tx: mpsc::Sender<Message>,
     journal: Arc<Mutex<VecDeque<Arc<Exchange>>>>,
     next: std::sync::atomic::AtomicU64,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -120,10 +123,11 @@ impl Recorder {
                     Message::Flush(ack) => {
                         let _ = ack.send(());
                     }
+                    Message::Close => break,
                 }
             }
         })?;
-        Ok(Recorder { tx: Mutex::new(Some(tx)), journal, next: std::sync::atomic::AtomicU64::new(1), writer: Mutex::new(Some(writer)) })
+        Ok(Recorder { tx, journal, next: std::sync::atomic::AtomicU64::new(1), writer: Mutex::new(Some(writer)) })
     }
 
     /// The next exchange id.
@@ -133,26 +137,20 @@ impl Recorder {
 
     /// Hand an exchange to the writer (never blocks).
     pub fn record(&self, exchange: Exchange) {
-        if let Some(tx) = self.tx.lock().ok().and_then(|t| t.clone()) {
-            let _ = tx.send(Message::Exchange(Box::new(exchange)));
-        }
+        let _ = self.tx.send(Message::Exchange(Box::new(exchange)));
     }
 
     /// Wait until everything recorded so far is written.
     pub fn flush(&self) {
         let (ack, done) = mpsc::channel();
-        if let Some(tx) = self.tx.lock().ok().and_then(|t| t.clone()) {
-            if tx.send(Message::Flush(ack)).is_ok() {
-                let _ = done.recv_timeout(std::time::Duration::from_secs(10));
-            }
+        if self.tx.send(Message::Flush(ack)).is_ok() {
+            let _ = done.recv_timeout(std::time::Duration::from_secs(10));
         }
     }
 
     /// Stop the writer after it has written everything (shutdown).
     pub fn close(&self) {
-        if let Ok(mut tx) = self.tx.lock() {
-            tx.take();
-        }
+        let _ = self.tx.send(Message::Close);
         if let Some(w) = self.writer.lock().ok().and_then(|mut w| w.take()) {
             let _ = w.join();
         }
