@@ -15,13 +15,16 @@ CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 PORT_STANDIN=${PORT_STANDIN:-4410}
 PORT_BARE=${PORT_BARE:-4420}
+# JOURNAL=off measures without the request journal (serve --journal-size 0).
+EXTRA=()
+[ "${JOURNAL:-on}" = off ] && EXTRA+=(--journal-size 0)
 
 if ! command -v wrk >/dev/null; then
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else echo "install wrk first" >&2; exit 2; fi
 fi
 
 cargo build --release --quiet --bin standin --example bare
-./target/release/standin serve --spec tests/fixtures/specs/shop.yaml --fixtures tests/fixtures/responses/shop --stateless --log-format off --port "$PORT_STANDIN" >/tmp/standin-bench.log 2>&1 &
+./target/release/standin serve --spec tests/fixtures/specs/shop.yaml --fixtures tests/fixtures/responses/shop --stateless --log-format off "${EXTRA[@]}" --port "$PORT_STANDIN" >/tmp/standin-bench.log 2>&1 &
 STANDIN=$!
 ./target/release/examples/bare "$PORT_BARE" >/dev/null 2>&1 &
 BARE=$!
@@ -52,7 +55,7 @@ run() { # name url script
   echo "$rps" >"$LUA/$1.rps"
 }
 
-echo "standin bench: ${DURATION}s per case, $CONNS connections, $THREADS wrk threads, $(nproc) cores"
+echo "standin bench: ${DURATION}s per case, $CONNS connections, $THREADS wrk threads, $(nproc) cores, journal ${JOURNAL:-on}"
 S="http://127.0.0.1:$PORT_STANDIN/api/v2"
 run bare_axum_fixed_bytes "http://127.0.0.1:$PORT_BARE/products" get.lua
 run list_get_generated "$S/products?limit=20" get.lua
