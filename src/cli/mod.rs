@@ -13,6 +13,7 @@ macro_rules! outln {
 }
 
 pub mod check;
+pub mod replay;
 pub mod routes;
 pub mod serve;
 
@@ -39,6 +40,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// List the routes a spec serves and what each answers with.
     Routes(routes::RoutesArgs),
+    /// Serve a recorded HAR session (from `serve --record`).
+    Replay(replay::ReplayArgs),
 }
 
 /// Run the parsed command line.
@@ -47,6 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::Check(args) => check::run(args),
         Command::Routes(args) => routes::run(args),
+        Command::Replay(args) => replay::run(args),
     }
 }
 

@@ -11,6 +11,7 @@
 //! journal (admin calls) lock it briefly; the request path never does.
 
 pub mod har;
+pub mod replay;
 
 use std::collections::VecDeque;
 use std::sync::mpsc;

@@ -81,3 +81,59 @@ fn recording_is_a_redacted_har_that_survives_kill_9() {
     assert_eq!(entries[5]["_standin"]["violations"][0]["location"], "body.customerName");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Start `standin replay FILE` on a free port.
+fn replay(args: &[&str]) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_standin")).arg("replay").args(args).args(["--port", "0"]).current_dir(repo("")).stdout(Stdio::piped()).spawn().expect("spawn");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let url = (0..10)
+        .find_map(|_| lines.next()?.ok()?.strip_prefix("standin: listening on ").and_then(|r| r.split_whitespace().next()).map(str::to_string))
+        .expect("listening line");
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+#[test]
+fn record_then_replay_gives_byte_identical_answers_in_order() {
+    let dir = std::env::temp_dir().join(format!("standin-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("flow.har");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let c = reqwest::Client::new();
+    // A stateful flow: the same GET before and after a change answers differently.
+    let flow = |url: String| {
+        let c = c.clone();
+        async move {
+            let mut out = Vec::new();
+            let key = "ke_live_replay";
+            let get = || c.get(format!("{url}/api/agent/deals/deal_abc123")).header("x-api-key", key);
+            for r in [
+                get(),
+                c.post(format!("{url}/api/agent/deals/deal_abc123/stage")).header("x-api-key", key).header("content-type", "application/json").body("{\"stage\": \"won\"}"),
+                get(),
+                c.delete(format!("{url}/api/agent/deals/deal_abc123")).header("x-api-key", key),
+                get(),
+            ] {
+                let r = r.send().await.unwrap();
+                let status = r.status().as_u16();
+                out.push((status, r.bytes().await.unwrap().to_vec()));
+            }
+            out
+        }
+    };
+    let (mut child, url) = serve(&["--spec", "specs/bench.yaml", "--record", file.to_str().unwrap()]);
+    let recorded = rt.block_on(flow(url));
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    assert_eq!(recorded.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![200, 200, 200, 200, 404]);
+    let (mut child, url) = replay(&[file.to_str().unwrap()]);
+    let replayed = rt.block_on(flow(url.clone()));
+    let unmatched: Value = rt.block_on(async { c.get(format!("{url}/api/agent/contacts")).send().await.unwrap().json().await.unwrap() });
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(replayed, recorded, "replay answers are byte-identical and in recorded order");
+    assert_eq!(unmatched["code"], "not_recorded");
+    assert!(unmatched["nearest"].as_array().is_some_and(|n| !n.is_empty()));
+}
