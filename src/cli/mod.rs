@@ -16,6 +16,7 @@ pub mod check;
 pub mod replay;
 pub mod routes;
 pub mod serve;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -42,6 +43,8 @@ pub enum Command {
     Routes(routes::RoutesArgs),
     /// Serve a recorded HAR session (from `serve --record`).
     Replay(replay::ReplayArgs),
+    /// Re-send a recorded session to a target and report every difference.
+    Verify(verify::VerifyArgs),
 }
 
 /// Run the parsed command line.
@@ -51,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args),
         Command::Routes(args) => routes::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Verify(args) => verify::run(args),
     }
 }
 

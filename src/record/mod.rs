@@ -12,6 +12,7 @@
 
 pub mod har;
 pub mod replay;
+pub mod verify;
 
 use std::collections::VecDeque;
 use std::sync::mpsc;

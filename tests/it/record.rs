@@ -137,3 +137,46 @@ fn record_then_replay_gives_byte_identical_answers_in_order() {
     assert_eq!(unmatched["code"], "not_recorded");
     assert!(unmatched["nearest"].as_array().is_some_and(|n| !n.is_empty()));
 }
+
+#[test]
+fn verify_passes_against_the_same_api_and_reports_drift_with_a_diff() {
+    let dir = std::env::temp_dir().join(format!("standin-verify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("shop.har");
+    let junit = dir.join("junit.xml");
+    let shop = ["--spec", "tests/fixtures/specs/shop.yaml", "--fixtures", "tests/fixtures/responses/shop", "--stateless"];
+    // Record a session.
+    let mut args: Vec<&str> = shop.to_vec();
+    args.extend(["--seed", "7", "--record", file.to_str().unwrap()]);
+    let (mut child, url) = serve(&args);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        c.get(format!("{url}/api/v2/products?limit=3")).send().await.unwrap();
+        c.get(format!("{url}/api/v2/categories/1")).send().await.unwrap();
+        c.post(format!("{url}/api/v2/products")).header("content-type", "application/json").body("{\"name\": \"Lamp\", \"price\": 5, \"currency\": \"EUR\"}").send().await.unwrap();
+    });
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    let verify = |target: &str| Command::new(env!("CARGO_BIN_EXE_standin")).args(["verify", file.to_str().unwrap(), "--target", target, "--junit", junit.to_str().unwrap()]).output().unwrap();
+    // Same API: passes.
+    let mut args: Vec<&str> = shop.to_vec();
+    args.extend(["--seed", "7"]);
+    let (mut same, url) = serve(&args);
+    let out = verify(&url);
+    let _ = same.kill();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    // Drifted API (another seed): fails, naming each differing field.
+    let mut args: Vec<&str> = shop.to_vec();
+    args.extend(["--seed", "8"]);
+    let (mut drifted, url) = serve(&args);
+    let out = verify(&url);
+    let _ = drifted.kill();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL 001 GET /api/v2/products?limit=3") && text.contains("/products/0/name:"), "{text}");
+    assert!(text.contains("ok   002 GET /api/v2/categories/1"), "fixtures do not drift: {text}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<testsuite name=\"standin verify\" tests=\"3\"") && xml.contains("<failure"), "{xml}");
+    std::fs::remove_dir_all(&dir).ok();
+}
