@@ -66,6 +66,10 @@ pub struct ServeArgs {
     /// `--record` turns the journal off (load tests: it costs ~20% of throughput).
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub journal_size: usize,
+    /// Validation proxy: forward every request to this base URL (the real API), pass its answers
+    /// through, and report every request or response that breaks the spec.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
     /// Never count or refuse requests for rate limits (load tests).
     #[arg(long)]
     pub no_rate_limit: bool,
@@ -97,6 +101,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             har: args.record.clone(),
             keep_secrets: args.record_secrets,
         }),
+        upstream: args.upstream.clone(),
     };
     let (app, route_warnings) = App::new(vec![Arc::clone(&spec)], options);
     if let Some(e) = route_warnings.iter().find(|d| d.severity == crate::spec::Severity::Error) {
@@ -123,8 +128,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             Some((u, s)) => (u.to_string(), Some(s.to_string())),
             None => (w.clone(), None),
         };
-        if !url.starts_with("http://") {
-            anyhow::bail!("--webhook {url}: only http:// receivers are supported (standin has no TLS client)");
+        if !url.starts_with("http://") && !url.starts_with("https://") {
+            anyhow::bail!("--webhook {url}: the receiver must be an http:// or https:// URL");
         }
         for m in &app.mounts {
             if let Some(s) = &m.sandbox {

@@ -56,6 +56,8 @@ pub struct Options {
     pub stateless: bool,
     /// Journal, log line and recording (`None`: no journal at all).
     pub record: Option<crate::record::RecordOptions>,
+    /// Validation proxy: forward to this base URL instead of answering (`serve --upstream`).
+    pub upstream: Option<String>,
 }
 
 /// Server state shared by all requests; immutable after start.
@@ -70,6 +72,8 @@ pub struct App {
     pub rate_limit_off: bool,
     /// The journal and its writer (log line, HAR recording).
     pub recorder: Option<crate::record::Recorder>,
+    /// `--upstream`: forward every request there and check both directions against the spec.
+    pub upstream: Option<(String, reqwest::Client)>,
 }
 
 impl App {
@@ -102,7 +106,11 @@ impl App {
                 None
             }
         });
-        (App { mounts, seed: options.seed, body_limit, rate_limit_off: options.rate_limit_off, recorder }, diags)
+        let upstream = options.upstream.clone().map(|u| {
+            let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(std::time::Duration::from_secs(60)).build().unwrap_or_default();
+            (u.trim_end_matches('/').to_string(), client)
+        });
+        (App { mounts, seed: options.seed, body_limit, rate_limit_off: options.rate_limit_off, recorder, upstream }, diags)
     }
 
     /// The mounted spec whose base path `path` is under, and the rest of the path.
@@ -127,6 +135,14 @@ pub async fn handle_wrap(State(app): State<Arc<App>>, req: Request) -> Response 
     let mount = if parts.uri.path().starts_with(ADMIN_PREFIX) { None } else { app.mount_for(parts.uri.path()).map(|(m, _)| m) };
     let envelope = mount.and_then(|m| m.spec.ext.errors.as_ref());
     let mut trace = Trace::default();
+    if let (Some(upstream), false) = (&app.upstream, parts.uri.path().starts_with(ADMIN_PREFIX)) {
+        let bytes = axum::body::to_bytes(body, app.body_limit).await.unwrap_or_default();
+        let response = proxy(upstream, mount, &parts, &bytes, &mut trace).await;
+        return match &app.recorder {
+            Some(recorder) => record(recorder, mount, &parts, bytes, response, trace, started).await,
+            None => response,
+        };
+    }
     let (bytes, result) = match axum::body::to_bytes(body, app.body_limit).await {
         Ok(b) => {
             let r = handle(&app, &parts, &b, &mut trace);
@@ -163,6 +179,95 @@ pub async fn handle_wrap(State(app): State<Arc<App>>, req: Request) -> Response 
         (Some(recorder), false) => record(recorder, mount, &parts, bytes, response, trace, started).await,
         _ => response,
     }
+}
+
+/// Validation proxy: forward the request to the upstream API, pass its answer through, and note
+/// every way either side breaks the spec (journal `violations`, locations `request.…` and
+/// `response.…`).
+async fn proxy(upstream: &(String, reqwest::Client), mount: Option<&Mount>, parts: &axum::http::request::Parts, body: &axum::body::Bytes, trace: &mut Trace) -> Response {
+    let (base, client) = upstream;
+    let mut violations = Vec::new();
+    let mut op = None;
+    if let Some((m, rest)) = mount.and_then(|m| {
+        let rest = parts.uri.path().strip_prefix(m.spec.base_path.as_str())?;
+        Some((m, rest))
+    }) {
+        match m.table.lookup(&parts.method, rest) {
+            RouteMatch::Found { operation, params } => {
+                let o = &m.spec.operations[operation];
+                trace.operation = Some(o.label());
+                let query = validate::parse_query(parts.uri.query());
+                let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+                let mut problems = validate::validate_params(&m.spec, o, &params, &query, &parts.headers);
+                match validate::validate_body(&m.spec, o, ct, body) {
+                    Ok(p) => problems.extend(p),
+                    Err(r) => problems.extend(r.errors),
+                }
+                violations.extend(problems.into_iter().map(|p| reject::Problem { location: format!("request.{}", p.location), ..p }));
+                op = Some((m, o));
+            }
+            _ => violations.push(reject::Problem { location: "request".into(), message: format!("{} {} is not an operation of the spec", parts.method, parts.uri.path()), keyword: Some("undocumented".into()) }),
+        }
+    }
+    // --- Forward.
+    let url = format!("{base}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let mut req = client.request(parts.method.clone(), url);
+    for (n, v) in &parts.headers {
+        if !matches!(n.as_str(), "host" | "content-length" | "connection" | "transfer-encoding") {
+            req = req.header(n, v);
+        }
+    }
+    let upstream_resp = match req.body(body.clone()).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            trace.violations = violations;
+            let r = Rejection::new_bad_gateway(format!("the upstream {base} did not answer: {e}"));
+            return rejection_response(&r, None, false);
+        }
+    };
+    let status = upstream_resp.status();
+    let headers = upstream_resp.headers().clone();
+    let bytes = upstream_resp.bytes().await.unwrap_or_default();
+    // --- Check the answer against the spec.
+    if let Some((m, o)) = op {
+        match o.response_for(status.as_u16()) {
+            None => violations.push(reject::Problem { location: "response.status".into(), message: format!("{status} is not a declared response of {}", o.label()), keyword: Some("status".into()) }),
+            Some(declared) => {
+                let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+                let base_ct = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                let media = declared.content.iter().find(|c| c.mime == base_ct).or_else(|| declared.content.iter().find(|c| crate::spec::model::is_json_mime(&c.mime) && crate::spec::model::is_json_mime(&base_ct)));
+                match media {
+                    None if !declared.content.is_empty() && !bytes.is_empty() => violations.push(reject::Problem { location: "response.header.content-type".into(), message: format!("{ct:?} is not a declared media type of this response"), keyword: Some("contentType".into()) }),
+                    Some(media) if crate::spec::model::is_json_mime(&base_ct) => {
+                        if let Some(schema) = &media.schema {
+                            let validator = media.validator.get_or_init(|| m.spec.schemas.compile_pointer(crate::spec::View::Response, schema));
+                            match (validator, serde_json::from_slice::<serde_json::Value>(&bytes)) {
+                                (Ok(v), Ok(instance)) => {
+                                    for err in v.iter_errors(&instance) {
+                                        let at = err.instance_path().as_str().replace('/', ".");
+                                        violations.push(reject::Problem { location: format!("response.body{at}"), message: validate::short(&err.to_string()), keyword: Some(err.kind().keyword().to_string()) });
+                                    }
+                                }
+                                (_, Err(e)) => violations.push(reject::Problem { location: "response.body".into(), message: format!("malformed JSON: {e}"), keyword: Some("json".into()) }),
+                                (Err(_), _) => {}
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    trace.violations = violations;
+    let mut resp = Response::new(Body::from(bytes));
+    *resp.status_mut() = status;
+    for (n, v) in &headers {
+        if !matches!(n.as_str(), "content-length" | "transfer-encoding" | "connection") {
+            resp.headers_mut().append(n, v.clone());
+        }
+    }
+    resp.headers_mut().insert("x-standin-source", HeaderValue::from_static("upstream"));
+    resp
 }
 
 /// What `handle` learned that the wrapper needs after it (headers, the journal).

@@ -57,6 +57,7 @@ pub const TITLE_UNAUTHORIZED: &str = "Unauthorized";
 pub const TITLE_RATE_LIMITED: &str = "Too many requests";
 pub const TITLE_REFUSED: &str = "Refused";
 pub const TITLE_FORBIDDEN: &str = "Forbidden";
+pub const TITLE_BAD_GATEWAY: &str = "Bad gateway";
 
 impl Rejection {
     fn new(status: StatusCode, code: &'static str, title: &'static str, detail: String) -> Self {
@@ -145,6 +146,11 @@ impl Rejection {
     /// A vendor's own refusal page (a required header is missing), sent exactly as declared.
     pub fn refused(status: StatusCode, content_type: String, body: Vec<u8>, detail: String) -> Self {
         Self { raw: Some((content_type, body)), ..Self::new(status, "refused", TITLE_REFUSED, detail) }
+    }
+
+    /// 502: the upstream of the validation proxy did not answer.
+    pub fn new_bad_gateway(detail: String) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, "bad_gateway", TITLE_BAD_GATEWAY, detail)
     }
 
     /// 500: a bug in standin; the detail is safe to show (no internals beyond the message).

@@ -180,3 +180,22 @@ fn verify_passes_against_the_same_api_and_reports_drift_with_a_diff() {
     assert!(xml.contains("<testsuite name=\"standin verify\" tests=\"3\"") && xml.contains("<failure"), "{xml}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn proxy_passes_answers_through_and_reports_both_sides_violations() {
+    // An upstream that breaks the shop spec: `products` must be an array, `total` >= 0.
+    let upstream = axum::Router::new().fallback(|| async { ([("content-type", "application/json")], "{\"products\": \"oops\", \"total\": -1}") });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, upstream).await });
+    let options = standin::pipeline::Options { body_limit: 1 << 20, stateless: true, record: Some(Default::default()), upstream: Some(upstream_url), ..Default::default() };
+    let t = TestServer::with("tests/fixtures/specs/shop.yaml", None, options).await;
+    let resp = t.get("/api/v2/products?limit=0").send().await.unwrap();
+    assert_eq!(resp.headers()["x-standin-source"], "upstream");
+    let (status, _, body) = parts(resp).await;
+    assert_eq!((status, body), (200, json!({"products": "oops", "total": -1})), "passed through unchanged");
+    let (_, _, violations) = parts(t.get("/__standin/violations").send().await.unwrap()).await;
+    let locations: Vec<&str> = violations[0]["violations"].as_array().unwrap().iter().filter_map(|v| v["location"].as_str()).collect();
+    assert!(locations.contains(&"request.query.limit"), "{violations}");
+    assert!(locations.contains(&"response.body.products") && locations.contains(&"response.body.total"), "{violations}");
+}
