@@ -70,6 +70,13 @@ pub struct ServeArgs {
     /// through, and report every request or response that breaks the spec.
     #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
+    /// On shutdown, write a JUnit XML contract report here: one test case per operation
+    /// exercised, a failure for each operation whose requests or responses broke the spec.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Exit non-zero (1) on shutdown if any request or response broke the contract.
+    #[arg(long)]
+    pub strict: bool,
     /// Never count or refuse requests for rate limits (load tests).
     #[arg(long)]
     pub no_rate_limit: bool,
@@ -91,7 +98,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let spec = Arc::new(spec);
     let options = crate::pipeline::Options { seed: args.seed, body_limit: args.body_limit, rate_limit_off: args.no_rate_limit, rate_limit_window: args.rate_limit_window, stateless: args.stateless,
-        record: (args.journal_size > 0 || args.record.is_some() || args.log_format != "off").then(|| crate::record::RecordOptions {
+        record: (args.journal_size > 0 || args.record.is_some() || args.log_format != "off" || args.report.is_some() || args.strict).then(|| crate::record::RecordOptions {
             capacity: args.journal_size,
             log: match args.log_format.as_str() {
                 "json" => crate::record::LogFormat::Json,
@@ -166,8 +173,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         crate::server::shutdown_signal().await;
         outln!("standin: shutting down")?;
         server.stop().await.context("server error")?;
-        // Everything answered is in the recording before we say goodbye.
+        // Everything answered is in the recording before we say goodbye; then the summary.
+        let mut violated = false;
         if let Some(r) = &saved_app.recorder {
+            let report = r.report();
+            let calls: u64 = report.values().map(|o| o.calls).sum();
+            let bad: Vec<(&String, usize)> = report.iter().filter(|(_, o)| !o.violations.is_empty()).map(|(n, o)| (n, o.violations.len())).collect();
+            violated = !bad.is_empty();
+            outln!("standin: contract summary: {calls} exchanges over {} operations, {} with violations", report.len(), bad.len())?;
+            for (name, n) in &bad {
+                outln!("standin:   {name}: {n} exchanges broke the contract (GET /__standin/violations lists them while running)")?;
+            }
+            if let Some(path) = &args.report {
+                crate::server::write_atomically(path, r.junit().as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+            }
             r.close();
         }
         if let Some(file) = &args.state {
@@ -176,6 +195,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             crate::server::write_atomically(file, &bytes).with_context(|| format!("cannot write state file {}", file.display()))?;
             outln!("standin: state saved to {}", file.display())?;
         }
-        Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+        Ok::<_, anyhow::Error>(if violated && args.strict { ExitCode::from(1) } else { ExitCode::SUCCESS })
     })
 }

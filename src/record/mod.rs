@@ -78,11 +78,21 @@ enum Message {
     Close,
 }
 
+/// Per operation: how often it was exercised and the violations seen (for the contract report).
+#[derive(Debug, Clone, Default)]
+pub struct OperationReport {
+    pub calls: u64,
+    pub violations: Vec<Value>,
+}
+
 /// The journal and its writer.
 pub struct Recorder {
     /// No lock on the request path: `mpsc::Sender` is shared as is.
     tx: mpsc::Sender<Message>,
     journal: Arc<Mutex<VecDeque<Arc<Exchange>>>>,
+    /// Every exchange's operation and violations since start (not bounded by the journal size;
+    /// one entry per operation), for the shutdown summary and `--report`.
+    report: Arc<Mutex<std::collections::BTreeMap<String, OperationReport>>>,
     next: std::sync::atomic::AtomicU64,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
@@ -104,6 +114,8 @@ impl Recorder {
         };
         let (tx, rx) = mpsc::channel::<Message>();
         let j = Arc::clone(&journal);
+        let report: Arc<Mutex<std::collections::BTreeMap<String, OperationReport>>> = Arc::default();
+        let rep = Arc::clone(&report);
         let writer = std::thread::Builder::new().name("standin-recorder".into()).spawn(move || {
             for message in rx {
                 match message {
@@ -116,6 +128,15 @@ impl Recorder {
                             }
                         }
                         log_line(options.log, &ex);
+                        {
+                            let mut r = rep.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                            let name = ex.operation.clone().unwrap_or_else(|| format!("{} {} (no operation)", ex.method, ex.path));
+                            let entry = r.entry(name).or_default();
+                            entry.calls += 1;
+                            if !ex.violations.is_empty() && entry.violations.len() < 100 {
+                                entry.violations.push(json!({"exchange": ex.id, "status": ex.status, "problems": ex.violations}));
+                            }
+                        }
                         let mut j = j.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                         if j.len() >= capacity {
                             j.pop_front();
@@ -129,7 +150,7 @@ impl Recorder {
                 }
             }
         })?;
-        Ok(Recorder { tx, journal, next: std::sync::atomic::AtomicU64::new(1), writer: Mutex::new(Some(writer)) })
+        Ok(Recorder { tx, journal, report, next: std::sync::atomic::AtomicU64::new(1), writer: Mutex::new(Some(writer)) })
     }
 
     /// The next exchange id.
@@ -177,6 +198,31 @@ impl Recorder {
         self.flush();
         let j = self.journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         j.iter().filter(|e| !e.violations.is_empty()).map(|e| summary(e)).collect()
+    }
+
+    /// The contract report so far: operation → calls and violations.
+    pub fn report(&self) -> std::collections::BTreeMap<String, OperationReport> {
+        self.flush();
+        self.report.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// JUnit XML: one test case per operation exercised, a failure per operation with violations.
+    pub fn junit(&self) -> String {
+        let report = self.report();
+        let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+        let failures = report.values().filter(|r| !r.violations.is_empty()).count();
+        let mut xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"standin contract\" tests=\"{}\" failures=\"{failures}\">\n", report.len());
+        for (op, r) in &report {
+            xml.push_str(&format!("  <testcase classname=\"contract\" name=\"{}\"", esc(op)));
+            if r.violations.is_empty() {
+                xml.push_str("/>\n");
+            } else {
+                let text = r.violations.iter().map(Value::to_string).collect::<Vec<_>>().join("\n");
+                xml.push_str(&format!(">\n    <failure message=\"{} of {} calls broke the contract\">{}</failure>\n  </testcase>\n", r.violations.len(), r.calls, esc(&text)));
+            }
+        }
+        xml.push_str("</testsuite>\n");
+        xml
     }
 
     /// Empty the journal.

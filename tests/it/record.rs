@@ -199,3 +199,24 @@ async fn proxy_passes_answers_through_and_reports_both_sides_violations() {
     assert!(locations.contains(&"request.query.limit"), "{violations}");
     assert!(locations.contains(&"response.body.products") && locations.contains(&"response.body.total"), "{violations}");
 }
+
+#[test]
+fn strict_serve_exits_non_zero_with_a_junit_report_when_the_client_breaks_the_contract() {
+    let dir = std::env::temp_dir().join(format!("standin-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = dir.join("contract.xml");
+    let (mut child, url) = serve(&["--spec", "tests/fixtures/specs/shop.yaml", "--stateless", "--strict", "--report", report.to_str().unwrap()]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        assert_eq!(c.get(format!("{url}/api/v2/products")).send().await.unwrap().status(), 200);
+        assert_eq!(c.get(format!("{url}/api/v2/products/search")).send().await.unwrap().status(), 400);
+    });
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "a violation with --strict fails the run");
+    let xml = std::fs::read_to_string(&report).unwrap();
+    assert!(xml.contains("tests=\"2\" failures=\"1\""), "{xml}");
+    assert!(xml.contains("name=\"searchProducts\">") && xml.contains("query.q"), "{xml}");
+    std::fs::remove_dir_all(&dir).ok();
+}
