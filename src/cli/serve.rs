@@ -77,6 +77,16 @@ pub struct ServeArgs {
     /// Exit non-zero (1) on shutdown if any request or response broke the contract.
     #[arg(long)]
     pub strict: bool,
+    /// Add latency to every answer: milliseconds, fixed (`200`) or a range (`100..500`).
+    /// Clients can ask per request with `Prefer: latency=<ms>`.
+    #[arg(long, value_name = "MS|MIN..MAX")]
+    pub latency: Option<String>,
+    /// Answer this share of requests (0–1) with an injected 500 in the vendor's envelope.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub fault_rate: f64,
+    /// Cut the connection mid-answer for this share of requests (0–1).
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub reset_rate: f64,
     /// Never count or refuse requests for rate limits (load tests).
     #[arg(long)]
     pub no_rate_limit: bool,
@@ -109,6 +119,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             keep_secrets: args.record_secrets,
         }),
         upstream: args.upstream.clone(),
+        chaos: crate::pipeline::Chaos {
+            latency_ms: match args.latency.as_deref() {
+                None => None,
+                Some(l) => Some(parse_latency(l)?),
+            },
+            error_rate: rate(args.fault_rate, "--fault-rate")?,
+            reset_rate: rate(args.reset_rate, "--reset-rate")?,
+        },
     };
     let (app, route_warnings) = App::new(vec![Arc::clone(&spec)], options);
     if let Some(e) = route_warnings.iter().find(|d| d.severity == crate::spec::Severity::Error) {
@@ -197,4 +215,24 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         Ok::<_, anyhow::Error>(if violated && args.strict { ExitCode::from(1) } else { ExitCode::SUCCESS })
     })
+}
+
+fn parse_latency(text: &str) -> anyhow::Result<(u64, u64)> {
+    let parse = |s: &str| s.trim().trim_end_matches("ms").parse::<u64>().map_err(|_| anyhow::anyhow!("--latency {text:?}: expected milliseconds like 200 or 100..500"));
+    match text.split_once("..") {
+        Some((a, b)) => {
+            let (a, b) = (parse(a)?, parse(b.trim_start_matches('='))?);
+            anyhow::ensure!(a <= b, "--latency {text:?}: the range is empty");
+            Ok((a, b))
+        }
+        None => {
+            let v = parse(text)?;
+            Ok((v, v))
+        }
+    }
+}
+
+fn rate(v: f64, flag: &str) -> anyhow::Result<f64> {
+    anyhow::ensure!((0.0..=1.0).contains(&v), "{flag} {v}: a share between 0 and 1");
+    Ok(v)
 }

@@ -58,6 +58,19 @@ pub struct Options {
     pub record: Option<crate::record::RecordOptions>,
     /// Validation proxy: forward to this base URL instead of answering (`serve --upstream`).
     pub upstream: Option<String>,
+    /// Resilience testing: added latency and injected faults (off by default).
+    pub chaos: Chaos,
+}
+
+/// Latency and faults for resilience tests.
+#[derive(Debug, Clone, Default)]
+pub struct Chaos {
+    /// Added latency in milliseconds: a fixed value or a range (`min..=max`).
+    pub latency_ms: Option<(u64, u64)>,
+    /// Share of requests answered with an injected 500 (0.0–1.0).
+    pub error_rate: f64,
+    /// Share of requests whose connection is cut mid-answer (0.0–1.0).
+    pub reset_rate: f64,
 }
 
 /// Server state shared by all requests; immutable after start.
@@ -74,6 +87,9 @@ pub struct App {
     pub recorder: Option<crate::record::Recorder>,
     /// `--upstream`: forward every request there and check both directions against the spec.
     pub upstream: Option<(String, reqwest::Client)>,
+    pub chaos: Chaos,
+    /// Counts requests, to draw faults deterministically (seeded).
+    requests: std::sync::atomic::AtomicU64,
 }
 
 impl App {
@@ -110,7 +126,7 @@ impl App {
             let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(std::time::Duration::from_secs(60)).build().unwrap_or_default();
             (u.trim_end_matches('/').to_string(), client)
         });
-        (App { mounts, seed: options.seed, body_limit, rate_limit_off: options.rate_limit_off, recorder, upstream }, diags)
+        (App { mounts, seed: options.seed, body_limit, rate_limit_off: options.rate_limit_off, recorder, upstream, chaos: options.chaos.clone(), requests: Default::default() }, diags)
     }
 
     /// The mounted spec whose base path `path` is under, and the rest of the path.
@@ -174,6 +190,27 @@ pub async fn handle_wrap(State(app): State<Arc<App>>, req: Request) -> Response 
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
         h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("*"));
     }
+    // --- Latency and faults (resilience tests; never for admin calls).
+    if !parts.uri.path().starts_with(ADMIN_PREFIX) {
+        let n = app.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let draw = |salt: &[u8]| (respond::fake::stable_hash(&[&app.seed.to_le_bytes(), &n.to_le_bytes(), salt]) % 1_000_000) as f64 / 1_000_000.0;
+        let prefer_latency = parts.headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split([',', ';'])).find_map(|p| p.trim().strip_prefix("latency=")?.trim().parse::<u64>().ok());
+        let latency = prefer_latency.or_else(|| app.chaos.latency_ms.map(|(lo, hi)| if hi > lo { lo + (draw(b"latency") * (hi - lo + 1) as f64) as u64 } else { lo }));
+        if let Some(ms) = latency.filter(|ms| *ms > 0) {
+            tokio::time::sleep(std::time::Duration::from_millis(ms.min(60_000))).await;
+        }
+        if app.chaos.reset_rate > 0.0 && draw(b"reset") < app.chaos.reset_rate {
+            // Start the answer, then fail its body: the connection is cut mid-answer.
+            let mut cut = Response::new(Body::new(CutBody { sent: false }));
+            cut.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            return cut;
+        }
+        if app.chaos.error_rate > 0.0 && draw(b"error") < app.chaos.error_rate {
+            response = rejection_response(&Rejection::internal("injected fault (--fault-rate)".into()), envelope, is_head);
+            trace.violations.clear();
+        }
+    }
+
     // --- Record the exchange (admin calls are not part of the traffic).
     match (&app.recorder, parts.uri.path().starts_with(ADMIN_PREFIX)) {
         (Some(recorder), false) => record(recorder, mount, &parts, bytes, response, trace, started).await,
@@ -268,6 +305,24 @@ async fn proxy(upstream: &(String, reqwest::Client), mount: Option<&Mount>, part
     }
     resp.headers_mut().insert("x-standin-source", HeaderValue::from_static("upstream"));
     resp
+}
+
+/// A body that sends one chunk and then fails, so the server drops the connection mid-answer.
+struct CutBody {
+    sent: bool,
+}
+
+impl axum::body::HttpBody for CutBody {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if self.sent {
+            return std::task::Poll::Ready(Some(Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected connection cut (--reset-rate)"))));
+        }
+        self.sent = true;
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(axum::body::Bytes::from_static(b"{\"partial\": ")))))
+    }
 }
 
 /// What `handle` learned that the wrapper needs after it (headers, the journal).

@@ -220,3 +220,24 @@ fn strict_serve_exits_non_zero_with_a_junit_report_when_the_client_breaks_the_co
     assert!(xml.contains("name=\"searchProducts\">") && xml.contains("query.q"), "{xml}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn latency_and_injected_faults_for_resilience_tests() {
+    // Per-request latency with Prefer.
+    let t = TestServer::shop().await;
+    let start = std::time::Instant::now();
+    assert_eq!(t.get("/api/v2/products").header("prefer", "latency=150").send().await.unwrap().status(), 200);
+    assert!(start.elapsed() >= std::time::Duration::from_millis(150));
+    // Every request a 500 in the vendor's envelope.
+    let chaos = standin::pipeline::Chaos { error_rate: 1.0, ..Default::default() };
+    let t = TestServer::with("specs/bi369.yaml", Some("fixtures/bi369"), standin::pipeline::Options { body_limit: 1 << 20, stateless: true, chaos, ..Default::default() }).await;
+    let (status, _, body) = parts(t.get("/v1/crm/leads").bearer_auth("k").send().await.unwrap()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (500, Some("INTERNAL_ERROR")));
+    // Every connection cut mid-answer.
+    let chaos = standin::pipeline::Chaos { reset_rate: 1.0, ..Default::default() };
+    let t = TestServer::with("tests/fixtures/specs/shop.yaml", None, standin::pipeline::Options { body_limit: 1 << 20, stateless: true, chaos, ..Default::default() }).await;
+    let result = async { t.get("/api/v2/products").send().await?.bytes().await }.await;
+    assert!(result.is_err(), "the client sees a broken answer");
+    // Health is never faulted.
+    assert_eq!(t.get("/__standin/health").send().await.unwrap().status(), 200);
+}
