@@ -13,6 +13,8 @@ use crate::pipeline::{handle_wrap, App};
 pub struct RunningServer {
     /// The bound address (the real port when started on port 0).
     pub addr: SocketAddr,
+    /// The state the server answers from (journal, sandbox).
+    pub app: Arc<App>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -21,6 +23,23 @@ impl RunningServer {
     /// `http://ip:port`, for clients.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// What clients sent so far (method, path, query, headers, JSON body, status, operation),
+    /// for contract-test snapshots; empty when the journal is off.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> anyhow::Result<()> {
+    /// let spec = standin::spec::Spec::load("specs/bento.yaml".as_ref(), &Default::default())?;
+    /// let options = standin::pipeline::Options { record: Some(Default::default()), ..Default::default() };
+    /// let (app, _) = standin::pipeline::App::new(vec![std::sync::Arc::new(spec)], options);
+    /// let server = standin::server::start(app, "127.0.0.1:0".parse()?).await?;
+    /// // … drive the client under test against server.url() …
+    /// insta::assert_json_snapshot!(server.sent(), { "[].headers.authorization" => "[credentials]" });
+    /// # Ok(()) }
+    /// ```
+    pub fn sent(&self) -> Vec<serde_json::Value> {
+        self.app.recorder.as_ref().map(|r| r.sent()).unwrap_or_default()
     }
 
     /// Stop accepting, finish in-flight requests, and wait for the server to end.
@@ -48,7 +67,8 @@ pub async fn start(app: impl Into<Arc<App>>, addr: SocketAddr) -> std::io::Resul
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
-    let router = axum::Router::new().fallback(handle_wrap).with_state(app.into());
+    let app: Arc<App> = app.into();
+    let router = axum::Router::new().fallback(handle_wrap).with_state(Arc::clone(&app));
     let task = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
@@ -56,7 +76,7 @@ pub async fn start(app: impl Into<Arc<App>>, addr: SocketAddr) -> std::io::Resul
             })
             .await
     });
-    Ok(RunningServer { addr, shutdown: Some(tx), task: Some(task) })
+    Ok(RunningServer { addr, app, shutdown: Some(tx), task: Some(task) })
 }
 
 /// Resolves on SIGINT or SIGTERM.

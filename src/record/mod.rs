@@ -193,6 +193,30 @@ impl Recorder {
             .collect()
     }
 
+    /// What clients sent, oldest first: method, path, query, the non-volatile headers and the
+    /// body (JSON when it parses) — the shape to snapshot in a contract test.
+    pub fn sent(&self) -> Vec<Value> {
+        self.flush();
+        const VOLATILE: [&str; 7] = ["host", "user-agent", "content-length", "accept", "accept-encoding", "connection", "date"];
+        let j = self.journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        j.iter()
+            .map(|e| {
+                let headers: serde_json::Map<String, Value> = e
+                    .request_headers
+                    .iter()
+                    .filter(|(n, _)| !VOLATILE.contains(&n.as_str()))
+                    .map(|(n, v)| (n.to_string(), Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned())))
+                    .collect();
+                let body = if e.request_body.is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::from_slice(&e.request_body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&e.request_body).into_owned()))
+                };
+                json!({"method": e.method, "path": e.path, "query": e.query, "headers": headers, "body": body, "status": e.status, "operation": e.operation})
+            })
+            .collect()
+    }
+
     /// Every exchange with contract violations.
     pub fn violations(&self) -> Vec<Value> {
         self.flush();

@@ -241,3 +241,20 @@ async fn latency_and_injected_faults_for_resilience_tests() {
     // Health is never faulted.
     assert_eq!(t.get("/__standin/health").send().await.unwrap().status(), 200);
 }
+
+/// The recipe from the README: start standin in-process, drive a client, snapshot what it sent.
+#[tokio::test]
+async fn snapshot_what_a_client_sent() {
+    let t = TestServer::start("specs/bento.yaml", Some("fixtures/bento"), 0).await;
+    // The "client under test": tracks a purchase the way Bento's SDK does.
+    let client = reqwest::Client::new();
+    client
+        .post(t.url("/api/v1/batch/events"))
+        .basic_auth("pk_live", Some("sk_live"))
+        .header("user-agent", "bento-node-site_1")
+        .json(&json!({"events": [{"type": "$purchase", "email": "ari@example.com", "details": {"unique": {"key": "order-1"}, "value": {"currency": "USD", "amount": 1999}}}], "site_uuid": "site_1"}))
+        .send()
+        .await
+        .unwrap();
+    insta::assert_json_snapshot!(t.server.sent(), { "[].headers.authorization" => "[credentials]" });
+}
