@@ -13,9 +13,11 @@ use crate::pipeline::App;
 /// Arguments of `standin serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The OpenAPI 3.0/3.1 document to serve (YAML or JSON).
-    #[arg(long)]
-    pub spec: PathBuf,
+    /// The OpenAPI 3.0/3.1 document to serve (YAML or JSON). Repeat it to serve several specs on
+    /// one port: told apart by base path, or by the `Host` header matching each spec's `servers`
+    /// host where base paths are the same.
+    #[arg(long, required = true)]
+    pub spec: Vec<PathBuf>,
     /// Directory of fixtures (`<operationId>.json`); default `fixtures/<spec name>/` if it exists.
     #[arg(long)]
     pub fixtures: Option<PathBuf>,
@@ -98,15 +100,20 @@ pub struct ServeArgs {
 /// Run `standin serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
-    let fixtures = super::fixtures_for(&args.spec, args.fixtures.as_deref(), args.no_fixtures);
-    let spec = match super::load_spec(&args.spec, fixtures, args.base_path.clone(), &args.overlay) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("standin: {e}");
-            return Ok(ExitCode::from(1));
+    if args.spec.len() > 1 && (args.fixtures.is_some() || args.base_path.is_some() || !args.overlay.is_empty()) {
+        anyhow::bail!("--fixtures, --base-path and --overlay apply to one spec; with several specs, fixtures come from fixtures/<spec name>/");
+    }
+    let mut specs = Vec::new();
+    for path in &args.spec {
+        let fixtures = super::fixtures_for(path, args.fixtures.as_deref(), args.no_fixtures);
+        match super::load_spec(path, fixtures, args.base_path.clone(), &args.overlay) {
+            Ok(s) => specs.push(Arc::new(s)),
+            Err(e) => {
+                eprintln!("standin: {e}");
+                return Ok(ExitCode::from(1));
+            }
         }
-    };
-    let spec = Arc::new(spec);
+    }
     let options = crate::pipeline::Options { seed: args.seed, body_limit: args.body_limit, rate_limit_off: args.no_rate_limit, rate_limit_window: args.rate_limit_window, stateless: args.stateless,
         record: (args.journal_size > 0 || args.record.is_some() || args.log_format != "off" || args.report.is_some() || args.strict).then(|| crate::record::RecordOptions {
             capacity: args.journal_size,
@@ -128,7 +135,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             reset_rate: rate(args.reset_rate, "--reset-rate")?,
         },
     };
-    let (app, route_warnings) = App::new(vec![Arc::clone(&spec)], options);
+    let (app, route_warnings) = App::new(specs.clone(), options);
     if let Some(e) = route_warnings.iter().find(|d| d.severity == crate::spec::Severity::Error) {
         eprintln!("standin: {e}");
         return Ok(ExitCode::from(2));
@@ -163,7 +170,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let saved_app = Arc::clone(&app);
-    let warnings = spec.warnings.len() + route_warnings.len();
+    let route_warning_count = route_warnings.len();
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
@@ -171,21 +178,28 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
         let url = server.url();
-        let fixtures = match &spec.fixtures {
-            Some((dir, n)) => format!(", {n} fixtures from {}", dir.display()),
-            None => String::new(),
-        };
-        outln!(
-            "standin: {} {} (OpenAPI {}) at {url}{} — {} routes{fixtures}, {warnings} warnings, ready in {} ms",
-            spec.title,
-            spec.version,
-            spec.openapi,
-            spec.base_path,
-            spec.operations.len(),
-            started.elapsed().as_millis()
-        )?;
-        if warnings > 0 {
-            outln!("standin: run `standin check {}` to list the warnings", spec.file.display())?;
+        for spec in &specs {
+            let fixtures = match &spec.fixtures {
+                Some((dir, n)) => format!(", {n} fixtures from {}", dir.display()),
+                None => String::new(),
+            };
+            let host = match (&spec.server_host, specs.len() > 1) {
+                (Some(h), true) => format!(" (Host: {h})"),
+                _ => String::new(),
+            };
+            let warnings = spec.warnings.len() + if specs.len() == 1 { route_warning_count } else { 0 };
+            outln!(
+                "standin: {} {} (OpenAPI {}) at {url}{}{host} — {} routes{fixtures}, {warnings} warnings, ready in {} ms",
+                spec.title,
+                spec.version,
+                spec.openapi,
+                spec.base_path,
+                spec.operations.len(),
+                started.elapsed().as_millis()
+            )?;
+            if warnings > 0 {
+                outln!("standin: run `standin check {}` to list the warnings", spec.file.display())?;
+            }
         }
         outln!("standin: listening on {url} (health: {url}/__standin/health)")?;
         crate::server::shutdown_signal().await;

@@ -130,11 +130,29 @@ impl App {
     }
 
     /// The mounted spec whose base path `path` is under, and the rest of the path.
-    fn mount_for<'p>(&self, path: &'p str) -> Option<(&Mount, &'p str)> {
-        self.mounts.iter().find_map(|m| {
-            let rest = path.strip_prefix(m.spec.base_path.as_str())?;
-            (rest.is_empty() || rest.starts_with('/')).then_some((m, rest))
-        })
+    /// The mounted spec a request is for. Specs are told apart by base path (longest first);
+    /// specs that share one (Bento and Benchwork both live under `/api/v1`) by the `Host` header
+    /// matching their `servers` host, else by which of them has the path.
+    fn mount_for<'p>(&self, method: &Method, path: &'p str, host: Option<&str>) -> Option<(&Mount, &'p str)> {
+        let candidates: Vec<(&Mount, &'p str)> = self
+            .mounts
+            .iter()
+            .filter_map(|m| {
+                let rest = path.strip_prefix(m.spec.base_path.as_str())?;
+                (rest.is_empty() || rest.starts_with('/')).then_some((m, rest))
+            })
+            .collect();
+        let longest = candidates.first()?.0.spec.base_path.len();
+        let best: Vec<(&Mount, &'p str)> = candidates.into_iter().take_while(|(m, _)| m.spec.base_path.len() == longest).collect();
+        if best.len() == 1 {
+            return best.into_iter().next();
+        }
+        let host = host.map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
+        best.iter()
+            .find(|(m, _)| host.is_some() && m.spec.server_host.as_deref() == host.as_deref())
+            .or_else(|| best.iter().find(|(m, rest)| m.table.lookup(method, rest) != RouteMatch::NotFound))
+            .or(best.first())
+            .copied()
     }
 }
 
@@ -148,7 +166,8 @@ pub async fn handle_wrap(State(app): State<Arc<App>>, req: Request) -> Response 
     if parts.method == Method::OPTIONS && origin.is_some() && parts.headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
         return preflight(&parts.headers);
     }
-    let mount = if parts.uri.path().starts_with(ADMIN_PREFIX) { None } else { app.mount_for(parts.uri.path()).map(|(m, _)| m) };
+    let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let mount = if parts.uri.path().starts_with(ADMIN_PREFIX) { None } else { app.mount_for(&parts.method, parts.uri.path(), host).map(|(m, _)| m) };
     let envelope = mount.and_then(|m| m.spec.ext.errors.as_ref());
     let mut trace = Trace::default();
     if let (Some(upstream), false) = (&app.upstream, parts.uri.path().starts_with(ADMIN_PREFIX)) {
@@ -383,7 +402,8 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], trace:
     }
 
     // --- Mount: which spec's base path the request is under.
-    let (mount, rest) = app.mount_for(path).ok_or_else(|| Rejection::not_found(method, path))?;
+    let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let (mount, rest) = app.mount_for(method, path, host).ok_or_else(|| Rejection::not_found(method, path))?;
     let spec = &mount.spec;
 
     // --- Route.

@@ -48,6 +48,9 @@ pub struct Spec {
     pub dialect: Dialect,
     /// Path prefix every route is served under (`/api/v1`), no trailing slash; empty for root.
     pub base_path: String,
+    /// The host of the first `servers` URL (`app.bentonow.com`), to tell apart specs that share
+    /// a base path on one port.
+    pub server_host: Option<String>,
     pub operations: Vec<Operation>,
     /// Problems that do not stop serving (`check` lists them).
     pub warnings: Vec<Diagnostic>,
@@ -233,6 +236,11 @@ impl Spec {
         let webhooks = ["webhooks", "x-webhooks"].iter().filter_map(|k| schemas.response.get(*k)).filter_map(Value::as_object).map(|m| m.len()).sum();
 
         // --- Base path.
+        let server_host = schemas.response.pointer("/servers/0/url").and_then(Value::as_str).and_then(|u| {
+            let rest = u.split_once("://")?.1;
+            let host = rest.split(['/', ':']).next()?;
+            (!host.is_empty() && !host.contains('{')).then(|| host.to_ascii_lowercase())
+        });
         let base_path = match &options.base_path {
             Some(b) => normalize_base(b),
             None => normalize_base(&server_path(&schemas.response)),
@@ -276,7 +284,7 @@ impl Spec {
         }
         schemas.finish_loading();
         let patterns = crate::respond::fake::Patterns::build(&schemas.response);
-        Ok(Spec { file: path.to_path_buf(), title, version, openapi, dialect, base_path, operations, warnings: diags, webhooks, fixtures, schemas, patterns, schemes, ext, keys })
+        Ok(Spec { file: path.to_path_buf(), title, version, openapi, dialect, base_path, server_host, operations, warnings: diags, webhooks, fixtures, schemas, patterns, schemes, ext, keys })
     }
 }
 

@@ -121,3 +121,22 @@ fn state_file_survives_a_restart() {
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(status, 200);
 }
+
+#[test]
+fn several_specs_share_one_port_told_apart_by_base_path_and_host() {
+    let (mut child, url) = serve(&["--spec", "specs/bento.yaml", "--spec", "specs/benchwork.yaml", "--spec", "specs/bi369.yaml"]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (bento, benchwork, by_path, bi369) = rt.block_on(async {
+        let c = reqwest::Client::new();
+        // Bento and Benchwork both live under /api/v1: the Host header tells them apart.
+        let bento = c.get(format!("{url}/api/v1/fetch/tags?site_uuid=s")).header("host", "app.bentonow.com").basic_auth("pk", Some("sk")).header("user-agent", "AcmeCRM/1.0").send().await.unwrap().status().as_u16();
+        let benchwork = c.get(format!("{url}/api/v1/workflows")).header("host", "benchwork.app").bearer_auth("bw_live_x").send().await.unwrap().status().as_u16();
+        // Without a matching Host, the spec that has the path answers.
+        let by_path = c.get(format!("{url}/api/v1/workflows")).bearer_auth("bw_live_x").send().await.unwrap().status().as_u16();
+        let bi369 = c.get(format!("{url}/v1/crm/leads")).bearer_auth("k").send().await.unwrap().status().as_u16();
+        (bento, benchwork, by_path, bi369)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!((bento, benchwork, by_path, bi369), (200, 200, 200, 200));
+}
