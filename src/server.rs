@@ -6,15 +6,15 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::pipeline::{handle_wrap, App};
+use crate::pipeline::{handle_wrap, App, LiveApp};
 
 /// A server running in the background of the current tokio runtime.
 #[derive(Debug)]
 pub struct RunningServer {
     /// The bound address (the real port when started on port 0).
     pub addr: SocketAddr,
-    /// The state the server answers from (journal, sandbox).
-    pub app: Arc<App>,
+    /// The state the server answers from (journal, sandbox); swapped by [`RunningServer::swap`].
+    live: Arc<LiveApp>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -39,7 +39,22 @@ impl RunningServer {
     /// # Ok(()) }
     /// ```
     pub fn sent(&self) -> Vec<serde_json::Value> {
-        self.app.recorder.as_ref().map(|r| r.sent()).unwrap_or_default()
+        self.app().recorder.as_ref().map(|r| r.sent()).unwrap_or_default()
+    }
+
+    /// The state the server answers from now.
+    pub fn app(&self) -> Arc<App> {
+        self.live.load_full()
+    }
+
+    /// The swappable state, for a watcher that reloads specs from another thread.
+    pub fn live(&self) -> Arc<LiveApp> {
+        Arc::clone(&self.live)
+    }
+
+    /// Answer from `app` from now on; requests in flight finish with the old one.
+    pub fn swap(&self, app: App) {
+        self.live.store(Arc::new(app));
     }
 
     /// Stop accepting, finish in-flight requests, and wait for the server to end.
@@ -67,8 +82,8 @@ pub async fn start(app: impl Into<Arc<App>>, addr: SocketAddr) -> std::io::Resul
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
-    let app: Arc<App> = app.into();
-    let router = axum::Router::new().fallback(handle_wrap).with_state(Arc::clone(&app));
+    let live = Arc::new(LiveApp::new(app.into()));
+    let router = axum::Router::new().fallback(handle_wrap).with_state(Arc::clone(&live));
     let task = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
@@ -76,7 +91,7 @@ pub async fn start(app: impl Into<Arc<App>>, addr: SocketAddr) -> std::io::Resul
             })
             .await
     });
-    Ok(RunningServer { addr, app, shutdown: Some(tx), task: Some(task) })
+    Ok(RunningServer { addr, live, shutdown: Some(tx), task: Some(task) })
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -89,6 +89,10 @@ pub struct ServeArgs {
     /// Cut the connection mid-answer for this share of requests (0–1).
     #[arg(long, value_name = "RATE", default_value_t = 0.0)]
     pub reset_rate: f64,
+    /// Reload when the specs, overlays or fixtures change; a broken edit keeps the last good
+    /// version serving and prints the error. The sandboxes start again from the new fixtures.
+    #[arg(long)]
+    pub watch: bool,
     /// Never count or refuse requests for rate limits (load tests).
     #[arg(long)]
     pub no_rate_limit: bool,
@@ -97,23 +101,84 @@ pub struct ServeArgs {
     pub rate_limit_window: Option<u64>,
 }
 
+/// What loading needs from the arguments (also for the watcher thread).
+struct WatchArgs {
+    spec: Vec<PathBuf>,
+    fixtures: Option<PathBuf>,
+    no_fixtures: bool,
+    base_path: Option<String>,
+    overlay: Vec<PathBuf>,
+}
+
+fn load_all(args: &ServeArgs) -> Result<Vec<Arc<crate::spec::Spec>>, String> {
+    load_specs(&WatchArgs { spec: args.spec.clone(), fixtures: args.fixtures.clone(), no_fixtures: args.no_fixtures, base_path: args.base_path.clone(), overlay: args.overlay.clone() })
+}
+
+fn load_specs(args: &WatchArgs) -> Result<Vec<Arc<crate::spec::Spec>>, String> {
+    let mut specs = Vec::new();
+    for path in &args.spec {
+        let fixtures = super::fixtures_for(path, args.fixtures.as_deref(), args.no_fixtures);
+        let spec = super::load_spec(path, fixtures, args.base_path.clone(), &args.overlay).map_err(|e| e.to_string())?;
+        specs.push(Arc::new(spec));
+    }
+    Ok(specs)
+}
+
+/// A cheap fingerprint of the watched files: every path with its size and modification time.
+fn fingerprint(args: &WatchArgs) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut paths: Vec<PathBuf> = args.spec.iter().chain(&args.overlay).cloned().collect();
+    for spec in &args.spec {
+        if let Some(dir) = super::fixtures_for(spec, args.fixtures.as_deref(), args.no_fixtures) {
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                paths.extend(entries.filter_map(Result::ok).map(|e| e.path()));
+            }
+            paths.push(dir);
+        }
+    }
+    paths.sort();
+    paths.into_iter().map(|p| {
+        let meta = std::fs::metadata(&p).ok();
+        let (len, modified) = (meta.as_ref().map_or(0, |m| m.len()), meta.and_then(|m| m.modified().ok()));
+        (p, len, modified)
+    }).collect()
+}
+
+/// Poll the watched files (every 300 ms, until `stop`); reload and swap on a change.
+fn watch(args: &WatchArgs, live: &crate::pipeline::LiveApp, stop: &std::sync::atomic::AtomicBool) {
+    let mut last = fingerprint(args);
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let now = fingerprint(args);
+        if now == last {
+            continue;
+        }
+        // Editors write in several steps: wait until the files are quiet.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        last = fingerprint(args);
+        match load_specs(args) {
+            Ok(specs) => {
+                let (app, _) = live.load().rebuild(specs);
+                live.store(Arc::new(app));
+                println!("standin: reloaded");
+            }
+            Err(e) => eprintln!("standin: the edit does not load, still serving the last good version\n{e}"),
+        }
+    }
+}
+
 /// Run `standin serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     if args.spec.len() > 1 && (args.fixtures.is_some() || args.base_path.is_some() || !args.overlay.is_empty()) {
         anyhow::bail!("--fixtures, --base-path and --overlay apply to one spec; with several specs, fixtures come from fixtures/<spec name>/");
     }
-    let mut specs = Vec::new();
-    for path in &args.spec {
-        let fixtures = super::fixtures_for(path, args.fixtures.as_deref(), args.no_fixtures);
-        match super::load_spec(path, fixtures, args.base_path.clone(), &args.overlay) {
-            Ok(s) => specs.push(Arc::new(s)),
-            Err(e) => {
-                eprintln!("standin: {e}");
-                return Ok(ExitCode::from(1));
-            }
+    let specs = match load_all(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("standin: {e}");
+            return Ok(ExitCode::from(1));
         }
-    }
+    };
     let options = crate::pipeline::Options { seed: args.seed, body_limit: args.body_limit, rate_limit_off: args.no_rate_limit, rate_limit_window: args.rate_limit_window, stateless: args.stateless,
         record: (args.journal_size > 0 || args.record.is_some() || args.log_format != "off" || args.report.is_some() || args.strict).then(|| crate::record::RecordOptions {
             capacity: args.journal_size,
@@ -169,7 +234,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let saved_app = Arc::clone(&app);
     let route_warning_count = route_warnings.len();
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
@@ -202,7 +266,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         }
         outln!("standin: listening on {url} (health: {url}/__standin/health)")?;
+        let stop_watching = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if args.watch {
+            let live = server.live();
+            let stop = Arc::clone(&stop_watching);
+            let args = WatchArgs { spec: args.spec.clone(), fixtures: args.fixtures.clone(), no_fixtures: args.no_fixtures, base_path: args.base_path.clone(), overlay: args.overlay.clone() };
+            std::thread::spawn(move || watch(&args, &live, &stop));
+            outln!("standin: watching the specs, overlays and fixtures for changes")?;
+        }
         crate::server::shutdown_signal().await;
+        stop_watching.store(true, std::sync::atomic::Ordering::Relaxed);
+        let saved_app = server.app();
         outln!("standin: shutting down")?;
         server.stop().await.context("server error")?;
         // Everything answered is in the recording before we say goodbye; then the summary.

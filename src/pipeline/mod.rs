@@ -73,6 +73,9 @@ pub struct Chaos {
     pub reset_rate: f64,
 }
 
+/// The state a server answers from, swapped as a whole when `--watch` reloads the specs.
+pub type LiveApp = arc_swap::ArcSwap<App>;
+
 /// Server state shared by all requests; immutable after start.
 #[derive(Debug)]
 pub struct App {
@@ -84,12 +87,14 @@ pub struct App {
     pub body_limit: usize,
     pub rate_limit_off: bool,
     /// The journal and its writer (log line, HAR recording).
-    pub recorder: Option<crate::record::Recorder>,
+    pub recorder: Option<Arc<crate::record::Recorder>>,
     /// `--upstream`: forward every request there and check both directions against the spec.
     pub upstream: Option<(String, reqwest::Client)>,
     pub chaos: Chaos,
     /// Counts requests, to draw faults deterministically (seeded).
     requests: std::sync::atomic::AtomicU64,
+    /// The options this state was built with (for `rebuild`).
+    options: Options,
 }
 
 impl App {
@@ -116,7 +121,7 @@ impl App {
         mounts.sort_by_key(|m| std::cmp::Reverse(m.spec.base_path.len()));
         let body_limit = if options.body_limit == 0 { 10 * 1024 * 1024 } else { options.body_limit };
         let recorder = options.record.clone().and_then(|r| match crate::record::Recorder::start(r) {
-            Ok(rec) => Some(rec),
+            Ok(rec) => Some(Arc::new(rec)),
             Err(e) => {
                 diags.push(crate::spec::Diagnostic::error(std::path::Path::new("--record"), "", format!("cannot create the recording: {e}")));
                 None
@@ -126,7 +131,17 @@ impl App {
             let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(std::time::Duration::from_secs(60)).build().unwrap_or_default();
             (u.trim_end_matches('/').to_string(), client)
         });
-        (App { mounts, seed: options.seed, body_limit, rate_limit_off: options.rate_limit_off, recorder, upstream, chaos: options.chaos.clone(), requests: Default::default() }, diags)
+        (App { mounts, seed: options.seed, body_limit, rate_limit_off: options.rate_limit_off, recorder, upstream, chaos: options.chaos.clone(), requests: Default::default(), options }, diags)
+    }
+
+    /// A new state for reloaded specs (`--watch`): the same options, the same journal and
+    /// recording; the sandboxes start again from the (new) fixtures.
+    pub fn rebuild(&self, specs: Vec<Arc<Spec>>) -> (App, Vec<crate::spec::Diagnostic>) {
+        let options = Options { record: None, ..self.options.clone() };
+        let (mut app, diags) = App::new(specs, options);
+        app.recorder = self.recorder.clone();
+        app.options.record = self.options.record.clone();
+        (app, diags)
     }
 
     /// The mounted spec whose base path `path` is under, and the rest of the path.
@@ -157,7 +172,8 @@ impl App {
 }
 
 /// The axum fallback handler: every request comes through here.
-pub async fn handle_wrap(State(app): State<Arc<App>>, req: Request) -> Response {
+pub async fn handle_wrap(State(live): State<Arc<LiveApp>>, req: Request) -> Response {
+    let app = live.load_full();
     let started = std::time::Instant::now();
     let (parts, body) = req.into_parts();
     let is_head = parts.method == Method::HEAD;

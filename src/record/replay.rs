@@ -48,7 +48,7 @@ pub struct Replayer {
     /// Match key → how many times it was answered.
     cursors: Mutex<HashMap<String, usize>>,
     /// The mock to fall back on (`--spec`).
-    fallback: Option<Arc<crate::pipeline::App>>,
+    fallback: Option<Arc<crate::pipeline::LiveApp>>,
 }
 
 impl std::fmt::Debug for Replayer {
@@ -99,6 +99,7 @@ impl Replayer {
         for (i, e) in entries.iter().enumerate() {
             by_key.entry(key(strictness, &e.method, &e.path, &e.query, e.body.as_ref(), &e.raw_body)).or_default().push(i);
         }
+        let fallback = fallback.map(|app| Arc::new(crate::pipeline::LiveApp::new(app)));
         Ok(Replayer { entries, strictness, by_key, cursors: Mutex::new(HashMap::new()), fallback })
     }
 

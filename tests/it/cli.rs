@@ -140,3 +140,33 @@ fn several_specs_share_one_port_told_apart_by_base_path_and_host() {
     let _ = child.wait();
     assert_eq!((bento, benchwork, by_path, bi369), (200, 200, 200, 200));
 }
+
+#[test]
+fn watch_reloads_edits_and_keeps_the_last_good_version_on_a_broken_one() {
+    let dir = std::env::temp_dir().join(format!("standin-watch-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("shared")).unwrap();
+    let spec = dir.join("shop.yaml");
+    let original = std::fs::read_to_string(repo("tests/fixtures/specs/shop.yaml")).unwrap();
+    std::fs::write(&spec, &original).unwrap();
+    std::fs::copy(repo("tests/fixtures/specs/shared/user.yaml"), dir.join("shared/user.yaml")).unwrap();
+    let (mut child, url) = serve(&["--spec", spec.to_str().unwrap(), "--stateless", "--watch"]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let c = reqwest::Client::new();
+    let status = |path: &str| rt.block_on(async { c.get(format!("{url}{path}")).send().await.unwrap().status().as_u16() });
+    let wait_for = |path: &str, want: u16| (0..40).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        status(path) == want
+    });
+    assert_eq!(status("/api/v2/files/report.json"), 200);
+    // An edit that removes a path takes effect without a restart.
+    std::fs::write(&spec, original.replace("  /files/{name}.json:", "  /archive/{name}.json:")).unwrap();
+    assert!(wait_for("/api/v2/files/report.json", 404), "the edit was picked up");
+    assert_eq!(status("/api/v2/archive/report.json"), 200);
+    // A broken edit: the last good version keeps serving.
+    std::fs::write(&spec, "openapi: 3.0.3\ninfo: [not, an, object\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    assert_eq!(status("/api/v2/archive/report.json"), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+    std::fs::remove_dir_all(&dir).ok();
+}
