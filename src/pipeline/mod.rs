@@ -364,6 +364,8 @@ impl axum::body::HttpBody for CutBody {
 #[derive(Debug, Default)]
 pub struct Trace {
     pub rate: Option<rate_limit::RateInfo>,
+    /// The caller's credential (as the journal shows it: masked).
+    pub tenant: Option<String>,
     pub operation: Option<String>,
     pub violations: Vec<reject::Problem>,
 }
@@ -388,6 +390,7 @@ async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts
         operation: trace.operation,
         source: resp_parts.headers.get("x-standin-source").and_then(|v| v.to_str().ok()).map(str::to_string),
         violations: trace.violations,
+        tenant: trace.tenant,
         secrets: mount.map(|m| Arc::clone(&m.secrets)).unwrap_or_default(),
     };
     recorder.record(exchange);
@@ -452,6 +455,7 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], trace:
     // --- Authenticate: who is calling (the tenant), from the spec's security schemes.
     let query = validate::parse_query(parts.uri.query());
     let tenant = auth::authenticate(spec, op, &parts.headers, &query)?;
+    trace.tenant = Some(crate::state::mask(&tenant.0));
     // Keys declared in `_keys.json`: revoked ones are refused, scopes limit the methods.
     let key = spec.keys.get(&tenant.0);
     if let Some(info) = key {

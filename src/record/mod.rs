@@ -44,6 +44,8 @@ pub struct Exchange {
     pub source: Option<String>,
     /// Contract violations of the request (the problems of a 400/422).
     pub violations: Vec<Problem>,
+    /// The caller's credential, masked (`ke_l…`).
+    pub tenant: Option<String>,
     /// Credentials and API keys (header and query names) to redact in the recording.
     pub secrets: Arc<Vec<String>>,
 }
@@ -179,7 +181,8 @@ impl Recorder {
         }
     }
 
-    /// The journal as JSON, filtered (`method`, `path` prefix, `status`, `operation`).
+    /// The journal as JSON, filtered (`method`, `path` prefix, `status`, `operation`, `tenant`:
+    /// the credential, compared masked).
     pub fn list(&self, filter: &[(String, String)]) -> Vec<Value> {
         self.flush();
         let f = |k: &str| filter.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -189,6 +192,7 @@ impl Recorder {
             .filter(|e| f("path").is_none_or(|p| e.path.starts_with(p)))
             .filter(|e| f("status").is_none_or(|s| s == e.status.to_string()))
             .filter(|e| f("operation").is_none_or(|o| e.operation.as_deref() == Some(o)))
+            .filter(|e| f("tenant").is_none_or(|t| e.tenant.as_deref() == Some(crate::state::mask(t).as_str())))
             .map(|e| summary(e))
             .collect()
     }
@@ -267,6 +271,7 @@ fn summary(e: &Exchange) -> Value {
         "status": e.status,
         "operation": e.operation,
         "source": e.source,
+        "tenant": e.tenant,
         "violations": e.violations,
     })
 }

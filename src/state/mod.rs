@@ -806,7 +806,7 @@ fn singular_title(name: &str) -> String {
 }
 
 /// Show a credential without revealing it: its first 4 characters.
-fn mask(key: &str) -> String {
+pub fn mask(key: &str) -> String {
     if key.is_empty() {
         return "(anonymous)".into();
     }
