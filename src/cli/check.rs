@@ -97,6 +97,7 @@ pub fn lint(spec: &Spec) -> Vec<Diagnostic> {
         }
     }
     unknown_formats(spec, &mut out);
+    generation_bounds(spec, &mut out);
     // Declared actions must name operations and inferred resources.
     let resources = crate::state::infer::infer(spec);
     let has = |c: &str| resources.iter().any(|r| r.collection == c);
@@ -130,6 +131,22 @@ fn unknown_formats(spec: &Spec, out: &mut Vec<Diagnostic>) {
         if let Some(serde_json::Value::String(f)) = map.get("format") {
             if !KNOWN_FORMATS.contains(&f.as_str()) && seen.insert(f.clone()) {
                 out.push(Diagnostic::warning(&spec.file, format!("{at}/format"), format!("unknown format {f:?} is not checked (first use shown)")));
+            }
+        }
+    });
+}
+
+/// Schemas generation has to bound: `minItems` above the array cap, patterns that cannot be
+/// generated (look-around, backreferences, or strings longer than 4,096 characters).
+fn generation_bounds(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let skip = |k: &str| matches!(k, "examples" | "info" | "servers" | "tags") || k.starts_with("x-") || crate::spec::load::DATA_KEYS.contains(&k);
+    crate::spec::load::walk_objects(&spec.schemas.response, "", &skip, &mut |at, map| {
+        if let Some(n) = map.get("minItems").and_then(serde_json::Value::as_u64).filter(|n| *n as usize > crate::respond::fake::MAX_ARRAY) {
+            out.push(Diagnostic::warning(&spec.file, format!("{at}/minItems"), format!("minItems {n}: generated arrays are capped at {} items, so generated bodies do not satisfy it", crate::respond::fake::MAX_ARRAY)));
+        }
+        if let Some(p) = map.get("pattern").and_then(serde_json::Value::as_str) {
+            if !spec.patterns.generatable(p) {
+                out.push(Diagnostic::warning(&spec.file, format!("{at}/pattern"), format!("strings matching {p:?} cannot be generated (unsupported syntax, or longer than 4,096 characters); generated values are plain words")));
             }
         }
     });

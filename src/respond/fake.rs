@@ -33,7 +33,7 @@ const MAX_DEPTH: usize = 12;
 /// At most this many values per generated body.
 const NODE_BUDGET: usize = 20_000;
 /// Arrays never grow past this, whatever `minItems` says.
-const MAX_ARRAY: usize = 1_000;
+pub const MAX_ARRAY: usize = 1_000;
 /// A plan never holds more nodes than this (the rest generate `null`).
 const MAX_PLAN_NODES: usize = 200_000;
 /// `allOf` nested deeper than this is not merged further.
@@ -60,6 +60,11 @@ impl Patterns {
         let mut compiled = HashMap::new();
         collect_patterns(doc, &mut compiled);
         Self { compiled }
+    }
+
+    /// Whether strings matching `pattern` can be generated (else they fall back to words).
+    pub fn generatable(&self, pattern: &str) -> bool {
+        self.compiled.get(pattern).is_some_and(Option::is_some)
     }
 
     fn get(&self, pattern: &str) -> Option<Arc<rand_regex::Regex>> {
@@ -422,7 +427,7 @@ impl<'a> Compiler<'a> {
     }
 
     fn deref(&self, mut v: &'a Value) -> Option<&'a Value> {
-        for _ in 0..32 {
+        for _ in 0..128 {
             match v.get("$ref").and_then(Value::as_str) {
                 Some(r) => v = resolve_pointer(self.doc, r.strip_prefix('#')?)?,
                 None => return Some(v),

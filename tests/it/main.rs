@@ -6,6 +6,7 @@ mod common;
 mod cli;
 mod respond;
 mod record;
+mod robustness;
 mod routing;
 mod specs;
 mod state;

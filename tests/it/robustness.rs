@@ -1,0 +1,110 @@
+//! Bad input: hostile specs, random requests, and a bounded mixed load; the server stays up,
+//! answers within bounds, and loses no exchange.
+
+use std::sync::Arc;
+
+use rand::{RngExt, SeedableRng};
+use serde_json::{json, Value};
+
+use crate::common::{parts, TestServer};
+
+#[tokio::test]
+async fn hostile_spec_loads_and_every_answer_is_bounded() {
+    let t = TestServer::start("tests/fixtures/specs/hostile.yaml", None, 0).await;
+    let cases = [
+        ("POST", "/cycle", Some(json!({}))),
+        ("GET", "/chain", None),
+        ("GET", "/enum?v=4999", None),
+        // Catastrophic backtracking pattern `^(a+)+$` with a non-matching input.
+        ("POST", "/regex", Some(json!({"s": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"}))),
+        ("GET", "/many", None),
+    ];
+    for (method, path, body) in cases {
+        let started = std::time::Instant::now();
+        let mut req = t.client.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), t.url(path));
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b.to_string());
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let size = resp.bytes().await.unwrap().len();
+        assert!(status < 500, "{method} {path}: {status}");
+        assert!(size < 2 * 1024 * 1024, "{method} {path}: {size} bytes");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{method} {path} took {:?}", started.elapsed());
+    }
+    // A 60-hop $ref chain still generates its object.
+    let (_, _, chain) = parts(t.get("/chain").header("prefer", "dynamic=true").send().await.unwrap()).await;
+    assert!(chain.is_object(), "{chain}");
+}
+
+/// Seeded random requests (methods, paths, percent-escapes, headers, bodies) never get a 5xx.
+#[tokio::test]
+async fn random_requests_never_crash_or_get_a_5xx() {
+    let t = TestServer::start("specs/bento.yaml", Some("fixtures/bento"), 0).await;
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(42);
+    let methods = ["GET", "POST", "PATCH", "DELETE", "PUT", "OPTIONS", "HEAD", "TRACE"];
+    let paths = ["/api/v1/fetch/tags", "/api/v1/fetch/tags/%ff", "/api/v1/batch/events", "/api/v1//x", "/api/v1/fetch/emails/templates/%2e%2e", "/", "/api/v1/stats/ads", "/__standin/nope"];
+    let bodies = ["", "{", "[]", "null", "{\"events\": [{}]}", "\u{0}\u{1}", "{\"events\": \"x\", \"site_uuid\": 5}", "x=1&y[]=2"];
+    for _ in 0..400 {
+        let method = methods[rng.random_range(0..methods.len())];
+        let mut path = paths[rng.random_range(0..paths.len())].to_string();
+        if rng.random_bool(0.5) {
+            path.push_str(&format!("?site_uuid={}&page={}", rng.random_range(0..3u8), ["1", "-1", "x", "99999999999999999999"][rng.random_range(0..4)]));
+        }
+        let mut req = t.client.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), t.url(&path));
+        if rng.random_bool(0.7) {
+            req = req.header("authorization", ["Basic cGs6c2s=", "Basic !!", "Bearer x", "Basic "][rng.random_range(0..4)]);
+        }
+        if rng.random_bool(0.7) {
+            req = req.header("user-agent", "fuzz/1.0");
+        }
+        if rng.random_bool(0.6) {
+            req = req.header("content-type", ["application/json", "text/plain", "application/x-www-form-urlencoded", "application/json; charset=utf-16"][rng.random_range(0..4)]);
+        }
+        let body = bodies[rng.random_range(0..bodies.len())];
+        let resp = req.body(body.to_string()).send().await.unwrap();
+        assert!(resp.status().as_u16() < 500, "{method} {path} {body:?} -> {}", resp.status());
+    }
+    assert_eq!(t.get("/__standin/health").send().await.unwrap().status(), 200);
+}
+
+/// Many connections, valid and invalid traffic, a bounded time: the server stays healthy and the
+/// journal holds every exchange.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_load_keeps_the_server_healthy_and_the_journal_complete() {
+    let options = standin::pipeline::Options { body_limit: 1 << 20, record: Some(standin::record::RecordOptions { capacity: 100_000, ..Default::default() }), rate_limit_off: true, ..Default::default() };
+    let t = Arc::new(TestServer::with("specs/bi369.yaml", Some("fixtures/bi369"), options).await);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut tasks = Vec::new();
+    for w in 0..16u32 {
+        let t = Arc::clone(&t);
+        tasks.push(tokio::spawn(async move {
+            let mut sent = 0u64;
+            let mut i = 0u32;
+            while std::time::Instant::now() < deadline && i < 2_000 {
+                i += 1;
+                let r = match (w + i) % 4 {
+                    0 => t.get("/v1/crm/leads?perPage=5").bearer_auth("key_load"),
+                    1 => t.post_json("/v1/crm/leads", &json!({"firstName": "L", "lastName": i.to_string(), "email": format!("l{w}x{i}@example.com")})).bearer_auth("key_load"),
+                    2 => t.post_json("/v1/crm/leads", &json!({"email": "not an email"})).bearer_auth("key_load"),
+                    _ => t.get("/v1/crm/leads"),
+                };
+                let status = r.send().await.unwrap().status().as_u16();
+                assert!(status < 500);
+                sent += 1;
+            }
+            sent
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap();
+    }
+    assert!(total > 100, "only {total} requests in 2 s");
+    assert_eq!(t.get("/__standin/health").send().await.unwrap().status(), 200);
+    let (_, _, journal) = parts(t.get("/__standin/requests").send().await.unwrap()).await;
+    let logged = journal.as_array().unwrap().len() as u64;
+    assert_eq!(logged, total, "the journal holds every exchange");
+    let invalid = journal.as_array().unwrap().iter().filter(|e: &&Value| e["status"] == 400).count();
+    assert!(invalid > 0);
+}
