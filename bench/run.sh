@@ -15,6 +15,7 @@ CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 PORT_STANDIN=${PORT_STANDIN:-4410}
 PORT_BARE=${PORT_BARE:-4420}
+PORT_STATE=${PORT_STATE:-4430}
 # JOURNAL=off measures without the request journal (serve --journal-size 0).
 EXTRA=()
 [ "${JOURNAL:-on}" = off ] && EXTRA+=(--journal-size 0)
@@ -28,7 +29,11 @@ cargo build --release --quiet --bin standin --example bare
 STANDIN=$!
 ./target/release/examples/bare "$PORT_BARE" >/dev/null 2>&1 &
 BARE=$!
-trap 'kill $STANDIN $BARE 2>/dev/null || true' EXIT
+# The stateful sandbox with auth (Bench's X-API-Key), rate limits off for the load.
+./target/release/standin serve --spec specs/bench.yaml --no-rate-limit --log-format off "${EXTRA[@]}" --port "$PORT_STATE" >/tmp/standin-bench-state.log 2>&1 &
+STATE=$!
+trap 'kill $STANDIN $BARE $STATE 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT_STATE/__standin/health" >/dev/null && break; sleep 0.1; done
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT_STANDIN/__standin/health" >/dev/null && break; sleep 0.1; done
 
 LUA=$(mktemp -d)
@@ -44,9 +49,9 @@ wrk.body = '{"id":"prd_x1","price":0,"currency":"GBP","colour":"red"}'
 LUA
 echo "# empty" >"$LUA/get.lua"
 
-run() { # name url script
+run() { # name url script [wrk args…]
   local out rps p50 p99
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$LUA/$3" "$2")
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$LUA/$3" "${@:4}" "$2")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
@@ -63,6 +68,9 @@ run get_by_id_example "$S/products/prd_lamp1" get.lua
 run get_fixture "$S/categories/1" get.lua
 run post_valid_body "$S/products" post_valid.lua
 run post_invalid_body_400 "$S/products" post_invalid.lua
+B="http://127.0.0.1:$PORT_STATE/api"
+run get_by_id_from_state "$B/agent/deals/deal_abc123" get.lua -H "X-API-Key: ke_live_bench"
+run auth_rejected_401 "$B/agent/deals" get.lua
 bare=$(cat "$LUA/bare_axum_fixed_bytes.rps")
 echo "ratio to the bare handler (target >= 0.5):"
 for f in "$LUA"/*.rps; do

@@ -77,7 +77,8 @@ pub struct Webhooks {
     config: WebhookConfig,
     subscriptions: RwLock<Vec<Subscription>>,
     log: Arc<Mutex<VecDeque<Value>>>,
-    client: reqwest::Client,
+    /// Built on the first delivery: a TLS-capable client costs megabytes most runs never use.
+    client: std::sync::OnceLock<reqwest::Client>,
     next: AtomicU64,
 }
 
@@ -89,8 +90,11 @@ impl std::fmt::Debug for Webhooks {
 
 impl Webhooks {
     pub fn new(config: WebhookConfig) -> Self {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
-        Self { config, subscriptions: RwLock::new(Vec::new()), log: Arc::new(Mutex::new(VecDeque::new())), client, next: AtomicU64::new(1) }
+        Self { config, subscriptions: RwLock::new(Vec::new()), log: Arc::new(Mutex::new(VecDeque::new())), client: std::sync::OnceLock::new(), next: AtomicU64::new(1) }
+    }
+
+    fn client(&self) -> reqwest::Client {
+        self.client.get_or_init(|| reqwest::Client::builder().timeout(Duration::from_secs(5)).redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default()).clone()
     }
 
     /// Add a subscription; returns its id.
@@ -133,7 +137,7 @@ impl Webhooks {
                 }
                 log.push_back(entry);
             }
-            let job = Job { id: delivery_id, sub, body, header: self.config.signature_header.clone(), retries: self.config.retries, backoff_ms: self.config.backoff_ms, client: self.client.clone(), log: Arc::clone(&self.log) };
+            let job = Job { id: delivery_id, sub, body, header: self.config.signature_header.clone(), retries: self.config.retries, backoff_ms: self.config.backoff_ms, client: self.client(), log: Arc::clone(&self.log) };
             runtime.spawn(job.run());
         }
     }
