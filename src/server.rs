@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use std::future::Future;
+
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -84,6 +86,8 @@ pub async fn start(app: impl Into<Arc<App>>, addr: SocketAddr) -> std::io::Resul
     let (tx, rx) = oneshot::channel::<()>();
     let live = Arc::new(LiveApp::new(app.into()));
     let router = axum::Router::new().fallback(handle_wrap).with_state(Arc::clone(&live));
+    let limits = live.load().limits.clone();
+    let listener = Limited { inner: listener, permits: Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1))), idle: limits.idle_timeout };
     let task = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
@@ -128,4 +132,97 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result
     f.sync_all()?;
     drop(f);
     std::fs::rename(&tmp, path)
+}
+
+/// Transport limits: slow or idle clients cannot hold the server.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Connections served at once; more wait to be accepted.
+    pub max_connections: usize,
+    /// A connection that sends nothing for this long is closed (slow clients, idle keep-alive).
+    pub idle_timeout: std::time::Duration,
+    /// A request that takes longer than this (latency injection included) gets 503.
+    pub request_timeout: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_connections: 1024, idle_timeout: std::time::Duration::from_secs(60), request_timeout: std::time::Duration::from_secs(30) }
+    }
+}
+
+/// A listener that caps the connections open at once and closes idle ones.
+struct Limited {
+    inner: TcpListener,
+    permits: Arc<tokio::sync::Semaphore>,
+    idle: std::time::Duration,
+}
+
+impl axum::serve::Listener for Limited {
+    type Io = Guarded;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await else { continue };
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    let idle = Box::pin(tokio::time::sleep(self.idle));
+                    return (Guarded { stream, _permit: permit, idle, limit: self.idle }, addr);
+                }
+                // Too many open files and the like: wait a moment rather than spin.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection that holds its slot until closed, and fails reads after `limit` of silence.
+struct Guarded {
+    stream: tokio::net::TcpStream,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    idle: std::pin::Pin<Box<tokio::time::Sleep>>,
+    limit: std::time::Duration,
+}
+
+impl tokio::io::AsyncRead for Guarded {
+    fn poll_read(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        match std::pin::Pin::new(&mut self.stream).poll_read(cx, buf) {
+            std::task::Poll::Ready(r) => {
+                if buf.filled().len() > before {
+                    let deadline = tokio::time::Instant::now() + self.limit;
+                    self.idle.as_mut().reset(deadline);
+                }
+                std::task::Poll::Ready(r)
+            }
+            std::task::Poll::Pending => match self.idle.as_mut().poll(cx) {
+                std::task::Poll::Ready(()) => std::task::Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "idle connection closed"))),
+                std::task::Poll::Pending => std::task::Poll::Pending,
+            },
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for Guarded {
+    fn poll_write(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
 }

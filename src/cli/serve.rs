@@ -93,6 +93,15 @@ pub struct ServeArgs {
     /// version serving and prints the error. The sandboxes start again from the new fixtures.
     #[arg(long)]
     pub watch: bool,
+    /// Connections served at once; more wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Close a connection that sends nothing for this many seconds (slow or idle clients).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub idle_timeout: u64,
+    /// Answer 503 to a request that takes longer than this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub request_timeout: u64,
     /// Never count or refuse requests for rate limits (load tests).
     #[arg(long)]
     pub no_rate_limit: bool,
@@ -198,6 +207,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
             error_rate: rate(args.fault_rate, "--fault-rate")?,
             reset_rate: rate(args.reset_rate, "--reset-rate")?,
+        },
+        limits: crate::server::Limits {
+            max_connections: args.max_connections,
+            idle_timeout: std::time::Duration::from_secs(args.idle_timeout.max(1)),
+            request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
         },
     };
     let (app, route_warnings) = App::new(specs.clone(), options);

@@ -60,6 +60,8 @@ pub struct Options {
     pub upstream: Option<String>,
     /// Resilience testing: added latency and injected faults (off by default).
     pub chaos: Chaos,
+    /// Connection cap, idle and request timeouts.
+    pub limits: crate::server::Limits,
 }
 
 /// Latency and faults for resilience tests.
@@ -91,6 +93,8 @@ pub struct App {
     /// `--upstream`: forward every request there and check both directions against the spec.
     pub upstream: Option<(String, reqwest::Client)>,
     pub chaos: Chaos,
+    /// Connection cap, idle and request timeouts (read when the server starts).
+    pub limits: crate::server::Limits,
     /// Counts requests, to draw faults deterministically (seeded).
     requests: std::sync::atomic::AtomicU64,
     /// The options this state was built with (for `rebuild`).
@@ -131,7 +135,7 @@ impl App {
             let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(std::time::Duration::from_secs(60)).build().unwrap_or_default();
             (u.trim_end_matches('/').to_string(), client)
         });
-        (App { mounts, seed: options.seed, body_limit, rate_limit_off: options.rate_limit_off, recorder, upstream, chaos: options.chaos.clone(), requests: Default::default(), options }, diags)
+        (App { mounts, seed: options.seed, body_limit, rate_limit_off: options.rate_limit_off, recorder, upstream, chaos: options.chaos.clone(), limits: options.limits.clone(), requests: Default::default(), options }, diags)
     }
 
     /// A new state for reloaded specs (`--watch`): the same options, the same journal and
@@ -174,6 +178,15 @@ impl App {
 /// The axum fallback handler: every request comes through here.
 pub async fn handle_wrap(State(live): State<Arc<LiveApp>>, req: Request) -> Response {
     let app = live.load_full();
+    let limit = app.limits.request_timeout;
+    let errors = app.mounts.first().and_then(|m| m.spec.ext.errors.clone());
+    match tokio::time::timeout(limit, answer(app, req)).await {
+        Ok(r) => r,
+        Err(_) => rejection_response(&Rejection::timeout(limit), errors.as_ref(), false),
+    }
+}
+
+async fn answer(app: Arc<App>, req: Request) -> Response {
     let started = std::time::Instant::now();
     let (parts, body) = req.into_parts();
     let is_head = parts.method == Method::HEAD;

@@ -58,6 +58,7 @@ pub const TITLE_RATE_LIMITED: &str = "Too many requests";
 pub const TITLE_REFUSED: &str = "Refused";
 pub const TITLE_FORBIDDEN: &str = "Forbidden";
 pub const TITLE_BAD_GATEWAY: &str = "Bad gateway";
+pub const TITLE_TIMEOUT: &str = "Request timeout";
 
 impl Rejection {
     fn new(status: StatusCode, code: &'static str, title: &'static str, detail: String) -> Self {
@@ -151,6 +152,11 @@ impl Rejection {
     /// 502: the upstream of the validation proxy did not answer.
     pub fn new_bad_gateway(detail: String) -> Self {
         Self::new(StatusCode::BAD_GATEWAY, "bad_gateway", TITLE_BAD_GATEWAY, detail)
+    }
+
+    /// 503: the request took longer than `--request-timeout`.
+    pub fn timeout(limit: std::time::Duration) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", TITLE_TIMEOUT, format!("The request took longer than {} s.", limit.as_secs_f64()))
     }
 
     /// 500: a bug in standin; the detail is safe to show (no internals beyond the message).

@@ -108,3 +108,47 @@ async fn mixed_load_keeps_the_server_healthy_and_the_journal_complete() {
     let invalid = journal.as_array().unwrap().iter().filter(|e: &&Value| e["status"] == 400).count();
     assert!(invalid > 0);
 }
+
+fn limited(max_connections: usize, idle_ms: u64, request_ms: u64) -> standin::pipeline::Options {
+    let limits = standin::server::Limits {
+        max_connections,
+        idle_timeout: std::time::Duration::from_millis(idle_ms),
+        request_timeout: std::time::Duration::from_millis(request_ms),
+    };
+    standin::pipeline::Options { body_limit: 1 << 20, stateless: true, limits, ..Default::default() }
+}
+
+/// A slow client that never finishes its request is disconnected after the idle timeout.
+#[tokio::test]
+async fn slow_clients_are_disconnected_after_the_idle_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let t = TestServer::with("tests/fixtures/specs/shop.yaml", None, limited(64, 500, 30_000)).await;
+    let mut s = tokio::net::TcpStream::connect(t.server.addr).await.unwrap();
+    s.write_all(b"GET /api/v2/products HTTP/1.1\r\nHost: x\r\n").await.unwrap(); // never finished
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(3), s.read(&mut buf)).await.expect("closed well before 3 s");
+    assert!(matches!(read, Ok(0) | Err(_)), "the server closed the connection");
+}
+
+/// Connections beyond the cap wait to be accepted; a slot frees when one closes.
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let t = TestServer::with("tests/fixtures/specs/shop.yaml", None, limited(2, 60_000, 30_000)).await;
+    let a = tokio::net::TcpStream::connect(t.server.addr).await.unwrap();
+    let _b = tokio::net::TcpStream::connect(t.server.addr).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let c = reqwest::Client::builder().timeout(std::time::Duration::from_millis(500)).build().unwrap();
+    assert!(c.get(t.url("/api/v2/products")).send().await.is_err(), "a third connection is not served while two are open");
+    drop(a);
+    let c = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().unwrap();
+    assert_eq!(c.get(t.url("/api/v2/products")).send().await.unwrap().status(), 200);
+}
+
+/// A request slower than the request timeout gets 503.
+#[tokio::test]
+async fn requests_slower_than_the_timeout_get_503() {
+    let t = TestServer::with("tests/fixtures/specs/shop.yaml", None, limited(64, 60_000, 300)).await;
+    let r = t.get("/api/v2/products").header("prefer", "latency=2000").send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(t.get("/api/v2/products").send().await.unwrap().status(), 200);
+}
