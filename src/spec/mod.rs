@@ -172,8 +172,19 @@ impl Schemas {
 impl Spec {
     /// Load a spec from a file. Fails with every error found; warnings are kept on the spec.
     pub fn load(path: &Path, options: &LoadOptions) -> Result<Spec, LoadError> {
+        let doc = load::read_document(path).map_err(|d| LoadError { file: path.to_path_buf(), errors: vec![d] })?;
+        Self::from_document(path, doc, options)
+    }
+
+    /// Load a spec from text (YAML or JSON); `path` names it in messages and anchors relative
+    /// `$ref`s. Used by fuzzing and by callers that hold the text already.
+    pub fn load_text(path: &Path, text: &str, options: &LoadOptions) -> Result<Spec, LoadError> {
+        let doc = load::parse_document(path, text).map_err(|d| LoadError { file: path.to_path_buf(), errors: vec![d] })?;
+        Self::from_document(path, doc, options)
+    }
+
+    fn from_document(path: &Path, mut doc: Value, options: &LoadOptions) -> Result<Spec, LoadError> {
         let fail = |errors: Vec<Diagnostic>| LoadError { file: path.to_path_buf(), errors };
-        let mut doc = load::read_document(path).map_err(|d| fail(vec![d]))?;
         let mut diags = Vec::new();
         for o in &options.overlays {
             overlay::apply(o, &mut doc, &mut diags);
