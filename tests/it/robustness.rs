@@ -72,7 +72,9 @@ async fn random_requests_never_crash_or_get_a_5xx() {
 /// journal holds every exchange.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mixed_load_keeps_the_server_healthy_and_the_journal_complete() {
-    let options = standin::pipeline::Options { body_limit: 1 << 20, record: Some(standin::record::RecordOptions { capacity: 100_000, ..Default::default() }), rate_limit_off: true, ..Default::default() };
+    let har = std::env::temp_dir().join(format!("standin-load-{}.har", std::process::id()));
+    let record = standin::record::RecordOptions { capacity: 100_000, har: Some(har.clone()), ..Default::default() };
+    let options = standin::pipeline::Options { body_limit: 1 << 20, record: Some(record), rate_limit_off: true, ..Default::default() };
     let t = Arc::new(TestServer::with("specs/bi369.yaml", Some("fixtures/bi369"), options).await);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     let mut tasks = Vec::new();
@@ -107,6 +109,10 @@ async fn mixed_load_keeps_the_server_healthy_and_the_journal_complete() {
     assert_eq!(logged, total, "the journal holds every exchange");
     let invalid = journal.as_array().unwrap().iter().filter(|e: &&Value| e["status"] == 400).count();
     assert!(invalid > 0);
+    // The recording holds them too (the journal read above flushed the writer).
+    let recorded: Value = serde_json::from_str(&std::fs::read_to_string(&har).unwrap()).unwrap();
+    assert_eq!(recorded["log"]["entries"].as_array().unwrap().len() as u64, total, "the recording holds every exchange");
+    std::fs::remove_file(&har).ok();
 }
 
 fn limited(max_connections: usize, idle_ms: u64, request_ms: u64) -> standin::pipeline::Options {
