@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::common::repo;
+use crate::common::{repo, serve, terminate};
 
 fn standin(args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_standin")).args(args).current_dir(repo("")).output().expect("run standin");
@@ -77,24 +77,6 @@ fn serve_on_port_zero_prints_the_address_and_answers() {
     child.wait().ok();
     assert_eq!(health, 200);
     assert!(tags["data"].as_array().is_some_and(|a| !a.is_empty()), "{tags}");
-}
-
-/// Start `standin serve` with `args` on a free port; returns the child and its base URL.
-fn serve(args: &[&str]) -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_standin")).arg("serve").args(args).args(["--port", "0"]).current_dir(repo("")).stdout(Stdio::piped()).spawn().expect("spawn");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let url = (0..10)
-        .find_map(|_| lines.next()?.ok()?.strip_prefix("standin: listening on ").and_then(|r| r.split_whitespace().next()).map(str::to_string))
-        .expect("listening line");
-    // Keep draining stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, url)
-}
-
-fn terminate(child: &mut std::process::Child) {
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let _ = child.wait();
 }
 
 #[test]

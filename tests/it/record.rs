@@ -1,11 +1,10 @@
 //! The journal, the violations list, and HAR recording (redacted, readable after kill -9).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{json, Value};
 
-use crate::common::{parts, repo, TestServer};
+use crate::common::{parts, replay, serve, TestServer};
 
 #[tokio::test]
 async fn journal_lists_exchanges_and_violations_and_can_be_cleared() {
@@ -31,18 +30,6 @@ async fn journal_lists_exchanges_and_violations_and_can_be_cleared() {
     t.client.delete(t.url("/__standin/requests")).send().await.unwrap();
     let (_, _, all) = parts(t.get("/__standin/requests").send().await.unwrap()).await;
     assert_eq!(all, json!([]));
-}
-
-/// Start `standin serve` with `args` on a free port; returns the child and its base URL.
-fn serve(args: &[&str]) -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_standin")).arg("serve").args(args).args(["--port", "0", "--log-format", "off"]).current_dir(repo("")).stdout(Stdio::piped()).spawn().expect("spawn");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let url = (0..10)
-        .find_map(|_| lines.next()?.ok()?.strip_prefix("standin: listening on ").and_then(|r| r.split_whitespace().next()).map(str::to_string))
-        .expect("listening line");
-    std::thread::spawn(move || for _ in lines {});
-    (child, url)
 }
 
 #[test]
@@ -87,18 +74,6 @@ fn recording_is_a_redacted_har_that_survives_kill_9() {
     assert_eq!(first["_standin"]["operation"], "listDeals");
     assert_eq!(entries[5]["_standin"]["violations"][0]["location"], "body.customerName");
     std::fs::remove_dir_all(&dir).ok();
-}
-
-/// Start `standin replay FILE` on a free port.
-fn replay(args: &[&str]) -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_standin")).arg("replay").args(args).args(["--port", "0"]).current_dir(repo("")).stdout(Stdio::piped()).spawn().expect("spawn");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let url = (0..10)
-        .find_map(|_| lines.next()?.ok()?.strip_prefix("standin: listening on ").and_then(|r| r.split_whitespace().next()).map(str::to_string))
-        .expect("listening line");
-    std::thread::spawn(move || for _ in lines {});
-    (child, url)
 }
 
 #[test]

@@ -75,3 +75,38 @@ pub async fn parts(resp: reqwest::Response) -> (u16, String, Value) {
 pub fn locations(body: &Value) -> Vec<String> {
     body["errors"].as_array().map(|a| a.iter().filter_map(|e| e["location"].as_str().map(str::to_string)).collect()).unwrap_or_default()
 }
+
+/// Start the real binary: `standin <command> <args> --port 0 --log-format off`; returns the
+/// child and the base URL it printed. Its stdout keeps being drained so it never blocks.
+pub fn spawn(command: &str, args: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_standin"));
+    cmd.arg(command).args(args).args(["--port", "0"]);
+    if command == "serve" {
+        cmd.args(["--log-format", "off"]);
+    }
+    let mut child = cmd.current_dir(repo("")).stdout(std::process::Stdio::piped()).spawn().expect("spawn standin");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let url = (0..10)
+        .find_map(|_| lines.next()?.ok()?.strip_prefix("standin: listening on ").and_then(|r| r.split_whitespace().next()).map(str::to_string))
+        .expect("listening line");
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+/// `standin serve <args>` on a free port.
+pub fn serve(args: &[&str]) -> (std::process::Child, String) {
+    spawn("serve", args)
+}
+
+/// `standin replay <args>` on a free port.
+pub fn replay(args: &[&str]) -> (std::process::Child, String) {
+    spawn("replay", args)
+}
+
+/// SIGTERM (graceful shutdown) and wait.
+pub fn terminate(child: &mut std::process::Child) {
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+}
