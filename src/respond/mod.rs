@@ -14,7 +14,6 @@
 pub mod fake;
 pub mod fixture;
 
-use std::sync::Arc;
 
 use axum::http::{HeaderName, HeaderValue};
 use serde_json::Value;
@@ -303,9 +302,6 @@ fn response_headers(spec: &Spec, response: &Response, seed: u64) -> Vec<(HeaderN
     }
     out
 }
-
-/// Shared handle type used by the pipeline.
-pub type SharedSpec = Arc<Spec>;
 
 #[cfg(test)]
 mod tests {

@@ -233,7 +233,7 @@ impl Spec {
         let schemas = Schemas::new(request, response).map_err(|e| fail(vec![Diagnostic::error(path, "", format!("schemas cannot be registered: {e}"))]))?;
 
         // --- Operations.
-        let mut operations = model::lower(path, &schemas.response, dialect, &schemas, &mut diags);
+        let mut operations = model::lower(path, &schemas.response, &schemas, &mut diags);
         lint_operation_ids(path, &operations, &mut diags);
         let schemes = security::read_schemes(path, &schemas.response, &mut diags);
         security::attach_requirements(path, &schemas.response, &schemes, &mut operations, &mut diags);

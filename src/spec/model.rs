@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use axum::http::Method;
 use serde_json::{json, Map, Value};
 
-use super::convert::{Dialect, METHODS};
+use super::convert::METHODS;
 use super::error::{escape_token, join, Diagnostic};
 use super::load::deref;
 use super::Schemas;
@@ -223,8 +223,7 @@ impl Operation {
 }
 
 /// Lower every operation of `doc` (the response view; non-schema parts equal the original).
-pub fn lower(file: &std::path::Path, doc: &Value, dialect: Dialect, schemas: &Schemas, diags: &mut Vec<Diagnostic>) -> Vec<Operation> {
-    let _ = dialect;
+pub fn lower(file: &std::path::Path, doc: &Value, schemas: &Schemas, diags: &mut Vec<Diagnostic>) -> Vec<Operation> {
     let mut ops = Vec::new();
     let Some(paths) = doc.get("paths") else { return ops };
     let Some(paths) = paths.as_object() else {

@@ -61,7 +61,7 @@ impl Resource {
 pub fn infer(spec: &Spec) -> Vec<Resource> {
     let doc = &spec.schemas.response;
     let mut out = Vec::new();
-    for (ci, coll) in spec.operations.iter().enumerate() {
+    for coll in &spec.operations {
         if coll.method != Method::GET && coll.method != Method::POST {
             continue;
         }
@@ -92,7 +92,6 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
                 _ => {}
             }
         }
-        let _ = ci;
         for (i, o) in &items {
             let role = match o.method {
                 Method::GET => Role::Get,
