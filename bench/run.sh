@@ -49,7 +49,10 @@ wrk.body = '{"id":"prd_x1","price":0,"currency":"GBP","colour":"red"}'
 LUA
 echo "# empty" >"$LUA/get.lua"
 
+declare -A CASE_URL CASE_SCRIPT CASE_ARGS CASE_PID
 run() { # name url script [wrk args…]
+  CASE_URL[$1]=$2; CASE_SCRIPT[$1]=$3; CASE_ARGS[$1]="${*:4}"
+  case "$2" in *":$PORT_STATE"*) CASE_PID[$1]=$STATE ;; *) CASE_PID[$1]=$STANDIN ;; esac
   local out rps p50 p99
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$LUA/$3" "${@:4}" "$2")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
@@ -78,4 +81,27 @@ for f in "$LUA"/*.rps; do
   [ "$name" = bare_axum_fixed_bytes ] && continue
   awk -v n="$name" -v r="$(cat "$f")" -v b="$bare" 'BEGIN { printf "  %-32s %.2f\n", n, r / b }'
 done
+# Where time goes, for every case below half the bare handler (needs `perf`; skipped otherwise).
+if command -v perf >/dev/null; then
+  set +e +o pipefail  # diagnostics only: a failing perf must not end the report
+  for f in "$LUA"/*.rps; do
+    name=$(basename "$f" .rps)
+    [ "$name" = bare_axum_fixed_bytes ] && continue
+    below=$(awk -v r="$(cat "$f")" -v b="$bare" 'BEGIN { print (r / b < 0.5) ? 1 : 0 }')
+    [ "$below" = 1 ] || continue
+    echo "where time goes in $name (perf, 3 s; user space by symbol, then by binary):"
+    extra=()
+    [ -n "${CASE_ARGS[$name]}" ] && extra=(-H "${CASE_ARGS[$name]#-H }")
+    wrk -t"$THREADS" -c"$CONNS" -d4s -s "$LUA/${CASE_SCRIPT[$name]}" "${extra[@]}" "${CASE_URL[$name]}" >/dev/null 2>&1 &
+    load=$!
+    sleep 0.5
+    # System-wide (attaching to one process records nothing on some VMs), then standin's threads.
+    perf record -q -a -F 999 -g -o "$LUA/perf.data" -- sleep 3 >/dev/null 2>&1 || true
+    wait "$load"  # only the load generator: the servers keep running
+    echo "    share of all CPU by thread (wrk runs on the same cores):"
+    perf report -q -i "$LUA/perf.data" --no-children --sort comm -g none 2>/dev/null | head -4 | sed 's/^/      /'
+    echo "    hottest user-space symbols in standin's request threads:"
+    perf report -q -i "$LUA/perf.data" --comm tokio-rt-worker --no-children --sort symbol -g none 2>/dev/null | grep -v '\[k\]' | head -8 | sed 's/^/      /'
+  done
+fi
 rm -rf "$LUA"
