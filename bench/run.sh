@@ -99,9 +99,9 @@ if command -v perf >/dev/null; then
     perf record -q -a -F 999 -g -o "$LUA/perf.data" -- sleep 3 >/dev/null 2>&1 || true
     wait "$load"  # only the load generator: the servers keep running
     echo "    share of all CPU by thread (wrk runs on the same cores):"
-    perf report -q -i "$LUA/perf.data" --no-children --sort comm -g none 2>/dev/null | head -4 | sed 's/^/      /'
+    perf report -q -i "$LUA/perf.data" --no-children --sort comm -g none 2>/dev/null | head -4 | awk '{$1=$1; print "      " $0}'
     echo "    hottest user-space symbols in standin's request threads:"
-    perf report -q -i "$LUA/perf.data" --comm tokio-rt-worker --no-children --sort symbol -g none 2>/dev/null | grep -v '\[k\]' | head -8 | sed 's/^/      /'
+    perf report -q -i "$LUA/perf.data" --comm tokio-rt-worker --no-children --sort symbol -g none 2>/dev/null | grep -v '\[k\]' | head -8 | sed 's/ *- *- *$//' | awk '{$1=$1; print "      " $0}'
   done
 fi
 rm -rf "$LUA"

@@ -89,8 +89,9 @@ pub struct OperationReport {
 
 /// The journal and its writer.
 pub struct Recorder {
-    /// No lock on the request path: `mpsc::Sender` is shared as is.
-    tx: mpsc::Sender<Message>,
+    /// No lock on the request path: tokio's unbounded channel is lock-free on send (std's
+    /// `mpsc` wakes its receiver through a mutex, which showed up contended under load).
+    tx: tokio::sync::mpsc::UnboundedSender<Message>,
     journal: Arc<Mutex<VecDeque<Arc<Exchange>>>>,
     /// Every exchange's operation and violations since start (not bounded by the journal size;
     /// one entry per operation), for the shutdown summary and `--report`.
@@ -114,12 +115,12 @@ impl Recorder {
             Some(path) => Some(har::HarFile::create(path)?),
             None => None,
         };
-        let (tx, rx) = mpsc::channel::<Message>();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
         let j = Arc::clone(&journal);
         let report: Arc<Mutex<std::collections::BTreeMap<String, OperationReport>>> = Arc::default();
         let rep = Arc::clone(&report);
         let writer = std::thread::Builder::new().name("standin-recorder".into()).spawn(move || {
-            for message in rx {
+            while let Some(message) = rx.blocking_recv() {
                 match message {
                     Message::Exchange(ex) => {
                         let ex = Arc::new(*ex);
