@@ -49,8 +49,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     for (i, e) in entries.iter().enumerate() {
         let method = e.pointer("/request/method").and_then(Value::as_str).unwrap_or("GET").to_string();
         let url = e.pointer("/request/url").and_then(Value::as_str).unwrap_or("/");
-        let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
-        let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]).to_string();
+        let path = crate::record::path_and_query(url).to_string();
         let name = format!("{:03} {method} {path}", i + 1);
         let result = runtime.block_on(async {
             let m = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;

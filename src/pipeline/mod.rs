@@ -179,10 +179,10 @@ impl App {
 pub async fn handle_wrap(State(live): State<Arc<LiveApp>>, req: Request) -> Response {
     let app = live.load_full();
     let limit = app.limits.request_timeout;
-    let errors = app.mounts.first().and_then(|m| m.spec.ext.errors.clone());
-    match tokio::time::timeout(limit, answer(app, req)).await {
+    match tokio::time::timeout(limit, answer(Arc::clone(&app), req)).await {
         Ok(r) => r,
-        Err(_) => rejection_response(&Rejection::timeout(limit), errors.as_ref(), false),
+        // Only a timed-out request looks up an envelope here (the request was consumed).
+        Err(_) => rejection_response(&Rejection::timeout(limit), app.mounts.first().and_then(|m| m.spec.ext.errors.as_ref()), false),
     }
 }
 
@@ -485,12 +485,13 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], trace:
 
     // --- Vendor rules: one of several values must be present (checked before validation,
     // whose answer would be a plain 400).
+    // The body is parsed at most once, and only if a rule looks into it.
+    let json_body = std::cell::OnceCell::new();
     for rule in spec.ext.require_one_of.iter().filter(|r| r.applies_to(op.operation_id.as_deref())) {
-        let json_body = || serde_json::from_slice::<serde_json::Value>(body).ok();
         let present = rule.of.iter().any(|place| match place.location.as_str() {
             "query" => query.iter().any(|(k, v)| *k == place.name && !v.is_empty()),
             "header" => parts.headers.contains_key(place.name.as_str()),
-            "body" => json_body().is_some_and(|b| b.get(&place.name).is_some_and(|v| !v.is_null())),
+            "body" => json_body.get_or_init(|| serde_json::from_slice::<serde_json::Value>(body).ok()).as_ref().is_some_and(|b| b.get(&place.name).is_some_and(|v| !v.is_null())),
             _ => false,
         });
         if !present {

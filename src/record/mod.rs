@@ -238,7 +238,7 @@ impl Recorder {
     /// JUnit XML: one test case per operation exercised, a failure per operation with violations.
     pub fn junit(&self) -> String {
         let report = self.report();
-        let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+        let esc = xml_escape;
         let failures = report.values().filter(|r| !r.violations.is_empty()).count();
         let mut xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"standin contract\" tests=\"{}\" failures=\"{failures}\">\n", report.len());
         for (op, r) in &report {
@@ -259,6 +259,17 @@ impl Recorder {
         self.flush();
         self.journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
     }
+}
+
+/// Escape text for XML attributes and content (the JUnit reports).
+pub fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The path and query of a recorded URL (`http://host/a?b=1` → `/a?b=1`).
+pub fn path_and_query(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
+    after_scheme.find('/').map_or("/", |i| &after_scheme[i..])
 }
 
 fn summary(e: &Exchange) -> Value {

@@ -71,8 +71,7 @@ impl Replayer {
             let at = format!("{}#/log/entries/{i}", path.display());
             let method = e.pointer("/request/method").and_then(Value::as_str).ok_or(format!("{at}/request/method: missing"))?.to_ascii_uppercase();
             let url = e.pointer("/request/url").and_then(Value::as_str).ok_or(format!("{at}/request/url: missing"))?;
-            let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
-            let path_and_query = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+            let path_and_query = super::path_and_query(url);
             let (p, q) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
             let raw_body = e.pointer("/request/postData/text").and_then(Value::as_str).unwrap_or("").to_string();
             let status = e.pointer("/response/status").and_then(Value::as_u64).ok_or(format!("{at}/response/status: missing"))? as u16;

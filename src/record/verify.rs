@@ -110,7 +110,7 @@ pub struct CaseResult {
 
 /// JUnit XML for CI: one test case per recorded exchange.
 pub fn junit(results: &[CaseResult]) -> String {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let esc = super::xml_escape;
     let failures = results.iter().filter(|r| !r.differences.is_empty() || r.error.is_some()).count();
     let mut xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"standin verify\" tests=\"{}\" failures=\"{failures}\">\n", results.len());
     for r in results {

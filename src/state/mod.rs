@@ -258,7 +258,7 @@ impl Sandbox {
         let now = now_rfc3339();
         match role {
             Role::List => {
-                let items: Vec<Value> = data.collections.get(&key).map(|m| m.values().cloned().collect()).unwrap_or_default();
+                let items: Vec<&Value> = data.collections.get(&key).map(|m| m.values().collect()).unwrap_or_default();
                 let page_size = spec.schemas.response.pointer("/x-standin/pagination/pageSize").and_then(Value::as_u64).map(|n| n as usize);
                 let (page, total, echo) = list(op, items, query, page_size);
                 let list_key = r.list_key.clone();
@@ -705,7 +705,7 @@ fn stamp(obj: &mut Map<String, Value>, now: &str, created: bool) {
 /// Filter, search, sort and page a list (`page_size`: the vendor's fixed page size, for APIs
 /// that page with `page` alone). Returns the page, the total before paging, and the
 /// paging values to echo (`limit`, `offset`, `page`, `perPage`).
-fn list(op: &Operation, mut items: Vec<Value>, query: &[(String, String)], page_size: Option<usize>) -> (Vec<Value>, usize, Vec<(String, Value)>) {
+fn list(op: &Operation, mut items: Vec<&Value>, query: &[(String, String)], page_size: Option<usize>) -> (Vec<Value>, usize, Vec<(String, Value)>) {
     let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let declared = |name: &str| op.params.iter().find(|p| p.location == ParamLocation::Query && p.name == name);
     for p in op.params.iter().filter(|p| p.location == ParamLocation::Query) {
@@ -759,7 +759,8 @@ fn list(op: &Operation, mut items: Vec<Value>, query: &[(String, String)], page_
         }
         (offset, limit)
     };
-    let page = items.into_iter().skip(start).take(size).collect();
+    // Only the page is copied out of the store.
+    let page = items.into_iter().skip(start).take(size).cloned().collect();
     (page, total, echo)
 }
 
