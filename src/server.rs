@@ -143,11 +143,15 @@ pub struct Limits {
     pub idle_timeout: std::time::Duration,
     /// A request that takes longer than this (latency injection included) gets 503.
     pub request_timeout: std::time::Duration,
+    /// Longest request target (path and query) in bytes; longer ones get 414.
+    pub max_url_bytes: usize,
+    /// Most header bytes (names and values) per request; more get 431.
+    pub max_header_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_connections: 1024, idle_timeout: std::time::Duration::from_secs(60), request_timeout: std::time::Duration::from_secs(30) }
+        Self { max_connections: 1024, idle_timeout: std::time::Duration::from_secs(60), request_timeout: std::time::Duration::from_secs(30), max_url_bytes: 8 * 1024, max_header_bytes: 32 * 1024 }
     }
 }
 
@@ -169,7 +173,7 @@ impl axum::serve::Listener for Limited {
                 Ok((stream, addr)) => {
                     let _ = stream.set_nodelay(true);
                     let idle = Box::pin(tokio::time::sleep(self.idle));
-                    return (Guarded { stream, _permit: permit, idle, limit: self.idle }, addr);
+                    return (Guarded { stream, _permit: permit, idle, limit: self.idle, last_read: tokio::time::Instant::now() }, addr);
                 }
                 // Too many open files and the like: wait a moment rather than spin.
                 Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
@@ -188,6 +192,8 @@ struct Guarded {
     _permit: tokio::sync::OwnedSemaphorePermit,
     idle: std::pin::Pin<Box<tokio::time::Sleep>>,
     limit: std::time::Duration,
+    /// When data last arrived.
+    last_read: tokio::time::Instant,
 }
 
 impl tokio::io::AsyncRead for Guarded {
@@ -196,14 +202,24 @@ impl tokio::io::AsyncRead for Guarded {
         match std::pin::Pin::new(&mut self.stream).poll_read(cx, buf) {
             std::task::Poll::Ready(r) => {
                 if buf.filled().len() > before {
-                    let deadline = tokio::time::Instant::now() + self.limit;
-                    self.idle.as_mut().reset(deadline);
+                    // Only note the time: re-arming the timer on every read takes the timer
+                    // wheel's lock per request. The timer is moved when it fires (below).
+                    self.last_read = tokio::time::Instant::now();
                 }
                 std::task::Poll::Ready(r)
             }
-            std::task::Poll::Pending => match self.idle.as_mut().poll(cx) {
-                std::task::Poll::Ready(()) => std::task::Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "idle connection closed"))),
-                std::task::Poll::Pending => std::task::Poll::Pending,
+            std::task::Poll::Pending => loop {
+                match self.idle.as_mut().poll(cx) {
+                    std::task::Poll::Pending => return std::task::Poll::Pending,
+                    std::task::Poll::Ready(()) => {
+                        let deadline = self.last_read + self.limit;
+                        if deadline <= tokio::time::Instant::now() {
+                            return std::task::Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "idle connection closed")));
+                        }
+                        // Data came since the timer was set: wait out the rest from the last read.
+                        self.idle.as_mut().reset(deadline);
+                    }
+                }
             },
         }
     }

@@ -102,6 +102,13 @@ pub struct ServeArgs {
     /// Answer 503 to a request that takes longer than this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub request_timeout: u64,
+    /// Longest request URL (path and query) in bytes; longer ones get 414.
+    #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024)]
+    pub max_url_length: usize,
+    /// Most header bytes (names and values) per request; more get 431. Past 400 KiB (or 100
+    /// headers) the HTTP layer answers 431 itself, without the vendor's envelope.
+    #[arg(long, value_name = "BYTES", default_value_t = 32 * 1024)]
+    pub max_header_size: usize,
     /// Never count or refuse requests for rate limits (load tests).
     #[arg(long)]
     pub no_rate_limit: bool,
@@ -212,6 +219,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             max_connections: args.max_connections,
             idle_timeout: std::time::Duration::from_secs(args.idle_timeout.max(1)),
             request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
+            max_url_bytes: args.max_url_length,
+            max_header_bytes: args.max_header_size,
         },
     };
     let (app, route_warnings) = App::new(specs.clone(), options);

@@ -203,16 +203,24 @@ async fn answer(app: Arc<App>, req: Request) -> Response {
         let bytes = axum::body::to_bytes(body, app.body_limit).await.unwrap_or_default();
         let response = proxy(upstream, mount, &parts, &bytes, &mut trace).await;
         return match &app.recorder {
-            Some(recorder) => record(recorder, mount, &parts, bytes, response, trace, started).await,
+            Some(recorder) => record(recorder, mount, parts, bytes, response, trace, started).await,
             None => response,
         };
     }
-    let (bytes, result) = match axum::body::to_bytes(body, app.body_limit).await {
+    let url_len = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
+    let header_len: usize = parts.headers.iter().map(|(n, v)| n.as_str().len() + v.len()).sum();
+    let (bytes, result) = if url_len > app.limits.max_url_bytes {
+        (Default::default(), Err(Rejection::uri_too_long(url_len, app.limits.max_url_bytes)))
+    } else if header_len > app.limits.max_header_bytes {
+        (Default::default(), Err(Rejection::headers_too_large(header_len, app.limits.max_header_bytes)))
+    } else {
+        match axum::body::to_bytes(body, app.body_limit).await {
         Ok(b) => {
             let r = handle(&app, &parts, &b, &mut trace);
             (b, r)
         }
         Err(_) => (Default::default(), Err(Rejection::payload_too_large(app.body_limit))),
+        }
     };
     let mut response = match result {
         Ok(r) => r,
@@ -261,7 +269,7 @@ async fn answer(app: Arc<App>, req: Request) -> Response {
 
     // --- Record the exchange (admin calls are not part of the traffic).
     match (&app.recorder, parts.uri.path().starts_with(ADMIN_PREFIX)) {
-        (Some(recorder), false) => record(recorder, mount, &parts, bytes, response, trace, started).await,
+        (Some(recorder), false) => record(recorder, mount, parts, bytes, response, trace, started).await,
         _ => response,
     }
 }
@@ -383,10 +391,18 @@ pub struct Trace {
     pub violations: Vec<reject::Problem>,
 }
 
-async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts: &axum::http::request::Parts, request_body: axum::body::Bytes, response: Response, trace: Trace, started: std::time::Instant) -> Response {
-    let (resp_parts, body) = response.into_parts();
-    // Bodies are built in memory: collecting them again is a move, not a copy over a socket.
-    let response_body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts: axum::http::request::Parts, request_body: axum::body::Bytes, response: Response, trace: Trace, started: std::time::Instant) -> Response {
+    // The response's headers and body are kept only for the HAR file: the journal shows the
+    // status, and cloning a header map per exchange cost a visible share of throughput.
+    let (response, response_headers, response_body) = if recorder.keeps_responses() {
+        let (resp_parts, body) = response.into_parts();
+        // Bodies are built in memory: collecting them again is a move, not a copy over a socket.
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+        let headers = resp_parts.headers.clone();
+        (Response::from_parts(resp_parts, Body::from(bytes.clone())), headers, bytes)
+    } else {
+        (response, Default::default(), Default::default())
+    };
     let started_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0).saturating_sub(started.elapsed().as_millis() as u64);
     let exchange = crate::record::Exchange {
         id: recorder.next_id(),
@@ -395,19 +411,19 @@ async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts
         method: parts.method.to_string(),
         path: parts.uri.path().to_string(),
         query: parts.uri.query().map(str::to_string),
-        request_headers: parts.headers.clone(),
+        request_headers: parts.headers,
         request_body,
-        status: resp_parts.status.as_u16(),
-        response_headers: resp_parts.headers.clone(),
-        response_body: response_body.clone(),
+        status: response.status().as_u16(),
+        response_headers,
+        response_body,
         operation: trace.operation,
-        source: resp_parts.headers.get("x-standin-source").and_then(|v| v.to_str().ok()).map(str::to_string),
+        source: response.headers().get("x-standin-source").and_then(|v| v.to_str().ok()).map(str::to_string),
         violations: trace.violations,
         tenant: trace.tenant,
         secrets: mount.map(|m| Arc::clone(&m.secrets)).unwrap_or_default(),
     };
     recorder.record(exchange);
-    Response::from_parts(resp_parts, Body::from(response_body))
+    response
 }
 
 /// Answer a CORS preflight: any origin, the requested method and headers.
@@ -531,30 +547,37 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], trace:
     // --- Respond.
     let seed = app.seed ^ respond::fake::stable_hash(&[method.as_str().as_bytes(), op.path.as_bytes(), parts.uri.path().as_bytes(), parts.uri.query().unwrap_or("").as_bytes(), body]);
     let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let transform = outcome.as_ref().map(|o| &*o.transform as &dyn Fn(&mut serde_json::Value));
-    let mut answer = respond::respond(spec, op, &RespondInput { prefer: &prefer, accept, path_params: &path_params, seed, transform })?;
-    if let Some(status) = outcome.as_ref().and_then(crate::state::status_of) {
+    let status = outcome.as_ref().and_then(crate::state::status_of);
+    let mut answer = respond::respond(spec, op, RespondInput { prefer: &prefer, accept, path_params: &path_params, seed, state: outcome.map(|o| o.body) })?;
+    if let Some(status) = status {
         answer.status = status.as_u16();
     }
 
-    let mut builder = Response::builder().status(answer.status);
+    // Built in place: `Response::builder()` re-parses every header name and value.
+    let mut response = Response::new(Body::from(answer.body));
+    *response.status_mut() = StatusCode::from_u16(answer.status).map_err(|e| Rejection::internal(format!("response status {}: {e}", answer.status)))?;
+    let headers = response.headers_mut();
     if let Some(ct) = &answer.content_type {
-        builder = builder.header(header::CONTENT_TYPE, ct.as_str());
+        if let Ok(v) = HeaderValue::from_str(ct) {
+            headers.insert(header::CONTENT_TYPE, v);
+        }
     }
     for (name, value) in answer.headers {
-        builder = builder.header(name, value);
+        headers.append(name, value);
     }
     // Example names come from the spec: keep the header value visible ASCII.
-    let source: String = answer.source.chars().map(|c| if c.is_ascii_graphic() { c } else { '_' }).collect();
-    builder = builder.header("x-standin-source", source);
+    let source = if answer.source.bytes().all(|c| c.is_ascii_graphic()) { answer.source } else { answer.source.chars().map(|c| if c.is_ascii_graphic() { c } else { '_' }).collect() };
+    if let Ok(v) = HeaderValue::from_str(&source) {
+        headers.insert("x-standin-source", v);
+    }
     // Contract warnings (accepted, but outside what the API typically takes).
     let warnings = validate::body_warnings(op, content_type, body);
     if !warnings.is_empty() {
         if let Ok(v) = HeaderValue::from_str(&warnings.join("; ")) {
-            builder = builder.header("x-standin-warning", v);
+            headers.insert("x-standin-warning", v);
         }
     }
-    builder.body(Body::from(answer.body)).map_err(|e| Rejection::internal(format!("response could not be built: {e}")))
+    Ok(response)
 }
 
 fn options_response(allow: &[Method]) -> Response {

@@ -51,6 +51,8 @@ pub const TITLE_METHOD_NOT_ALLOWED: &str = "Method not allowed";
 pub const TITLE_UNSUPPORTED_MEDIA_TYPE: &str = "Unsupported media type";
 pub const TITLE_NOT_ACCEPTABLE: &str = "Not acceptable";
 pub const TITLE_PAYLOAD_TOO_LARGE: &str = "Payload too large";
+pub const TITLE_URI_TOO_LONG: &str = "URI too long";
+pub const TITLE_HEADERS_TOO_LARGE: &str = "Request headers too large";
 pub const TITLE_BAD_PREFER: &str = "Unsatisfiable Prefer header";
 pub const TITLE_INTERNAL: &str = "Internal error";
 pub const TITLE_UNAUTHORIZED: &str = "Unauthorized";
@@ -112,6 +114,16 @@ impl Rejection {
     /// 413: the body is over the configured limit.
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", TITLE_PAYLOAD_TOO_LARGE, format!("The request body is larger than {limit} bytes."))
+    }
+
+    /// 414: the request target (path and query) is over the configured limit.
+    pub fn uri_too_long(len: usize, limit: usize) -> Self {
+        Self::new(StatusCode::URI_TOO_LONG, "uri_too_long", TITLE_URI_TOO_LONG, format!("The request URL is {len} bytes; the limit is {limit} bytes."))
+    }
+
+    /// 431: the request's headers, names and values together, are over the configured limit.
+    pub fn headers_too_large(len: usize, limit: usize) -> Self {
+        Self::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large", TITLE_HEADERS_TOO_LARGE, format!("The request headers are {len} bytes; the limit is {limit} bytes."))
     }
 
     /// 400: a `Prefer` header asks for something the operation does not declare.

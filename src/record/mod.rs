@@ -1,7 +1,8 @@
 //! The exchange journal, the HAR recording and the per-exchange log line.
 //!
 //! `handle_wrap` hands every finished exchange (rejections and unmatched requests too) to the
-//! [`Recorder`] through a channel: the request path only pays for a send. A writer thread keeps
+//! [`Recorder`] through a channel: the request path only pays for a send, and never wakes the
+//! writer (it polls; reads of the journal flush it first). A writer thread keeps
 //! the journal (the last `capacity` exchanges, for `GET /__standin/requests` and
 //! `/__standin/violations`), appends to the HAR file when recording, and prints the log line.
 //!
@@ -36,6 +37,7 @@ pub struct Exchange {
     pub request_headers: axum::http::HeaderMap,
     pub request_body: axum::body::Bytes,
     pub status: u16,
+    /// The response's headers and body: kept only when recording a HAR file (empty otherwise).
     pub response_headers: axum::http::HeaderMap,
     pub response_body: axum::body::Bytes,
     /// The operation it matched (`operationId` or `METHOD /path`).
@@ -98,6 +100,9 @@ pub struct Recorder {
     report: Arc<Mutex<std::collections::BTreeMap<String, OperationReport>>>,
     next: std::sync::atomic::AtomicU64,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The writer, to unpark for a flush or close.
+    thread: std::thread::Thread,
+    keeps_responses: bool,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -111,6 +116,7 @@ impl Recorder {
     pub fn start(options: RecordOptions) -> std::io::Result<Recorder> {
         let capacity = if options.capacity == 0 { 1_000 } else { options.capacity };
         let journal: Arc<Mutex<VecDeque<Arc<Exchange>>>> = Arc::default();
+        let keeps_responses = options.har.is_some();
         let mut har = match &options.har {
             Some(path) => Some(har::HarFile::create(path)?),
             None => None,
@@ -120,7 +126,24 @@ impl Recorder {
         let report: Arc<Mutex<std::collections::BTreeMap<String, OperationReport>>> = Arc::default();
         let rep = Arc::clone(&report);
         let writer = std::thread::Builder::new().name("standin-recorder".into()).spawn(move || {
-            while let Some(message) = rx.blocking_recv() {
+            // Poll, park, poll: senders never wake this thread (a futex wake per request cost
+            // more than the rest of the hand-off). Flush and close unpark it; otherwise it
+            // sleeps 1 ms after work and backs off to 50 ms when idle, so a log line or a
+            // recorded entry lands within that.
+            let mut idle = 0u32;
+            loop {
+                let message = match rx.try_recv() {
+                    Ok(m) => {
+                        idle = 0;
+                        m
+                    }
+                    Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
+                        std::thread::park_timeout(std::time::Duration::from_millis((1u64 << idle.min(6)).min(50)));
+                        idle = idle.saturating_add(1);
+                        continue;
+                    }
+                    Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => break,
+                };
                 match message {
                     Message::Exchange(ex) => {
                         let ex = Arc::new(*ex);
@@ -153,7 +176,13 @@ impl Recorder {
                 }
             }
         })?;
-        Ok(Recorder { tx, journal, report, next: std::sync::atomic::AtomicU64::new(1), writer: Mutex::new(Some(writer)) })
+        let thread = writer.thread().clone();
+        Ok(Recorder { keeps_responses, tx, journal, report, next: std::sync::atomic::AtomicU64::new(1), writer: Mutex::new(Some(writer)), thread })
+    }
+
+    /// Whether exchanges need the response headers and body (only the HAR file uses them).
+    pub fn keeps_responses(&self) -> bool {
+        self.keeps_responses
     }
 
     /// The next exchange id.
@@ -170,6 +199,7 @@ impl Recorder {
     pub fn flush(&self) {
         let (ack, done) = mpsc::channel();
         if self.tx.send(Message::Flush(ack)).is_ok() {
+            self.thread.unpark();
             let _ = done.recv_timeout(std::time::Duration::from_secs(10));
         }
     }
@@ -177,6 +207,7 @@ impl Recorder {
     /// Stop the writer after it has written everything (shutdown).
     pub fn close(&self) {
         let _ = self.tx.send(Message::Close);
+        self.thread.unpark();
         if let Some(w) = self.writer.lock().ok().and_then(|mut w| w.take()) {
             let _ = w.join();
         }

@@ -15,6 +15,7 @@ pub mod fake;
 pub mod fixture;
 
 
+use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
@@ -56,7 +57,8 @@ pub struct Answer {
     pub status: u16,
     pub content_type: Option<String>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
-    pub body: Vec<u8>,
+    /// Reference-counted: a fixture or example body is serialized once and shared.
+    pub body: Bytes,
     /// Where the body came from (`fixture`, `example:<name>`, `generated`, `empty`): for logs and
     /// the recording.
     pub source: String,
@@ -70,13 +72,24 @@ pub struct RespondInput<'r> {
     pub path_params: &'r [(String, String)],
     /// Seed for this request: the CLI seed mixed with a stable hash of the request.
     pub seed: u64,
-    /// The sandbox's say over a JSON body (put stored items in, set totals): applied to the
-    /// body chosen by the usual precedence, which then reports its source as `state`.
-    pub transform: Option<&'r dyn Fn(&mut Value)>,
+    /// The sandbox's say over a JSON body (the source is then `state`).
+    pub state: Option<StateBody>,
+}
+
+/// What the stateful sandbox does to a JSON answer.
+pub enum StateBody {
+    /// The body is this value (a stored item): nothing else is chosen or generated.
+    Replace(Value),
+    /// Applied to the body chosen by the usual precedence (put a page of items in, set totals).
+    Edit(Box<dyn FnOnce(&mut Value) + Send + Sync>),
+    /// The usual body, unchanged (an action that declares no answer).
+    Keep,
 }
 
 /// Choose and build the answer for `op`.
-pub fn respond(spec: &Spec, op: &Operation, input: &RespondInput<'_>) -> Result<Answer, Rejection> {
+pub fn respond(spec: &Spec, op: &Operation, mut input: RespondInput<'_>) -> Result<Answer, Rejection> {
+    let state = input.state.take();
+    let input = &input;
     // --- Status.
     let (status, response) = match input.prefer.code {
         Some(code) => match op.response_for(code) {
@@ -88,7 +101,7 @@ pub fn respond(spec: &Spec, op: &Operation, input: &RespondInput<'_>) -> Result<
         },
         None => match op.default_response() {
             Some(r) => (r.status.concrete(), r),
-            None => return Ok(Answer { status: 204, content_type: None, headers: vec![], body: vec![], source: "empty".into() }),
+            None => return Ok(Answer { status: 204, content_type: None, headers: vec![], body: Bytes::new(), source: "empty".into() }),
         },
     };
 
@@ -107,37 +120,48 @@ pub fn respond(spec: &Spec, op: &Operation, input: &RespondInput<'_>) -> Result<
 
     let headers = response_headers(spec, response, input.seed);
     let Some(media) = media else {
-        return Ok(Answer { status, content_type: None, headers, body: vec![], source: "empty".into() });
+        return Ok(Answer { status, content_type: None, headers, body: Bytes::new(), source: "empty".into() });
     };
 
     // --- Body.
-    let (mut value, mut source) = body_value(spec, op, media, input)?;
-    if let (Some(t), BodyValue::Json(v)) = (input.transform, &mut value) {
-        t(v);
-        source = "state".into();
-    }
+    let (value, source) = match state {
+        Some(StateBody::Replace(v)) if !is_binary_mime(&media.mime) => (BodyValue::Json(v), "state".into()),
+        Some(StateBody::Edit(edit)) => match body_value(spec, op, media, input, true)? {
+            (BodyValue::Json(mut v), _) => {
+                edit(&mut v);
+                (BodyValue::Json(v), "state".into())
+            }
+            other => other,
+        },
+        Some(StateBody::Keep) => (body_value(spec, op, media, input, false)?.0, "state".into()),
+        _ => body_value(spec, op, media, input, false)?,
+    };
     let content_type = media_content_type(&media.mime);
     let body = match value {
-        BodyValue::Json(v) => {
-            if is_json_mime(&media.mime) {
-                serde_json::to_vec(&v).unwrap_or_default()
-            } else if let Value::String(s) = v {
-                s.into_bytes()
-            } else {
-                serde_json::to_vec(&v).unwrap_or_default()
-            }
-        }
+        BodyValue::Json(v) => Bytes::from(encode(&media.mime, &v)),
         BodyValue::Bytes(b) => b,
     };
     Ok(Answer { status, content_type: Some(content_type), headers, body, source })
 }
 
-enum BodyValue {
-    Json(Value),
-    Bytes(Vec<u8>),
+/// A JSON value as the bytes of `mime`: JSON text, or a string's own text for non-JSON types.
+fn encode(mime: &str, v: &Value) -> Vec<u8> {
+    match v {
+        Value::String(s) if !is_json_mime(mime) => s.as_bytes().to_vec(),
+        _ => serde_json::to_vec(v).unwrap_or_default(),
+    }
 }
 
-fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &RespondInput<'_>) -> Result<(BodyValue, String), Rejection> {
+enum BodyValue {
+    Json(Value),
+    /// Final bytes (binary placeholders; fixtures and examples served as they are).
+    Bytes(Bytes),
+}
+
+/// The body by the usual precedence. `want_value`: the caller edits it, so a JSON value is
+/// needed; otherwise a fixture or example that needs no change is served from bytes serialized
+/// once (no clone of the value, no serialization per request).
+fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &RespondInput<'_>, want_value: bool) -> Result<(BodyValue, String), Rejection> {
     if let Some(name) = &input.prefer.example {
         return match media.examples.iter().find(|(n, _)| n == name) {
             Some((n, p)) => Ok((BodyValue::Json(example_value(spec, p)), format!("example:{n}"))),
@@ -149,15 +173,22 @@ fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &Respon
     }
     if !input.prefer.dynamic {
         if let Some(f) = &media.fixture {
+            if !want_value && !reflects_path_id(f, input.path_params) {
+                return Ok((BodyValue::Bytes(media.fixed_bytes.get_or_init(|| Bytes::from(encode(&media.mime, f))).clone()), "fixture".into()));
+            }
             let v = reflect_path_id(spec, media, Value::clone(f), input.path_params);
             return Ok((BodyValue::Json(v), "fixture".into()));
         }
         if let Some((n, p)) = media.examples.first() {
-            return Ok((BodyValue::Json(example_value(spec, p)), format!("example:{n}")));
+            let example = spec.schemas.response.pointer(p).unwrap_or(&Value::Null);
+            if !want_value {
+                return Ok((BodyValue::Bytes(media.fixed_bytes.get_or_init(|| Bytes::from(encode(&media.mime, example))).clone()), format!("example:{n}")));
+            }
+            return Ok((BodyValue::Json(example.clone()), format!("example:{n}")));
         }
     }
     if is_binary_mime(&media.mime) {
-        return Ok((BodyValue::Bytes(binary_placeholder(&media.mime, input.seed)), "generated".into()));
+        return Ok((BodyValue::Bytes(Bytes::from(binary_placeholder(&media.mime, input.seed))), "generated".into()));
     }
     let Some(schema) = &media.schema else {
         return Ok((BodyValue::Json(Value::Object(Default::default())), "generated".into()));
@@ -166,6 +197,20 @@ fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &Respon
     let v = plan.generate(input.seed, input.prefer.dynamic);
     let v = reflect_path_id(spec, media, v, input.path_params);
     Ok((BodyValue::Json(v), "generated".into()))
+}
+
+/// Whether [`reflect_path_id`] could change `body` (cheap checks only, no clone).
+fn reflects_path_id(body: &Value, path_params: &[(String, String)]) -> bool {
+    let Some((name, raw)) = path_params.last() else { return false };
+    let lname = name.to_ascii_lowercase();
+    if !(lname == "id" || lname.ends_with("id")) {
+        return false;
+    }
+    match body.get("id") {
+        Some(Value::String(s)) => s != raw,
+        Some(Value::Number(n)) => raw.parse::<i64>().is_ok_and(|r| n.as_i64() != Some(r)),
+        _ => false,
+    }
 }
 
 /// The value of an example, from the response view where it is kept.
@@ -285,8 +330,8 @@ fn response_headers(spec: &Spec, response: &Response, seed: u64) -> Vec<(HeaderN
             Some(v) => v.clone(),
             None => match h.schema.as_deref() {
                 Some(pointer) => {
-                    let plan = h.plan.get_or_init(|| fake::Plan::compile(&spec.schemas.response, &spec.patterns, pointer));
-                    plan.generate_named(&h.name, seed ^ fake::stable_hash(&[h.name.as_bytes()]))
+                    let plan = h.plan.get_or_init(|| fake::Plan::compile(&spec.schemas.response, &spec.patterns, pointer).named(&h.name));
+                    plan.generate_named(seed ^ fake::stable_hash(&[h.name.as_bytes()]))
                 }
                 None => continue,
             },

@@ -158,6 +158,8 @@ pub struct ResponseMedia {
     pub validator: OnceLock<Result<Arc<jsonschema::Validator>, String>>,
     /// The data generator for `schema`, compiled on first use.
     pub plan: OnceLock<crate::respond::fake::Plan>,
+    /// The fixture (or else the first example) serialized once, on first use.
+    pub fixed_bytes: OnceLock<axum::body::Bytes>,
 }
 
 /// A declared response header.
@@ -474,6 +476,7 @@ fn lower_response(file: &std::path::Path, doc: &Value, status: StatusKey, r: &Va
                 fixture: None,
                 validator: OnceLock::new(),
                 plan: OnceLock::new(),
+                fixed_bytes: OnceLock::new(),
             });
         }
     }

@@ -20,6 +20,7 @@
 pub mod actions;
 pub mod infer;
 
+use crate::respond::StateBody;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
@@ -114,7 +115,7 @@ pub struct Outcome {
     /// The status to answer with, when not the operation's default.
     pub status: Option<u16>,
     /// Applied to the response body chosen as usual.
-    pub transform: Box<dyn Fn(&mut Value) + Send + Sync>,
+    pub body: StateBody,
 }
 
 impl Sandbox {
@@ -265,17 +266,17 @@ impl Sandbox {
                 let total_pointer = spec.schemas.response.pointer("/x-standin/pagination/totalPointer").and_then(Value::as_str).map(str::to_string);
                 Ok(Some(Outcome {
                     status: None,
-                    transform: Box::new(move |body: &mut Value| {
-                        match &list_key {
+                    body: StateBody::Edit(Box::new(move |body: &mut Value| {
+                        match list_key {
                             Some(k) => {
                                 if let Some(obj) = body.as_object_mut() {
-                                    obj.insert(k.clone(), Value::Array(page.clone()));
+                                    obj.insert(k, Value::Array(page));
                                 }
                             }
-                            None => *body = Value::Array(page.clone()),
+                            None => *body = Value::Array(page),
                         }
                         set_totals(body, total_pointer.as_deref(), total, &echo);
-                    }),
+                    })),
                 }))
             }
             Role::Get => {
@@ -327,13 +328,13 @@ impl Sandbox {
                 let id_value = removed.get(&id_field).cloned();
                 Ok(Some(Outcome {
                     status: None,
-                    transform: Box::new(move |body: &mut Value| {
-                        if let (Some(obj), Some(v)) = (body.as_object_mut(), &id_value) {
+                    body: StateBody::Edit(Box::new(move |body: &mut Value| {
+                        if let (Some(obj), Some(v)) = (body.as_object_mut(), id_value) {
                             if obj.contains_key(&id_field) {
-                                obj.insert(id_field.clone(), v.clone());
+                                obj.insert(id_field, v);
                             }
                         }
-                    }),
+                    })),
                 }))
             }
         }
@@ -483,13 +484,13 @@ impl Sandbox {
                 let fields = actions::render(template, &ctx);
                 Outcome {
                     status,
-                    transform: Box::new(move |b: &mut Value| {
-                        if let (Some(obj), Value::Object(fields)) = (b.as_object_mut(), &fields) {
+                    body: StateBody::Edit(Box::new(move |b: &mut Value| {
+                        if let (Some(obj), Value::Object(fields)) = (b.as_object_mut(), fields) {
                             for (k, v) in fields {
-                                obj.insert(k.clone(), v.clone());
+                                obj.insert(k, v);
                             }
                         }
-                    }),
+                    })),
                 }
             }
             _ => match (target_r, target_item, created_r, created) {
@@ -615,25 +616,22 @@ fn unwrap_body(r: &Resource, body: &[u8]) -> Value {
 
 /// Answer with one item, inside the response body's wrapper when it has one.
 fn wrap(r: &Resource, item: Value, status: Option<u16>) -> Outcome {
-    let key = r.item_key.clone();
-    Outcome {
-        status,
-        transform: Box::new(move |body: &mut Value| match &key {
-            Some(k) => {
-                if let Some(obj) = body.as_object_mut() {
-                    obj.insert(k.clone(), item.clone());
-                } else {
-                    *body = item.clone();
-                }
+    let body = match r.item_key.clone() {
+        Some(k) => StateBody::Edit(Box::new(move |body: &mut Value| match body.as_object_mut() {
+            Some(obj) => {
+                obj.insert(k, item);
             }
-            None => *body = item.clone(),
-        }),
-    }
+            None => *body = item,
+        })),
+        // The item is the whole body: nothing else is chosen or generated.
+        None => StateBody::Replace(item),
+    };
+    Outcome { status, body }
 }
 
 /// An outcome that leaves the usual answer as it is.
 fn no_change() -> Outcome {
-    Outcome { status: None, transform: Box::new(|_: &mut Value| {}) }
+    Outcome { status: None, body: StateBody::Keep }
 }
 
 /// Put the fields a client sent into an item: top-level where the item has them, else one

@@ -120,6 +120,7 @@ fn limited(max_connections: usize, idle_ms: u64, request_ms: u64) -> standin::pi
         max_connections,
         idle_timeout: std::time::Duration::from_millis(idle_ms),
         request_timeout: std::time::Duration::from_millis(request_ms),
+        ..Default::default()
     };
     standin::pipeline::Options { body_limit: 1 << 20, stateless: true, limits, ..Default::default() }
 }
@@ -157,4 +158,28 @@ async fn requests_slower_than_the_timeout_get_503() {
     let r = t.get("/api/v2/products").header("prefer", "latency=2000").send().await.unwrap();
     assert_eq!(r.status(), 503);
     assert_eq!(t.get("/api/v2/products").send().await.unwrap().status(), 200);
+}
+
+/// Oversized bodies, URLs and headers are refused before any work, in the vendor's envelope
+/// (Bench: `{"error": {"code", "message"}}`), with the limit named.
+#[tokio::test]
+async fn oversized_body_url_and_headers_get_413_414_431_in_the_vendor_envelope() {
+    let limits = standin::server::Limits { max_url_bytes: 1024, max_header_bytes: 2048, ..Default::default() };
+    let options = standin::pipeline::Options { body_limit: 4096, rate_limit_off: true, limits, ..Default::default() };
+    let t = TestServer::with("specs/bench.yaml", Some("fixtures/bench"), options).await;
+    let key = ("x-api-key", "ke_live_limits");
+    let cases = [
+        (t.post_json("/api/agent/deals", &serde_json::json!({"title": "x".repeat(5000)})).header(key.0, key.1), 413, "4096 bytes"),
+        (t.get(&format!("/api/agent/deals?q={}", "a".repeat(1100))).header(key.0, key.1), 414, "limit is 1024 bytes"),
+        (t.get("/api/agent/deals").header(key.0, key.1).header("x-padding", "p".repeat(3000)), 431, "limit is 2048 bytes"),
+    ];
+    for (request, status, says) in cases {
+        let (got, ct, body) = parts(request.send().await.unwrap()).await;
+        assert_eq!((got, ct.as_str()), (status, "application/json"), "{body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{status}: {body}");
+    }
+    // Under the limits the same calls are served.
+    let ok = t.get(&format!("/api/agent/deals?q={}", "a".repeat(900))).header(key.0, key.1).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
 }
