@@ -16,6 +16,7 @@
 //! at [`MAX_PLAN_NODES`] nodes, so a hostile schema (huge `minItems`, deep recursion) cannot run
 //! away.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -396,6 +397,11 @@ impl Plan {
 
     /// Generate one value.
     pub fn generate(&self, seed: u64, dynamic: bool) -> Value {
+        self.generate_gen(seed, dynamic).into_value()
+    }
+
+    /// Generate one value, to serialize as it is ([`Gen`] borrows keys and examples from the plan).
+    pub fn generate_gen(&self, seed: u64, dynamic: bool) -> Gen<'_> {
         let mut run = Run { plan: self, rng: ChaCha8Rng::seed_from_u64(seed), dynamic, budget: NODE_BUDGET };
         run.gen(self.root, Ctx { depth: 0, hint: Hint::NONE, repeat: false, only_required: false })
     }
@@ -410,7 +416,7 @@ impl Plan {
     /// Generate one value for a plan made [`Plan::named`].
     pub fn generate_named(&self, seed: u64) -> Value {
         let mut run = Run { plan: self, rng: ChaCha8Rng::seed_from_u64(seed), dynamic: false, budget: 1_000 };
-        run.gen(self.root, Ctx { depth: 0, hint: self.hint, repeat: false, only_required: false })
+        run.gen(self.root, Ctx { depth: 0, hint: self.hint, repeat: false, only_required: false }).into_value()
     }
 
     /// Number of nodes.
@@ -421,6 +427,103 @@ impl Plan {
     /// Whether the plan has no nodes (never: a plan has at least its root).
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
+    }
+}
+
+/// A generated value before it is JSON. Object keys and schema values (examples, `const`,
+/// `enum`) borrow from the plan, and objects are plain lists: no key copies and no map hashing
+/// per request. Serialized straight to bytes for an answer, or turned into a [`Value`] when
+/// something edits it.
+#[derive(Debug)]
+pub enum Gen<'p> {
+    Null,
+    Bool(bool),
+    Num(Number),
+    Str(String),
+    Arr(Vec<Gen<'p>>),
+    /// Properties in generation order; names are unique.
+    Obj(Vec<(Cow<'p, str>, Gen<'p>)>),
+    /// A value from the spec, as it is there.
+    Json(&'p Value),
+}
+
+impl Gen<'_> {
+    /// The JSON value.
+    pub fn into_value(self) -> Value {
+        match self {
+            Gen::Null => Value::Null,
+            Gen::Bool(b) => Value::Bool(b),
+            Gen::Num(n) => Value::Number(n),
+            Gen::Str(s) => Value::String(s),
+            Gen::Arr(items) => Value::Array(items.into_iter().map(Gen::into_value).collect()),
+            Gen::Obj(props) => Value::Object(props.into_iter().map(|(k, v)| (k.into_owned(), v.into_value())).collect()),
+            Gen::Json(v) => v.clone(),
+        }
+    }
+
+    /// The top-level property `name`, if this is an object that has it.
+    pub fn has_property(&self, name: &str) -> bool {
+        match self {
+            Gen::Obj(props) => props.iter().any(|(k, _)| k == name),
+            Gen::Json(v) => v.get(name).is_some(),
+            _ => false,
+        }
+    }
+
+    /// JSON equality (`uniqueItems`): object order does not count.
+    fn same(&self, other: &Gen<'_>) -> bool {
+        match (self, other) {
+            (Gen::Json(a), Gen::Json(b)) => a == b,
+            (Gen::Json(a), g) | (g, Gen::Json(a)) => g.equals(a),
+            (Gen::Null, Gen::Null) => true,
+            (Gen::Bool(a), Gen::Bool(b)) => a == b,
+            (Gen::Num(a), Gen::Num(b)) => a == b,
+            (Gen::Str(a), Gen::Str(b)) => a == b,
+            (Gen::Arr(a), Gen::Arr(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(y)),
+            (Gen::Obj(a), Gen::Obj(b)) => a.len() == b.len() && a.iter().all(|(k, v)| b.iter().any(|(k2, v2)| k == k2 && v.same(v2))),
+            _ => false,
+        }
+    }
+
+    /// JSON equality with a value.
+    fn equals(&self, v: &Value) -> bool {
+        match (self, v) {
+            (Gen::Json(a), b) => *a == b,
+            (Gen::Null, Value::Null) => true,
+            (Gen::Bool(a), Value::Bool(b)) => a == b,
+            (Gen::Num(a), Value::Number(b)) => a == b,
+            (Gen::Str(a), Value::String(b)) => a == b,
+            (Gen::Arr(a), Value::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.equals(y)),
+            (Gen::Obj(a), Value::Object(b)) => a.len() == b.len() && a.iter().all(|(k, g)| b.get(k.as_ref()).is_some_and(|v| g.equals(v))),
+            _ => false,
+        }
+    }
+}
+
+impl serde::Serialize for Gen<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            Gen::Null => serializer.serialize_unit(),
+            Gen::Bool(b) => serializer.serialize_bool(*b),
+            Gen::Num(n) => n.serialize(serializer),
+            Gen::Str(s) => serializer.serialize_str(s),
+            Gen::Arr(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Gen::Obj(props) => {
+                let mut map = serializer.serialize_map(Some(props.len()))?;
+                for (k, v) in props {
+                    map.serialize_entry(k.as_ref(), v)?;
+                }
+                map.end()
+            }
+            Gen::Json(v) => v.serialize(serializer),
+        }
     }
 }
 
@@ -700,24 +803,24 @@ struct Ctx {
     only_required: bool,
 }
 
-impl Run<'_> {
-    fn gen(&mut self, id: NodeId, ctx: Ctx) -> Value {
+impl<'p> Run<'p> {
+    fn gen(&mut self, id: NodeId, ctx: Ctx) -> Gen<'p> {
         if self.budget == 0 || ctx.depth > MAX_DEPTH * 2 {
-            return Value::Null;
+            return Gen::Null;
         }
         self.budget -= 1;
         let plan = self.plan;
         let node = &plan.nodes[id];
         if !self.dynamic && !ctx.repeat {
             if let Some(ex) = &node.example {
-                return ex.clone();
+                return Gen::Json(ex);
             }
         }
         match &node.kind {
-            Kind::Null => Value::Null,
-            Kind::Any => Value::String(self.word()),
-            Kind::Const(c) => c.clone(),
-            Kind::Enum(options) => options[self.rng.random_range(0..options.len())].clone(),
+            Kind::Null => Gen::Null,
+            Kind::Any => Gen::Str(self.word()),
+            Kind::Const(c) => Gen::Json(c),
+            Kind::Enum(options) => Gen::Json(&options[self.rng.random_range(0..options.len())]),
             Kind::Choice { options, distinct, shallow } => {
                 let next = Ctx { depth: ctx.depth + 1, ..ctx };
                 if let Some(i) = distinct {
@@ -728,34 +831,34 @@ impl Run<'_> {
             }
             Kind::Object(o) => self.object(o, ctx),
             Kind::Array(a) => self.array(a, ctx),
-            Kind::Str(s) => Value::String(self.string(s, ctx)),
+            Kind::Str(s) => Gen::Str(self.string(s, ctx)),
             Kind::Int(n) => self.integer(n, ctx),
             Kind::Num(n) => self.number(n, ctx),
-            Kind::Bool => Value::Bool(self.rng.random_bool(0.5)),
+            Kind::Bool => Gen::Bool(self.rng.random_bool(0.5)),
         }
     }
 
-    fn object(&mut self, o: &ObjectPlan, ctx: Ctx) -> Value {
+    fn object(&mut self, o: &'p ObjectPlan, ctx: Ctx) -> Gen<'p> {
         if ctx.depth > MAX_DEPTH {
-            return Value::Object(Map::new());
+            return Gen::Obj(Vec::new());
         }
-        let mut out = Map::new();
+        let mut out: Vec<(Cow<'p, str>, Gen<'p>)> = Vec::with_capacity(o.props.len() + o.bare_required.len());
         for p in &o.props {
             if !p.required && (ctx.depth >= OPTIONAL_DEPTH || ctx.only_required) {
                 continue;
             }
             let child = Ctx { depth: ctx.depth + 1, hint: p.hint, repeat: ctx.repeat, only_required: false };
             let v = self.gen(p.node, child);
-            out.insert(p.name.clone(), v);
+            out.push((Cow::Borrowed(&p.name), v));
         }
         for (name, hint) in &o.bare_required {
             let child = Ctx { depth: ctx.depth + 1, hint: *hint, repeat: ctx.repeat, only_required: false };
             let v = match o.additional {
                 Some(a) => self.gen(a, child),
-                None if o.additional_false => Value::Null,
-                None => Value::String(self.word()),
+                None if o.additional_false => Gen::Null,
+                None => Gen::Str(self.word()),
             };
-            out.insert(name.clone(), v);
+            out.push((Cow::Borrowed(name), v));
         }
         let want_extra = match o.additional {
             Some(_) if out.is_empty() && ctx.depth < OPTIONAL_DEPTH => 2,
@@ -769,17 +872,21 @@ impl Run<'_> {
                 let child = Ctx { depth: ctx.depth + 1, hint: Hint::NONE, repeat: ctx.repeat, only_required: false };
                 let v = match o.additional {
                     Some(a) => self.gen(a, child),
-                    None => Value::String(self.word()),
+                    None => Gen::Str(self.word()),
                 };
-                out.insert(key, v);
+                // A made-up name may repeat a declared one: the later value wins, in place.
+                match out.iter_mut().find(|(k, _)| *k == key) {
+                    Some(slot) => slot.1 = v,
+                    None => out.push((Cow::Owned(key), v)),
+                }
             }
         }
-        Value::Object(out)
+        Gen::Obj(out)
     }
 
-    fn array(&mut self, a: &ArrayPlan, ctx: Ctx) -> Value {
+    fn array(&mut self, a: &ArrayPlan, ctx: Ctx) -> Gen<'p> {
         if ctx.depth > MAX_DEPTH {
-            return Value::Array(Vec::new());
+            return Gen::Arr(Vec::new());
         }
         let typical = if ctx.depth >= OPTIONAL_DEPTH { 1 } else { 2 + self.rng.random_range(0..2usize) };
         let mut n = typical.max(a.min).min(a.max).min(MAX_ARRAY);
@@ -788,7 +895,7 @@ impl Run<'_> {
                 n = n.min(len);
             }
         }
-        let mut out: Vec<Value> = Vec::with_capacity(n);
+        let mut out: Vec<Gen<'p>> = Vec::with_capacity(n);
         let mut attempts = 0;
         while out.len() < n && attempts < n * 4 + 8 && self.budget > 0 {
             attempts += 1;
@@ -796,15 +903,15 @@ impl Run<'_> {
             let child = Ctx { depth: ctx.depth + 1, hint: ctx.hint, repeat: ctx.repeat || i > 0, only_required: false };
             let node = a.prefix.get(i).copied().unwrap_or(a.items);
             let v = self.gen(node, child);
-            if a.unique && out.contains(&v) {
+            if a.unique && out.iter().any(|o| o.same(&v)) {
                 continue;
             }
             out.push(v);
         }
-        Value::Array(out)
+        Gen::Arr(out)
     }
 
-    fn integer(&mut self, n: &NumPlan, ctx: Ctx) -> Value {
+    fn integer(&mut self, n: &NumPlan, ctx: Ctx) -> Gen<'p> {
         let lo_i = n.lo.map(|l| if n.lo_ex { l.floor() as i64 + 1 } else { l.ceil() as i64 });
         let hi_i = n.hi.map(|h| if n.hi_ex { h.ceil() as i64 - 1 } else { h.floor() as i64 });
         let (mut a, mut b) = (ctx.hint.range.0 as i64, ctx.hint.range.1 as i64);
@@ -831,10 +938,10 @@ impl Run<'_> {
                 v = v.saturating_add(m);
             }
         }
-        Value::Number(Number::from(v))
+        Gen::Num(Number::from(v))
     }
 
-    fn number(&mut self, n: &NumPlan, ctx: Ctx) -> Value {
+    fn number(&mut self, n: &NumPlan, ctx: Ctx) -> Gen<'p> {
         let (mut a, mut b) = ctx.hint.range;
         if let Some(l) = n.lo {
             a = a.max(l);
@@ -864,7 +971,7 @@ impl Run<'_> {
                 (None, None) => v,
             };
         }
-        Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null)
+        Number::from_f64(v).map(Gen::Num).unwrap_or(Gen::Null)
     }
 
     fn string(&mut self, s: &StrPlan, ctx: Ctx) -> String {
@@ -913,14 +1020,19 @@ impl Run<'_> {
         use fake::faker::company::en::CompanyName;
         use fake::faker::internet::en::{SafeEmail, Username};
         use fake::faker::lorem::en::{Sentence, Words};
-        use fake::faker::name::en::{FirstName, LastName, Name};
+        use fake::faker::name::en::{FirstName, LastName};
         use fake::faker::phone_number::en::PhoneNumber;
         let r = &mut self.rng;
         match hint {
             Text::Email => SafeEmail().fake_with_rng(r),
             Text::FirstName => FirstName().fake_with_rng(r),
             Text::LastName => LastName().fake_with_rng(r),
-            Text::FullName => Name().fake_with_rng(r),
+            Text::FullName => {
+                // fake's `Name` goes through a format template per call; the same names, cheaper.
+                let first: String = FirstName().fake_with_rng(r);
+                let last: String = LastName().fake_with_rng(r);
+                format!("{first} {last}")
+            }
             Text::Username => Username().fake_with_rng(r),
             Text::Company => CompanyName().fake_with_rng(r),
             Text::Url => format!("https://{}/{}", self.domain(), self.word()),
@@ -1009,6 +1121,10 @@ fn decimals(m: f64) -> i32 {
 
 /// Pad with letters or truncate (by characters) to fit `minLength`/`maxLength`.
 fn fit_length(mut s: String, min: usize, max: Option<usize>, rng: &mut ChaCha8Rng) -> String {
+    // Bytes bound characters from above: most strings need no count at all.
+    if s.len() >= min && max.is_none_or(|m| s.len() <= m) && (min == 0 || s.is_ascii()) {
+        return s;
+    }
     let len = s.chars().count();
     if len < min {
         let pad = (min - len).min(100_000);
@@ -1073,9 +1189,36 @@ mod tests {
         generate(&doc, &patterns, "/s", seed, false)
     }
 
+    /// Answers are serialized straight from `Gen`; the sandbox and validators use `into_value`:
+    /// both must be the same JSON, key order included.
+    #[test]
+    fn serialized_gen_is_the_same_json_as_its_value() {
+        let doc = json!({"s": {"type": "object", "required": ["id", "tags", "meta"], "properties": {
+            "id": {"type": "string", "example": "prd_1"},
+            "kind": {"const": "product"},
+            "status": {"enum": ["a", "b", "c"]},
+            "tags": {"type": "array", "uniqueItems": true, "minItems": 3, "items": {"enum": ["x", "y", "z"]}},
+            "price": {"type": "number", "minimum": 1},
+            "meta": {"type": "object", "minProperties": 3, "additionalProperties": {"type": "integer"}},
+            "when": {"type": "string", "format": "date-time"},
+            "nested": {"type": "array", "items": {"$ref": "#/s"}}
+        }}});
+        let plan = Plan::compile(&doc, &Patterns::build(&doc), "/s");
+        for seed in 0..50 {
+            let text = serde_json::to_string(&plan.generate_gen(seed, seed % 2 == 0)).unwrap();
+            let value = plan.generate(seed, seed % 2 == 0);
+            assert_eq!(text, serde_json::to_string(&value).unwrap(), "seed {seed}");
+            let tags = value["tags"].as_array().unwrap();
+            assert_eq!(tags.len(), 3, "uniqueItems with three options: all three, once each");
+            assert!(value["meta"].as_object().unwrap().len() >= 3);
+        }
+    }
+
     #[test]
     fn rfc3339_formats_known_instants() {
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_rfc3339(951_782_400 + 86_399), "2000-02-29T23:59:59Z");
+        assert_eq!(format_rfc3339(1_767_225_599), "2025-12-31T23:59:59Z");
         assert_eq!(format_rfc3339(1_705_309_200), "2024-01-15T09:00:00Z");
     }
 

@@ -194,18 +194,30 @@ fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &Respon
         return Ok((BodyValue::Json(Value::Object(Default::default())), "generated".into()));
     };
     let plan = media.plan.get_or_init(|| fake::Plan::compile(&spec.schemas.response, &spec.patterns, schema));
-    let v = plan.generate(input.seed, input.prefer.dynamic);
-    let v = reflect_path_id(spec, media, v, input.path_params);
+    let g = plan.generate_gen(input.seed, input.prefer.dynamic);
+    if !want_value && !(id_param(input.path_params).is_some() && g.has_property("id")) {
+        // Straight to bytes: no `Value` tree is built.
+        let bytes = match &g {
+            fake::Gen::Str(s) if !is_json_mime(&media.mime) => s.as_bytes().to_vec(),
+            _ => serde_json::to_vec(&g).unwrap_or_default(),
+        };
+        return Ok((BodyValue::Bytes(Bytes::from(bytes)), "generated".into()));
+    }
+    let v = reflect_path_id(spec, media, g.into_value(), input.path_params);
     Ok((BodyValue::Json(v), "generated".into()))
+}
+
+/// The last path parameter's value when its name says it is an id (`id`, `productId`).
+fn id_param(path_params: &[(String, String)]) -> Option<&String> {
+    let (name, raw) = path_params.last()?;
+    let n = name.as_bytes();
+    let id_like = n.len() >= 2 && n[n.len() - 2..].eq_ignore_ascii_case(b"id");
+    id_like.then_some(raw)
 }
 
 /// Whether [`reflect_path_id`] could change `body` (cheap checks only, no clone).
 fn reflects_path_id(body: &Value, path_params: &[(String, String)]) -> bool {
-    let Some((name, raw)) = path_params.last() else { return false };
-    let lname = name.to_ascii_lowercase();
-    if !(lname == "id" || lname.ends_with("id")) {
-        return false;
-    }
+    let Some(raw) = id_param(path_params) else { return false };
     match body.get("id") {
         Some(Value::String(s)) => s != raw,
         Some(Value::Number(n)) => raw.parse::<i64>().is_ok_and(|r| n.as_i64() != Some(r)),
@@ -220,11 +232,7 @@ fn example_value(spec: &Spec, pointer: &str) -> Value {
 
 /// Put the last path parameter into a top-level `id` when the body still validates with it.
 fn reflect_path_id(spec: &Spec, media: &ResponseMedia, mut body: Value, path_params: &[(String, String)]) -> Value {
-    let Some((name, raw)) = path_params.last() else { return body };
-    let lname = name.to_ascii_lowercase();
-    if !(lname == "id" || lname.ends_with("id")) {
-        return body;
-    }
+    let Some(raw) = id_param(path_params) else { return body };
     let Some(current) = body.get("id") else { return body };
     let candidate = match current {
         Value::String(s) if s == raw => return body,
