@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark on loopback: standin vs a bare axum handler returning fixed bytes, side by side.
 #
-#   bash bench/run.sh            # 10 s per case, 32 connections, 2 wrk threads
+#   bash bench/run.sh            # 10 s per run, 32 connections, 2 wrk threads
 #   DURATION=5 CONNS=64 bash bench/run.sh
 #
 # Needs `wrk` (Debian package `wrk`; the script installs it with apt-get when missing and root).
@@ -50,22 +50,28 @@ LUA
 echo "# empty" >"$LUA/get.lua"
 
 declare -A CASE_URL CASE_SCRIPT CASE_ARGS CASE_PID
+measure() { # label url script [wrk args…]; prints the line, sets RPS
+  local out p50 p99 non2xx
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$LUA/$3" "${@:4}" "$2")
+  RPS=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+  printf '%-34s %10s req/s   p50 %-9s p99 %-9s %s\n' "$1" "$RPS" "$p50" "$p99" "${non2xx:+(non-2xx: $non2xx)}"
+}
+# Each case runs right after its own bare-handler run: the machine's speed drifts by ±20%
+# over minutes here (shared cores), so a ratio to one bare run at the start would drift too.
 run() { # name url script [wrk args…]
   CASE_URL[$1]=$2; CASE_SCRIPT[$1]=$3; CASE_ARGS[$1]="${*:4}"
   case "$2" in *":$PORT_STATE"*) CASE_PID[$1]=$STATE ;; *) CASE_PID[$1]=$STANDIN ;; esac
-  local out rps p50 p99
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$LUA/$3" "${@:4}" "$2")
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  local non2xx; non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-  printf '%-34s %10s req/s   p50 %-9s p99 %-9s %s\n' "$1" "$rps" "$p50" "$p99" "${non2xx:+(non-2xx: $non2xx)}"
-  echo "$rps" >"$LUA/$1.rps"
+  measure "  bare axum, fixed bytes" "http://127.0.0.1:$PORT_BARE/products" get.lua
+  local bare=$RPS
+  measure "$1" "${@:2}"
+  awk -v r="$RPS" -v b="$bare" 'BEGIN { printf "%.2f\n", r / b }' >"$LUA/$1.ratio"
 }
 
-echo "standin bench: ${DURATION}s per case, $CONNS connections, $THREADS wrk threads, $(nproc) cores, journal ${JOURNAL:-on}"
+echo "standin bench: ${DURATION}s per run, $CONNS connections, $THREADS wrk threads, $(nproc) cores, journal ${JOURNAL:-on}"
 S="http://127.0.0.1:$PORT_STANDIN/api/v2"
-run bare_axum_fixed_bytes "http://127.0.0.1:$PORT_BARE/products" get.lua
 run list_get_generated "$S/products?limit=20" get.lua
 run get_by_id_example "$S/products/prd_lamp1" get.lua
 run get_fixture "$S/categories/1" get.lua
@@ -74,20 +80,16 @@ run post_invalid_body_400 "$S/products" post_invalid.lua
 B="http://127.0.0.1:$PORT_STATE/api"
 run get_by_id_from_state "$B/agent/deals/deal_abc123" get.lua -H "X-API-Key: ke_live_bench"
 run auth_rejected_401 "$B/agent/deals" get.lua
-bare=$(cat "$LUA/bare_axum_fixed_bytes.rps")
-echo "ratio to the bare handler (target >= 0.5):"
-for f in "$LUA"/*.rps; do
-  name=$(basename "$f" .rps)
-  [ "$name" = bare_axum_fixed_bytes ] && continue
-  awk -v n="$name" -v r="$(cat "$f")" -v b="$bare" 'BEGIN { printf "  %-32s %.2f\n", n, r / b }'
+echo "ratio to the bare handler run just before it (target >= 0.5):"
+for f in "$LUA"/*.ratio; do
+  printf '  %-32s %s\n' "$(basename "$f" .ratio)" "$(cat "$f")"
 done
 # Where time goes, for every case below half the bare handler (needs `perf`; skipped otherwise).
 if command -v perf >/dev/null; then
   set +e +o pipefail  # diagnostics only: a failing perf must not end the report
-  for f in "$LUA"/*.rps; do
-    name=$(basename "$f" .rps)
-    [ "$name" = bare_axum_fixed_bytes ] && continue
-    below=$(awk -v r="$(cat "$f")" -v b="$bare" 'BEGIN { print (r / b < 0.5) ? 1 : 0 }')
+  for f in "$LUA"/*.ratio; do
+    name=$(basename "$f" .ratio)
+    below=$(awk -v r="$(cat "$f")" 'BEGIN { print (r < 0.5) ? 1 : 0 }')
     [ "$below" = 1 ] || continue
     echo "where time goes in $name (perf, 3 s; user space by symbol, then by binary):"
     extra=()

@@ -183,7 +183,8 @@ impl Rejection {
 
     /// The problem+json body, serialized (straight from the struct, no intermediate tree).
     pub fn body_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.envelope()).unwrap_or_default()
+        let mut out = Vec::with_capacity(256 + 160 * self.errors.len());
+        serde_json::to_writer(&mut out, &self.envelope()).map(|()| out).unwrap_or_default()
     }
 
     fn envelope(&self) -> Envelope<'_> {

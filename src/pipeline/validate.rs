@@ -20,7 +20,7 @@ const MAX_MESSAGE: usize = 240;
 
 /// Shorten a message to [`MAX_MESSAGE`] characters.
 pub fn short(msg: &str) -> String {
-    if msg.chars().count() <= MAX_MESSAGE {
+    if msg.len() <= MAX_MESSAGE || msg.chars().count() <= MAX_MESSAGE {
         return msg.to_string();
     }
     let mut s: String = msg.chars().take(MAX_MESSAGE).collect();
@@ -63,10 +63,17 @@ pub fn validate_params(spec: &Spec, op: &Operation, path_params: &[(String, Stri
     let Some(validator) = &op.param_validator else { return Vec::new() };
     let cookies = if op.params.iter().any(|p| p.location == ParamLocation::Cookie) { parse_cookies(headers) } else { HashMap::new() };
     // Every location with declared parameters is present, so `required` inside it is checked.
-    let mut groups: Map<String, Value> = Map::new();
+    // Built per location first (one map each), then put together: no name lookups per parameter.
+    const LOCATIONS: [ParamLocation; 4] = [ParamLocation::Path, ParamLocation::Query, ParamLocation::Header, ParamLocation::Cookie];
+    let mut by_location: [Option<Map<String, Value>>; 4] = Default::default();
     for p in &op.params {
-        groups.entry(p.location.as_str()).or_insert_with(|| Value::Object(Map::new()));
+        by_location[p.location as usize].get_or_insert_with(Map::new);
     }
+    let mut put = |loc: ParamLocation, name: String, v: Value| {
+        if let Some(m) = by_location[loc as usize].as_mut() {
+            m.insert(name, v);
+        }
+    };
     for p in &op.params {
         let raw: Vec<&str> = match p.location {
             ParamLocation::Path => path_params.iter().filter(|(k, _)| *k == p.name).map(|(_, v)| v.as_str()).collect(),
@@ -80,7 +87,7 @@ pub fn validate_params(spec: &Spec, op: &Operation, path_params: &[(String, Stri
                         }
                     }
                     if !obj.is_empty() {
-                        insert(&mut groups, p.location, &p.name, Value::Object(obj));
+                        put(p.location, p.name.clone(), Value::Object(obj));
                     }
                     continue;
                 }
@@ -93,21 +100,15 @@ pub fn validate_params(spec: &Spec, op: &Operation, path_params: &[(String, Stri
             continue;
         }
         let key = if p.location == ParamLocation::Header { p.name.to_ascii_lowercase() } else { p.name.clone() };
-        insert(&mut groups, p.location, &key, coerce(&p.shape, &p.style, p.explode, &raw));
+        put(p.location, key, coerce(&p.shape, &p.style, p.explode, &raw));
     }
-    let instance = Value::Object(groups);
+    let instance = Value::Object(LOCATIONS.iter().zip(by_location).filter_map(|(loc, m)| Some((loc.as_str().to_string(), Value::Object(m?)))).collect());
     if validator.is_valid(&instance) {
         return Vec::new();
     }
     validator.iter_errors(&instance).flat_map(|e| to_problems(spec, &e, &instance, None)).collect()
 }
 
-fn insert(groups: &mut Map<String, Value>, loc: ParamLocation, name: &str, v: Value) {
-    let g = groups.entry(loc.as_str()).or_insert_with(|| Value::Object(Map::new()));
-    if let Value::Object(m) = g {
-        m.insert(name.to_string(), v);
-    }
-}
 
 /// Turn the raw strings of one parameter into the JSON value its schema expects. Values that do
 /// not parse stay strings, so the validator reports them with their type error.
@@ -200,7 +201,7 @@ pub fn validate_body(spec: &Spec, op: &Operation, content_type: Option<&str>, bo
         let text = String::from_utf8_lossy(body);
         let raw = form_to_value(&parse_query(Some(&text)));
         let doc = &spec.schemas.request;
-        match media.schema.as_deref().and_then(|p| doc.pointer(p)) {
+        match media.schema.as_deref().and_then(|p| crate::spec::load::pointer(doc, p)) {
             Some(schema) => coerce_to_schema(doc, schema, raw, 0),
             None => raw,
         }
@@ -393,12 +394,12 @@ fn to_problems(spec: &Spec, err: &jsonschema::ValidationError<'_>, instance: &Va
         ValidationErrorKind::Not { .. } => {
             // A readOnly/writeOnly refusal clause (see spec::convert): name each property sent.
             let path = err.schema_path().as_str();
-            let holder = spec.schemas.request.pointer(path.strip_suffix("/not").unwrap_or(path));
+            let holder = crate::spec::load::pointer(&spec.schemas.request, path.strip_suffix("/not").unwrap_or(path));
             let flag = holder.and_then(|h| h.get(FORBIDDEN_MARKER)).and_then(Value::as_str);
             let names = holder.and_then(|h| h.get(FORBIDDEN_PROPERTIES)).and_then(Value::as_array);
             match (flag, names) {
                 (Some(flag), Some(names)) => {
-                    let here = instance.pointer(err.instance_path().as_str());
+                    let here = crate::spec::load::pointer(instance, err.instance_path().as_str());
                     names
                         .iter()
                         .filter_map(Value::as_str)

@@ -98,7 +98,6 @@ pub struct Recorder {
     /// Every exchange's operation and violations since start (not bounded by the journal size;
     /// one entry per operation), for the shutdown summary and `--report`.
     report: Arc<Mutex<std::collections::BTreeMap<String, OperationReport>>>,
-    next: std::sync::atomic::AtomicU64,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The writer, to unpark for a flush or close.
     thread: std::thread::Thread,
@@ -131,6 +130,7 @@ impl Recorder {
             // sleeps 1 ms after work and backs off to 50 ms when idle, so a log line or a
             // recorded entry lands within that.
             let mut idle = 0u32;
+            let mut next_id = 1u64;
             loop {
                 let message = match rx.try_recv() {
                     Ok(m) => {
@@ -145,7 +145,9 @@ impl Recorder {
                     Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => break,
                 };
                 match message {
-                    Message::Exchange(ex) => {
+                    Message::Exchange(mut ex) => {
+                        ex.id = next_id;
+                        next_id += 1;
                         let ex = Arc::new(*ex);
                         if let Some(h) = har.as_mut() {
                             if let Err(e) = h.append(&ex, options.keep_secrets) {
@@ -177,17 +179,12 @@ impl Recorder {
             }
         })?;
         let thread = writer.thread().clone();
-        Ok(Recorder { keeps_responses, tx, journal, report, next: std::sync::atomic::AtomicU64::new(1), writer: Mutex::new(Some(writer)), thread })
+        Ok(Recorder { keeps_responses, tx, journal, report, writer: Mutex::new(Some(writer)), thread })
     }
 
     /// Whether exchanges need the response headers and body (only the HAR file uses them).
     pub fn keeps_responses(&self) -> bool {
         self.keeps_responses
-    }
-
-    /// The next exchange id.
-    pub fn next_id(&self) -> u64 {
-        self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Hand an exchange to the writer (never blocks).

@@ -500,6 +500,58 @@ impl Gen<'_> {
     }
 }
 
+impl Gen<'_> {
+    /// Append compact JSON text (what `serde_json::to_writer` writes, without its per-byte
+    /// escaping pass over strings that need none; generated strings rarely do).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Gen::Null => out.extend_from_slice(b"null"),
+            Gen::Bool(true) => out.extend_from_slice(b"true"),
+            Gen::Bool(false) => out.extend_from_slice(b"false"),
+            Gen::Num(n) => {
+                let _ = serde_json::to_writer(&mut *out, n);
+            }
+            Gen::Str(s) => write_json_str(out, s),
+            Gen::Arr(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write_json(out);
+                }
+                out.push(b']');
+            }
+            Gen::Obj(props) => {
+                out.push(b'{');
+                for (i, (k, v)) in props.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_json_str(out, k);
+                    out.push(b':');
+                    v.write_json(out);
+                }
+                out.push(b'}');
+            }
+            Gen::Json(v) => {
+                let _ = serde_json::to_writer(&mut *out, v);
+            }
+        }
+    }
+}
+
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
+}
+
 impl serde::Serialize for Gen<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::{SerializeMap, SerializeSeq};
@@ -1029,9 +1081,11 @@ impl<'p> Run<'p> {
             Text::LastName => LastName().fake_with_rng(r),
             Text::FullName => {
                 // fake's `Name` goes through a format template per call; the same names, cheaper.
-                let first: String = FirstName().fake_with_rng(r);
+                let mut name: String = FirstName().fake_with_rng(r);
                 let last: String = LastName().fake_with_rng(r);
-                format!("{first} {last}")
+                name.push(' ');
+                name.push_str(&last);
+                name
             }
             Text::Username => Username().fake_with_rng(r),
             Text::Company => CompanyName().fake_with_rng(r),
@@ -1052,7 +1106,9 @@ impl<'p> Run<'p> {
             }
             Text::Id => {
                 let id: u64 = r.random_range(0..u64::MAX);
-                format!("{id:016x}")[..12].to_string()
+                let mut out = String::with_capacity(12);
+                push_hex(&mut out, &id.to_be_bytes()[..6]);
+                out
             }
             Text::Word => self.word(),
         }
@@ -1071,8 +1127,14 @@ impl<'p> Run<'p> {
         let mut b: [u8; 16] = self.rng.random();
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
-        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+        let mut out = String::with_capacity(36);
+        for (i, part) in [&b[0..4], &b[4..6], &b[6..8], &b[8..10], &b[10..16]].into_iter().enumerate() {
+            if i > 0 {
+                out.push('-');
+            }
+            push_hex(&mut out, part);
+        }
+        out
     }
 
     /// An RFC 3339 UTC timestamp between 2023-01-01 and 2026-01-01.
@@ -1104,6 +1166,15 @@ fn scalar_fits(v: &Value, ty: Option<&Value>) -> bool {
 
 fn normalize_name(n: &str) -> String {
     n.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect()
+}
+
+/// Lower-case hex of `bytes`, appended (ids and uuids: no `format!` per byte).
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 0xf) as usize] as char);
+    }
 }
 
 fn capitalize(s: &str) -> String {
@@ -1175,7 +1246,7 @@ pub fn format_rfc3339(secs: i64) -> String {
     out[16] = b':';
     two(&mut out[17..19], s);
     out[19] = b'Z';
-    out.iter().map(|b| *b as char).collect()
+    String::from_utf8(out.to_vec()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -1208,9 +1279,36 @@ mod tests {
             let text = serde_json::to_string(&plan.generate_gen(seed, seed % 2 == 0)).unwrap();
             let value = plan.generate(seed, seed % 2 == 0);
             assert_eq!(text, serde_json::to_string(&value).unwrap(), "seed {seed}");
+            let mut written = Vec::new();
+            plan.generate_gen(seed, seed % 2 == 0).write_json(&mut written);
+            assert_eq!(String::from_utf8(written).unwrap(), text, "seed {seed}");
             let tags = value["tags"].as_array().unwrap();
             assert_eq!(tags.len(), 3, "uniqueItems with three options: all three, once each");
             assert!(value["meta"].as_object().unwrap().len() >= 3);
+        }
+    }
+
+    #[test]
+    fn strings_that_need_escaping_are_escaped() {
+        for s in ["plain", "quote \" here", "back\\slash", "tab\there", "line\nbreak", "ünïcode"] {
+            let mut out = Vec::new();
+            Gen::Str(s.to_string()).write_json(&mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(s).unwrap());
+        }
+    }
+
+    #[test]
+    fn uuids_and_ids_have_their_shape() {
+        for seed in 0..20 {
+            let u = gen(json!({"type": "string", "format": "uuid"}), seed);
+            let u = u.as_str().unwrap();
+            let parts: Vec<&str> = u.split('-').collect();
+            assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), vec![8, 4, 4, 4, 12], "{u}");
+            assert!(u.bytes().all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{u}");
+            assert!(parts[2].starts_with('4') && "89ab".contains(&parts[3][..1]), "version 4, RFC variant: {u}");
+            let doc = json!({"s": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}});
+            let id = generate(&doc, &Patterns::default(), "/s", seed, false)["id"].as_str().unwrap().to_string();
+            assert!(id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
         }
     }
 

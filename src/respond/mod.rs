@@ -180,7 +180,7 @@ fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &Respon
             return Ok((BodyValue::Json(v), "fixture".into()));
         }
         if let Some((n, p)) = media.examples.first() {
-            let example = spec.schemas.response.pointer(p).unwrap_or(&Value::Null);
+            let example = crate::spec::load::pointer(&spec.schemas.response, p).unwrap_or(&Value::Null);
             if !want_value {
                 return Ok((BodyValue::Bytes(media.fixed_bytes.get_or_init(|| Bytes::from(encode(&media.mime, example))).clone()), format!("example:{n}")));
             }
@@ -199,7 +199,11 @@ fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &Respon
         // Straight to bytes: no `Value` tree is built.
         let bytes = match &g {
             fake::Gen::Str(s) if !is_json_mime(&media.mime) => s.as_bytes().to_vec(),
-            _ => serde_json::to_vec(&g).unwrap_or_default(),
+            _ => {
+                let mut buf = Vec::with_capacity(1024);
+                g.write_json(&mut buf);
+                buf
+            }
         };
         return Ok((BodyValue::Bytes(Bytes::from(bytes)), "generated".into()));
     }
@@ -227,7 +231,7 @@ fn reflects_path_id(body: &Value, path_params: &[(String, String)]) -> bool {
 
 /// The value of an example, from the response view where it is kept.
 fn example_value(spec: &Spec, pointer: &str) -> Value {
-    spec.schemas.response.pointer(pointer).cloned().unwrap_or(Value::Null)
+    crate::spec::load::pointer(&spec.schemas.response, pointer).cloned().unwrap_or(Value::Null)
 }
 
 /// Put the last path parameter into a top-level `id` when the body still validates with it.

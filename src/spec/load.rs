@@ -270,6 +270,30 @@ fn walk_refs(value: &Value, f: &mut impl FnMut(&str, &str)) {
 }
 
 /// Resolve a URI fragment (`/components/schemas/Deal`, possibly percent-encoded) in `doc`.
+/// `Value::pointer` without a `String` per token (serde_json unescapes every token into a new
+/// one): for lookups on the request path.
+pub fn pointer<'a>(doc: &'a Value, p: &str) -> Option<&'a Value> {
+    if p.is_empty() {
+        return Some(doc);
+    }
+    let mut current = doc;
+    for token in p.strip_prefix('/')?.split('/') {
+        let owned;
+        let token = if token.contains('~') {
+            owned = crate::spec::error::unescape_token(token);
+            owned.as_str()
+        } else {
+            token
+        };
+        current = match current {
+            Value::Object(map) => map.get(token)?,
+            Value::Array(items) => items.get(token.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
 pub fn resolve_pointer<'a>(doc: &'a Value, fragment: &str) -> Option<&'a Value> {
     if fragment.is_empty() {
         return Some(doc);
@@ -298,4 +322,17 @@ pub fn deref<'a>(doc: &'a Value, value: &'a Value, pointer: &str) -> Result<(&'a
         }
     }
     Err("$ref chain is circular or longer than 64 hops".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointer_matches_serde_json_pointer() {
+        let doc = serde_json::json!({"a/b": {"c~d": [1, {"e": true}]}, "": {"x": 0}});
+        for p in ["", "/a~1b", "/a~1b/c~0d", "/a~1b/c~0d/1/e", "/a~1b/c~0d/2", "/missing", "//x", "/a~1b/c~0d/x", "no-slash"] {
+            assert_eq!(pointer(&doc, p), doc.pointer(p), "{p}");
+        }
+    }
 }

@@ -260,10 +260,10 @@ impl Sandbox {
         match role {
             Role::List => {
                 let items: Vec<&Value> = data.collections.get(&key).map(|m| m.values().collect()).unwrap_or_default();
-                let page_size = spec.schemas.response.pointer("/x-standin/pagination/pageSize").and_then(Value::as_u64).map(|n| n as usize);
+                let page_size = crate::spec::load::pointer(&spec.schemas.response, "/x-standin/pagination/pageSize").and_then(Value::as_u64).map(|n| n as usize);
                 let (page, total, echo) = list(op, items, query, page_size);
                 let list_key = r.list_key.clone();
-                let total_pointer = spec.schemas.response.pointer("/x-standin/pagination/totalPointer").and_then(Value::as_str).map(str::to_string);
+                let total_pointer = crate::spec::load::pointer(&spec.schemas.response, "/x-standin/pagination/totalPointer").and_then(Value::as_str).map(str::to_string);
                 Ok(Some(Outcome {
                     status: None,
                     body: StateBody::Edit(Box::new(move |body: &mut Value| {
