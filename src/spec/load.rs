@@ -95,6 +95,15 @@ impl Bundler {
     /// Rewrite every `$ref` below `value`: local refs get `prefix` (the position of this document
     /// inside the root), external refs point into the bundle.
     fn rewrite(&mut self, value: &mut Value, base: &Path, file: &Path, prefix: &str, pointer: &str) {
+        self.rewrite_in(value, base, file, prefix, pointer, false, 0)
+    }
+
+    /// `names`: the keys of `value` are names (see [`NAME_MAPS`]).
+    #[allow(clippy::too_many_arguments)]
+    fn rewrite_in(&mut self, value: &mut Value, base: &Path, file: &Path, prefix: &str, pointer: &str, names: bool, depth: usize) {
+        if depth > 256 {
+            return;
+        }
         match value {
             Value::Object(map) => {
                 let mut new_ref = None;
@@ -106,17 +115,17 @@ impl Bundler {
                 }
                 for (k, v) in map.iter_mut() {
                     // `example(s)` and `default` are data, not schema: a `$ref` key inside them is literal.
-                    if matches!(k.as_str(), "example" | "default" | "const" | "enum") {
+                    if !names && DATA_KEYS.contains(&k.as_str()) {
                         continue;
                     }
                     let p = join(pointer, k);
-                    self.rewrite(v, base, file, prefix, &p);
+                    self.rewrite_in(v, base, file, prefix, &p, holds_names(names, k), depth + 1);
                 }
             }
             Value::Array(items) => {
                 for (i, v) in items.iter_mut().enumerate() {
                     let p = join(pointer, &i.to_string());
-                    self.rewrite(v, base, file, prefix, &p);
+                    self.rewrite_in(v, base, file, prefix, &p, false, depth + 1);
                 }
             }
             _ => {}
@@ -234,10 +243,21 @@ fn deep_resolve(doc: &Value, pointer: &str) -> Option<String> {
 /// Keys whose values are data (instances), not schema or structure: walkers do not descend.
 pub const DATA_KEYS: [&str; 4] = ["example", "default", "const", "enum"];
 
+/// Keys whose value maps *names* to things (schema properties, component names): a key there is
+/// a name, never a keyword, so a property called `default`, `enum` or `examples` is still a
+/// schema and is walked like any other.
+pub const NAME_MAPS: [&str; 12] = ["properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "schemas", "parameters", "responses", "requestBodies", "headers", "callbacks", "pathItems"];
+
+/// Whether the children of `key` form a name map, given whether `key` itself is a name.
+pub fn holds_names(key_is_name: bool, key: &str) -> bool {
+    !key_is_name && NAME_MAPS.contains(&key)
+}
+
 /// Visit every object in `value` with its JSON pointer, depth-first, not descending into keys
-/// for which `skip` is true. Depth is bounded, so a hostile document cannot overflow the stack.
+/// for which `skip` is true (keys of a name map are names, never skipped). Depth is bounded, so
+/// a hostile document cannot overflow the stack.
 pub fn walk_objects<'v>(value: &'v Value, pointer: &str, skip: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(&str, &'v Map<String, Value>)) {
-    fn go<'v>(value: &'v Value, pointer: &str, depth: usize, skip: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(&str, &'v Map<String, Value>)) {
+    fn go<'v>(value: &'v Value, pointer: &str, names: bool, depth: usize, skip: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(&str, &'v Map<String, Value>)) {
         if depth > 256 {
             return;
         }
@@ -245,20 +265,20 @@ pub fn walk_objects<'v>(value: &'v Value, pointer: &str, skip: &dyn Fn(&str) -> 
             Value::Object(map) => {
                 f(pointer, map);
                 for (k, v) in map {
-                    if !skip(k) && (v.is_object() || v.is_array()) {
-                        go(v, &join(pointer, k), depth + 1, skip, f);
+                    if (names || !skip(k)) && (v.is_object() || v.is_array()) {
+                        go(v, &join(pointer, k), holds_names(names, k), depth + 1, skip, f);
                     }
                 }
             }
             Value::Array(items) => {
                 for (i, v) in items.iter().enumerate() {
-                    go(v, &format!("{pointer}/{i}"), depth + 1, skip, f);
+                    go(v, &format!("{pointer}/{i}"), false, depth + 1, skip, f);
                 }
             }
             _ => {}
         }
     }
-    go(value, pointer, 0, skip, f)
+    go(value, pointer, false, 0, skip, f)
 }
 
 fn walk_refs(value: &Value, f: &mut impl FnMut(&str, &str)) {

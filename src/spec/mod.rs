@@ -1,8 +1,9 @@
 //! Load an OpenAPI 3.0/3.1 document into an immutable [`Spec`]: the IR every request reads.
 //!
 //! Pipeline (all at load, never per request):
-//! `load::read_document → load::bundle → load::check_refs → convert::build_view (request and
-//! response) → model::lower (operations, compiled request validators) → fixtures attached`.
+//! `load::read_document → load::bundle → load::check_refs → convert::build_views (request and
+//! response) → sanitize::repair → model::lower (operations, compiled request validators) →
+//! fixtures attached`.
 //!
 //! Everything found wrong is collected into [`Diagnostic`]s naming file and JSON pointer.
 
@@ -13,6 +14,7 @@ pub mod load;
 pub mod security;
 pub mod model;
 pub mod overlay;
+pub mod sanitize;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -227,9 +229,9 @@ impl Spec {
         for pointer in convert::relax_all_of(&mut doc) {
             diags.push(Diagnostic::warning(path, format!("{pointer}/allOf"), "no instance can satisfy this allOf: a member has `additionalProperties: false` and the others add properties; standin ignores that `additionalProperties: false`"));
         }
-        // The response view is converted in place: at most two copies of the document exist.
-        let request = convert::build_view(doc.clone(), dialect, View::Request);
-        let response = convert::build_view(doc, dialect, View::Response);
+        // The response view is converted in place; the request view is a partial copy.
+        let (mut request, mut response) = convert::build_views(doc, dialect);
+        diags.extend(sanitize::repair(path, &mut request, &mut response));
         let schemas = Schemas::new(request, response).map_err(|e| fail(vec![Diagnostic::error(path, "", format!("schemas cannot be registered: {e}"))]))?;
 
         // --- Operations.

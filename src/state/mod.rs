@@ -22,7 +22,7 @@ pub mod infer;
 
 use crate::respond::StateBody;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
@@ -36,6 +36,16 @@ use infer::{Resource, Role};
 /// Lock a mutex; a panic elsewhere while holding it does not make the data unusable here.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A tenant's data to read (lists, gets: many at once).
+fn read(d: &RwLock<TenantData>) -> RwLockReadGuard<'_, TenantData> {
+    d.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A tenant's data to change (one writer at a time).
+fn write(d: &RwLock<TenantData>) -> RwLockWriteGuard<'_, TenantData> {
+    d.write().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Names of list parameters that page, search and sort rather than filter.
@@ -53,7 +63,12 @@ pub struct Sandbox {
     seed: HashMap<(usize, String), Map<String, Value>>,
     /// Generators of whole items, per resource, compiled on first create.
     plans: Vec<OnceLock<Plan>>,
-    tenants: RwLock<HashMap<String, Arc<Mutex<TenantData>>>>,
+    /// Every tenant seen so far. Read on every stateful request without a lock (an atomic
+    /// load); a new tenant, a reset or an import swaps in a new table under `table_writer`.
+    /// Tenants are few and arrive rarely, so copying the table on a change is cheap.
+    tenants: arc_swap::ArcSwap<HashMap<String, Tenant>>,
+    /// Serializes changes of `tenants` (readers never take it).
+    table_writer: Mutex<()>,
     /// Events emitted by state changes (actions), for the journal and webhooks.
     pub events: Arc<Events>,
     /// Subscriptions and deliveries.
@@ -101,6 +116,9 @@ impl Events {
         self.log.lock().map(|l| l.iter().cloned().collect()).unwrap_or_default()
     }
 }
+
+/// One tenant's store: many readers (lists, gets) or one writer at a time.
+type Tenant = Arc<RwLock<TenantData>>;
 
 /// One tenant's data: items by id, per (resource, parent key).
 #[derive(Debug, Clone, Default)]
@@ -154,7 +172,7 @@ impl Sandbox {
         let events = Arc::new(Events::default());
         let sink = Arc::clone(&webhooks);
         events.set_sink(Box::new(move |tenant, event, data| sink.emit(tenant, event, data)));
-        Sandbox { resources, roles, seed, plans, tenants: RwLock::new(HashMap::new()), events, webhooks }
+        Sandbox { resources, roles, seed, plans, tenants: Default::default(), table_writer: Mutex::new(()), events, webhooks }
     }
 
     /// The role an operation plays, if it is part of a resource.
@@ -162,31 +180,37 @@ impl Sandbox {
         self.roles.get(&op).copied()
     }
 
-    fn tenant(&self, key: &str) -> Arc<Mutex<TenantData>> {
-        if let Some(t) = self.tenants.read().ok().and_then(|m| m.get(key).cloned()) {
-            return t;
+    fn tenant(&self, key: &str) -> Tenant {
+        if let Some(t) = self.tenants.load().get(key) {
+            return Arc::clone(t);
         }
-        let mut map = self.tenants.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        Arc::clone(map.entry(key.to_string()).or_insert_with(|| Arc::new(Mutex::new(TenantData { collections: self.seed.clone(), created: 0 }))))
+        self.change_tenants(|map| Arc::clone(map.entry(key.to_string()).or_insert_with(|| Arc::new(RwLock::new(TenantData { collections: self.seed.clone(), created: 0 })))))
+    }
+
+    /// Change the tenant table: a copy, changed by `f`, swapped in (readers keep the old one).
+    fn change_tenants<R>(&self, f: impl FnOnce(&mut HashMap<String, Tenant>) -> R) -> R {
+        let _writer = lock(&self.table_writer);
+        let mut map = HashMap::clone(&self.tenants.load());
+        let out = f(&mut map);
+        self.tenants.store(Arc::new(map));
+        out
     }
 
     /// Forget every tenant's changes (or one tenant's): they start from the fixtures again.
     pub fn reset(&self, tenant: Option<&str>) -> usize {
-        let mut map = self.tenants.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match tenant {
+        self.change_tenants(|map| match tenant {
             Some(t) => usize::from(map.remove(t).is_some()),
             None => {
                 let n = map.len();
                 map.clear();
                 n
             }
-        }
+        })
     }
 
     /// A consistent copy of every tenant's data (each tenant locked in turn).
     fn snapshot(&self) -> Vec<(String, TenantData)> {
-        let map = self.tenants.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.iter().map(|(k, d)| (k.clone(), lock(d).clone())).collect()
+        self.tenants.load().iter().map(|(k, d)| (k.clone(), read(d).clone())).collect()
     }
 
     /// Every tenant's data for a state file: `{tenant: {"<collection>\u0000<parent>": {id: item}}}`
@@ -209,7 +233,7 @@ impl Sandbox {
     pub fn import(&self, saved: &Value) -> Result<usize, String> {
         let tenants = saved.as_object().ok_or("the state must be an object of tenants")?;
         let mut skipped = 0;
-        let mut map = self.tenants.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut loaded = Vec::new();
         for (key, collections) in tenants {
             let mut data = TenantData { collections: HashMap::new(), created: 0 };
             for (name, items) in collections.as_object().ok_or_else(|| format!("tenant {}: collections must be an object", mask(key)))? {
@@ -221,8 +245,9 @@ impl Sandbox {
                 data.created += items.len() as u64;
                 data.collections.insert((ri, parent.to_string()), items.clone());
             }
-            map.insert(key.clone(), Arc::new(Mutex::new(data)));
+            loaded.push((key.clone(), Arc::new(RwLock::new(data))));
         }
+        self.change_tenants(|map| map.extend(loaded));
         Ok(skipped)
     }
 
@@ -254,11 +279,10 @@ impl Sandbox {
         let key = (ri, parent);
         let tenant_key = tenant;
         let tenant = self.tenant(tenant_key);
-        let mut data = lock(&tenant);
         let not_found = |id: &str| Rejection::resource_not_found(&singular_title(&r.name), id);
-        let now = now_rfc3339();
         match role {
             Role::List => {
+                let data = read(&tenant);
                 let items: Vec<&Value> = data.collections.get(&key).map(|m| m.values().collect()).unwrap_or_default();
                 let page_size = crate::spec::load::pointer(&spec.schemas.response, "/x-standin/pagination/pageSize").and_then(Value::as_u64).map(|n| n as usize);
                 let (page, total, echo) = list(op, items, query, page_size);
@@ -280,13 +304,15 @@ impl Sandbox {
                 }))
             }
             Role::Get => {
+                let data = read(&tenant);
                 let id = param(&r.id_param).unwrap_or_default();
                 let item = data.collections.get(&key).and_then(|m| m.get(&id)).cloned().ok_or_else(|| not_found(&id))?;
                 Ok(Some(wrap(r, item, None)))
             }
             Role::Create => {
                 let sent = unwrap_body(r, body);
-                let item = self.create_item(spec, &mut data, ri, &key.1, sent, tenant_key, &now);
+                let mut data = write(&tenant);
+                let item = self.create_item(spec, &mut data, ri, &key.1, sent, tenant_key, &now_rfc3339());
                 drop(data);
                 self.emit_crud(spec, r, tenant_key, &item, |e| &e.create);
                 let status = op.default_response().map(|resp| resp.status.concrete());
@@ -295,6 +321,8 @@ impl Sandbox {
             Role::Patch | Role::Put => {
                 let id = param(&r.id_param).unwrap_or_default();
                 let sent = unwrap_body(r, body);
+                let now = now_rfc3339();
+                let mut data = write(&tenant);
                 let items = data.collections.entry(key).or_default();
                 let item = items.get_mut(&id).ok_or_else(|| not_found(&id))?;
                 if role == Role::Patch {
@@ -321,6 +349,7 @@ impl Sandbox {
             }
             Role::Delete => {
                 let id = param(&r.id_param).unwrap_or_default();
+                let mut data = write(&tenant);
                 let removed = data.collections.get_mut(&key).and_then(|m| m.shift_remove(&id)).ok_or_else(|| not_found(&id))?;
                 drop(data);
                 self.emit_crud(spec, r, tenant_key, &removed, |e| &e.delete);
@@ -356,7 +385,7 @@ impl Sandbox {
         let find = |collection: &str| self.resources.iter().position(|r| r.collection == collection);
         let parent_key = |r: &Resource| r.parent_params.iter().map(|p| path_params.iter().find(|(k, _)| k == p).map(|(_, v)| v.clone()).unwrap_or_default()).collect::<Vec<_>>().join("\u{0}");
         let tenant = self.tenant(tenant_key);
-        let mut data = lock(&tenant);
+        let mut data = write(&tenant);
 
         // --- Target: the item the path names; it must exist.
         let mut target: Option<(usize, String, String)> = None;
@@ -448,7 +477,7 @@ impl Sandbox {
                     tokio::time::sleep(std::time::Duration::from_secs_f64(later.after.clamp(0.0, 86_400.0))).await;
                     let now = now_rfc3339();
                     let item = {
-                        let mut data = lock(&tenant);
+                        let mut data = write(&tenant);
                         let Some(item) = data.collections.get_mut(&(ri, parent)).and_then(|m| m.get_mut(&id)) else { return };
                         let before = item.clone();
                         let ctx = actions::Context { now: &now, seq, path: &path, body: &body, item: Some(&before), before: Some(&before), created: Some(&before) };

@@ -30,6 +30,7 @@ fn check_strict_turns_warnings_into_failures() {
     let (code, out) = standin(&["check", "tests/fixtures/specs/messy.yaml"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("example does not match its schema"), "{out}");
+    assert!(out.contains("messy.yaml#/paths/~1e/post/requestBody/content/application~1json/schema/properties/guid/pattern: pattern \"\\\\p{XDigit}{8}\" is not an ECMA-262 regular expression"), "{out}");
     let (code, _) = standin(&["check", "--strict", "tests/fixtures/specs/messy.yaml"]);
     assert_eq!(code, 1);
 }
