@@ -361,7 +361,7 @@ async fn proxy(upstream: &(String, reqwest::Client), mount: Option<&Mount>, part
                                 (Ok(v), Ok(instance)) => {
                                     for err in v.iter_errors(&instance) {
                                         let at = err.instance_path().as_str().replace('/', ".");
-                                        violations.push(reject::Problem { location: format!("response.body{at}"), message: validate::short(&err.to_string()), keyword: Some(err.kind().keyword().to_string()) });
+                                        violations.push(reject::Problem { location: format!("response.body{at}"), message: validate::short(&err.to_string()), keyword: Some(validate::static_keyword(err.kind().keyword())) });
                                     }
                                 }
                                 (_, Err(e)) => violations.push(reject::Problem { location: "response.body".into(), message: format!("malformed JSON: {e}"), keyword: Some("json".into()) }),

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use axum::http::{HeaderMap, StatusCode};
-use jsonschema::error::ValidationErrorKind;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::{Map, Number, Value};
 
 use super::reject::{Problem, Rejection};
@@ -59,7 +59,7 @@ fn parse_cookies(headers: &HeaderMap) -> HashMap<String, String> {
 }
 
 /// Validate every declared parameter. Returns the problems found (empty when valid).
-pub fn validate_params(spec: &Spec, op: &Operation, path_params: &[(String, String)], query: &[(String, String)], headers: &HeaderMap) -> Vec<Problem> {
+pub fn validate_params(_spec: &Spec, op: &Operation, path_params: &[(String, String)], query: &[(String, String)], headers: &HeaderMap) -> Vec<Problem> {
     let Some(validator) = &op.param_validator else { return Vec::new() };
     let cookies = if op.params.iter().any(|p| p.location == ParamLocation::Cookie) { parse_cookies(headers) } else { HashMap::new() };
     // Every location with declared parameters is present, so `required` inside it is checked.
@@ -106,7 +106,7 @@ pub fn validate_params(spec: &Spec, op: &Operation, path_params: &[(String, Stri
     if validator.is_valid(&instance) {
         return Vec::new();
     }
-    validator.iter_errors(&instance).flat_map(|e| to_problems(spec, &e, &instance, None)).collect()
+    validator.iter_errors(&instance).flat_map(|e| to_problems(&e, &instance, None)).collect()
 }
 
 
@@ -211,7 +211,7 @@ pub fn validate_body(spec: &Spec, op: &Operation, content_type: Option<&str>, bo
     if validator.is_valid(&instance) {
         return Ok(Vec::new());
     }
-    Ok(validator.iter_errors(&instance).flat_map(|e| to_problems(spec, &e, &instance, Some("body"))).collect())
+    Ok(validator.iter_errors(&instance).flat_map(|e| to_problems(&e, &instance, Some("body"))).collect())
 }
 
 /// Build a JSON value from form pairs: `a[b][c]=1` nests objects, `a[]=x` and repeated keys make
@@ -379,8 +379,8 @@ pub fn invalid_status(spec: &Spec, op: &Operation) -> StatusCode {
 }
 
 /// Map one validator error to problems with a readable location.
-fn to_problems(spec: &Spec, err: &jsonschema::ValidationError<'_>, instance: &Value, root: Option<&str>) -> Vec<Problem> {
-    let keyword = err.kind().keyword().to_string();
+fn to_problems(err: &jsonschema::ValidationError<'_>, instance: &Value, root: Option<&str>) -> Vec<Problem> {
+    let keyword = static_keyword(err.kind().keyword());
     let location = readable_location(err.instance_path().as_str(), instance, root);
     match err.kind() {
         ValidationErrorKind::Required { property } => {
@@ -391,54 +391,215 @@ fn to_problems(spec: &Spec, err: &jsonschema::ValidationError<'_>, instance: &Va
             .iter()
             .map(|name| Problem { location: child(&location, name), message: "is not a declared property and additional properties are not allowed".into(), keyword: Some(keyword.clone()) })
             .collect(),
-        ValidationErrorKind::Not { .. } => {
+        ValidationErrorKind::Not { schema } => {
             // A readOnly/writeOnly refusal clause (see spec::convert): name each property sent.
-            let path = err.schema_path().as_str();
-            let holder = crate::spec::load::pointer(&spec.schemas.request, path.strip_suffix("/not").unwrap_or(path));
-            let flag = holder.and_then(|h| h.get(FORBIDDEN_MARKER)).and_then(Value::as_str);
-            let names = holder.and_then(|h| h.get(FORBIDDEN_PROPERTIES)).and_then(Value::as_array);
+            let flag = schema.get(FORBIDDEN_MARKER).and_then(Value::as_str);
+            let names = schema.get(FORBIDDEN_PROPERTIES).and_then(Value::as_array);
             match (flag, names) {
                 (Some(flag), Some(names)) => {
                     let here = crate::spec::load::pointer(instance, err.instance_path().as_str());
+                    let message = format!("is {flag} and must not be sent in a request");
                     names
                         .iter()
                         .filter_map(Value::as_str)
                         .filter(|n| here.is_some_and(|h| h.get(*n).is_some()))
-                        .map(|n| Problem { location: child(&location, n), message: format!("is {flag} and must not be sent in a request"), keyword: Some(flag.to_string()) })
+                        .map(|n| Problem { location: child(&location, n), message: message.clone(), keyword: Some(static_keyword(flag)) })
                         .collect()
                 }
-                _ => vec![Problem { location, message: short(&err.to_string()), keyword: Some(keyword) }],
+                _ => vec![Problem { location, message: message(err), keyword: Some(keyword) }],
             }
         }
-        _ => vec![Problem { location, message: short(&err.to_string()), keyword: Some(keyword) }],
+        _ => vec![Problem { location, message: message(err), keyword: Some(keyword) }],
+    }
+}
+
+/// The message of one validator error: jsonschema's own wording, [`short`]ened, written here for
+/// the common kinds. jsonschema's `Display` renders the instance through the formatting
+/// machinery (about 2,000 instructions a message, the largest cost of a 400) and renders all of
+/// it before it is cut: a type error on a 1 MB body rendered 1 MB.
+fn message(err: &jsonschema::ValidationError<'_>) -> String {
+    // Past this many bytes a message has more than MAX_MESSAGE characters (4 bytes at most each),
+    // so `short` cuts it where it would cut the whole text.
+    const ENOUGH: usize = 4 * MAX_MESSAGE + 4;
+    let instance: &Value = err.instance();
+    let mut out = Vec::with_capacity(64);
+    let value = |out: &mut Vec<u8>, v: &Value| write_value(out, v, ENOUGH);
+    let plural = |n: u64, one: &'static str, many: &'static str| if n == 1 { one } else { many };
+    match err.kind() {
+        ValidationErrorKind::Type { kind: TypeKind::Single(t) } => {
+            value(&mut out, instance);
+            out.extend_from_slice(b" is not of type \"");
+            out.extend_from_slice(t.as_str().as_bytes());
+            out.push(b'"');
+        }
+        ValidationErrorKind::Type { kind: TypeKind::Multiple(types) } => {
+            value(&mut out, instance);
+            out.extend_from_slice(b" is not of types ");
+            for (i, t) in types.iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                out.push(b'"');
+                out.extend_from_slice(t.as_str().as_bytes());
+                out.push(b'"');
+            }
+        }
+        ValidationErrorKind::Enum { options } => {
+            let Some(options) = options.as_array() else { return short(&err.to_string()) };
+            value(&mut out, instance);
+            out.extend_from_slice(b" is not one of ");
+            // jsonschema shows three options, or two and a count.
+            let shown = if options.len() <= 3 { options.len() } else { 2 };
+            for (i, option) in options.iter().take(shown).enumerate() {
+                out.extend_from_slice(match i {
+                    0 => b"",
+                    _ if i == options.len() - 1 => b" or ",
+                    _ => b", ",
+                });
+                value(&mut out, option);
+            }
+            if shown < options.len() {
+                out.extend_from_slice(format!(" or {} other candidates", options.len() - shown).as_bytes());
+            }
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            value(&mut out, instance);
+            out.extend_from_slice(b" does not match \"");
+            out.extend_from_slice(pattern.as_bytes());
+            out.push(b'"');
+        }
+        ValidationErrorKind::Format { format } => {
+            value(&mut out, instance);
+            out.extend_from_slice(b" is not a \"");
+            out.extend_from_slice(format.as_bytes());
+            out.push(b'"');
+        }
+        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            value(&mut out, instance);
+            out.extend_from_slice(match err.kind() {
+                ValidationErrorKind::Minimum { .. } => b" is less than the minimum of ",
+                ValidationErrorKind::Maximum { .. } => b" is greater than the maximum of ",
+                ValidationErrorKind::ExclusiveMinimum { .. } => b" is less than or equal to the minimum of ",
+                _ => b" is greater than or equal to the maximum of ",
+            });
+            value(&mut out, limit);
+        }
+        ValidationErrorKind::MinLength { limit } | ValidationErrorKind::MaxLength { limit } => {
+            let longer = matches!(err.kind(), ValidationErrorKind::MaxLength { .. });
+            value(&mut out, instance);
+            out.extend_from_slice(format!(" is {} than {limit} character{}", if longer { "longer" } else { "shorter" }, plural(*limit, "", "s")).as_bytes());
+        }
+        ValidationErrorKind::MinItems { limit } | ValidationErrorKind::MaxItems { limit } => {
+            let more = matches!(err.kind(), ValidationErrorKind::MaxItems { .. });
+            value(&mut out, instance);
+            out.extend_from_slice(format!(" has {} than {limit} item{}", if more { "more" } else { "less" }, plural(*limit, "", "s")).as_bytes());
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            value(&mut out, expected_value);
+            out.extend_from_slice(b" was expected");
+        }
+        _ => return short(&err.to_string()),
+    }
+    short(&String::from_utf8_lossy(&out))
+}
+
+/// Compact JSON text of `v`, as serde_json's `Display` writes it, stopping once `out` is longer
+/// than `limit` bytes (the rest would be cut from the message anyway).
+fn write_value(out: &mut Vec<u8>, v: &Value, limit: usize) {
+    if out.len() > limit {
+        return;
+    }
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => {
+            let _ = serde_json::to_writer(&mut *out, n);
+        }
+        Value::String(s) => {
+            // A long string is cut at a character boundary past what the message can show.
+            let room = limit + 1 - out.len();
+            let cut = if s.len() <= room { s.len() } else { (room..=s.len()).find(|i| s.is_char_boundary(*i)).unwrap_or(s.len()) };
+            crate::respond::fake::write_json_str(out, &s[..cut]);
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if out.len() > limit {
+                    return;
+                }
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item, limit);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                if out.len() > limit {
+                    return;
+                }
+                if i > 0 {
+                    out.push(b',');
+                }
+                crate::respond::fake::write_json_str(out, k);
+                out.push(b':');
+                write_value(out, item, limit);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// The keyword as a `'static` string when it is one standin knows, so a problem costs no
+/// allocation for it.
+pub fn static_keyword(keyword: &str) -> std::borrow::Cow<'static, str> {
+    const KNOWN: [&str; 48] = [
+        "$ref", "additionalItems", "additionalProperties", "allOf", "anyOf", "const", "contains", "contentEncoding", "contentMediaType", "contentSchema", "dependentRequired", "dependentSchemas", "enum", "exclusiveMaximum", "exclusiveMinimum", "false", "format", "if", "items", "maxContains", "maxItems", "maxLength", "maxProperties", "maximum", "minContains", "minItems", "minLength", "minProperties", "minimum", "multipleOf", "not", "oneOf", "pattern", "prefixItems", "propertyNames", "readOnly", "required", "type", "unevaluatedItems", "unevaluatedProperties", "uniqueItems", "writeOnly", "dependencies", "patternProperties", "properties", "then", "else", "$dynamicRef",
+    ];
+    match KNOWN.iter().find(|k| **k == keyword) {
+        Some(k) => std::borrow::Cow::Borrowed(k),
+        None => std::borrow::Cow::Owned(keyword.to_string()),
     }
 }
 
 fn child(location: &str, name: &str) -> String {
-    if location.is_empty() {
-        name.to_string()
-    } else {
-        format!("{location}.{name}")
+    let mut out = String::with_capacity(location.len() + name.len() + 1);
+    out.push_str(location);
+    if !location.is_empty() {
+        out.push('.');
     }
+    out.push_str(name);
+    out
 }
 
 /// `/items/0/sku` → `body.items[0].sku`; `/query/limit` → `query.limit`.
 fn readable_location(pointer: &str, instance: &Value, root: Option<&str>) -> String {
-    let mut out = root.unwrap_or("").to_string();
+    let mut out = String::with_capacity(root.map_or(0, str::len) + pointer.len() + 4);
+    out.push_str(root.unwrap_or(""));
     let mut current = Some(instance);
     for token in pointer.split('/').skip(1) {
-        let token = crate::spec::error::unescape_token(token);
+        let owned;
+        let token = if token.contains('~') {
+            owned = crate::spec::error::unescape_token(token);
+            owned.as_str()
+        } else {
+            token
+        };
         match current {
             Some(Value::Array(items)) => {
-                out.push_str(&format!("[{token}]"));
+                out.push('[');
+                out.push_str(token);
+                out.push(']');
                 current = token.parse::<usize>().ok().and_then(|i| items.get(i));
             }
             other => {
                 if !out.is_empty() {
                     out.push('.');
                 }
-                out.push_str(&token);
-                current = other.and_then(|v| v.get(&token));
+                out.push_str(token);
+                current = other.and_then(|v| v.get(token));
             }
         }
     }
@@ -449,6 +610,40 @@ fn readable_location(pointer: &str, instance: &Value, root: Option<&str>) -> Str
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn messages_are_jsonschemas_own_wording() {
+        let long = "é".repeat(400);
+        let cases = [
+            (json!({"type": "integer"}), json!("x")),
+            (json!({"type": ["integer", "null"]}), json!({"a": [1, 2]})),
+            (json!({"type": "object"}), json!([long.clone(), long.clone()])),
+            (json!({"enum": ["EUR", "USD"]}), json!("GBP")),
+            (json!({"enum": ["a", "b", "c"]}), json!("d")),
+            (json!({"enum": ["a", "b", "c", "d", 5]}), json!("e")),
+            (json!({"enum": [{"k": "v"}]}), json!(long.clone())),
+            (json!({"pattern": "^prd_[a-z0-9]{4,}$"}), json!("prd_x1")),
+            (json!({"format": "email"}), json!("nope \"quoted\"")),
+            (json!({"minimum": 1}), json!(0)),
+            (json!({"maximum": 1.5}), json!(2.25)),
+            (json!({"exclusiveMinimum": 0}), json!(0)),
+            (json!({"exclusiveMaximum": 10}), json!(10)),
+            (json!({"minLength": 1}), json!("")),
+            (json!({"maxLength": 2}), json!("abc")),
+            (json!({"minItems": 2}), json!([1])),
+            (json!({"maxItems": 1}), json!([1, 2])),
+            (json!({"const": {"a": [1, "x"]}}), json!(3)),
+            (json!({"uniqueItems": true}), json!([1, 1])),
+        ];
+        for (schema, instance) in cases {
+            let v = jsonschema::options().should_validate_formats(true).build(&schema).unwrap();
+            let errors: Vec<_> = v.iter_errors(&instance).collect();
+            assert!(!errors.is_empty(), "{schema}");
+            for e in errors {
+                assert_eq!(message(&e), short(&e.to_string()), "{schema} {instance}");
+            }
+        }
+    }
 
     #[test]
     fn readable_location_uses_brackets_for_array_indexes() {

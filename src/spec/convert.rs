@@ -13,7 +13,7 @@
 //!   discriminator, not exclusivity, is what picks the branch).
 //! * Request view: `readOnly` properties are not required and are refused when sent; response
 //!   view: the same for `writeOnly`. The refusal is a clause appended to the object's `allOf`,
-//!   `{"not": {"anyOf": [{"required": ["id"]}]}, "x-standin-forbidden": "readOnly", …}`, so no
+//!   `{"not": {"anyOf": [{"required": ["id"]}], "x-standin-forbidden": "readOnly", …}}`, so no
 //!   pointer into the property schemas moves and errors can say why.
 //!
 //! # Implementation rationale
@@ -481,14 +481,14 @@ fn apply_view(map: &mut Map<String, Value>, view: View) {
     }
     // Refuse the properties with a clause appended to `allOf`, leaving the property schemas in
     // place: other `$ref`s may point inside them, and no existing pointer moves.
+    // The markers sit inside `not`: its failure carries that schema, so the 400 path names the
+    // properties without looking anything up.
     let clause = json!({
-        "not": {"anyOf": forbidden.iter().map(|f| json!({"required": [f]})).collect::<Vec<_>>()},
-        FORBIDDEN_MARKER: flag,
-        FORBIDDEN_PROPERTIES: forbidden,
+        "not": {"anyOf": forbidden.iter().map(|f| json!({"required": [f]})).collect::<Vec<_>>(), FORBIDDEN_MARKER: flag, FORBIDDEN_PROPERTIES: forbidden},
     });
     match map.get_mut("allOf") {
         Some(Value::Array(all)) => {
-            if !all.iter().any(|m| m.get(FORBIDDEN_MARKER).is_some()) {
+            if !all.iter().any(|m| m.get("not").and_then(|n| n.get(FORBIDDEN_MARKER)).is_some()) {
                 all.push(clause);
             }
         }
@@ -595,8 +595,8 @@ mod tests {
         let s = json!({"type": "object", "required": ["id", "name"], "properties": {"id": {"type": "string", "readOnly": true}, "name": {"type": "string"}}});
         let req = convert(s.clone(), Dialect::Oas31, View::Request);
         assert_eq!(req["required"], json!(["name"]));
-        assert_eq!(req["allOf"][0][FORBIDDEN_MARKER], "readOnly");
-        assert_eq!(req["allOf"][0][FORBIDDEN_PROPERTIES], json!(["id"]));
+        assert_eq!(req["allOf"][0]["not"][FORBIDDEN_MARKER], "readOnly");
+        assert_eq!(req["allOf"][0]["not"][FORBIDDEN_PROPERTIES], json!(["id"]));
         assert_eq!(req["properties"], s["properties"], "property schemas stay in place");
         let resp = convert(s.clone(), Dialect::Oas31, View::Response);
         assert_eq!(resp, s);
