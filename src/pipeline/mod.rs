@@ -314,7 +314,7 @@ async fn proxy(upstream: &(String, reqwest::Client), mount: Option<&Mount>, part
                 trace.operation = Some(o.label());
                 let query = validate::parse_query(parts.uri.query());
                 let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-                let mut problems = validate::validate_params(&m.spec, o, &params, &query, &parts.headers);
+                let mut problems = validate::validate_params(o, &params, &query, &parts.headers);
                 match validate::validate_body(&m.spec, o, ct, body) {
                     Ok(p) => problems.extend(p),
                     Err(r) => problems.extend(r.errors),
@@ -549,7 +549,7 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], trace:
     }
 
     // --- Validate: every problem in parameters and body, reported together.
-    let mut problems = validate::validate_params(spec, op, &path_params, &query, &parts.headers);
+    let mut problems = validate::validate_params(op, &path_params, &query, &parts.headers);
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     problems.extend(validate::validate_body(spec, op, content_type, body)?);
     if !problems.is_empty() {

@@ -1,7 +1,7 @@
 //! Request validation: parameters (typed from strings), Content-Type, JSON syntax, and the body
 //! against its schema. Every problem is collected, each with where it is and why.
 //!
-//! Uses only what was compiled at load (`Operation::param_validator`, `RequestMedia::validator`);
+//! Uses only what was compiled at load (`Param::validator`, `RequestMedia::validator`);
 //! nothing here compiles or clones schemas.
 
 use std::collections::HashMap;
@@ -26,6 +26,15 @@ pub fn short(msg: &str) -> String {
     let mut s: String = msg.chars().take(MAX_MESSAGE).collect();
     s.push('…');
     s
+}
+
+/// [`short`] for a message already owned (no copy when it fits).
+fn shorten(msg: String) -> String {
+    if msg.len() <= MAX_MESSAGE {
+        msg
+    } else {
+        short(&msg)
+    }
 }
 
 /// Query string pairs, percent-decoded (`+` is a space, as in HTML forms).
@@ -59,54 +68,47 @@ fn parse_cookies(headers: &HeaderMap) -> HashMap<String, String> {
 }
 
 /// Validate every declared parameter. Returns the problems found (empty when valid).
-pub fn validate_params(_spec: &Spec, op: &Operation, path_params: &[(String, String)], query: &[(String, String)], headers: &HeaderMap) -> Vec<Problem> {
-    let Some(validator) = &op.param_validator else { return Vec::new() };
-    let cookies = if op.params.iter().any(|p| p.location == ParamLocation::Cookie) { parse_cookies(headers) } else { HashMap::new() };
-    // Every location with declared parameters is present, so `required` inside it is checked.
-    // Built per location first (one map each), then put together: no name lookups per parameter.
-    const LOCATIONS: [ParamLocation; 4] = [ParamLocation::Path, ParamLocation::Query, ParamLocation::Header, ParamLocation::Cookie];
-    let mut by_location: [Option<Map<String, Value>>; 4] = Default::default();
+///
+/// Each parameter sent is typed from its strings and checked with its own validator; a required
+/// one that is missing is named. Nothing is built for parameters the request does not carry.
+pub fn validate_params(op: &Operation, path_params: &[(String, String)], query: &[(String, String)], headers: &HeaderMap) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut cookies: Option<HashMap<String, String>> = None;
     for p in &op.params {
-        by_location[p.location as usize].get_or_insert_with(Map::new);
-    }
-    let mut put = |loc: ParamLocation, name: String, v: Value| {
-        if let Some(m) = by_location[loc as usize].as_mut() {
-            m.insert(name, v);
-        }
-    };
-    for p in &op.params {
-        let raw: Vec<&str> = match p.location {
-            ParamLocation::Path => path_params.iter().filter(|(k, _)| *k == p.name).map(|(_, v)| v.as_str()).collect(),
-            ParamLocation::Query => {
-                if matches!(p.shape, ParamShape::Object) && p.style == "deepObject" {
-                    let prefix = format!("{}[", p.name);
-                    let mut obj = Map::new();
-                    for (k, v) in query {
-                        if let Some(inner) = k.strip_prefix(&prefix).and_then(|r| r.strip_suffix(']')) {
-                            obj.insert(inner.to_string(), scalar(v, None));
-                        }
-                    }
-                    if !obj.is_empty() {
-                        put(p.location, p.name.clone(), Value::Object(obj));
-                    }
-                    continue;
-                }
-                query.iter().filter(|(k, _)| *k == p.name).map(|(_, v)| v.as_str()).collect()
+        let mut raw: Vec<&str> = Vec::new();
+        let value = match p.location {
+            ParamLocation::Query if matches!(p.shape, ParamShape::Object) && p.style == "deepObject" => {
+                let prefix = format!("{}[", p.name);
+                let obj: Map<String, Value> = query
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.strip_suffix(']')?.to_string(), scalar(v, None))))
+                    .collect();
+                (!obj.is_empty()).then_some(Value::Object(obj))
             }
-            ParamLocation::Header => headers.get_all(p.name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect(),
-            ParamLocation::Cookie => cookies.get(&p.name).map(String::as_str).into_iter().collect(),
+            location => {
+                match location {
+                    ParamLocation::Path => raw.extend(path_params.iter().filter(|(k, _)| *k == p.name).map(|(_, v)| v.as_str())),
+                    ParamLocation::Query => raw.extend(query.iter().filter(|(k, _)| *k == p.name).map(|(_, v)| v.as_str())),
+                    ParamLocation::Header => raw.extend(headers.get_all(p.name.as_str()).iter().filter_map(|v| v.to_str().ok())),
+                    ParamLocation::Cookie => raw.extend(cookies.get_or_insert_with(|| parse_cookies(headers)).get(&p.name).map(String::as_str)),
+                }
+                (!raw.is_empty()).then(|| coerce(&p.shape, &p.style, p.explode, &raw))
+            }
         };
-        if raw.is_empty() {
+        let Some(value) = value else {
+            if p.required {
+                problems.push(Problem { location: p.location_name.clone(), message: "is required".into(), keyword: Some("required".into()) });
+            }
             continue;
+        };
+        let Some(validator) = &p.validator else { continue };
+        if !validator.is_valid(&value) {
+            for e in validator.iter_errors(&value) {
+                push_problems(&e, &value, Some(&p.location_name), &mut problems);
+            }
         }
-        let key = if p.location == ParamLocation::Header { p.name.to_ascii_lowercase() } else { p.name.clone() };
-        put(p.location, key, coerce(&p.shape, &p.style, p.explode, &raw));
     }
-    let instance = Value::Object(LOCATIONS.iter().zip(by_location).filter_map(|(loc, m)| Some((loc.as_str().to_string(), Value::Object(m?)))).collect());
-    if validator.is_valid(&instance) {
-        return Vec::new();
-    }
-    validator.iter_errors(&instance).flat_map(|e| to_problems(&e, &instance, None)).collect()
+    problems
 }
 
 
@@ -211,7 +213,11 @@ pub fn validate_body(spec: &Spec, op: &Operation, content_type: Option<&str>, bo
     if validator.is_valid(&instance) {
         return Ok(Vec::new());
     }
-    Ok(validator.iter_errors(&instance).flat_map(|e| to_problems(&e, &instance, Some("body"))).collect())
+    let mut problems = Vec::with_capacity(8);
+    for e in validator.iter_errors(&instance) {
+        push_problems(&e, &instance, Some("body"), &mut problems);
+    }
+    Ok(problems)
 }
 
 /// Build a JSON value from form pairs: `a[b][c]=1` nests objects, `a[]=x` and repeated keys make
@@ -378,38 +384,30 @@ pub fn invalid_status(spec: &Spec, op: &Operation) -> StatusCode {
     }
 }
 
-/// Map one validator error to problems with a readable location.
-fn to_problems(err: &jsonschema::ValidationError<'_>, instance: &Value, root: Option<&str>) -> Vec<Problem> {
+/// Add the problems one validator error stands for, each with a readable location.
+fn push_problems(err: &jsonschema::ValidationError<'_>, instance: &Value, root: Option<&str>, out: &mut Vec<Problem>) {
     let keyword = static_keyword(err.kind().keyword());
     let location = readable_location(err.instance_path().as_str(), instance, root);
     match err.kind() {
         ValidationErrorKind::Required { property } => {
-            let name = property.as_str().map(str::to_string).unwrap_or_else(|| property.to_string());
-            vec![Problem { location: child(&location, &name), message: "is required".into(), keyword: Some(keyword) }]
+            let name = property.as_str().map_or_else(|| property.to_string(), str::to_string);
+            out.push(Problem { location: child(location, &name), message: "is required".into(), keyword: Some(keyword) });
         }
-        ValidationErrorKind::AdditionalProperties { unexpected } | ValidationErrorKind::UnevaluatedProperties { unexpected } => unexpected
-            .iter()
-            .map(|name| Problem { location: child(&location, name), message: "is not a declared property and additional properties are not allowed".into(), keyword: Some(keyword.clone()) })
-            .collect(),
-        ValidationErrorKind::Not { schema } => {
-            // A readOnly/writeOnly refusal clause (see spec::convert): name each property sent.
-            let flag = schema.get(FORBIDDEN_MARKER).and_then(Value::as_str);
-            let names = schema.get(FORBIDDEN_PROPERTIES).and_then(Value::as_array);
-            match (flag, names) {
-                (Some(flag), Some(names)) => {
-                    let here = crate::spec::load::pointer(instance, err.instance_path().as_str());
-                    let message = format!("is {flag} and must not be sent in a request");
-                    names
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .filter(|n| here.is_some_and(|h| h.get(*n).is_some()))
-                        .map(|n| Problem { location: child(&location, n), message: message.clone(), keyword: Some(static_keyword(flag)) })
-                        .collect()
-                }
-                _ => vec![Problem { location, message: message(err), keyword: Some(keyword) }],
+        ValidationErrorKind::AdditionalProperties { unexpected } | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+            for name in unexpected {
+                out.push(Problem { location: child(location.clone(), name), message: "is not a declared property and additional properties are not allowed".into(), keyword: Some(keyword.clone()) });
             }
         }
-        _ => vec![Problem { location, message: message(err), keyword: Some(keyword) }],
+        // A readOnly/writeOnly refusal clause (see spec::convert): name each property sent.
+        ValidationErrorKind::Not { schema } if schema.get(FORBIDDEN_MARKER).is_some() => {
+            let flag = schema.get(FORBIDDEN_MARKER).and_then(Value::as_str).unwrap_or_default();
+            let names = schema.get(FORBIDDEN_PROPERTIES).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+            let here = crate::spec::load::pointer(instance, err.instance_path().as_str());
+            for n in names.iter().filter_map(Value::as_str).filter(|n| here.is_some_and(|h| h.get(*n).is_some())) {
+                out.push(Problem { location: child(location.clone(), n), message: format!("is {flag} and must not be sent in a request"), keyword: Some(static_keyword(flag)) });
+            }
+        }
+        _ => out.push(Problem { location, message: message(err), keyword: Some(keyword) }),
     }
 }
 
@@ -500,7 +498,8 @@ fn message(err: &jsonschema::ValidationError<'_>) -> String {
         }
         _ => return short(&err.to_string()),
     }
-    short(&String::from_utf8_lossy(&out))
+    // Only whole UTF-8 sequences were written (strings are cut at character boundaries).
+    shorten(String::from_utf8(out).unwrap_or_default())
 }
 
 /// Compact JSON text of `v`, as serde_json's `Display` writes it, stopping once `out` is longer
@@ -564,21 +563,21 @@ pub fn static_keyword(keyword: &str) -> std::borrow::Cow<'static, str> {
     }
 }
 
-fn child(location: &str, name: &str) -> String {
-    let mut out = String::with_capacity(location.len() + name.len() + 1);
-    out.push_str(location);
+fn child(mut location: String, name: &str) -> String {
     if !location.is_empty() {
-        out.push('.');
+        location.push('.');
     }
-    out.push_str(name);
-    out
+    location.push_str(name);
+    location
 }
 
 /// `/items/0/sku` → `body.items[0].sku`; `/query/limit` → `query.limit`.
 fn readable_location(pointer: &str, instance: &Value, root: Option<&str>) -> String {
-    let mut out = String::with_capacity(root.map_or(0, str::len) + pointer.len() + 4);
+    let mut out = String::with_capacity(root.map_or(0, str::len) + pointer.len() + 24);
     out.push_str(root.unwrap_or(""));
-    let mut current = Some(instance);
+    // Only a token of digits can be an array index; without one, the instance need not be walked.
+    let may_index = pointer.split('/').skip(1).any(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()));
+    let mut current = may_index.then_some(instance);
     for token in pointer.split('/').skip(1) {
         let owned;
         let token = if token.contains('~') {

@@ -588,15 +588,23 @@ fn needs_escape(x: u64) -> bool {
 
 fn escape_byte(out: &mut Vec<u8>, b: u8) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    // Pushed byte by byte: two- and six-byte copies through `extend_from_slice` are calls to
+    // memcpy, dearer than the escape itself.
+    out.push(b'\\');
     match b {
-        b'"' => out.extend_from_slice(b"\\\""),
-        b'\\' => out.extend_from_slice(b"\\\\"),
-        b'\n' => out.extend_from_slice(b"\\n"),
-        b'\r' => out.extend_from_slice(b"\\r"),
-        b'\t' => out.extend_from_slice(b"\\t"),
-        0x08 => out.extend_from_slice(b"\\b"),
-        0x0c => out.extend_from_slice(b"\\f"),
-        _ => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]),
+        b'"' | b'\\' => out.push(b),
+        b'\n' => out.push(b'n'),
+        b'\r' => out.push(b'r'),
+        b'\t' => out.push(b't'),
+        0x08 => out.push(b'b'),
+        0x0c => out.push(b'f'),
+        _ => {
+            out.push(b'u');
+            out.push(b'0');
+            out.push(b'0');
+            out.push(HEX[(b >> 4) as usize]);
+            out.push(HEX[(b & 0xf) as usize]);
+        }
     }
 }
 

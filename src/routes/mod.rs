@@ -86,13 +86,15 @@ impl RouteTable {
     /// not yet percent-decoded). A trailing slash is ignored when only the other form exists.
     pub fn lookup(&self, method: &Method, path: &str) -> RouteMatch {
         let path = if path.is_empty() { "/" } else { path };
-        let found = self.find_path(path).or_else(|| {
-            if path.len() > 1 && path.ends_with('/') {
-                self.find_path(path.trim_end_matches('/'))
-            } else {
-                self.find_path(&format!("{path}/"))
+        let other_form: String;
+        let found = match self.find_path(path) {
+            Some(found) => Some(found),
+            None if path.len() > 1 && path.ends_with('/') => self.find_path(path.trim_end_matches('/')),
+            None => {
+                other_form = format!("{path}/");
+                self.find_path(&other_form)
             }
-        });
+        };
         let Some((idx, raw_params)) = found else { return RouteMatch::NotFound };
         let entry = &self.paths[idx];
         let op = entry.methods.iter().find(|(m, _)| m == method).or_else(|| {
@@ -101,7 +103,7 @@ impl RouteTable {
         });
         match op {
             Some((_, operation)) => {
-                let params = entry.names.iter().filter_map(|n| raw_params.iter().find(|(k, _)| k == n).map(|(k, v)| (k.clone(), decode(v)))).collect();
+                let params = entry.names.iter().filter_map(|n| raw_params.iter().find(|(k, _)| *k == n.as_str()).map(|(k, v)| ((*k).to_string(), decode(v)))).collect();
                 RouteMatch::Found { operation: *operation, params }
             }
             None => {
@@ -114,13 +116,15 @@ impl RouteTable {
         }
     }
 
-    fn find_path(&self, path: &str) -> Option<(usize, Vec<(String, String)>)> {
+    /// The path entry a concrete path matches, and the raw text of each variable (borrowed:
+    /// only the parameters the operation declares are copied out, once, in `lookup`).
+    fn find_path<'r, 'p>(&'r self, path: &'p str) -> Option<(usize, Vec<(&'r str, &'p str)>)> {
         if let Ok(m) = self.router.at(path) {
             // A variable never matches an empty segment.
             if m.params.iter().any(|(_, v)| v.is_empty()) {
                 return None;
             }
-            return Some((*m.value, m.params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()));
+            return Some((*m.value, m.params.iter().collect()));
         }
         let segs: Vec<&str> = path.split('/').collect();
         for (template, idx) in &self.fallback {
@@ -183,7 +187,7 @@ fn parse_segments(template: &str) -> Vec<Segment> {
 }
 
 /// Match one segment against literal/variable parts; variables take the shortest non-empty text.
-fn match_segment(parts: &[Part], text: &str, out: &mut Vec<(String, String)>) -> bool {
+fn match_segment<'r, 'p>(parts: &'r [Part], text: &'p str, out: &mut Vec<(&'r str, &'p str)>) -> bool {
     match parts.split_first() {
         None => text.is_empty(),
         Some((Part::Lit(l), rest)) => text.strip_prefix(l.as_str()).is_some_and(|t| match_segment(rest, t, out)),
@@ -193,7 +197,7 @@ fn match_segment(parts: &[Part], text: &str, out: &mut Vec<(String, String)>) ->
                     continue;
                 }
                 let mark = out.len();
-                out.push((name.clone(), text[..end].to_string()));
+                out.push((name.as_str(), &text[..end]));
                 if match_segment(rest, &text[end..], out) {
                     return true;
                 }
@@ -205,6 +209,9 @@ fn match_segment(parts: &[Part], text: &str, out: &mut Vec<(String, String)>) ->
 }
 
 fn decode(raw: &str) -> String {
+    if !raw.contains('%') {
+        return raw.to_string();
+    }
     percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()
 }
 
@@ -217,6 +224,6 @@ mod tests {
         let segs = parse_segments("/img/{name}.{ext}");
         let mut out = Vec::new();
         assert!(match_segment(&segs[2], "logo.png", &mut out));
-        assert_eq!(out, vec![("name".to_string(), "logo".to_string()), ("ext".to_string(), "png".to_string())]);
+        assert_eq!(out, vec![("name", "logo"), ("ext", "png")]);
     }
 }

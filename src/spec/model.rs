@@ -8,7 +8,7 @@
 use std::sync::{Arc, OnceLock};
 
 use axum::http::Method;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use super::convert::METHODS;
 use super::error::{escape_token, join, Diagnostic};
@@ -63,6 +63,12 @@ pub struct Param {
     pub shape: ParamShape,
     /// The schema's `default`, if any (paging defaults such as `limit: 20`).
     pub default: Option<Value>,
+    /// Where problems with it are reported: `query.limit`, `header.x-request-id` (header names
+    /// lower case), built once here rather than per request.
+    pub location_name: String,
+    /// Compiled at load from the parameter's schema (shared by every parameter pointing at the
+    /// same schema); `None` without a schema or when it cannot compile (a load warning says so).
+    pub validator: Option<Arc<jsonschema::Validator>>,
 }
 
 /// A request body media type the operation accepts.
@@ -190,9 +196,8 @@ pub struct Operation {
     pub summary: Option<String>,
     /// JSON pointer of the operation in the spec (for messages).
     pub pointer: String,
+    /// Declared parameters, each with its own validator.
     pub params: Vec<Param>,
-    /// One validator for all parameters: an object `{path:{…}, query:{…}, header:{…}, cookie:{…}}`.
-    pub param_validator: Option<Arc<jsonschema::Validator>>,
     pub body: Option<RequestBody>,
     /// Ordered by precedence: exact codes ascending, then ranges, then `default`.
     pub responses: Vec<Response>,
@@ -301,7 +306,6 @@ fn lower_operation(
         }
     }
     let mut params = Vec::new();
-    let mut groups: Map<String, Value> = Map::new();
     for (p, p_at) in &raw {
         let Some(name) = p.get("name").and_then(Value::as_str) else {
             diags.push(Diagnostic::error(file, p_at, "parameter has no `name`"));
@@ -342,37 +346,25 @@ fn lower_operation(
             (ParamShape::Scalar(None), None)
         };
         let key = if location == ParamLocation::Header { name.to_ascii_lowercase() } else { name.to_string() };
-        let group = groups
-            .entry(location.as_str())
-            .or_insert_with(|| json!({"type": "object", "properties": {}, "required": []}));
-        if let Some(ptr) = &schema_ptr {
-            group["properties"][&key] = json!({"$ref": schemas.uri(super::convert::View::Request, ptr)});
-        }
-        if required {
-            if let Some(r) = group["required"].as_array_mut() {
-                r.push(Value::String(key));
+        // One validator per parameter, not one for an object of all of them: a request then
+        // checks the parameters it sent without building that object (measured: 3,600
+        // instructions of a 29,000-instruction GET).
+        let validator = schema_ptr.as_deref().and_then(|ptr| match schemas.compile_pointer(super::convert::View::Request, ptr) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                diags.push(Diagnostic::warning(file, ptr, format!("parameter schema cannot be compiled, so parameter {name:?} is not validated: {e}")));
+                None
             }
-        }
+        });
         let default = schema_ptr.as_deref().and_then(|ptr| doc.pointer(ptr)).and_then(|s| deref(doc, s, "").ok()).and_then(|(s, _)| s.get("default").cloned());
-        params.push(Param { name: name.to_string(), location, required, style, explode, shape, default });
+        let location_name = format!("{}.{key}", location.as_str());
+        params.push(Param { name: name.to_string(), location, required, style, explode, shape, default, location_name, validator });
     }
     for cap in template_names(path) {
         if !params.iter().any(|p| p.location == ParamLocation::Path && p.name == cap) {
             diags.push(Diagnostic::warning(file, at, format!("path template variable {{{cap}}} has no declared path parameter; it is accepted as any string")));
         }
     }
-    let param_validator = if groups.is_empty() {
-        None
-    } else {
-        let schema = json!({"type": "object", "properties": Value::Object(groups)});
-        match schemas.compile_shared(&schema) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                diags.push(Diagnostic::warning(file, &format!("{at}/parameters"), format!("parameter schemas cannot be compiled, so parameters of this operation are not validated: {e}")));
-                None
-            }
-        }
-    };
 
     // --- Request body.
     let body = op.get("requestBody").and_then(|b| {
@@ -438,7 +430,6 @@ fn lower_operation(
         summary: op.get("summary").and_then(Value::as_str).map(str::to_string),
         pointer: at.to_string(),
         params,
-        param_validator,
         body,
         responses,
         security: Vec::new(),
