@@ -37,7 +37,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for path in &args.specs {
         let fixtures = super::fixtures_for(path, args.fixtures.as_deref(), args.no_fixtures);
-        match super::load_spec(path, fixtures, None, &args.overlay) {
+        match super::load_spec(path, fixtures, None, &args.overlay, true) {
             Err(e) => {
                 failed += 1;
                 outln!("FAIL {}", path.display())?;

@@ -38,7 +38,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let fallback = match &args.spec {
         Some(spec) => {
             let fixtures = super::fixtures_for(spec, None, false);
-            let spec = match super::load_spec(spec, fixtures, None, &[]) {
+            let spec = match super::load_spec(spec, fixtures, None, &[], false) {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("standin: {e}");

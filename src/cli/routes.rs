@@ -22,7 +22,7 @@ pub struct RoutesArgs {
 /// Run `standin routes`.
 pub fn run(args: RoutesArgs) -> anyhow::Result<ExitCode> {
     let fixtures = super::fixtures_for(&args.spec, args.fixtures.as_deref(), false);
-    let spec = match super::load_spec(&args.spec, fixtures, None, &args.overlay) {
+    let spec = match super::load_spec(&args.spec, fixtures, None, &args.overlay, false) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("standin: {e}");

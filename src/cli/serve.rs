@@ -124,17 +124,19 @@ struct WatchArgs {
     no_fixtures: bool,
     base_path: Option<String>,
     overlay: Vec<PathBuf>,
+    /// The validation proxy checks answers against response schemas: repair them all at load.
+    repair_all_schemas: bool,
 }
 
 fn load_all(args: &ServeArgs) -> Result<Vec<Arc<crate::spec::Spec>>, String> {
-    load_specs(&WatchArgs { spec: args.spec.clone(), fixtures: args.fixtures.clone(), no_fixtures: args.no_fixtures, base_path: args.base_path.clone(), overlay: args.overlay.clone() })
+    load_specs(&WatchArgs { spec: args.spec.clone(), fixtures: args.fixtures.clone(), no_fixtures: args.no_fixtures, base_path: args.base_path.clone(), overlay: args.overlay.clone(), repair_all_schemas: args.upstream.is_some() })
 }
 
 fn load_specs(args: &WatchArgs) -> Result<Vec<Arc<crate::spec::Spec>>, String> {
     let mut specs = Vec::new();
     for path in &args.spec {
         let fixtures = super::fixtures_for(path, args.fixtures.as_deref(), args.no_fixtures);
-        let spec = super::load_spec(path, fixtures, args.base_path.clone(), &args.overlay).map_err(|e| e.to_string())?;
+        let spec = super::load_spec(path, fixtures, args.base_path.clone(), &args.overlay, args.repair_all_schemas).map_err(|e| e.to_string())?;
         specs.push(Arc::new(spec));
     }
     Ok(specs)
@@ -293,7 +295,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         if args.watch {
             let live = server.live();
             let stop = Arc::clone(&stop_watching);
-            let args = WatchArgs { spec: args.spec.clone(), fixtures: args.fixtures.clone(), no_fixtures: args.no_fixtures, base_path: args.base_path.clone(), overlay: args.overlay.clone() };
+            let args = WatchArgs { spec: args.spec.clone(), fixtures: args.fixtures.clone(), no_fixtures: args.no_fixtures, base_path: args.base_path.clone(), overlay: args.overlay.clone(), repair_all_schemas: args.upstream.is_some() };
             std::thread::spawn(move || watch(&args, &live, &stop));
             outln!("standin: watching the specs, overlays and fixtures for changes")?;
         }

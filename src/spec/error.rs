@@ -62,15 +62,24 @@ fn render(diags: &[Diagnostic]) -> String {
 
 /// Escape one reference token for a JSON pointer (RFC 6901 §4).
 pub fn escape_token(token: &str) -> String {
+    if !token.contains(['~', '/']) {
+        return token.to_string();
+    }
     token.replace('~', "~0").replace('/', "~1")
 }
 
 /// Undo [`escape_token`].
 pub fn unescape_token(token: &str) -> String {
+    if !token.contains('~') {
+        return token.to_string();
+    }
     token.replace("~1", "/").replace("~0", "~")
 }
 
 /// Join a pointer and one more token.
 pub fn join(pointer: &str, token: &str) -> String {
-    format!("{pointer}/{}", escape_token(token))
+    let mut out = String::with_capacity(pointer.len() + token.len() + 1);
+    out.push_str(pointer);
+    super::load::push_token(&mut out, token);
+    out
 }

@@ -257,28 +257,78 @@ pub fn holds_names(key_is_name: bool, key: &str) -> bool {
 /// for which `skip` is true (keys of a name map are names, never skipped). Depth is bounded, so
 /// a hostile document cannot overflow the stack.
 pub fn walk_objects<'v>(value: &'v Value, pointer: &str, skip: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(&str, &'v Map<String, Value>)) {
-    fn go<'v>(value: &'v Value, pointer: &str, names: bool, depth: usize, skip: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(&str, &'v Map<String, Value>)) {
+    // One pointer buffer for the whole walk, grown and cut back token by token: building a new
+    // string per node took a good share of loading GitHub's spec (a million nodes).
+    fn go<'v>(value: &'v Value, at: &mut String, names: bool, depth: usize, skip: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(&str, &'v Map<String, Value>)) {
         if depth > 256 {
             return;
         }
         match value {
             Value::Object(map) => {
-                f(pointer, map);
+                f(at, map);
                 for (k, v) in map {
                     if (names || !skip(k)) && (v.is_object() || v.is_array()) {
-                        go(v, &join(pointer, k), holds_names(names, k), depth + 1, skip, f);
+                        let len = at.len();
+                        push_token(at, k);
+                        go(v, at, holds_names(names, k), depth + 1, skip, f);
+                        at.truncate(len);
                     }
                 }
             }
             Value::Array(items) => {
                 for (i, v) in items.iter().enumerate() {
-                    go(v, &format!("{pointer}/{i}"), false, depth + 1, skip, f);
+                    if v.is_object() || v.is_array() {
+                        let len = at.len();
+                        at.push('/');
+                        at.push_str(itoa(i).as_str());
+                        go(v, at, false, depth + 1, skip, f);
+                        at.truncate(len);
+                    }
                 }
             }
             _ => {}
         }
     }
-    go(value, pointer, false, 0, skip, f)
+    let mut at = String::with_capacity(256);
+    at.push_str(pointer);
+    go(value, &mut at, false, 0, skip, f)
+}
+
+/// Append `/token`, escaped as RFC 6901 §4 requires.
+pub fn push_token(at: &mut String, token: &str) {
+    at.push('/');
+    if token.contains(['~', '/']) {
+        at.push_str(&super::error::escape_token(token));
+    } else {
+        at.push_str(token);
+    }
+}
+
+/// A small decimal number as text, without the formatting machinery.
+fn itoa(mut n: usize) -> ArrayString {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    ArrayString { buf, start: i }
+}
+
+/// The digits [`itoa`] wrote.
+struct ArrayString {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl ArrayString {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[self.start..]).unwrap_or("0")
+    }
 }
 
 fn walk_refs(value: &Value, f: &mut impl FnMut(&str, &str)) {

@@ -36,6 +36,11 @@ pub struct LoadOptions {
     pub base_path: Option<String>,
     /// OpenAPI Overlay files applied, in order, before anything else reads the document.
     pub overlays: Vec<PathBuf>,
+    /// Check every schema against the JSON Schema meta-schema at load (see [`sanitize`]), not
+    /// only when a request validator fails to compile: for `check` and the validation proxy,
+    /// which compile response validators too. Serving skips it on specs that compile (~60 ms
+    /// of GitHub's load).
+    pub repair_all_schemas: bool,
 }
 
 /// A loaded, validated spec. Immutable and shared by every request.
@@ -83,6 +88,8 @@ pub struct Schemas {
     pub response: Arc<Value>,
     registry: jsonschema::Registry<'static>,
     base: String,
+    /// Compilations that failed (a schema the validator refuses): loading then repairs the views.
+    failures: AtomicUsize,
 }
 
 impl std::fmt::Debug for Schemas {
@@ -105,7 +112,7 @@ impl Schemas {
             .and_then(|b| b.add(format!("{base}/response"), Arc::clone(&response)))
             .and_then(|b| b.prepare())
             .map_err(|e| e.to_string())?;
-        Ok(Self { shared: Default::default(), request, response, registry, base })
+        Ok(Self { shared: Default::default(), request, response, registry, base, failures: AtomicUsize::new(0) })
     }
 
     /// The document of a view.
@@ -156,11 +163,26 @@ impl Schemas {
         if let Some(v) = self.shared.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(v);
         }
-        let v = Arc::new(self.compile(schema)?);
+        let v = Arc::new(self.compile(schema).inspect_err(|_| {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+        })?);
         if let Ok(mut m) = self.shared.lock() {
             m.insert(key, Arc::clone(&v));
         }
         Ok(v)
+    }
+
+    /// How many compilations failed so far.
+    pub fn compile_failures(&self) -> usize {
+        self.failures.load(Ordering::Relaxed)
+    }
+
+    /// The two views back, for a repair (copied only if a validator still holds them).
+    fn into_views(self) -> (Value, Value) {
+        let Schemas { request, response, registry, shared, .. } = self;
+        drop((registry, shared));
+        let take = |v: Arc<Value>| Arc::try_unwrap(v).unwrap_or_else(|shared| (*shared).clone());
+        (take(request), take(response))
     }
 
     /// Forget the load-time sharing table (validators stay alive where they are used).
@@ -231,11 +253,25 @@ impl Spec {
         }
         // The response view is converted in place; the request view is a partial copy.
         let (mut request, mut response) = convert::build_views(doc, dialect);
-        diags.extend(sanitize::repair(path, &mut request, &mut response));
-        let schemas = Schemas::new(request, response).map_err(|e| fail(vec![Diagnostic::error(path, "", format!("schemas cannot be registered: {e}"))]))?;
+        if options.repair_all_schemas {
+            diags.extend(sanitize::repair(path, &mut request, &mut response));
+        }
+        let registered = |request, response| Schemas::new(request, response).map_err(|e| fail(vec![Diagnostic::error(path, "", format!("schemas cannot be registered: {e}"))]));
+        let mut schemas = registered(request, response)?;
 
-        // --- Operations.
-        let mut operations = model::lower(path, &schemas.response, &schemas, &mut diags);
+        // --- Operations. A schema the validator cannot compile leaves its body unvalidated: then
+        // repair the views (drop only the keywords at fault) and lower again.
+        let mut lowered = Vec::new();
+        let mut operations = model::lower(path, &schemas.response, &schemas, &mut lowered);
+        if !options.repair_all_schemas && schemas.compile_failures() > 0 {
+            drop(operations);
+            let (mut request, mut response) = schemas.into_views();
+            diags.extend(sanitize::repair(path, &mut request, &mut response));
+            schemas = registered(request, response)?;
+            lowered.clear();
+            operations = model::lower(path, &schemas.response, &schemas, &mut lowered);
+        }
+        diags.extend(lowered);
         lint_operation_ids(path, &operations, &mut diags);
         let schemes = security::read_schemes(path, &schemas.response, &mut diags);
         security::attach_requirements(path, &schemas.response, &schemes, &mut operations, &mut diags);
