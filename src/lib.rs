@@ -37,3 +37,5 @@ pub mod record;
 pub mod webhooks;
 pub mod server;
 pub mod cli;
+#[doc(hidden)]
+pub mod harness;

@@ -175,6 +175,17 @@ impl App {
     }
 }
 
+impl App {
+    /// The mounted spec a request is for (`None` for admin paths and unknown base paths).
+    pub fn mount_of(&self, parts: &axum::http::request::Parts) -> Option<&Mount> {
+        if parts.uri.path().starts_with(ADMIN_PREFIX) {
+            return None;
+        }
+        let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        self.mount_for(&parts.method, parts.uri.path(), host).map(|(m, _)| m)
+    }
+}
+
 /// The axum fallback handler: every request comes through here.
 pub async fn handle_wrap(State(live): State<Arc<LiveApp>>, req: Request) -> Response {
     let app = live.load_full();
@@ -198,8 +209,7 @@ async fn answer(app: &App, req: Request) -> Response {
     if parts.method == Method::OPTIONS && origin.is_some() && parts.headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
         return preflight(&parts.headers);
     }
-    let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let mount = if parts.uri.path().starts_with(ADMIN_PREFIX) { None } else { app.mount_for(&parts.method, parts.uri.path(), host).map(|(m, _)| m) };
+    let mount = app.mount_of(&parts);
     let envelope = mount.and_then(|m| m.spec.ext.errors.as_ref());
     let mut trace = Trace::default();
     if let (Some(upstream), false) = (&app.upstream, parts.uri.path().starts_with(ADMIN_PREFIX)) {
@@ -217,10 +227,10 @@ async fn answer(app: &App, req: Request) -> Response {
     }
     let url_len = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
     let header_len: usize = parts.headers.iter().map(|(n, v)| n.as_str().len() + v.len()).sum();
-    let (bytes, result) = if url_len > app.limits.max_url_bytes {
-        (Default::default(), Err(Rejection::uri_too_long(url_len, app.limits.max_url_bytes)))
+    let (bytes, early) = if url_len > app.limits.max_url_bytes {
+        (Default::default(), Some(Rejection::uri_too_long(url_len, app.limits.max_url_bytes)))
     } else if header_len > app.limits.max_header_bytes {
-        (Default::default(), Err(Rejection::headers_too_large(header_len, app.limits.max_header_bytes)))
+        (Default::default(), Some(Rejection::headers_too_large(header_len, app.limits.max_header_bytes)))
     } else {
         // A request without a body has nothing to wait for: no timer.
         let has_body = parts.headers.get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0") || parts.headers.contains_key(header::TRANSFER_ENCODING);
@@ -233,30 +243,14 @@ async fn answer(app: &App, req: Request) -> Response {
             Ok(Default::default())
         };
         match read {
-        Ok(b) => {
-            let r = handle(app, &parts, &b, &mut trace);
-            (b, r)
-        }
-        Err(_) => (Default::default(), Err(Rejection::payload_too_large(app.body_limit))),
+            Ok(b) => (b, None),
+            Err(_) => (Default::default(), Some(Rejection::payload_too_large(app.body_limit))),
         }
     };
-    let mut response = match result {
-        Ok(r) => r,
-        Err(rejection) => {
-            let response = rejection_response(&rejection, envelope, is_head);
-            if rejection.code == "invalid_request" {
-                trace.violations = rejection.errors;
-            }
-            response
-        }
+    let mut response = match early {
+        Some(rejection) => rejection_response(&rejection, envelope, is_head),
+        None => answer_read(app, mount, &parts, &bytes, &mut trace),
     };
-    let rate = trace.rate;
-    // Rate-limit headers on every answer to a counted request, errors included.
-    if let (Some(info), Some(policy)) = (rate, mount.and_then(|m| m.spec.ext.rate_limit.as_ref())) {
-        for (name, value) in rate_limit::headers(policy, &info) {
-            response.headers_mut().insert(name, value);
-        }
-    }
     if is_head {
         *response.body_mut() = Body::empty();
     }
@@ -295,6 +289,30 @@ async fn answer(app: &App, req: Request) -> Response {
         (Some(recorder), false) => record(recorder, mount, parts, bytes, response, trace, started).await,
         _ => response,
     }
+}
+
+/// What standin answers once the body is read: the pipeline, a rejection rendered in the
+/// mount's error envelope, and the rate-limit headers of a counted request. [`answer`] wraps it
+/// with the transport limits, latency, faults and the journal; the fuzz targets call it
+/// directly (with [`App::mount_of`]).
+pub fn answer_read(app: &App, mount: Option<&Mount>, parts: &axum::http::request::Parts, body: &[u8], trace: &mut Trace) -> Response {
+    let mut response = match handle(app, parts, body, trace) {
+        Ok(r) => r,
+        Err(rejection) => {
+            let response = rejection_response(&rejection, mount.and_then(|m| m.spec.ext.errors.as_ref()), false);
+            if rejection.code == "invalid_request" {
+                trace.violations = rejection.errors;
+            }
+            response
+        }
+    };
+    // Rate-limit headers on every answer to a counted request, errors included.
+    if let (Some(info), Some(policy)) = (trace.rate, mount.and_then(|m| m.spec.ext.rate_limit.as_ref())) {
+        for (name, value) in rate_limit::headers(policy, &info) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
 }
 
 /// Validation proxy: forward the request to the upstream API, pass its answer through, and note

@@ -421,7 +421,7 @@ fn message(err: &jsonschema::ValidationError<'_>) -> String {
     const ENOUGH: usize = 4 * MAX_MESSAGE + 4;
     let instance: &Value = err.instance();
     let mut out = Vec::with_capacity(64);
-    let value = |out: &mut Vec<u8>, v: &Value| write_value(out, v, ENOUGH);
+    let value = |out: &mut Vec<u8>, v: &Value| crate::respond::fake::write_value(out, v, ENOUGH);
     let plural = |n: u64, one: &'static str, many: &'static str| if n == 1 { one } else { many };
     match err.kind() {
         ValidationErrorKind::Type { kind: TypeKind::Single(t) } => {
@@ -502,54 +502,6 @@ fn message(err: &jsonschema::ValidationError<'_>) -> String {
     shorten(String::from_utf8(out).unwrap_or_default())
 }
 
-/// Compact JSON text of `v`, as serde_json's `Display` writes it, stopping once `out` is longer
-/// than `limit` bytes (the rest would be cut from the message anyway).
-fn write_value(out: &mut Vec<u8>, v: &Value, limit: usize) {
-    if out.len() > limit {
-        return;
-    }
-    match v {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Number(n) => {
-            let _ = serde_json::to_writer(&mut *out, n);
-        }
-        Value::String(s) => {
-            // A long string is cut at a character boundary past what the message can show.
-            let room = limit + 1 - out.len();
-            let cut = if s.len() <= room { s.len() } else { (room..=s.len()).find(|i| s.is_char_boundary(*i)).unwrap_or(s.len()) };
-            crate::respond::fake::write_json_str(out, &s[..cut]);
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if out.len() > limit {
-                    return;
-                }
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_value(out, item, limit);
-            }
-            out.push(b']');
-        }
-        Value::Object(map) => {
-            out.push(b'{');
-            for (i, (k, item)) in map.iter().enumerate() {
-                if out.len() > limit {
-                    return;
-                }
-                if i > 0 {
-                    out.push(b',');
-                }
-                crate::respond::fake::write_json_str(out, k);
-                out.push(b':');
-                write_value(out, item, limit);
-            }
-            out.push(b'}');
-        }
-    }
-}
 
 /// The keyword as a `'static` string when it is one standin knows, so a problem costs no
 /// allocation for it.

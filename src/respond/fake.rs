@@ -574,6 +574,56 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Compact JSON text of `v`, byte for byte what `serde_json::to_writer` writes, stopping once
+/// `out` is longer than `limit` bytes (error messages show only the start of an instance; pass
+/// `usize::MAX` for all of it).
+pub fn write_value(out: &mut Vec<u8>, v: &Value, limit: usize) {
+    if out.len() > limit {
+        return;
+    }
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => {
+            let _ = serde_json::to_writer(&mut *out, n);
+        }
+        Value::String(s) => {
+            // A long string is cut at a character boundary past what the message can show.
+            let room = limit.saturating_add(1).saturating_sub(out.len());
+            let cut = if s.len() <= room { s.len() } else { (room..=s.len()).find(|i| s.is_char_boundary(*i)).unwrap_or(s.len()) };
+            write_json_str(out, &s[..cut]);
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if out.len() > limit {
+                    return;
+                }
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item, limit);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                if out.len() > limit {
+                    return;
+                }
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_str(out, k);
+                out.push(b':');
+                write_value(out, item, limit);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
 /// Whether any of eight bytes is a control character, `"` or `\\` (exact: the "has a byte less
 /// than n" and "has a zero byte" bit tricks never report a byte that is not there).
 fn needs_escape(x: u64) -> bool {
@@ -1317,6 +1367,10 @@ mod json_text_tests {
             write_json_str(&mut out, s);
             assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(s).unwrap(), "{s:?}");
         }
+        let value = serde_json::json!({"a": [1, -2.5, 1e300, true, null, "x\"y"], "b": {"ü": {}}, "c": []});
+        let mut out = Vec::new();
+        super::write_value(&mut out, &value, usize::MAX);
+        assert_eq!(out, serde_json::to_vec(&value).unwrap());
         // Every single byte value in every position of a chunk.
         for b in 0u8..0x80 {
             for pos in 0..10 {

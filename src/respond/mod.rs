@@ -80,6 +80,9 @@ pub struct RespondInput<'r> {
 pub enum StateBody {
     /// The body is this value (a stored item): nothing else is chosen or generated.
     Replace(Value),
+    /// The body is this JSON text (a stored item serialized where it is stored, without a copy of
+    /// the item): nothing else is chosen or generated.
+    Stored(Bytes),
     /// Applied to the body chosen by the usual precedence (put a page of items in, set totals).
     Edit(Box<dyn FnOnce(&mut Value) + Send + Sync>),
     /// The usual body, unchanged (an action that declares no answer).
@@ -126,6 +129,8 @@ pub fn respond(spec: &Spec, op: &Operation, mut input: RespondInput<'_>) -> Resu
     // --- Body.
     let (value, source) = match state {
         Some(StateBody::Replace(v)) if !is_binary_mime(&media.mime) => (BodyValue::Json(v), "state".into()),
+        Some(StateBody::Stored(text)) if is_json_mime(&media.mime) => (BodyValue::Bytes(text), "state".into()),
+        Some(StateBody::Stored(text)) if !is_binary_mime(&media.mime) => (BodyValue::Json(serde_json::from_slice(&text).unwrap_or(Value::Null)), "state".into()),
         Some(StateBody::Edit(edit)) => match body_value(spec, op, media, input, true)? {
             (BodyValue::Json(mut v), _) => {
                 edit(&mut v);
@@ -148,7 +153,11 @@ pub fn respond(spec: &Spec, op: &Operation, mut input: RespondInput<'_>) -> Resu
 fn encode(mime: &str, v: &Value) -> Vec<u8> {
     match v {
         Value::String(s) if !is_json_mime(mime) => s.as_bytes().to_vec(),
-        _ => serde_json::to_vec(v).unwrap_or_default(),
+        _ => {
+            let mut out = Vec::with_capacity(256);
+            fake::write_value(&mut out, v, usize::MAX);
+            out
+        }
     }
 }
 

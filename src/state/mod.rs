@@ -306,8 +306,14 @@ impl Sandbox {
             Role::Get => {
                 let data = read(&tenant);
                 let id = param(&r.id_param).unwrap_or_default();
-                let item = data.collections.get(&key).and_then(|m| m.get(&id)).cloned().ok_or_else(|| not_found(&id))?;
-                Ok(Some(wrap(r, item, None)))
+                let item = data.collections.get(&key).and_then(|m| m.get(&id)).ok_or_else(|| not_found(&id))?;
+                if r.item_key.is_none() {
+                    // The item is the whole body: written out where it is stored, not copied.
+                    let mut text = Vec::with_capacity(512);
+                    crate::respond::fake::write_value(&mut text, item, usize::MAX);
+                    return Ok(Some(Outcome { status: None, body: StateBody::Stored(text.into()) }));
+                }
+                Ok(Some(wrap(r, item.clone(), None)))
             }
             Role::Create => {
                 let sent = unwrap_body(r, body);
