@@ -24,7 +24,7 @@ if ! command -v wrk >/dev/null; then
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else echo "install wrk first" >&2; exit 2; fi
 fi
 
-cargo build --release --quiet --bin standin --example bare
+cargo build --release --quiet --bin standin --example bare --example handle_cost
 ./target/release/standin serve --spec tests/fixtures/specs/shop.yaml --fixtures tests/fixtures/responses/shop --stateless --log-format off "${EXTRA[@]}" --port "$PORT_STANDIN" >/tmp/standin-bench.log 2>&1 &
 STANDIN=$!
 ./target/release/examples/bare "$PORT_BARE" >/dev/null 2>&1 &
@@ -84,7 +84,15 @@ echo "ratio to the bare handler run just before it (target >= 0.5):"
 for f in "$LUA"/*.ratio; do
   printf '  %-32s %s\n' "$(basename "$f" .ratio)" "$(cat "$f")"
 done
-# Where time goes, for every case below half the bare handler (needs `perf`; skipped otherwise).
+# Where time goes, for every case below half the bare handler: first standin's own pipeline per
+# request without sockets (examples/handle_cost.rs), then a perf profile (needs `perf`).
+for f in "$LUA"/*.ratio; do
+  name=$(basename "$f" .ratio)
+  if awk -v r="$(cat "$f")" 'BEGIN { exit !(r < 0.5) }'; then
+    echo "where time goes in $name: the pipeline alone (route, auth, validate, respond, envelope), in-process:"
+    N=50000 ./target/release/examples/handle_cost "$name"
+  fi
+done
 if command -v perf >/dev/null; then
   set +e +o pipefail  # diagnostics only: a failing perf must not end the report
   for f in "$LUA"/*.ratio; do

@@ -129,52 +129,78 @@ impl Recorder {
             // more than the rest of the hand-off). Flush and close unpark it; otherwise it
             // sleeps 1 ms after work and backs off to 50 ms when idle, so a log line or a
             // recorded entry lands within that.
+            // Messages are taken in batches, and the report and the journal locked once per
+            // batch, not once per exchange.
             let mut idle = 0u32;
             let mut next_id = 1u64;
+            let mut batch: Vec<Arc<Exchange>> = Vec::with_capacity(256);
+            let mut acks = Vec::new();
+            let mut evicted: Vec<Arc<Exchange>> = Vec::new();
             loop {
-                let message = match rx.try_recv() {
-                    Ok(m) => {
-                        idle = 0;
-                        m
-                    }
-                    Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
-                        std::thread::park_timeout(std::time::Duration::from_millis((1u64 << idle.min(6)).min(50)));
-                        idle = idle.saturating_add(1);
-                        continue;
-                    }
-                    Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => break,
-                };
-                match message {
-                    Message::Exchange(mut ex) => {
-                        ex.id = next_id;
-                        next_id += 1;
-                        let ex = Arc::new(*ex);
-                        if let Some(h) = har.as_mut() {
-                            if let Err(e) = h.append(&ex, options.keep_secrets) {
-                                eprintln!("standin: recording stopped: {e}");
-                                har = None;
-                            }
+                let mut closing = false;
+                while batch.len() < 256 {
+                    match rx.try_recv() {
+                        Ok(Message::Exchange(mut ex)) => {
+                            ex.id = next_id;
+                            next_id += 1;
+                            batch.push(Arc::new(*ex));
                         }
-                        log_line(options.log, &ex);
-                        {
-                            let mut r = rep.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                            let name = ex.operation.clone().unwrap_or_else(|| format!("{} {} (no operation)", ex.method, ex.path));
-                            let entry = r.entry(name).or_default();
-                            entry.calls += 1;
-                            if !ex.violations.is_empty() && entry.violations.len() < 100 {
-                                entry.violations.push(json!({"exchange": ex.id, "status": ex.status, "problems": ex.violations}));
-                            }
+                        Ok(Message::Flush(ack)) => acks.push(ack),
+                        Ok(Message::Close) | Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => {
+                            closing = true;
+                            break;
                         }
-                        let mut j = j.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
+                    }
+                }
+                if batch.is_empty() && acks.is_empty() && !closing {
+                    std::thread::park_timeout(std::time::Duration::from_millis((1u64 << idle.min(6)).min(50)));
+                    idle = idle.saturating_add(1);
+                    continue;
+                }
+                idle = 0;
+                for ex in &batch {
+                    if let Some(h) = har.as_mut() {
+                        if let Err(e) = h.append(ex, options.keep_secrets) {
+                            eprintln!("standin: recording stopped: {e}");
+                            har = None;
+                        }
+                    }
+                    log_line(options.log, ex);
+                }
+                if !batch.is_empty() {
+                    let mut r = rep.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    for ex in &batch {
+                        let entry = match ex.operation.as_deref().map(|o| (o, r.contains_key(o))) {
+                            Some((o, true)) => r.get_mut(o),
+                            _ => None,
+                        };
+                        let entry = match entry {
+                            Some(e) => e,
+                            None => r.entry(ex.operation.clone().unwrap_or_else(|| format!("{} {} (no operation)", ex.method, ex.path))).or_default(),
+                        };
+                        entry.calls += 1;
+                        if !ex.violations.is_empty() && entry.violations.len() < 100 {
+                            entry.violations.push(json!({"exchange": ex.id, "status": ex.status, "problems": ex.violations}));
+                        }
+                    }
+                }
+                if !batch.is_empty() {
+                    let mut j = j.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    for ex in batch.drain(..) {
                         if j.len() >= capacity {
-                            j.pop_front();
+                            evicted.extend(j.pop_front());
                         }
                         j.push_back(ex);
                     }
-                    Message::Flush(ack) => {
-                        let _ = ack.send(());
-                    }
-                    Message::Close => break,
+                }
+                // Old exchanges are freed outside the lock.
+                evicted.clear();
+                for ack in acks.drain(..) {
+                    let _ = ack.send(());
+                }
+                if closing {
+                    break;
                 }
             }
         })?;
