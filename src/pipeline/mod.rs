@@ -329,7 +329,7 @@ async fn proxy(upstream: &(String, reqwest::Client), mount: Option<&Mount>, part
         match m.table.lookup(&parts.method, rest) {
             RouteMatch::Found { operation, params } => {
                 let o = &m.spec.operations[operation];
-                trace.operation = Some(o.label());
+                trace.operation = Some(Arc::clone(&o.label));
                 let query = validate::parse_query(parts.uri.query());
                 let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
                 let mut problems = validate::validate_params(o, &params, &query, &parts.headers);
@@ -428,7 +428,7 @@ pub struct Trace {
     pub rate: Option<rate_limit::RateInfo>,
     /// The caller's credential (as the journal shows it: masked).
     pub tenant: Option<String>,
-    pub operation: Option<String>,
+    pub operation: Option<Arc<str>>,
     pub violations: Vec<reject::Problem>,
 }
 
@@ -508,7 +508,7 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], trace:
         RouteMatch::NotFound => return Err(Rejection::not_found(method, path)),
     };
     let op = &spec.operations[op_index];
-    trace.operation = Some(op.label());
+    trace.operation = Some(Arc::clone(&op.label));
 
     // --- Required headers: the vendor refuses requests without them, in its own way.
     for (name, refusal) in &spec.ext.require_headers {

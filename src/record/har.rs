@@ -121,6 +121,6 @@ pub fn entry(e: &Exchange, keep_secrets: bool) -> Value {
         },
         "cache": {},
         "timings": {"send": 0, "wait": ms, "receive": 0},
-        "_standin": {"id": e.id, "operation": e.operation, "source": e.source, "violations": e.violations},
+        "_standin": {"id": e.id, "operation": e.operation.as_deref(), "source": e.source, "violations": e.violations},
     })
 }

@@ -41,7 +41,7 @@ pub struct Exchange {
     pub response_headers: axum::http::HeaderMap,
     pub response_body: axum::body::Bytes,
     /// The operation it matched (`operationId` or `METHOD /path`).
-    pub operation: Option<String>,
+    pub operation: Option<Arc<str>>,
     /// Where the answer came from (`fixture`, `generated`, `state`, …), if standin answered it.
     pub source: Option<String>,
     /// Contract violations of the request (the problems of a 400/422).
@@ -177,7 +177,7 @@ impl Recorder {
                         };
                         let entry = match entry {
                             Some(e) => e,
-                            None => r.entry(ex.operation.clone().unwrap_or_else(|| format!("{} {} (no operation)", ex.method, ex.path))).or_default(),
+                            None => r.entry(ex.operation.as_deref().map_or_else(|| format!("{} {} (no operation)", ex.method, ex.path), str::to_string)).or_default(),
                         };
                         entry.calls += 1;
                         if !ex.violations.is_empty() && entry.violations.len() < 100 {
@@ -271,7 +271,7 @@ impl Recorder {
                 } else {
                     serde_json::from_slice(&e.request_body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&e.request_body).into_owned()))
                 };
-                json!({"method": e.method, "path": e.path, "query": e.query, "headers": headers, "body": body, "status": e.status, "operation": e.operation})
+                json!({"method": e.method, "path": e.path, "query": e.query, "headers": headers, "body": body, "status": e.status, "operation": e.operation.as_deref()})
             })
             .collect()
     }
@@ -335,7 +335,7 @@ fn summary(e: &Exchange) -> Value {
         "path": e.path,
         "query": e.query,
         "status": e.status,
-        "operation": e.operation,
+        "operation": e.operation.as_deref(),
         "source": e.source,
         "tenant": e.tenant,
         "violations": e.violations,

@@ -44,7 +44,7 @@ pub fn attach(dir: &Path, ops: &mut [Operation], schemas: &Schemas, diags: &mut 
             diags.push(Diagnostic::error(&file, "", format!("fixture names operationId {op_id:?}, which the spec does not have")));
             continue;
         };
-        let label = op.label();
+        let label = op.label().to_string();
         let response = match status {
             None => {
                 let idx = op.default_response().map(|r| r.status);

@@ -204,12 +204,14 @@ pub struct Operation {
     /// Security alternatives (OR) of schemes (AND), as indexes into `Spec::schemes`; empty
     /// when the operation needs no credentials.
     pub security: Vec<Vec<usize>>,
+    /// [`Operation::label`], shared: every exchange in the journal names its operation.
+    pub label: Arc<str>,
 }
 
 impl Operation {
     /// `operationId`, or `METHOD /path` when the spec has none.
-    pub fn label(&self) -> String {
-        self.operation_id.clone().unwrap_or_else(|| format!("{} {}", self.method, self.path))
+    pub fn label(&self) -> &str {
+        &self.label
     }
 
     /// The response answered when the client asks for nothing in particular: the lowest 2xx
@@ -423,16 +425,19 @@ fn lower_operation(
     }
     responses.sort_by_key(|r| r.status);
 
+    let operation_id = op.get("operationId").and_then(Value::as_str).map(str::to_string);
+    let label = Arc::from(operation_id.clone().unwrap_or_else(|| format!("{method} {path}")));
     Operation {
         method,
         path: path.to_string(),
-        operation_id: op.get("operationId").and_then(Value::as_str).map(str::to_string),
+        operation_id,
         summary: op.get("summary").and_then(Value::as_str).map(str::to_string),
         pointer: at.to_string(),
         params,
         body,
         responses,
         security: Vec::new(),
+        label,
     }
 }
 
