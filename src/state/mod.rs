@@ -39,13 +39,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// A tenant's data to read (lists, gets: many at once).
-fn read(d: &RwLock<TenantData>) -> RwLockReadGuard<'_, TenantData> {
-    d.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+fn read(t: &TenantSlot) -> RwLockReadGuard<'_, TenantData> {
+    t.data.read().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A tenant's data to change (one writer at a time).
-fn write(d: &RwLock<TenantData>) -> RwLockWriteGuard<'_, TenantData> {
-    d.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+fn write(t: &TenantSlot) -> RwLockWriteGuard<'_, TenantData> {
+    t.data.write().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Names of list parameters that page, search and sort rather than filter.
@@ -117,8 +117,43 @@ impl Events {
     }
 }
 
-/// One tenant's store: many readers (lists, gets) or one writer at a time.
-type Tenant = Arc<RwLock<TenantData>>;
+/// Most tenants (credentials) kept at once. A client that sends a new credential with every
+/// request (a fuzzer, a misconfigured test) would otherwise grow the store without end; past
+/// this many, the tenant used longest ago is forgotten (it starts from the fixtures again).
+pub const MAX_TENANTS: usize = 1_000;
+
+/// One tenant: its store (many readers, for lists and gets, or one writer at a time) and when it
+/// was last used, to the second (written only when the second changes, so two threads serving
+/// one tenant do not fight over the line).
+struct TenantSlot {
+    data: RwLock<TenantData>,
+    last_used: std::sync::atomic::AtomicU64,
+}
+
+impl TenantSlot {
+    fn new(data: TenantData) -> TenantSlot {
+        TenantSlot { data: RwLock::new(data), last_used: std::sync::atomic::AtomicU64::new(now_secs()) }
+    }
+
+    fn touch(&self) {
+        let now = now_secs();
+        if self.last_used.load(std::sync::atomic::Ordering::Relaxed) != now {
+            self.last_used.store(now, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+impl std::fmt::Debug for TenantSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantSlot").finish_non_exhaustive()
+    }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+type Tenant = Arc<TenantSlot>;
 
 /// One tenant's data: items by id, per (resource, parent key).
 #[derive(Debug, Clone, Default)]
@@ -182,9 +217,25 @@ impl Sandbox {
 
     fn tenant(&self, key: &str) -> Tenant {
         if let Some(t) = self.tenants.load().get(key) {
+            t.touch();
             return Arc::clone(t);
         }
-        self.change_tenants(|map| Arc::clone(map.entry(key.to_string()).or_insert_with(|| Arc::new(RwLock::new(TenantData { collections: self.seed.clone(), created: 0 })))))
+        self.change_tenants(|map| {
+            if !map.contains_key(key) && map.len() >= MAX_TENANTS {
+                let oldest = map.iter().min_by_key(|(_, t)| t.last_used.load(std::sync::atomic::Ordering::Relaxed)).map(|(k, _)| k.clone());
+                if let Some(k) = oldest {
+                    map.remove(&k);
+                    static SAID: std::sync::Once = std::sync::Once::new();
+                    SAID.call_once(|| eprintln!("standin: more than {MAX_TENANTS} tenants (credentials); the ones used longest ago are forgotten and start from the fixtures again"));
+                }
+            }
+            Arc::clone(map.entry(key.to_string()).or_insert_with(|| Arc::new(TenantSlot::new(TenantData { collections: self.seed.clone(), created: 0 }))))
+        })
+    }
+
+    /// How many tenants the store holds now.
+    pub fn tenant_count(&self) -> usize {
+        self.tenants.load().len()
     }
 
     /// Change the tenant table: a copy, changed by `f`, swapped in (readers keep the old one).
@@ -245,7 +296,7 @@ impl Sandbox {
                 data.created += items.len() as u64;
                 data.collections.insert((ri, parent.to_string()), items.clone());
             }
-            loaded.push((key.clone(), Arc::new(RwLock::new(data))));
+            loaded.push((key.clone(), Arc::new(TenantSlot::new(data))));
         }
         self.change_tenants(|map| map.extend(loaded));
         Ok(skipped)
@@ -844,8 +895,12 @@ pub fn mask(key: &str) -> String {
     if key.is_empty() {
         return "(anonymous)".into();
     }
+    // The first characters say which kind of key it is (`ke_l…`); a short hash tells keys of one
+    // kind apart without showing them (vendor keys share their prefix, so the prefix alone
+    // would merge every tenant in the journal and the state dump).
     let shown: String = key.chars().take(4).collect();
-    format!("{shown}…")
+    let tag = fake::stable_hash(&[key.as_bytes()]) & 0xff_ffff;
+    format!("{shown}…{tag:06x}")
 }
 
 fn now_rfc3339() -> String {

@@ -280,3 +280,25 @@ async fn benchwork_trigger_can_be_told_to_fail() {
     let (_, _, events) = parts(t.get("/__standin/events").send().await.unwrap()).await;
     assert!(events.as_array().unwrap().iter().any(|e| e["event"] == "execution.failed"));
 }
+
+/// A client that sends a new credential with every request cannot grow the store without end:
+/// past `MAX_TENANTS` the tenant used longest ago is forgotten and starts from the fixtures again.
+#[tokio::test]
+async fn tenants_past_the_cap_forget_the_one_used_longest_ago() {
+    // Arrange: tenant A creates a deal, then a second passes (last use is kept to the second).
+    let t = TestServer::stateful("specs/bench.yaml", Some("fixtures/bench")).await;
+    let (status, _, created) = parts(t.post_json("/api/agent/deals", &json!({"customerName": "Kept?", "status": "new", "value": 1})).header("x-api-key", "ke_live_first").send().await.unwrap()).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["deal"]["id"].as_str().or(created["id"].as_str()).expect("an id").to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // Act: as many other tenants as the cap allows.
+    for i in 0..standin::state::MAX_TENANTS {
+        let r = t.get("/api/agent/deals?limit=1").header("x-api-key", format!("ke_live_k{i}")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    // Assert: the store holds the cap, and A starts again from the fixtures.
+    let app = t.server.app();
+    assert_eq!(app.mounts[0].sandbox.as_ref().unwrap().tenant_count(), standin::state::MAX_TENANTS);
+    let r = t.get(&format!("/api/agent/deals/{id}")).header("x-api-key", "ke_live_first").send().await.unwrap();
+    assert_eq!(r.status(), 404);
+}
