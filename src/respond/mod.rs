@@ -189,11 +189,11 @@ fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &Respon
             return Ok((BodyValue::Json(v), "fixture".into()));
         }
         if let Some((n, p)) = media.examples.first() {
-            let example = crate::spec::load::pointer(&spec.schemas.response, p).unwrap_or(&Value::Null);
+            // The example is looked up once, when its bytes are first needed.
             if !want_value {
-                return Ok((BodyValue::Bytes(media.fixed_bytes.get_or_init(|| Bytes::from(encode(&media.mime, example))).clone()), format!("example:{n}")));
+                return Ok((BodyValue::Bytes(media.fixed_bytes.get_or_init(|| Bytes::from(encode(&media.mime, &example_value(spec, p)))).clone()), format!("example:{n}")));
             }
-            return Ok((BodyValue::Json(example.clone()), format!("example:{n}")));
+            return Ok((BodyValue::Json(example_value(spec, p)), format!("example:{n}")));
         }
     }
     if is_binary_mime(&media.mime) {
@@ -344,26 +344,18 @@ const MINIMAL_PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endob
 
 /// Declared response headers with their example or a generated value.
 fn response_headers(spec: &Spec, response: &Response, seed: u64) -> Vec<(HeaderName, HeaderValue)> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(response.headers.len());
     for h in &response.headers {
-        let Ok(name) = HeaderName::from_bytes(h.name.as_bytes()) else { continue };
-        let value = match &h.example {
-            Some(v) => v.clone(),
-            None => match h.schema.as_deref() {
-                Some(pointer) => {
-                    let plan = h.plan.get_or_init(|| fake::Plan::compile(&spec.schemas.response, &spec.patterns, pointer).named(&h.name));
-                    plan.generate_named(seed ^ fake::stable_hash(&[h.name.as_bytes()]))
-                }
-                None => continue,
-            },
-        };
-        let text = match value {
-            Value::String(s) => s,
-            Value::Null => continue,
-            other => other.to_string(),
-        };
-        if let Ok(v) = HeaderValue::from_str(&text) {
-            out.push((name, v));
+        let Some(name) = &h.header_name else { continue };
+        if let Some(example) = &h.example {
+            out.push((name.clone(), example.clone()));
+            continue;
+        }
+        let Some(pointer) = h.schema.as_deref() else { continue };
+        let plan = h.plan.get_or_init(|| fake::Plan::compile(&spec.schemas.response, &spec.patterns, pointer).named(&h.name));
+        let value = plan.generate_named(seed ^ fake::stable_hash(&[h.name.as_bytes()]));
+        if let Some(v) = crate::spec::model::header_text(&value).and_then(|t| HeaderValue::from_str(&t).ok()) {
+            out.push((name.clone(), v));
         }
     }
     out

@@ -172,8 +172,11 @@ pub struct ResponseMedia {
 #[derive(Debug)]
 pub struct ResponseHeader {
     pub name: String,
+    /// `name` parsed once (a name that is no valid header name is never sent).
+    pub header_name: Option<axum::http::HeaderName>,
     pub schema: Option<String>,
-    pub example: Option<Value>,
+    /// The declared example, as the header value it is sent as (built once, at load).
+    pub example: Option<axum::http::HeaderValue>,
     /// The value generator for `schema`, compiled on first use.
     pub plan: OnceLock<crate::respond::fake::Plan>,
 }
@@ -441,6 +444,20 @@ fn lower_operation(
     }
 }
 
+/// The text a JSON value is sent as in a header: a string as it is, other values as JSON text,
+/// `null` not at all.
+pub fn header_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => {
+            let mut out = Vec::new();
+            crate::respond::fake::write_value(&mut out, other, usize::MAX);
+            String::from_utf8(out).ok()
+        }
+    }
+}
+
 fn lower_response(file: &std::path::Path, doc: &Value, status: StatusKey, r: &Value, r_at: &str, diags: &mut Vec<Diagnostic>) -> Response {
     let mut content = Vec::new();
     if let Some(map) = r.get("content").and_then(Value::as_object) {
@@ -485,8 +502,10 @@ fn lower_response(file: &std::path::Path, doc: &Value, status: StatusKey, r: &Va
             let h_at = join(&format!("{r_at}/headers"), name);
             match deref(doc, h, &h_at) {
                 Ok((h, h_at)) => {
-                    let example = h.get("example").cloned().or_else(|| h.pointer("/schema/example").cloned()).or_else(|| h.pointer("/schema/examples/0").cloned());
-                    headers.push(ResponseHeader { name: name.clone(), schema: h.get("schema").map(|_| format!("{h_at}/schema")), example, plan: OnceLock::new() });
+                    let example = h.get("example").or_else(|| h.pointer("/schema/example")).or_else(|| h.pointer("/schema/examples/0"));
+                    let example = example.and_then(header_text).and_then(|t| axum::http::HeaderValue::from_str(&t).ok());
+                    let header_name = axum::http::HeaderName::from_bytes(name.as_bytes()).ok();
+                    headers.push(ResponseHeader { name: name.clone(), header_name, schema: h.get("schema").map(|_| format!("{h_at}/schema")), example, plan: OnceLock::new() });
                 }
                 Err(e) => diags.push(Diagnostic::error(file, &h_at, e)),
             }

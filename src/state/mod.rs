@@ -898,9 +898,15 @@ pub fn mask(key: &str) -> String {
     // The first characters say which kind of key it is (`ke_l…`); a short hash tells keys of one
     // kind apart without showing them (vendor keys share their prefix, so the prefix alone
     // would merge every tenant in the journal and the state dump).
-    let shown: String = key.chars().take(4).collect();
-    let tag = fake::stable_hash(&[key.as_bytes()]) & 0xff_ffff;
-    format!("{shown}…{tag:06x}")
+    let shown = key.char_indices().nth(4).map_or(key, |(i, _)| &key[..i]);
+    let tag = fake::stable_hash(&[key.as_bytes()]);
+    let mut out = String::with_capacity(shown.len() + 9);
+    out.push_str(shown);
+    out.push('…');
+    for shift in (0..24).step_by(4).rev() {
+        out.push(char::from(b"0123456789abcdef"[((tag >> shift) & 0xf) as usize]));
+    }
+    out
 }
 
 fn now_rfc3339() -> String {
