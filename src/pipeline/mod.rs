@@ -188,7 +188,9 @@ impl App {
 
 /// The axum fallback handler: every request comes through here.
 pub async fn handle_wrap(State(live): State<Arc<LiveApp>>, req: Request) -> Response {
-    let app = live.load_full();
+    // A guard, not a new reference: `load_full` would add to one shared reference count on every
+    // request, a cache line both worker threads keep taking from each other.
+    let app = live.load();
     answer(&app, req).await
 }
 
