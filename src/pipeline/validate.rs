@@ -531,13 +531,8 @@ fn readable_location(pointer: &str, instance: &Value, root: Option<&str>) -> Str
     let may_index = pointer.split('/').skip(1).any(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()));
     let mut current = may_index.then_some(instance);
     for token in pointer.split('/').skip(1) {
-        let owned;
-        let token = if token.contains('~') {
-            owned = crate::spec::error::unescape_token(token);
-            owned.as_str()
-        } else {
-            token
-        };
+        let token = crate::spec::error::unescaped(token);
+        let token = token.as_ref();
         match current {
             Some(Value::Array(items)) => {
                 out.push('[');

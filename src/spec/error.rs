@@ -68,6 +68,15 @@ pub fn escape_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
+/// Undo [`escape_token`], borrowing when there is nothing to undo (lookups on the request path).
+pub fn unescaped(token: &str) -> std::borrow::Cow<'_, str> {
+    if token.contains('~') {
+        std::borrow::Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+    } else {
+        std::borrow::Cow::Borrowed(token)
+    }
+}
+
 /// Undo [`escape_token`].
 pub fn unescape_token(token: &str) -> String {
     if !token.contains('~') {

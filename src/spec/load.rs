@@ -348,13 +348,8 @@ pub fn pointer<'a>(doc: &'a Value, p: &str) -> Option<&'a Value> {
     }
     let mut current = doc;
     for token in p.strip_prefix('/')?.split('/') {
-        let owned;
-        let token = if token.contains('~') {
-            owned = crate::spec::error::unescape_token(token);
-            owned.as_str()
-        } else {
-            token
-        };
+        let token = crate::spec::error::unescaped(token);
+        let token = token.as_ref();
         current = match current {
             Value::Object(map) => map.get(token)?,
             Value::Array(items) => items.get(token.parse::<usize>().ok()?)?,
