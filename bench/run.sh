@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Load benchmark on loopback: standin vs a bare axum handler returning fixed bytes, side by side.
 #
-#   bash bench/run.sh            # 10 s per run, 32 connections, 2 wrk threads
-#   DURATION=5 CONNS=64 bash bench/run.sh
+#   bash bench/run.sh            # 10 s per case (and 10 s of bare handler), 32 connections, 2 wrk threads
+#   DURATION=5 CONNS=64 ROUNDS=5 bash bench/run.sh
 #
 # Needs `wrk` (Debian package `wrk`; the script installs it with apt-get when missing and root).
 # Prints requests/second and p50/p99 per case, and each case's ratio to the bare handler.
@@ -50,27 +50,52 @@ LUA
 echo "# empty" >"$LUA/get.lua"
 
 declare -A CASE_URL CASE_SCRIPT CASE_ARGS CASE_PID
-measure() { # label url script [wrk args…]; prints the line, sets RPS
-  local out p50 p99 non2xx
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$LUA/$3" "${@:4}" "$2")
-  RPS=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-  printf '%-34s %10s req/s   p50 %-9s p99 %-9s %s\n' "$1" "$RPS" "$p50" "$p99" "${non2xx:+(non-2xx: $non2xx)}"
+# One wrk run: sets REQS (requests done), SECS (seconds), P50 and P99 (µs), NON2XX.
+wrk_once() { # seconds url script [wrk args…]
+  local out
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$1s" --latency -s "$LUA/$3" "${@:4}" "$2")
+  REQS=$(awk '/requests in/ {print $1}' <<<"$out")
+  SECS=$(awk '/requests in/ {sub(/s,$/, "", $4); print $4}' <<<"$out")
+  P50=$(awk '$1=="50%" {print $2}' <<<"$out" | to_us)
+  P99=$(awk '$1=="99%" {print $2}' <<<"$out" | to_us)
+  NON2XX=$(awk '/Non-2xx/ {print $5}' <<<"$out")
 }
-# Each case runs right after its own bare-handler run: the machine's speed drifts by ±20%
-# over minutes here (shared cores), so a ratio to one bare run at the start would drift too.
+to_us() { awk '{ v = $1 + 0; if ($1 ~ /ms$/) v *= 1000; else if ($1 ~ /us$/) v *= 1; else if ($1 ~ /s$/) v *= 1000000; printf "%.0f\n", v }'; }
+fmt_us() { awk -v u="$1" 'BEGIN { if (u >= 1000) printf "%.2fms", u / 1000; else printf "%dus", u }'; }
+# Each case and the bare handler take turns, ROUNDS times, inside the case's DURATION: the
+# machine's speed drifts by ±20% over a minute here (shared cores), and alternating short runs
+# keeps both sides of a ratio on the same stretch of it. req/s is the total over all rounds; p50
+# is the middle round's, p99 the worst round's.
+ROUNDS=${ROUNDS:-3}
 run() { # name url script [wrk args…]
   CASE_URL[$1]=$2; CASE_SCRIPT[$1]=$3; CASE_ARGS[$1]="${*:4}"
   case "$2" in *":$PORT_STATE"*) CASE_PID[$1]=$STATE ;; *) CASE_PID[$1]=$STANDIN ;; esac
-  measure "  bare axum, fixed bytes" "http://127.0.0.1:$PORT_BARE/products" get.lua
-  local bare=$RPS
-  measure "$1" "${@:2}"
-  awk -v r="$RPS" -v b="$bare" 'BEGIN { printf "%.2f\n", r / b }' >"$LUA/$1.ratio"
+  local slice side
+  slice=$(awk -v d="$DURATION" -v r="$ROUNDS" 'BEGIN { s = int(d / r + 0.5); print (s < 1) ? 1 : s }')
+  declare -A reqs=() secs=() p50s=() p99=() non=() rps=()
+  for side in bare case; do reqs[$side]=0; secs[$side]=0; p50s[$side]=""; p99[$side]=0; non[$side]=0; done
+  for _ in $(seq "$ROUNDS"); do
+    for side in bare case; do
+      if [ "$side" = bare ]; then wrk_once "$slice" "http://127.0.0.1:$PORT_BARE/products" get.lua; else wrk_once "$slice" "${@:2}"; fi
+      reqs[$side]=$(( ${reqs[$side]} + REQS ))
+      secs[$side]=$(awk -v a="${secs[$side]}" -v b="$SECS" 'BEGIN { print a + b }')
+      p50s[$side]="${p50s[$side]} $P50"
+      [ "$P99" -gt "${p99[$side]}" ] && p99[$side]=$P99
+      non[$side]=$(( ${non[$side]} + ${NON2XX:-0} ))
+    done
+  done
+  for side in bare case; do
+    rps[$side]=$(awk -v n="${reqs[$side]}" -v s="${secs[$side]}" 'BEGIN { printf "%.0f", n / s }')
+    local p50 label="  bare axum, fixed bytes" n="${non[$side]}"
+    p50=$(tr ' ' '\n' <<<"${p50s[$side]}" | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+    [ "$side" = case ] && label=$1
+    [ "$n" = 0 ] && n=""
+    printf '%-34s %10s req/s   p50 %-9s p99 %-9s %s\n' "$label" "${rps[$side]}" "$(fmt_us "$p50")" "$(fmt_us "${p99[$side]}")" "${n:+(non-2xx: $n)}"
+  done
+  awk -v r="${rps[case]}" -v b="${rps[bare]}" 'BEGIN { printf "%.2f\n", r / b }' >"$LUA/$1.ratio"
 }
 
-echo "standin bench: ${DURATION}s per run, $CONNS connections, $THREADS wrk threads, $(nproc) cores, journal ${JOURNAL:-on}"
+echo "standin bench: ${DURATION}s per case and as long for the bare handler, in $ROUNDS alternating rounds; $CONNS connections, $THREADS wrk threads, $(nproc) cores, journal ${JOURNAL:-on}"
 S="http://127.0.0.1:$PORT_STANDIN/api/v2"
 run list_get_generated "$S/products?limit=20" get.lua
 run get_by_id_example "$S/products/prd_lamp1" get.lua
@@ -80,7 +105,7 @@ run post_invalid_body_400 "$S/products" post_invalid.lua
 B="http://127.0.0.1:$PORT_STATE/api"
 run get_by_id_from_state "$B/agent/deals/deal_abc123" get.lua -H "X-API-Key: ke_live_bench"
 run auth_rejected_401 "$B/agent/deals" get.lua
-echo "ratio to the bare handler run just before it (target >= 0.5):"
+echo "ratio to the bare handler in the same rounds (target >= 0.5):"
 for f in "$LUA"/*.ratio; do
   printf '  %-32s %s\n' "$(basename "$f" .ratio)" "$(cat "$f")"
 done
