@@ -5,7 +5,8 @@
 #   DURATION=5 CONNS=64 ROUNDS=5 bash bench/run.sh
 #
 # Needs `wrk` (Debian package `wrk`; the script installs it with apt-get when missing and root).
-# Prints requests/second and p50/p99 per case, and each case's ratio to the bare handler.
+# Prints requests/second, p50/p99 and the server's CPU per request (user + kernel, from /proc) per
+# case, and each case's ratio to the bare handler.
 # Every request loop is bounded by DURATION; servers are stopped on exit. standin runs with
 # --stateless here (the contract mock): a stateful POST would grow the store for the whole run.
 set -euo pipefail
@@ -60,6 +61,9 @@ wrk_once() { # seconds url script [wrk args…]
   P99=$(awk '$1=="99%" {print $2}' <<<"$out" | to_us)
   NON2XX=$(awk '/Non-2xx/ {print $5}' <<<"$out")
 }
+# CPU time (user + system, in clock ticks) a process has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+TICK_US=$(( 1000000 / $(getconf CLK_TCK) ))
 to_us() { awk '{ v = $1 + 0; if ($1 ~ /ms$/) v *= 1000; else if ($1 ~ /us$/) v *= 1; else if ($1 ~ /s$/) v *= 1000000; printf "%.0f\n", v }'; }
 fmt_us() { awk -v u="$1" 'BEGIN { if (u >= 1000) printf "%.2fms", u / 1000; else printf "%dus", u }'; }
 # Each case and the bare handler take turns, ROUNDS times, inside the case's DURATION: the
@@ -72,11 +76,14 @@ run() { # name url script [wrk args…]
   case "$2" in *":$PORT_STATE"*) CASE_PID[$1]=$STATE ;; *) CASE_PID[$1]=$STANDIN ;; esac
   local slice side
   slice=$(awk -v d="$DURATION" -v r="$ROUNDS" 'BEGIN { s = int(d / r + 0.5); print (s < 1) ? 1 : s }')
-  declare -A reqs=() secs=() p50s=() p99=() non=() rps=()
-  for side in bare case; do reqs[$side]=0; secs[$side]=0; p50s[$side]=""; p99[$side]=0; non[$side]=0; done
+  declare -A reqs=() secs=() p50s=() p99=() non=() rps=() ticks=() cpus=() pid=([bare]=$BARE [case]=${CASE_PID[$1]})
+  for side in bare case; do reqs[$side]=0; secs[$side]=0; p50s[$side]=""; p99[$side]=0; non[$side]=0; ticks[$side]=0; done
+  local t0
   for _ in $(seq "$ROUNDS"); do
     for side in bare case; do
+      t0=$(cpu_ticks "${pid[$side]}")
       if [ "$side" = bare ]; then wrk_once "$slice" "http://127.0.0.1:$PORT_BARE/products" get.lua; else wrk_once "$slice" "${@:2}"; fi
+      ticks[$side]=$(( ${ticks[$side]} + $(cpu_ticks "${pid[$side]}") - t0 ))
       reqs[$side]=$(( ${reqs[$side]} + REQS ))
       secs[$side]=$(awk -v a="${secs[$side]}" -v b="$SECS" 'BEGIN { print a + b }')
       p50s[$side]="${p50s[$side]} $P50"
@@ -84,15 +91,20 @@ run() { # name url script [wrk args…]
       non[$side]=$(( ${non[$side]} + ${NON2XX:-0} ))
     done
   done
-  for side in bare case; do
+  for side in case bare; do  # the case, then its bare handler (indented) below it
     rps[$side]=$(awk -v n="${reqs[$side]}" -v s="${secs[$side]}" 'BEGIN { printf "%.0f", n / s }')
-    local p50 label="  bare axum, fixed bytes" n="${non[$side]}"
+    local p50 cpu label="  bare axum, fixed bytes" n="${non[$side]}"
     p50=$(tr ' ' '\n' <<<"${p50s[$side]}" | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+    # The server's own CPU (user + kernel) per request: what standin adds over the bare handler,
+    # independent of how much of the machine wrk and neighbours took.
+    cpu=$(awk -v t="${ticks[$side]}" -v u="$TICK_US" -v n="${reqs[$side]}" 'BEGIN { printf "%.1f", (n > 0) ? t * u / n : 0 }')
+    cpus[$side]=$cpu
     [ "$side" = case ] && label=$1
     [ "$n" = 0 ] && n=""
-    printf '%-34s %10s req/s   p50 %-9s p99 %-9s %s\n' "$label" "${rps[$side]}" "$(fmt_us "$p50")" "$(fmt_us "${p99[$side]}")" "${n:+(non-2xx: $n)}"
+    printf '%-34s %10s req/s   p50 %-9s p99 %-9s cpu %5s µs/req  %s\n' "$label" "${rps[$side]}" "$(fmt_us "$p50")" "$(fmt_us "${p99[$side]}")" "$cpu" "${n:+(non-2xx: $n)}"
   done
   awk -v r="${rps[case]}" -v b="${rps[bare]}" 'BEGIN { printf "%.2f\n", r / b }' >"$LUA/$1.ratio"
+  echo "${cpus[case]} ${cpus[bare]}" >"$LUA/$1.cpu"
 }
 
 echo "standin bench: ${DURATION}s per case and as long for the bare handler, in $ROUNDS alternating rounds; $CONNS connections, $THREADS wrk threads, $(nproc) cores, journal ${JOURNAL:-on}"
@@ -114,8 +126,10 @@ done
 for f in "$LUA"/*.ratio; do
   name=$(basename "$f" .ratio)
   if awk -v r="$(cat "$f")" 'BEGIN { exit !(r < 0.5) }'; then
-    echo "where time goes in $name: the pipeline alone (route, auth, validate, respond, envelope), in-process:"
+    read -r cpu_case cpu_bare <"$LUA/$name.cpu"
+    echo "where time goes in $name: standin used $cpu_case µs of CPU per request (user + kernel), the bare handler $cpu_bare µs; of that, the pipeline alone (route, auth, validate, respond, envelope), in-process:"
     N=50000 ./target/release/examples/handle_cost "$name"
+    echo "  the rest is HTTP parsing, the socket (kernel), the journal hand-off and the larger answer."
   fi
 done
 if command -v perf >/dev/null; then
