@@ -441,7 +441,7 @@ async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts
         let (resp_parts, body) = response.into_parts();
         // Bodies are built in memory: collecting them again is a move, not a copy over a socket.
         let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
-        let headers = resp_parts.headers.clone();
+        let headers = crate::record::HeaderList::copy_of(&resp_parts.headers);
         (Response::from_parts(resp_parts, Body::from(bytes.clone())), headers, bytes)
     } else {
         (response, Default::default(), Default::default())
@@ -454,8 +454,9 @@ async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts
         method: parts.method.to_string(),
         path: parts.uri.path().to_string(),
         query: parts.uri.query().map(str::to_string),
-        request_headers: parts.headers,
-        request_body,
+        // Copies, not the shared slices of hyper's read buffer (see `HeaderList`).
+        request_headers: crate::record::HeaderList::copy_of(&parts.headers),
+        request_body: if request_body.is_empty() { request_body } else { axum::body::Bytes::copy_from_slice(&request_body) },
         status: response.status().as_u16(),
         response_headers,
         response_body,

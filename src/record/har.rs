@@ -75,12 +75,12 @@ fn body_text(bytes: &[u8]) -> (String, Option<&'static str>) {
     }
 }
 
-fn header<'a>(map: &'a axum::http::HeaderMap, name: &str) -> &'a str {
-    map.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+fn header<'a>(list: &'a super::HeaderList, name: &str) -> &'a str {
+    list.get_str(name)
 }
 
-fn header_list(map: &axum::http::HeaderMap) -> Vec<(String, String)> {
-    map.iter().map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect()
+fn header_list(list: &super::HeaderList) -> Vec<(String, String)> {
+    list.iter().map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v).into_owned())).collect()
 }
 
 /// The HAR entry of an exchange.
