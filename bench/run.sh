@@ -64,20 +64,22 @@ wrk_once() { # seconds url script [wrk args…]
 # CPU time (user + system, in clock ticks) a process has used so far.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 TICK_US=$(( 1000000 / $(getconf CLK_TCK) ))
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 to_us() { awk '{ v = $1 + 0; if ($1 ~ /ms$/) v *= 1000; else if ($1 ~ /us$/) v *= 1; else if ($1 ~ /s$/) v *= 1000000; printf "%.0f\n", v }'; }
 fmt_us() { awk -v u="$1" 'BEGIN { if (u >= 1000) printf "%.2fms", u / 1000; else printf "%dus", u }'; }
 # Each case and the bare handler take turns, ROUNDS times, inside the case's DURATION: the
 # machine's speed drifts by ±20% over a minute here (shared cores), and alternating short runs
 # keeps both sides of a ratio on the same stretch of it. req/s is the total over all rounds; p50
-# is the middle round's, p99 the worst round's.
+# and p99 are the middle round's, and the worst round's p99 is printed beside it (a stall of the
+# shared machine shows there, in the bare handler's rounds as well).
 ROUNDS=${ROUNDS:-3}
 run() { # name url script [wrk args…]
   CASE_URL[$1]=$2; CASE_SCRIPT[$1]=$3; CASE_ARGS[$1]="${*:4}"
   case "$2" in *":$PORT_STATE"*) CASE_PID[$1]=$STATE ;; *) CASE_PID[$1]=$STANDIN ;; esac
   local slice side
   slice=$(awk -v d="$DURATION" -v r="$ROUNDS" 'BEGIN { s = int(d / r + 0.5); print (s < 1) ? 1 : s }')
-  declare -A reqs=() secs=() p50s=() p99=() non=() rps=() ticks=() cpus=() pid=([bare]=$BARE [case]=${CASE_PID[$1]})
-  for side in bare case; do reqs[$side]=0; secs[$side]=0; p50s[$side]=""; p99[$side]=0; non[$side]=0; ticks[$side]=0; done
+  declare -A reqs=() secs=() p50s=() p99=() p99s=() non=() rps=() ticks=() cpus=() pid=([bare]=$BARE [case]=${CASE_PID[$1]})
+  for side in bare case; do reqs[$side]=0; secs[$side]=0; p50s[$side]=""; p99s[$side]=""; p99[$side]=0; non[$side]=0; ticks[$side]=0; done
   local t0
   for _ in $(seq "$ROUNDS"); do
     for side in bare case; do
@@ -87,21 +89,23 @@ run() { # name url script [wrk args…]
       reqs[$side]=$(( ${reqs[$side]} + REQS ))
       secs[$side]=$(awk -v a="${secs[$side]}" -v b="$SECS" 'BEGIN { print a + b }')
       p50s[$side]="${p50s[$side]} $P50"
+      p99s[$side]="${p99s[$side]} $P99"
       [ "$P99" -gt "${p99[$side]}" ] && p99[$side]=$P99
       non[$side]=$(( ${non[$side]} + ${NON2XX:-0} ))
     done
   done
   for side in case bare; do  # the case, then its bare handler (indented) below it
     rps[$side]=$(awk -v n="${reqs[$side]}" -v s="${secs[$side]}" 'BEGIN { printf "%.0f", n / s }')
-    local p50 cpu label="  bare axum, fixed bytes" n="${non[$side]}"
-    p50=$(tr ' ' '\n' <<<"${p50s[$side]}" | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+    local p50 p99mid cpu label="  bare axum, fixed bytes" n="${non[$side]}"
+    p50=$(median "${p50s[$side]}")
+    p99mid=$(median "${p99s[$side]}")
     # The server's own CPU (user + kernel) per request: what standin adds over the bare handler,
     # independent of how much of the machine wrk and neighbours took.
     cpu=$(awk -v t="${ticks[$side]}" -v u="$TICK_US" -v n="${reqs[$side]}" 'BEGIN { printf "%.1f", (n > 0) ? t * u / n : 0 }')
     cpus[$side]=$cpu
     [ "$side" = case ] && label=$1
     [ "$n" = 0 ] && n=""
-    printf '%-34s %10s req/s   p50 %-9s p99 %-9s cpu %5s µs/req  %s\n' "$label" "${rps[$side]}" "$(fmt_us "$p50")" "$(fmt_us "${p99[$side]}")" "$cpu" "${n:+(non-2xx: $n)}"
+    printf '%-34s %10s req/s   p50 %-9s p99 %-9s (worst round %-9s cpu %5s µs/req  %s\n' "$label" "${rps[$side]}" "$(fmt_us "$p50")" "$(fmt_us "$p99mid")" "$(fmt_us "${p99[$side]}"))" "$cpu" "${n:+(non-2xx: $n)}"
   done
   awk -v r="${rps[case]}" -v b="${rps[bare]}" 'BEGIN { printf "%.2f\n", r / b }' >"$LUA/$1.ratio"
   echo "${cpus[case]} ${cpus[bare]}" >"$LUA/$1.cpu"

@@ -451,7 +451,7 @@ async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts
         id: 0, // numbered by the writer, in arrival order (no shared counter here)
         started_ms,
         duration_us: started.elapsed().as_micros() as u64,
-        method: parts.method.to_string(),
+        method: parts.method.clone(),
         path: parts.uri.path().to_string(),
         query: parts.uri.query().map(str::to_string),
         // Copies, not the shared slices of hyper's read buffer (see `HeaderList`).
@@ -461,7 +461,14 @@ async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts
         response_headers,
         response_body,
         operation: trace.operation,
-        source: response.headers().get("x-standin-source").and_then(|v| v.to_str().ok()).map(str::to_string),
+        source: response.headers().get("x-standin-source").map(|v| match v.as_bytes() {
+            b"generated" => "generated".into(),
+            b"fixture" => "fixture".into(),
+            b"state" => "state".into(),
+            b"empty" => "empty".into(),
+            b"upstream" => "upstream".into(),
+            other => String::from_utf8_lossy(other).into_owned().into(),
+        }),
         violations: trace.violations,
         tenant: trace.tenant,
         // Only the HAR writer redacts; a shared reference count per request costs otherwise.
@@ -602,17 +609,19 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], trace:
     let mut response = Response::new(Body::from(answer.body));
     *response.status_mut() = StatusCode::from_u16(answer.status).map_err(|e| Rejection::internal(format!("response status {}: {e}", answer.status)))?;
     let headers = response.headers_mut();
-    if let Some(ct) = &answer.content_type {
-        if let Ok(v) = HeaderValue::from_str(ct) {
-            headers.insert(header::CONTENT_TYPE, v);
-        }
+    if let Some(ct) = answer.content_type {
+        headers.insert(header::CONTENT_TYPE, ct);
     }
     for (name, value) in answer.headers {
         headers.append(name, value);
     }
     // Example names come from the spec: keep the header value visible ASCII.
-    let source = if answer.source.bytes().all(|c| c.is_ascii_graphic()) { answer.source } else { answer.source.chars().map(|c| if c.is_ascii_graphic() { c } else { '_' }).collect() };
-    if let Ok(v) = HeaderValue::from_str(&source) {
+    let source = match answer.source {
+        std::borrow::Cow::Borrowed(s) => Some(HeaderValue::from_static(s)),
+        std::borrow::Cow::Owned(s) if s.bytes().all(|c| c.is_ascii_graphic()) => HeaderValue::from_str(&s).ok(),
+        std::borrow::Cow::Owned(s) => HeaderValue::from_str(&s.chars().map(|c| if c.is_ascii_graphic() { c } else { '_' }).collect::<String>()).ok(),
+    };
+    if let Some(v) = source {
         headers.insert("x-standin-source", v);
     }
     // Contract warnings (accepted, but outside what the API typically takes).

@@ -92,7 +92,7 @@ pub fn entry(e: &Exchange, keep_secrets: bool) -> Value {
     let (req_text, req_enc) = body_text(&e.request_body);
     let (resp_text, resp_enc) = body_text(&e.response_body);
     let mut request = json!({
-        "method": e.method, "url": url, "httpVersion": "HTTP/1.1",
+        "method": e.method.as_str(), "url": url, "httpVersion": "HTTP/1.1",
         "headers": pairs(&header_list(&e.request_headers), &e.secrets, keep_secrets),
         "queryString": pairs(&query, &e.secrets, keep_secrets),
         "cookies": [], "headersSize": -1, "bodySize": e.request_body.len(),

@@ -30,7 +30,8 @@ pub struct Exchange {
     /// Epoch milliseconds when the request arrived.
     pub started_ms: u64,
     pub duration_us: u64,
-    pub method: String,
+    /// Standard methods are constants: no allocation per exchange.
+    pub method: axum::http::Method,
     pub path: String,
     pub query: Option<String>,
     /// Copied out of hyper's read buffer (see [`HeaderList`]); the body likewise.
@@ -43,7 +44,7 @@ pub struct Exchange {
     /// The operation it matched (`operationId` or `METHOD /path`).
     pub operation: Option<Arc<str>>,
     /// Where the answer came from (`fixture`, `generated`, `state`, …), if standin answered it.
-    pub source: Option<String>,
+    pub source: Option<std::borrow::Cow<'static, str>>,
     /// Contract violations of the request (the problems of a 400/422).
     pub violations: Vec<Problem>,
     /// The caller's credential, masked (`ke_l…`).
@@ -142,7 +143,9 @@ pub struct RecordOptions {
 }
 
 enum Message {
-    Exchange(Box<Exchange>),
+    /// Allocated once on the request path and kept as is in the journal (numbered by the
+    /// writer while it is still the only reference).
+    Exchange(Arc<Exchange>),
     Flush(mpsc::Sender<()>),
     Close,
 }
@@ -206,9 +209,11 @@ impl Recorder {
                 while batch.len() < 256 {
                     match rx.try_recv() {
                         Ok(Message::Exchange(mut ex)) => {
-                            ex.id = next_id;
+                            if let Some(e) = Arc::get_mut(&mut ex) {
+                                e.id = next_id;
+                            }
                             next_id += 1;
-                            batch.push(Arc::new(*ex));
+                            batch.push(ex);
                         }
                         Ok(Message::Flush(ack)) => acks.push(ack),
                         Ok(Message::Close) | Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => {
@@ -280,7 +285,7 @@ impl Recorder {
 
     /// Hand an exchange to the writer (never blocks).
     pub fn record(&self, exchange: Exchange) {
-        let _ = self.tx.send(Message::Exchange(Box::new(exchange)));
+        let _ = self.tx.send(Message::Exchange(Arc::new(exchange)));
     }
 
     /// Wait until everything recorded so far is written.
@@ -308,7 +313,7 @@ impl Recorder {
         let f = |k: &str| filter.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         let j = self.journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         j.iter()
-            .filter(|e| f("method").is_none_or(|m| m.eq_ignore_ascii_case(&e.method)))
+            .filter(|e| f("method").is_none_or(|m| m.eq_ignore_ascii_case(e.method.as_str())))
             .filter(|e| f("path").is_none_or(|p| e.path.starts_with(p)))
             .filter(|e| f("status").is_none_or(|s| s == e.status.to_string()))
             .filter(|e| f("operation").is_none_or(|o| e.operation.as_deref() == Some(o)))
@@ -336,7 +341,7 @@ impl Recorder {
                 } else {
                     serde_json::from_slice(&e.request_body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&e.request_body).into_owned()))
                 };
-                json!({"method": e.method, "path": e.path, "query": e.query, "headers": headers, "body": body, "status": e.status, "operation": e.operation.as_deref()})
+                json!({"method": e.method.as_str(), "path": e.path, "query": e.query, "headers": headers, "body": body, "status": e.status, "operation": e.operation.as_deref()})
             })
             .collect()
     }
@@ -396,7 +401,7 @@ fn summary(e: &Exchange) -> Value {
         "id": e.id,
         "startedAt": crate::respond::fake::format_rfc3339((e.started_ms / 1000) as i64),
         "durationMs": e.duration_us as f64 / 1000.0,
-        "method": e.method,
+        "method": e.method.as_str(),
         "path": e.path,
         "query": e.query,
         "status": e.status,

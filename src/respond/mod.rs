@@ -55,13 +55,14 @@ impl Prefer {
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,
-    pub content_type: Option<String>,
+    /// Built once per response media (see `ResponseMedia::content_type`).
+    pub content_type: Option<HeaderValue>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Reference-counted: a fixture or example body is serialized once and shared.
     pub body: Bytes,
     /// Where the body came from (`fixture`, `example:<name>`, `generated`, `empty`): for logs and
-    /// the recording.
-    pub source: String,
+    /// the recording. Borrowed for every source but a named example: no allocation per answer.
+    pub source: std::borrow::Cow<'static, str>,
 }
 
 /// Everything about the request that decides the answer.
@@ -141,7 +142,7 @@ pub fn respond(spec: &Spec, op: &Operation, mut input: RespondInput<'_>) -> Resu
         Some(StateBody::Keep) => (body_value(spec, op, media, input, false)?.0, "state".into()),
         _ => body_value(spec, op, media, input, false)?,
     };
-    let content_type = media_content_type(&media.mime);
+    let content_type = media.content_type.get_or_init(|| HeaderValue::from_str(&media_content_type(&media.mime)).unwrap_or(HeaderValue::from_static("application/octet-stream"))).clone();
     let body = match value {
         BodyValue::Json(v) => Bytes::from(encode(&media.mime, &v)),
         BodyValue::Bytes(b) => b,
@@ -170,10 +171,10 @@ enum BodyValue {
 /// The body by the usual precedence. `want_value`: the caller edits it, so a JSON value is
 /// needed; otherwise a fixture or example that needs no change is served from bytes serialized
 /// once (no clone of the value, no serialization per request).
-fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &RespondInput<'_>, want_value: bool) -> Result<(BodyValue, String), Rejection> {
+fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &RespondInput<'_>, want_value: bool) -> Result<(BodyValue, std::borrow::Cow<'static, str>), Rejection> {
     if let Some(name) = &input.prefer.example {
         return match media.examples.iter().find(|(n, _)| n == name) {
-            Some((n, p)) => Ok((BodyValue::Json(example_value(spec, p)), format!("example:{n}"))),
+            Some((n, p)) => Ok((BodyValue::Json(example_value(spec, p)), format!("example:{n}").into())),
             None => {
                 let names: Vec<&str> = media.examples.iter().map(|(n, _)| n.as_str()).collect();
                 Err(Rejection::bad_prefer(format!("Prefer: example={name} names no example of {} (examples: {})", op.label(), if names.is_empty() { "none".to_string() } else { names.join(", ") })))
@@ -191,9 +192,9 @@ fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &Respon
         if let Some((n, p)) = media.examples.first() {
             // The example is looked up once, when its bytes are first needed.
             if !want_value {
-                return Ok((BodyValue::Bytes(media.fixed_bytes.get_or_init(|| Bytes::from(encode(&media.mime, &example_value(spec, p)))).clone()), format!("example:{n}")));
+                return Ok((BodyValue::Bytes(media.fixed_bytes.get_or_init(|| Bytes::from(encode(&media.mime, &example_value(spec, p)))).clone()), format!("example:{n}").into()));
             }
-            return Ok((BodyValue::Json(example_value(spec, p)), format!("example:{n}")));
+            return Ok((BodyValue::Json(example_value(spec, p)), format!("example:{n}").into()));
         }
     }
     if is_binary_mime(&media.mime) {

@@ -166,6 +166,8 @@ pub struct ResponseMedia {
     pub plan: OnceLock<crate::respond::fake::Plan>,
     /// The fixture (or else the first example) serialized once, on first use.
     pub fixed_bytes: OnceLock<axum::body::Bytes>,
+    /// The Content-Type header answers carry, built on first use.
+    pub content_type: OnceLock<axum::http::HeaderValue>,
 }
 
 /// A declared response header.
@@ -490,6 +492,7 @@ fn lower_response(file: &std::path::Path, doc: &Value, status: StatusKey, r: &Va
                 validator: OnceLock::new(),
                 plan: OnceLock::new(),
                 fixed_bytes: OnceLock::new(),
+                content_type: OnceLock::new(),
             });
         }
     }
