@@ -142,12 +142,12 @@ pub fn respond(spec: &Spec, op: &Operation, mut input: RespondInput<'_>) -> Resu
         Some(StateBody::Keep) => (body_value(spec, op, media, input, false)?.0, "state".into()),
         _ => body_value(spec, op, media, input, false)?,
     };
-    let content_type = media.content_type.get_or_init(|| HeaderValue::from_str(&media_content_type(&media.mime)).unwrap_or(HeaderValue::from_static("application/octet-stream"))).clone();
+    let content_type = media.content_type.get_or_init(|| HeaderValue::from_str(&media_content_type(&media.mime)).ok()).clone();
     let body = match value {
         BodyValue::Json(v) => Bytes::from(encode(&media.mime, &v)),
         BodyValue::Bytes(b) => b,
     };
-    Ok(Answer { status, content_type: Some(content_type), headers, body, source })
+    Ok(Answer { status, content_type, headers, body, source })
 }
 
 /// A JSON value as the bytes of `mime`: JSON text, or a string's own text for non-JSON types.

@@ -166,8 +166,9 @@ pub struct ResponseMedia {
     pub plan: OnceLock<crate::respond::fake::Plan>,
     /// The fixture (or else the first example) serialized once, on first use.
     pub fixed_bytes: OnceLock<axum::body::Bytes>,
-    /// The Content-Type header answers carry, built on first use.
-    pub content_type: OnceLock<axum::http::HeaderValue>,
+    /// The Content-Type header answers carry, built on first use (none when the media type is
+    /// not a valid header value).
+    pub content_type: OnceLock<Option<axum::http::HeaderValue>>,
 }
 
 /// A declared response header.
