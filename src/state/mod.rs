@@ -73,6 +73,8 @@ pub struct Sandbox {
     pub events: Arc<Events>,
     /// Subscriptions and deliveries.
     pub webhooks: Arc<crate::webhooks::Webhooks>,
+    /// Whether the "oldest items forgotten" warning was printed (it is printed once).
+    forgot_warned: std::sync::atomic::AtomicBool,
 }
 
 /// Events emitted by the sandbox: kept (the last [`EVENT_LOG`]) and handed to a sink (webhooks).
@@ -121,6 +123,12 @@ impl Events {
 /// request (a fuzzer, a misconfigured test) would otherwise grow the store without end; past
 /// this many, the tenant used longest ago is forgotten (it starts from the fixtures again).
 pub const MAX_TENANTS: usize = 1_000;
+
+/// Most items one tenant keeps in one collection. A load test that creates for an hour would
+/// otherwise grow the store until the machine runs out of memory; past this many, the oldest
+/// tenth of the collection is forgotten at once (so the cost of forgetting is spread over the
+/// next thousand creates, not paid on each).
+pub const MAX_ITEMS: usize = 10_000;
 
 /// One tenant: its store (many readers, for lists and gets, or one writer at a time) and when it
 /// was last used, to the second (written only when the second changes, so two threads serving
@@ -207,7 +215,7 @@ impl Sandbox {
         let events = Arc::new(Events::default());
         let sink = Arc::clone(&webhooks);
         events.set_sink(Box::new(move |tenant, event, data| sink.emit(tenant, event, data)));
-        Sandbox { resources, roles, seed, plans, tenants: Default::default(), table_writer: Mutex::new(()), events, webhooks }
+        Sandbox { resources, roles, seed, plans, tenants: Default::default(), table_writer: Mutex::new(()), events, webhooks, forgot_warned: Default::default() }
     }
 
     /// The role an operation plays, if it is part of a resource.
@@ -607,6 +615,18 @@ impl Sandbox {
             stamp(obj, now, true);
         }
         existing.insert(id_string(&id), item.clone());
+        if existing.len() > MAX_ITEMS {
+            // Items keep their insertion order (serde_json's preserve_order): the first are the oldest.
+            let forget = existing.len() - MAX_ITEMS + MAX_ITEMS / 10;
+            let mut seen = 0;
+            existing.retain(|_, _| {
+                seen += 1;
+                seen > forget
+            });
+            if !self.forgot_warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                eprintln!("standin: the sandbox keeps at most {MAX_ITEMS} items per collection and tenant; the oldest {forget} of {} were forgotten (this is said once)", r.collection);
+            }
+        }
         item
     }
 
@@ -648,10 +668,13 @@ fn id_string(v: &Value) -> String {
 /// A new id in the style of the existing ones: integers count up, prefixed strings keep their
 /// prefix, otherwise the generated item's own id.
 fn new_id(r: &Resource, existing: &Map<String, Value>, generated: &Value, seq: u64) -> Value {
-    let ids: Vec<&Value> = existing.values().filter_map(|i| i.get(&r.id_field)).collect();
+    // Items are keyed by their id as text (`id_string`): ids are read from the keys, never by a
+    // hashed field lookup in every item (that made each create cost ~50 ns per stored item). The
+    // first item's id stands for the style of the rest.
+    let max_key = || existing.keys().filter_map(|k| k.parse::<i64>().ok()).max().unwrap_or(0);
     let random = fake::stable_hash(&[r.name.as_bytes(), &seq.to_le_bytes(), &(existing.len() as u64).to_le_bytes()]);
     match r.id_style.as_deref() {
-        Some("integer") => return Value::from(ids.iter().filter_map(|i| i.as_i64()).max().unwrap_or(0) + 1),
+        Some("integer") => return Value::from(max_key() + 1),
         Some("uuid") => {
             let h = format!("{random:016x}{:016x}", random.rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15);
             return Value::String(format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32]));
@@ -665,28 +688,35 @@ fn new_id(r: &Resource, existing: &Map<String, Value>, generated: &Value, seq: u
         }
         None => {}
     }
+    let first = existing.values().next().and_then(|i| i.get(&r.id_field));
     let generated_id = generated.get(&r.id_field);
     // Numeric strings ("11001") count up too, staying strings.
-    let digits = |v: &&Value| v.as_str().is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
-    if !ids.is_empty() && ids.iter().all(digits) {
-        let max = ids.iter().filter_map(|i| i.as_str()?.parse::<u64>().ok()).max().unwrap_or(0);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if first.and_then(Value::as_str).is_some_and(digits) && existing.keys().all(|k| digits(k)) {
+        let max = existing.keys().filter_map(|k| k.parse::<u64>().ok()).max().unwrap_or(0);
         return Value::String((max + 1).to_string());
     }
-    if generated_id.is_some_and(Value::is_i64) || generated_id.is_some_and(Value::is_u64) || (!ids.is_empty() && ids.iter().all(|i| i.is_i64() || i.is_u64())) {
-        let max = ids.iter().filter_map(|i| i.as_i64()).max().unwrap_or(0);
-        return Value::from(max + 1);
+    if generated_id.is_some_and(|g| g.is_i64() || g.is_u64()) || first.is_some_and(|f| f.is_i64() || f.is_u64()) {
+        return Value::from(max_key() + 1);
     }
     let mut candidate = generated_id.and_then(Value::as_str).map(str::to_string).unwrap_or_default();
     if candidate.is_empty() {
         // No schema for the id: keep the prefix the existing ids share (`deal_`).
-        let prefix = ids.iter().filter_map(|i| i.as_str()).next().and_then(|s| s.find('_').map(|p| &s[..=p])).unwrap_or("").to_string();
+        let prefix = first.and_then(Value::as_str).and_then(|s| s.find('_').map(|p| &s[..=p])).unwrap_or("").to_string();
         candidate = format!("{prefix}{:08x}", fake::stable_hash(&[r.name.as_bytes(), &seq.to_le_bytes()]) as u32);
     }
-    let mut n = 0;
-    let base = candidate.clone();
-    while existing.contains_key(&candidate) {
-        n += 1;
-        candidate = format!("{base}{n}");
+    if existing.contains_key(&candidate) {
+        // The generated id is often the schema's example, the same for every item: number it by
+        // the tenant's create count, which is never reused (not even after old items are
+        // forgotten), instead of probing suffixes 1, 2, 3… (one probe per earlier create: a
+        // sandbox slowed to ~1,000 creates a second after a few thousand).
+        let base = std::mem::take(&mut candidate);
+        candidate = format!("{base}{seq}");
+        let mut n = 0;
+        while existing.contains_key(&candidate) {
+            n += 1;
+            candidate = format!("{base}{seq}_{n}");
+        }
     }
     Value::String(candidate)
 }

@@ -302,3 +302,41 @@ async fn tenants_past_the_cap_forget_the_one_used_longest_ago() {
     let r = t.get(&format!("/api/agent/deals/{id}")).header("x-api-key", "ke_live_first").send().await.unwrap();
     assert_eq!(r.status(), 404);
 }
+
+/// A load test that keeps creating cannot grow one collection without end: past `MAX_ITEMS` the
+/// oldest items are forgotten, the newest stay, and creates keep answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collection_past_the_cap_forgets_its_oldest_items() {
+    // 10,002 creates from one key: over Bench's rate limit, so rate limits are off here.
+    let options = standin::pipeline::Options { body_limit: 1 << 20, rate_limit_off: true, ..Default::default() };
+    let t = TestServer::with("specs/bench.yaml", Some("fixtures/bench"), options).await;
+    let (client, url) = (t.client.clone(), t.url("/api/agent/deals"));
+    let create = move |name: String| {
+        let req = client.post(&url).header("content-type", "application/json").header("x-api-key", BENCH_KEY).body(json!({"customerName": name, "status": "new", "value": 1}).to_string());
+        async move {
+            let (status, _, body) = parts(req.send().await.unwrap()).await;
+            assert_eq!(status, 201, "{body}");
+            body["id"].as_str().expect("an id").to_string()
+        }
+    };
+    let first = create("first".into()).await;
+    // As many more as the cap, eight at a time.
+    let mut made = 0;
+    while made < standin::state::MAX_ITEMS {
+        let mut batch = tokio::task::JoinSet::new();
+        for i in 0..8.min(standin::state::MAX_ITEMS - made) {
+            batch.spawn(create(format!("n{}", made + i)));
+        }
+        made += batch.len();
+        while let Some(done) = batch.join_next().await {
+            done.expect("a create");
+        }
+    }
+    let last = create("last".into()).await;
+    let get = |id: &str| t.get(&format!("/api/agent/deals/{id}")).header("x-api-key", BENCH_KEY).send();
+    assert_eq!(get(&first).await.unwrap().status(), 404, "the oldest is forgotten");
+    assert_eq!(get(&last).await.unwrap().status(), 200, "the newest is kept");
+    let (_, _, list) = parts(t.get("/api/agent/deals?limit=1").header("x-api-key", BENCH_KEY).send().await.unwrap()).await;
+    let total = list["total"].as_u64().expect("a total");
+    assert!(total <= standin::state::MAX_ITEMS as u64 && total >= (standin::state::MAX_ITEMS * 9 / 10) as u64, "{total}");
+}
