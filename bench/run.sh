@@ -8,7 +8,8 @@
 # Prints requests/second, p50/p99 and the server's CPU per request (user + kernel, from /proc) per
 # case, and each case's ratio to the bare handler.
 # Every request loop is bounded by DURATION; servers are stopped on exit. standin runs with
-# --stateless here (the contract mock): a stateful POST would grow the store for the whole run.
+# --stateless here (the contract mock): a stateful POST would fill the store (up to its cap of
+# 10,000 items per collection) and measure the store instead of the request path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
