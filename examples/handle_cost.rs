@@ -59,7 +59,7 @@ fn main() {
             let mut status = 0;
             for _ in 0..n {
                 let mut trace = Trace::default();
-                status = match handle(app, &parts, case.body, &mut trace) {
+                status = match handle(app, app.mount_of(&parts), &parts, case.body, &mut trace) {
                     Ok(r) => r.status().as_u16(),
                     Err(e) => std::hint::black_box(e.body_bytes()).len().min(1) as u16 * e.status.as_u16(),
                 };

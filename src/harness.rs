@@ -1,6 +1,6 @@
 //! Entry points that take arbitrary bytes: the bodies of the cargo-fuzz targets in `fuzz/`, and
-//! of the regression test (`tests/it/fuzz_corpus.rs`) that replays their corpus and every input
-//! that ever found a bug under plain `cargo test` (fuzzing itself needs a nightly toolchain).
+//! of the unit tests below that replay their corpus and every input that ever found a bug under
+//! plain `cargo test` (fuzzing itself needs a nightly toolchain).
 //!
 //! Not part of the pipeline: nothing here runs when standin serves.
 
@@ -21,7 +21,7 @@ pub fn spec_load(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let path = Path::new("fuzz.yaml");
     for repair_all_schemas in [false, true] {
-        let Ok(spec) = Spec::load_text(path, text, &LoadOptions { repair_all_schemas, ..Default::default() }) else { return };
+        let Ok(spec) = Spec::load_text(path, text, &LoadOptions { repair_all_schemas, ..Default::default() }) else { continue };
         let _ = crate::routes::RouteTable::build(&spec);
         for op in &spec.operations {
             for r in &op.responses {
@@ -96,23 +96,23 @@ mod tests {
         out
     }
 
-    #[test]
-    fn every_kept_spec_load_input_loads_or_fails_cleanly() {
-        let inputs = inputs("spec_load");
-        assert!(inputs.len() >= 3, "the spec_load corpus is missing: {inputs:?}");
+    /// Run `target` on every kept input of `name`: none may panic (or fail its assertions).
+    fn replay(name: &str, target: fn(&[u8])) {
+        let inputs = inputs(name);
+        assert!(inputs.len() >= 3, "the {name} corpus is missing");
         for (path, bytes) in inputs {
-            let outcome = std::panic::catch_unwind(|| spec_load(&bytes));
+            let outcome = std::panic::catch_unwind(|| target(&bytes));
             assert!(outcome.is_ok(), "{} panicked", path.display());
         }
     }
 
     #[test]
+    fn every_kept_spec_load_input_loads_or_fails_cleanly() {
+        replay("spec_load", spec_load);
+    }
+
+    #[test]
     fn every_kept_request_input_gets_an_answer() {
-        let inputs = inputs("request");
-        assert!(inputs.len() >= 3, "the request corpus is missing");
-        for (path, bytes) in inputs {
-            let outcome = std::panic::catch_unwind(|| request(&bytes));
-            assert!(outcome.is_ok(), "{} panicked", path.display());
-        }
+        replay("request", request);
     }
 }

@@ -1,6 +1,6 @@
 //! Fuzz request handling: any method, path, headers and body sent to three mocks on one port
-//! (shop, Bench, Bento) must get an answer, never a panic. The body is `standin::harness::request`;
-//! `tests/it/fuzz_corpus.rs` replays this target's corpus under `cargo test`.
+//! (shop, Bench, Bento) must get an answer, never a panic. The body is `standin::harness::request`,
+//! whose unit tests replay this target's corpus under `cargo test`.
 //! `cargo +nightly fuzz run request -- -max_total_time=60`
 #![no_main]
 

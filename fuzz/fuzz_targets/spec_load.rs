@@ -1,6 +1,6 @@
 //! Fuzz spec loading: any bytes as a YAML/JSON document must load or fail with diagnostics,
-//! never panic or hang. The body is `standin::harness::spec_load`; `tests/it/fuzz_corpus.rs`
-//! replays this target's corpus under `cargo test`.
+//! never panic or hang. The body is `standin::harness::spec_load`, whose
+//! unit tests replay this target's corpus under `cargo test`.
 //! `cargo +nightly fuzz run spec_load -- -max_total_time=60`
 #![no_main]
 

@@ -128,8 +128,14 @@ struct WatchArgs {
     repair_all_schemas: bool,
 }
 
+impl WatchArgs {
+    fn of(args: &ServeArgs) -> WatchArgs {
+        WatchArgs { spec: args.spec.clone(), fixtures: args.fixtures.clone(), no_fixtures: args.no_fixtures, base_path: args.base_path.clone(), overlay: args.overlay.clone(), repair_all_schemas: args.upstream.is_some() }
+    }
+}
+
 fn load_all(args: &ServeArgs) -> Result<Vec<Arc<crate::spec::Spec>>, String> {
-    load_specs(&WatchArgs { spec: args.spec.clone(), fixtures: args.fixtures.clone(), no_fixtures: args.no_fixtures, base_path: args.base_path.clone(), overlay: args.overlay.clone(), repair_all_schemas: args.upstream.is_some() })
+    load_specs(&WatchArgs::of(args))
 }
 
 fn load_specs(args: &WatchArgs) -> Result<Vec<Arc<crate::spec::Spec>>, String> {
@@ -295,7 +301,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         if args.watch {
             let live = server.live();
             let stop = Arc::clone(&stop_watching);
-            let args = WatchArgs { spec: args.spec.clone(), fixtures: args.fixtures.clone(), no_fixtures: args.no_fixtures, base_path: args.base_path.clone(), overlay: args.overlay.clone(), repair_all_schemas: args.upstream.is_some() };
+            let args = WatchArgs::of(&args);
             std::thread::spawn(move || watch(&args, &live, &stop));
             outln!("standin: watching the specs, overlays and fixtures for changes")?;
         }

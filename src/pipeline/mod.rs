@@ -41,6 +41,14 @@ pub struct Mount {
     pub secrets: Arc<Vec<String>>,
 }
 
+impl Mount {
+    /// The part of `path` after this spec's base path, if `path` is under it.
+    fn rest<'p>(&self, path: &'p str) -> Option<&'p str> {
+        let rest = path.strip_prefix(self.spec.base_path.as_str())?;
+        (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+    }
+}
+
 /// Run-time switches that are not part of a spec.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -148,18 +156,14 @@ impl App {
         (app, diags)
     }
 
-    /// The mounted spec whose base path `path` is under, and the rest of the path.
-    /// The mounted spec a request is for. Specs are told apart by base path (longest first);
+    /// The mounted spec a request is for, and the rest of its path. Specs are told apart by base path (longest first);
     /// specs that share one (Bento and Benchwork both live under `/api/v1`) by the `Host` header
     /// matching their `servers` host, else by which of them has the path.
     fn mount_for<'p>(&self, method: &Method, path: &'p str, host: Option<&str>) -> Option<(&Mount, &'p str)> {
         let candidates: Vec<(&Mount, &'p str)> = self
             .mounts
             .iter()
-            .filter_map(|m| {
-                let rest = path.strip_prefix(m.spec.base_path.as_str())?;
-                (rest.is_empty() || rest.starts_with('/')).then_some((m, rest))
-            })
+            .filter_map(|m| Some((m, m.rest(path)?)))
             .collect();
         let longest = candidates.first()?.0.spec.base_path.len();
         let best: Vec<(&Mount, &'p str)> = candidates.into_iter().take_while(|(m, _)| m.spec.base_path.len() == longest).collect();
@@ -173,9 +177,7 @@ impl App {
             .or(best.first())
             .copied()
     }
-}
 
-impl App {
     /// The mounted spec a request is for (`None` for admin paths and unknown base paths).
     pub fn mount_of(&self, parts: &axum::http::request::Parts) -> Option<&Mount> {
         if parts.uri.path().starts_with(ADMIN_PREFIX) {
@@ -283,6 +285,7 @@ async fn answer(app: &App, req: Request) -> Response {
         if app.chaos.error_rate > 0.0 && draw(b"error") < app.chaos.error_rate {
             response = rejection_response(&Rejection::internal("injected fault (--fault-rate)".into()), envelope, is_head);
             trace.violations.clear();
+            trace.source = None;
         }
     }
 
@@ -298,7 +301,7 @@ async fn answer(app: &App, req: Request) -> Response {
 /// with the transport limits, latency, faults and the journal; the fuzz targets call it
 /// directly (with [`App::mount_of`]).
 pub fn answer_read(app: &App, mount: Option<&Mount>, parts: &axum::http::request::Parts, body: &[u8], trace: &mut Trace) -> Response {
-    let mut response = match handle(app, parts, body, trace) {
+    let mut response = match handle(app, mount, parts, body, trace) {
         Ok(r) => r,
         Err(rejection) => {
             let response = rejection_response(&rejection, mount.and_then(|m| m.spec.ext.errors.as_ref()), false);
@@ -324,10 +327,7 @@ async fn proxy(upstream: &(String, reqwest::Client), mount: Option<&Mount>, part
     let (base, client) = upstream;
     let mut violations = Vec::new();
     let mut op = None;
-    if let Some((m, rest)) = mount.and_then(|m| {
-        let rest = parts.uri.path().strip_prefix(m.spec.base_path.as_str())?;
-        Some((m, rest))
-    }) {
+    if let Some((m, rest)) = mount.and_then(|m| Some((m, m.rest(parts.uri.path())?))) {
         match m.table.lookup(&parts.method, rest) {
             RouteMatch::Found { operation, params } => {
                 let o = &m.spec.operations[operation];
@@ -403,6 +403,7 @@ async fn proxy(upstream: &(String, reqwest::Client), mount: Option<&Mount>, part
         }
     }
     resp.headers_mut().insert("x-standin-source", HeaderValue::from_static("upstream"));
+    trace.source = Some("upstream".into());
     resp
 }
 
@@ -432,6 +433,9 @@ pub struct Trace {
     pub tenant: Option<String>,
     pub operation: Option<Arc<str>>,
     pub violations: Vec<reject::Problem>,
+    /// Where the answer came from (`generated`, `fixture`, `state`, `example:<name>`,
+    /// `upstream`), as the `x-standin-source` header says it.
+    pub source: Option<std::borrow::Cow<'static, str>>,
 }
 
 async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts: axum::http::request::Parts, request_body: axum::body::Bytes, response: Response, trace: Trace, started: std::time::Instant) -> Response {
@@ -461,14 +465,7 @@ async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts
         response_headers,
         response_body,
         operation: trace.operation,
-        source: response.headers().get("x-standin-source").map(|v| match v.as_bytes() {
-            b"generated" => "generated".into(),
-            b"fixture" => "fixture".into(),
-            b"state" => "state".into(),
-            b"empty" => "empty".into(),
-            b"upstream" => "upstream".into(),
-            other => String::from_utf8_lossy(other).into_owned().into(),
-        }),
+        source: trace.source,
         violations: trace.violations,
         tenant: trace.tenant,
         // Only the HAR writer redacts; a shared reference count per request costs otherwise.
@@ -491,8 +488,8 @@ fn preflight(headers: &axum::http::HeaderMap) -> Response {
     r
 }
 
-/// The pipeline for one request with its body read.
-pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], trace: &mut Trace) -> Result<Response, Rejection> {
+/// The pipeline for one request with its body read, for the spec [`App::mount_of`] chose.
+pub fn handle(app: &App, mount: Option<&Mount>, parts: &axum::http::request::Parts, body: &[u8], trace: &mut Trace) -> Result<Response, Rejection> {
     let path = parts.uri.path();
     let method = &parts.method;
 
@@ -501,9 +498,8 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], trace:
         return admin_endpoint(app, method, admin, &validate::parse_query(parts.uri.query()), body);
     }
 
-    // --- Mount: which spec's base path the request is under.
-    let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let (mount, rest) = app.mount_for(method, path, host).ok_or_else(|| Rejection::not_found(method, path))?;
+    // --- Mount: chosen once per request by the caller; here only the rest of the path.
+    let (mount, rest) = mount.and_then(|m| Some((m, m.rest(path)?))).ok_or_else(|| Rejection::not_found(method, path))?;
     let spec = &mount.spec;
 
     // --- Route.
@@ -616,14 +612,15 @@ pub fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8], trace:
         headers.append(name, value);
     }
     // Example names come from the spec: keep the header value visible ASCII.
-    let source = match answer.source {
+    let source = match &answer.source {
         std::borrow::Cow::Borrowed(s) => Some(HeaderValue::from_static(s)),
-        std::borrow::Cow::Owned(s) if s.bytes().all(|c| c.is_ascii_graphic()) => HeaderValue::from_str(&s).ok(),
+        std::borrow::Cow::Owned(s) if s.bytes().all(|c| c.is_ascii_graphic()) => HeaderValue::from_str(s).ok(),
         std::borrow::Cow::Owned(s) => HeaderValue::from_str(&s.chars().map(|c| if c.is_ascii_graphic() { c } else { '_' }).collect::<String>()).ok(),
     };
     if let Some(v) = source {
         headers.insert("x-standin-source", v);
     }
+    trace.source = Some(answer.source);
     // Contract warnings (accepted, but outside what the API typically takes).
     let warnings = validate::body_warnings(op, content_type, body);
     if !warnings.is_empty() {

@@ -75,25 +75,21 @@ pub fn validate_params(op: &Operation, path_params: &[(String, String)], query: 
     let mut problems = Vec::new();
     let mut cookies: Option<HashMap<String, String>> = None;
     for p in &op.params {
-        let mut raw: Vec<&str> = Vec::new();
-        let value = match p.location {
-            ParamLocation::Query if matches!(p.shape, ParamShape::Object) && p.style == "deepObject" => {
-                let prefix = format!("{}[", p.name);
-                let obj: Map<String, Value> = query
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.strip_suffix(']')?.to_string(), scalar(v, None))))
-                    .collect();
-                (!obj.is_empty()).then_some(Value::Object(obj))
-            }
-            location => {
-                match location {
-                    ParamLocation::Path => raw.extend(path_params.iter().filter(|(k, _)| *k == p.name).map(|(_, v)| v.as_str())),
-                    ParamLocation::Query => raw.extend(query.iter().filter(|(k, _)| *k == p.name).map(|(_, v)| v.as_str())),
-                    ParamLocation::Header => raw.extend(headers.get_all(p.name.as_str()).iter().filter_map(|v| v.to_str().ok())),
-                    ParamLocation::Cookie => raw.extend(cookies.get_or_insert_with(|| parse_cookies(headers)).get(&p.name).map(String::as_str)),
-                }
-                (!raw.is_empty()).then(|| coerce(&p.shape, &p.style, p.explode, &raw))
-            }
+        let value = if p.location == ParamLocation::Query && matches!(p.shape, ParamShape::Object) && p.style == "deepObject" {
+            // `filter[status]=new` → `{"status": "new"}`.
+            let obj: Map<String, Value> = query
+                .iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix(p.name.as_str())?.strip_prefix('[')?.strip_suffix(']')?.to_string(), scalar(v, None))))
+                .collect();
+            (!obj.is_empty()).then_some(Value::Object(obj))
+        } else {
+            let raw: Vec<&str> = match p.location {
+                ParamLocation::Path => path_params.iter().filter(|(k, _)| *k == p.name).map(|(_, v)| v.as_str()).collect(),
+                ParamLocation::Query => query.iter().filter(|(k, _)| *k == p.name).map(|(_, v)| v.as_str()).collect(),
+                ParamLocation::Header => headers.get_all(p.name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect(),
+                ParamLocation::Cookie => cookies.get_or_insert_with(|| parse_cookies(headers)).get(&p.name).map(String::as_str).into_iter().collect(),
+            };
+            (!raw.is_empty()).then(|| coerce(&p.shape, &p.style, p.explode, &raw))
         };
         let Some(value) = value else {
             if p.required {

@@ -75,17 +75,13 @@ fn body_text(bytes: &[u8]) -> (String, Option<&'static str>) {
     }
 }
 
-fn header<'a>(list: &'a super::HeaderList, name: &str) -> &'a str {
-    list.get_str(name)
-}
-
 fn header_list(list: &super::HeaderList) -> Vec<(String, String)> {
     list.iter().map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v).into_owned())).collect()
 }
 
 /// The HAR entry of an exchange.
 pub fn entry(e: &Exchange, keep_secrets: bool) -> Value {
-    let host = header(&e.request_headers, "host");
+    let host = e.request_headers.get_str("host");
     let query: Vec<(String, String)> = crate::pipeline::validate::parse_query(e.query.as_deref());
     let url = format!("http://{}{}{}", if host.is_empty() { "localhost" } else { host }, e.path, e.query.as_deref().map(|q| format!("?{q}")).unwrap_or_default());
     let url = if keep_secrets || query.iter().all(|(k, _)| !e.secrets.iter().any(|s| s == k)) { url } else { format!("http://{}{}?{}", host, e.path, query.iter().map(|(k, v)| format!("{k}={}", redact(k, v, &e.secrets, false))).collect::<Vec<_>>().join("&")) };
@@ -98,12 +94,12 @@ pub fn entry(e: &Exchange, keep_secrets: bool) -> Value {
         "cookies": [], "headersSize": -1, "bodySize": e.request_body.len(),
     });
     if !e.request_body.is_empty() {
-        request["postData"] = json!({"mimeType": header(&e.request_headers, "content-type"), "text": req_text});
+        request["postData"] = json!({"mimeType": e.request_headers.get_str("content-type"), "text": req_text});
         if let Some(enc) = req_enc {
             request["postData"]["_encoding"] = json!(enc);
         }
     }
-    let mut content = json!({"size": e.response_body.len(), "mimeType": header(&e.response_headers, "content-type"), "text": resp_text});
+    let mut content = json!({"size": e.response_body.len(), "mimeType": e.response_headers.get_str("content-type"), "text": resp_text});
     if let Some(enc) = resp_enc {
         content["encoding"] = json!(enc);
     }

@@ -118,6 +118,16 @@ impl std::fmt::Debug for HeaderList {
     }
 }
 
+/// The report entry of an exchange's operation, created on its first call (the operation's name
+/// is copied only then).
+fn report_entry<'r>(report: &'r mut std::collections::BTreeMap<String, OperationReport>, ex: &Exchange) -> &'r mut OperationReport {
+    let name = ex.operation.as_deref().map_or_else(|| std::borrow::Cow::Owned(format!("{} {} (no operation)", ex.method, ex.path)), std::borrow::Cow::Borrowed);
+    if !report.contains_key(name.as_ref()) {
+        report.insert(name.to_string(), OperationReport::default());
+    }
+    report.get_mut(name.as_ref()).expect("inserted above")
+}
+
 /// How the log line is written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LogFormat {
@@ -229,33 +239,25 @@ impl Recorder {
                     continue;
                 }
                 idle = 0;
-                for ex in &batch {
-                    if let Some(h) = har.as_mut() {
-                        if let Err(e) = h.append(ex, options.keep_secrets) {
-                            eprintln!("standin: recording stopped: {e}");
-                            har = None;
-                        }
-                    }
-                    log_line(options.log, ex);
-                }
                 if !batch.is_empty() {
+                    for ex in &batch {
+                        if let Some(h) = har.as_mut() {
+                            if let Err(e) = h.append(ex, options.keep_secrets) {
+                                eprintln!("standin: recording stopped: {e}");
+                                har = None;
+                            }
+                        }
+                        log_line(options.log, ex);
+                    }
                     let mut r = rep.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     for ex in &batch {
-                        let entry = match ex.operation.as_deref().map(|o| (o, r.contains_key(o))) {
-                            Some((o, true)) => r.get_mut(o),
-                            _ => None,
-                        };
-                        let entry = match entry {
-                            Some(e) => e,
-                            None => r.entry(ex.operation.as_deref().map_or_else(|| format!("{} {} (no operation)", ex.method, ex.path), str::to_string)).or_default(),
-                        };
+                        let entry = report_entry(&mut r, ex);
                         entry.calls += 1;
                         if !ex.violations.is_empty() && entry.violations.len() < 100 {
                             entry.violations.push(json!({"exchange": ex.id, "status": ex.status, "problems": ex.violations}));
                         }
                     }
-                }
-                if !batch.is_empty() {
+                    drop(r);
                     let mut j = j.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     for ex in batch.drain(..) {
                         if j.len() >= capacity {

@@ -1275,7 +1275,7 @@ fn normalize_name(n: &str) -> String {
 }
 
 /// Lower-case hex of `bytes`, appended (ids and uuids: no `format!` per byte).
-fn push_hex(out: &mut String, bytes: &[u8]) {
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for b in bytes {
         out.push(HEX[(b >> 4) as usize] as char);

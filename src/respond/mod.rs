@@ -55,7 +55,7 @@ impl Prefer {
 #[derive(Debug)]
 pub struct Answer {
     pub status: u16,
-    /// Built once per response media (see `ResponseMedia::content_type`).
+    /// Built at load, per response media (see `ResponseMedia::content_type`).
     pub content_type: Option<HeaderValue>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Reference-counted: a fixture or example body is serialized once and shared.
@@ -142,7 +142,7 @@ pub fn respond(spec: &Spec, op: &Operation, mut input: RespondInput<'_>) -> Resu
         Some(StateBody::Keep) => (body_value(spec, op, media, input, false)?.0, "state".into()),
         _ => body_value(spec, op, media, input, false)?,
     };
-    let content_type = media.content_type.get_or_init(|| HeaderValue::from_str(&media_content_type(&media.mime)).ok()).clone();
+    let content_type = media.content_type.clone();
     let body = match value {
         BodyValue::Json(v) => Bytes::from(encode(&media.mime, &v)),
         BodyValue::Bytes(b) => b,
@@ -310,16 +310,6 @@ fn mime_matches(pattern: &str, mime: &str) -> bool {
     match pattern.strip_suffix("/*") {
         Some(ty) => mime.split('/').next() == Some(ty),
         None => false,
-    }
-}
-
-/// The `Content-Type` to send for a declared media type (wildcards become concrete).
-fn media_content_type(mime: &str) -> String {
-    match mime {
-        "*/*" | "application/*" => "application/json".into(),
-        "text/*" => "text/plain; charset=utf-8".into(),
-        m if m.starts_with("text/") && !m.contains("charset") => format!("{m}; charset=utf-8"),
-        m => m.to_string(),
     }
 }
 

@@ -77,12 +77,9 @@ pub fn unescaped(token: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Undo [`escape_token`].
+/// Undo [`escape_token`], as an owned string.
 pub fn unescape_token(token: &str) -> String {
-    if !token.contains('~') {
-        return token.to_string();
-    }
-    token.replace("~1", "/").replace("~0", "~")
+    unescaped(token).into_owned()
 }
 
 /// Join a pointer and one more token.

@@ -166,9 +166,9 @@ pub struct ResponseMedia {
     pub plan: OnceLock<crate::respond::fake::Plan>,
     /// The fixture (or else the first example) serialized once, on first use.
     pub fixed_bytes: OnceLock<axum::body::Bytes>,
-    /// The Content-Type header answers carry, built on first use (none when the media type is
-    /// not a valid header value).
-    pub content_type: OnceLock<Option<axum::http::HeaderValue>>,
+    /// The Content-Type header answers carry, built at load (none when the media type is not a
+    /// valid header value).
+    pub content_type: Option<axum::http::HeaderValue>,
 }
 
 /// A declared response header.
@@ -447,6 +447,16 @@ fn lower_operation(
     }
 }
 
+/// The `Content-Type` to send for a declared media type (wildcards become concrete).
+fn answer_content_type(mime: &str) -> String {
+    match mime {
+        "*/*" | "application/*" => "application/json".into(),
+        "text/*" => "text/plain; charset=utf-8".into(),
+        m if m.starts_with("text/") && !m.contains("charset") => format!("{m}; charset=utf-8"),
+        m => m.to_string(),
+    }
+}
+
 /// The text a JSON value is sent as in a header: a string as it is, other values as JSON text,
 /// `null` not at all.
 pub fn header_text(v: &Value) -> Option<String> {
@@ -485,15 +495,16 @@ fn lower_response(file: &std::path::Path, doc: &Value, status: StatusKey, r: &Va
                     }
                 }
             }
+            let mime = mime.to_ascii_lowercase();
             content.push(ResponseMedia {
-                mime: mime.to_ascii_lowercase(),
+                content_type: axum::http::HeaderValue::from_str(&answer_content_type(&mime)).ok(),
+                mime,
                 schema: media.get("schema").map(|_| format!("{m_at}/schema")),
                 examples,
                 fixture: None,
                 validator: OnceLock::new(),
                 plan: OnceLock::new(),
                 fixed_bytes: OnceLock::new(),
-                content_type: OnceLock::new(),
             });
         }
     }

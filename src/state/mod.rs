@@ -73,8 +73,6 @@ pub struct Sandbox {
     pub events: Arc<Events>,
     /// Subscriptions and deliveries.
     pub webhooks: Arc<crate::webhooks::Webhooks>,
-    /// Whether the "oldest items forgotten" warning was printed (it is printed once).
-    forgot_warned: std::sync::atomic::AtomicBool,
 }
 
 /// Events emitted by the sandbox: kept (the last [`EVENT_LOG`]) and handed to a sink (webhooks).
@@ -215,7 +213,7 @@ impl Sandbox {
         let events = Arc::new(Events::default());
         let sink = Arc::clone(&webhooks);
         events.set_sink(Box::new(move |tenant, event, data| sink.emit(tenant, event, data)));
-        Sandbox { resources, roles, seed, plans, tenants: Default::default(), table_writer: Mutex::new(()), events, webhooks, forgot_warned: Default::default() }
+        Sandbox { resources, roles, seed, plans, tenants: Default::default(), table_writer: Mutex::new(()), events, webhooks }
     }
 
     /// The role an operation plays, if it is part of a resource.
@@ -623,9 +621,8 @@ impl Sandbox {
                 seen += 1;
                 seen > forget
             });
-            if !self.forgot_warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                eprintln!("standin: the sandbox keeps at most {MAX_ITEMS} items per collection and tenant; the oldest {forget} of {} were forgotten (this is said once)", r.collection);
-            }
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| eprintln!("standin: the sandbox keeps at most {MAX_ITEMS} items per collection and tenant; the oldest {forget} of {} were forgotten (this is said once)", r.collection));
         }
         item
     }
@@ -933,9 +930,7 @@ pub fn mask(key: &str) -> String {
     let mut out = String::with_capacity(shown.len() + 9);
     out.push_str(shown);
     out.push('…');
-    for shift in (0..24).step_by(4).rev() {
-        out.push(char::from(b"0123456789abcdef"[((tag >> shift) & 0xf) as usize]));
-    }
+    fake::push_hex(&mut out, &tag.to_be_bytes()[5..]);
     out
 }
 

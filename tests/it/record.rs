@@ -16,6 +16,9 @@ async fn journal_lists_exchanges_and_violations_and_can_be_cleared() {
     let statuses: Vec<u64> = all.as_array().unwrap().iter().map(|e| e["status"].as_u64().unwrap()).collect();
     assert_eq!(statuses, vec![200, 400, 404], "admin calls are not journaled: {all}");
     assert_eq!(all[0]["operation"], "listProducts");
+    // Where each answer came from; a rejection has no source.
+    assert_eq!(all[0]["source"], "generated", "{all}");
+    assert_eq!(all[1]["source"], Value::Null, "{all}");
     let (_, _, only) = parts(t.get("/__standin/requests?status=400").send().await.unwrap()).await;
     assert_eq!(only.as_array().unwrap().len(), 1);
     let (_, _, violations) = parts(t.get("/__standin/violations").send().await.unwrap()).await;
