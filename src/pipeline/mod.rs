@@ -160,16 +160,16 @@ impl App {
     /// specs that share one (Bento and Benchwork both live under `/api/v1`) by the `Host` header
     /// matching their `servers` host, else by which of them has the path.
     fn mount_for<'p>(&self, method: &Method, path: &'p str, host: Option<&str>) -> Option<(&Mount, &'p str)> {
-        let candidates: Vec<(&Mount, &'p str)> = self
-            .mounts
-            .iter()
-            .filter_map(|m| Some((m, m.rest(path)?)))
-            .collect();
-        let longest = candidates.first()?.0.spec.base_path.len();
-        let best: Vec<(&Mount, &'p str)> = candidates.into_iter().take_while(|(m, _)| m.spec.base_path.len() == longest).collect();
-        if best.len() == 1 {
-            return best.into_iter().next();
+        // Mounts are ordered by base path, longest first: the first that holds the path wins
+        // unless another with a base path as long holds it too (no list built for the usual case).
+        let candidates = || self.mounts.iter().filter_map(|m| Some((m, m.rest(path)?)));
+        let first = candidates().next()?;
+        let longest = first.0.spec.base_path.len();
+        let same = || candidates().take_while(|(m, _)| m.spec.base_path.len() == longest);
+        if same().nth(1).is_none() {
+            return Some(first);
         }
+        let best: Vec<(&Mount, &'p str)> = same().collect();
         let host = host.map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
         best.iter()
             .find(|(m, _)| host.is_some() && m.spec.server_host.as_deref() == host.as_deref())
