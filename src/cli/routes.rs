@@ -10,19 +10,13 @@ use clap::Args;
 pub struct RoutesArgs {
     /// The spec to list.
     pub spec: PathBuf,
-    /// Fixture directory; default `fixtures/<spec name>/` if it exists.
-    #[arg(long)]
-    pub fixtures: Option<PathBuf>,
-    /// An OpenAPI Overlay file applied to the spec first (repeatable): vendor behaviour for a
-    /// vendor's own, unmodified spec.
-    #[arg(long, value_name = "FILE")]
-    pub overlay: Vec<PathBuf>,
+    #[command(flatten)]
+    pub spec_args: super::SpecArgs,
 }
 
 /// Run `standin routes`.
 pub fn run(args: RoutesArgs) -> anyhow::Result<ExitCode> {
-    let fixtures = super::fixtures_for(&args.spec, args.fixtures.as_deref(), false);
-    let spec = match super::load_spec(&args.spec, fixtures, None, &args.overlay, false) {
+    let spec = match args.spec_args.load(&args.spec, None, false) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("standin: {e}");
