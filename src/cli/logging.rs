@@ -34,7 +34,10 @@ pub fn init(log: LogFormat) {
         .with_filter(env)
         .with_filter(filter_fn(|meta| meta.target() != EXCHANGE_TARGET));
     let exchanges = (log != LogFormat::Off).then(|| {
-        tracing_subscriber::fmt::layer().with_writer(std::io::stdout).event_format(MessageOnly).with_filter(filter_fn(|meta| meta.target() == EXCHANGE_TARGET))
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stdout)
+            .event_format(MessageOnly)
+            .with_filter(filter_fn(|meta| meta.target() == EXCHANGE_TARGET))
     });
     let _ = tracing_subscriber::registry().with(diagnostics).with(exchanges).try_init();
 }
@@ -115,14 +118,27 @@ mod tests {
         let (out, err) = (Captured::default(), Captured::default());
         let (o, e) = (out.clone(), err.clone());
         let subscriber = tracing_subscriber::registry()
-            .with(tracing_subscriber::fmt::layer().with_writer(move || e.clone()).event_format(Diagnostic).with_filter(filter_fn(|m| m.target() != EXCHANGE_TARGET)))
-            .with(tracing_subscriber::fmt::layer().with_writer(move || o.clone()).event_format(MessageOnly).with_filter(filter_fn(|m| m.target() == EXCHANGE_TARGET)));
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(move || e.clone())
+                    .event_format(Diagnostic)
+                    .with_filter(filter_fn(|m| m.target() != EXCHANGE_TARGET)),
+            )
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(move || o.clone())
+                    .event_format(MessageOnly)
+                    .with_filter(filter_fn(|m| m.target() == EXCHANGE_TARGET)),
+            );
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!(target: EXCHANGE_TARGET, status = 200, "{}", "GET /a 200 0.4ms fixture");
             tracing::info!(target: EXCHANGE_TARGET, "{}", serde_json::json!({"id": 1, "path": "/a \"q\""}));
             tracing::warn!(status = 500, "recording stopped: disk full");
         });
-        assert_eq!(String::from_utf8(out.0.lock().unwrap().clone()).unwrap(), "GET /a 200 0.4ms fixture\n{\"id\":1,\"path\":\"/a \\\"q\\\"\"}\n");
+        assert_eq!(
+            String::from_utf8(out.0.lock().unwrap().clone()).unwrap(),
+            "GET /a 200 0.4ms fixture\n{\"id\":1,\"path\":\"/a \\\"q\\\"\"}\n"
+        );
         assert_eq!(String::from_utf8(err.0.lock().unwrap().clone()).unwrap(), "standin: recording stopped: disk full status=500\n");
     }
 }

@@ -125,6 +125,12 @@ pub fn fixtures_for(spec: &Path, explicit: Option<&Path>, disabled: bool) -> Opt
 
 /// Load one spec with the fixture and base-path options of the command line.
 /// `repair_all_schemas`: see [`LoadOptions::repair_all_schemas`] (`check`, `serve --upstream`).
-pub fn load_spec(path: &Path, fixtures: Option<PathBuf>, base_path: Option<String>, overlays: &[PathBuf], repair_all_schemas: bool) -> Result<Spec, crate::spec::LoadError> {
+pub fn load_spec(
+    path: &Path,
+    fixtures: Option<PathBuf>,
+    base_path: Option<String>,
+    overlays: &[PathBuf],
+    repair_all_schemas: bool,
+) -> Result<Spec, crate::spec::LoadError> {
     Spec::load(path, &LoadOptions { fixtures, base_path, overlays: overlays.to_vec(), repair_all_schemas })
 }

@@ -89,7 +89,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let addr = SocketAddr::new(args.host, args.port);
-        let listener = crate::server::listen(addr, &crate::server::Limits::default()).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let listener =
+            crate::server::listen(addr, &crate::server::Limits::default()).await.with_context(|| format!("cannot listen on {addr}"))?;
         let addr = axum::serve::Listener::local_addr(&listener)?;
         outln!("standin: replaying {count} exchanges from {}", args.file.display())?;
         outln!("standin: listening on http://{addr}")?;

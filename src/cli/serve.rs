@@ -165,11 +165,19 @@ impl TryFrom<ServeArgs> for ServeConfig {
     fn try_from(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         let several = args.spec.len() > 1;
         if several && (args.spec_args.fixtures.is_some() || args.base_path.is_some() || !args.spec_args.overlay.is_empty()) {
-            anyhow::bail!("--fixtures, --base-path and --overlay apply to one spec; with several specs, fixtures come from fixtures/<spec name>/");
+            anyhow::bail!(
+                "--fixtures, --base-path and --overlay apply to one spec; with several specs, fixtures come from fixtures/<spec name>/"
+            );
         }
         let log: crate::record::LogFormat = args.log_format.into();
-        let keeps_journal = args.journal_size > 0 || args.record.is_some() || log != crate::record::LogFormat::Off || args.report.is_some() || args.strict;
-        let record = keeps_journal.then(|| crate::record::RecordOptions { capacity: args.journal_size, log, har: args.record.clone(), keep_secrets: args.record_secrets });
+        let keeps_journal =
+            args.journal_size > 0 || args.record.is_some() || log != crate::record::LogFormat::Off || args.report.is_some() || args.strict;
+        let record = keeps_journal.then(|| crate::record::RecordOptions {
+            capacity: args.journal_size,
+            log,
+            har: args.record.clone(),
+            keep_secrets: args.record_secrets,
+        });
         let chaos = crate::pipeline::Chaos {
             latency_ms: args.latency.as_deref().map(parse_latency).transpose()?,
             error_rate: rate(args.fault_rate, "--fault-rate")?,
@@ -195,8 +203,22 @@ impl TryFrom<ServeArgs> for ServeConfig {
             limits,
         };
         // The validation proxy checks answers against response schemas: repair them all at load.
-        let load = LoadPlan { specs: args.spec, spec_args: args.spec_args, base_path: args.base_path, repair_all_schemas: args.upstream.is_some() };
-        Ok(ServeConfig { load, addr: SocketAddr::new(args.host, args.port), options, state_file: args.state, webhooks, report: args.report, strict: args.strict, watch: args.watch })
+        let load = LoadPlan {
+            specs: args.spec,
+            spec_args: args.spec_args,
+            base_path: args.base_path,
+            repair_all_schemas: args.upstream.is_some(),
+        };
+        Ok(ServeConfig {
+            load,
+            addr: SocketAddr::new(args.host, args.port),
+            options,
+            state_file: args.state,
+            webhooks,
+            report: args.report,
+            strict: args.strict,
+            watch: args.watch,
+        })
     }
 }
 
@@ -226,7 +248,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Serve until SIGINT/SIGTERM, then stop gracefully and write what shutdown writes.
-async fn serve(config: ServeConfig, app: Arc<App>, specs: &[Arc<Spec>], route_warnings: usize, started: std::time::Instant) -> anyhow::Result<ExitCode> {
+async fn serve(
+    config: ServeConfig,
+    app: Arc<App>,
+    specs: &[Arc<Spec>],
+    route_warnings: usize,
+    started: std::time::Instant,
+) -> anyhow::Result<ExitCode> {
     let server = crate::server::start(app, config.addr).await.with_context(|| format!("cannot listen on {}", config.addr))?;
     print_banner(specs, &server.url(), route_warnings, started)?;
     let watcher = if config.watch {
@@ -297,7 +325,8 @@ fn import_state(app: &App, file: &Path) -> anyhow::Result<()> {
 
 /// Save every sandbox's state to `file`, atomically.
 fn export_state(app: &App, file: &Path) -> anyhow::Result<()> {
-    let state: serde_json::Map<String, serde_json::Value> = app.mounts.iter().filter_map(|m| Some((m.spec.title.clone(), m.sandbox.as_ref()?.export()))).collect();
+    let state: serde_json::Map<String, serde_json::Value> =
+        app.mounts.iter().filter_map(|m| Some((m.spec.title.clone(), m.sandbox.as_ref()?.export()))).collect();
     let bytes = serde_json::to_vec_pretty(&state).context("cannot serialize the state")?;
     crate::server::write_atomically(file, &bytes).with_context(|| format!("cannot write state file {}", file.display()))?;
     outln!("standin: state saved to {}", file.display())?;
@@ -321,7 +350,8 @@ fn report_contract(app: &App, report: Option<&Path>) -> anyhow::Result<bool> {
     let Some(r) = &app.recorder else { return Ok(false) };
     let operations = r.report();
     let calls: u64 = operations.values().map(|o| o.calls).sum();
-    let bad: Vec<(&String, usize)> = operations.iter().filter(|(_, o)| !o.violations.is_empty()).map(|(n, o)| (n, o.violations.len())).collect();
+    let bad: Vec<(&String, usize)> =
+        operations.iter().filter(|(_, o)| !o.violations.is_empty()).map(|(n, o)| (n, o.violations.len())).collect();
     outln!("standin: contract summary: {calls} exchanges over {} operations, {} with violations", operations.len(), bad.len())?;
     for (name, n) in &bad {
         outln!("standin:   {name}: {n} exchanges broke the contract (GET /__standin/violations lists them while running)")?;
@@ -339,12 +369,20 @@ fn parse_webhook(text: &str) -> anyhow::Result<(String, Option<String>)> {
         Some((u, s)) => (u.to_string(), Some(s.to_string())),
         None => (text.to_string(), None),
     };
-    anyhow::ensure!(url.starts_with("http://") || url.starts_with("https://"), "--webhook {url}: the receiver must be an http:// or https:// URL");
+    anyhow::ensure!(
+        url.starts_with("http://") || url.starts_with("https://"),
+        "--webhook {url}: the receiver must be an http:// or https:// URL"
+    );
     Ok((url, secret))
 }
 
 fn parse_latency(text: &str) -> anyhow::Result<(u64, u64)> {
-    let parse = |s: &str| s.trim().trim_end_matches("ms").parse::<u64>().map_err(|_| anyhow::anyhow!("--latency {text:?}: expected milliseconds like 200 or 100..500"));
+    let parse = |s: &str| {
+        s.trim()
+            .trim_end_matches("ms")
+            .parse::<u64>()
+            .map_err(|_| anyhow::anyhow!("--latency {text:?}: expected milliseconds like 200 or 100..500"))
+    };
     match text.split_once("..") {
         Some((a, b)) => {
             let (a, b) = (parse(a)?, parse(b.trim_start_matches('='))?);

@@ -38,7 +38,8 @@ pub struct VerifyArgs {
 /// Run `standin verify`.
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let entries = crate::record::har::read(&args.file).map_err(anyhow::Error::msg)?;
-    let extra: Vec<(String, String)> = args.header.iter().filter_map(|h| h.split_once(':').map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))).collect();
+    let extra: Vec<(String, String)> =
+        args.header.iter().filter_map(|h| h.split_once(':').map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))).collect();
     let ignore = Ignore::new(&args.ignore, !args.no_default_ignores);
     let target = args.target.trim_end_matches('/');
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

@@ -38,7 +38,10 @@ pub struct LoadPlan {
 impl LoadPlan {
     /// Load every spec; the first that fails stops the load, with its problems.
     pub fn load(&self) -> Result<Vec<Arc<Spec>>, String> {
-        self.specs.iter().map(|path| self.spec_args.load(path, self.base_path.clone(), self.repair_all_schemas).map(Arc::new).map_err(|e| e.to_string())).collect()
+        self.specs
+            .iter()
+            .map(|path| self.spec_args.load(path, self.base_path.clone(), self.repair_all_schemas).map(Arc::new).map_err(|e| e.to_string()))
+            .collect()
     }
 
     /// A cheap fingerprint of the watched files: every path with its size and modification time.

@@ -230,7 +230,13 @@ pub struct HarFile {
 impl HarFile {
     /// Create (or replace) the file with an empty log.
     pub fn create(path: &Path) -> std::io::Result<HarFile> {
-        let empty = Har { log: Log { version: "1.2".into(), creator: Creator { name: "standin".into(), version: env!("CARGO_PKG_VERSION").into() }, entries: Vec::new() } };
+        let empty = Har {
+            log: Log {
+                version: "1.2".into(),
+                creator: Creator { name: "standin".into(), version: env!("CARGO_PKG_VERSION").into() },
+                entries: Vec::new(),
+            },
+        };
         let text = serde_json::to_string(&empty)?;
         // `entries` is the last member of the last object: the document ends `[]}}`.
         let open = text.strip_suffix("]}}").ok_or_else(|| std::io::Error::other("the HAR log does not end with its entries"))?;
@@ -260,7 +266,8 @@ impl HarFile {
 
 /// Whether a header or query parameter carries a credential.
 fn is_secret(name: &str, secrets: &[String]) -> bool {
-    ["authorization", "cookie", "set-cookie", "proxy-authorization"].iter().any(|s| s.eq_ignore_ascii_case(name)) || secrets.iter().any(|s| s.eq_ignore_ascii_case(name))
+    ["authorization", "cookie", "set-cookie", "proxy-authorization"].iter().any(|s| s.eq_ignore_ascii_case(name))
+        || secrets.iter().any(|s| s.eq_ignore_ascii_case(name))
 }
 
 fn pair(name: &str, value: String, secrets: &[String], keep: bool) -> Pair {
@@ -333,7 +340,12 @@ pub fn entry(e: &Exchange, keep_secrets: bool) -> Entry {
             http_version: "HTTP/1.1".into(),
             headers: header_pairs(&e.response_headers, &e.secrets, keep_secrets),
             cookies: Vec::new(),
-            content: Content { size: e.response_body.len() as i64, mime_type: e.response_headers.get_str("content-type").to_string(), text, encoding },
+            content: Content {
+                size: e.response_body.len() as i64,
+                mime_type: e.response_headers.get_str("content-type").to_string(),
+                text,
+                encoding,
+            },
             redirect_url: String::new(),
             headers_size: -1,
             body_size: e.response_body.len() as i64,
@@ -375,7 +387,11 @@ mod tests {
             response_body: axum::body::Bytes::from_static(b"\xff\x00binary"),
             operation: Some(Arc::from("createDeal")),
             source: None,
-            violations: vec![crate::pipeline::reject::Problem { location: "body.name".into(), message: "5 is not of type \"string\"".into(), keyword: Some("type".into()) }],
+            violations: vec![crate::pipeline::reject::Problem {
+                location: "body.name".into(),
+                message: "5 is not of type \"string\"".into(),
+                keyword: Some("type".into()),
+            }],
             tenant: None,
             secrets: Arc::new(vec!["x-api-key".into(), "key".into()]),
         }
@@ -421,9 +437,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("standin-har-min-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("min.har");
-        std::fs::write(&path, r#"{"log": {"entries": [{"request": {"method": "GET", "url": "https://x.test/a?b=1"}, "response": {"status": 204}}, {"request": {"url": "/"}, "response": {"status": 200}}]}}"#).unwrap();
+        let minimal = r#"{"request": {"method": "GET", "url": "https://x.test/a?b=1"}, "response": {"status": 204}}"#;
+        std::fs::write(&path, format!(r#"{{"log": {{"entries": [{minimal}]}}}}"#)).unwrap();
+        let entries = read(&path).unwrap();
+        std::fs::write(
+            &path,
+            format!(r#"{{"log": {{"entries": [{minimal}, {{"request": {{"url": "/"}}, "response": {{"status": 200}}}}]}}}}"#),
+        )
+        .unwrap();
         let err = read(&path).unwrap_err();
         std::fs::remove_dir_all(&dir).ok();
+        assert_eq!((entries[0].path_and_query(), entries[0].response.status), ("/a?b=1", 204));
+        assert!(entries[0].standin.is_none() && entries[0].response_body().is_some_and(|b| b.is_empty()));
         assert!(err.contains("min.har#/log/entries/1") && err.contains("method"), "{err}");
     }
 }

@@ -217,7 +217,18 @@ impl Recorder {
             None => None,
         };
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
-        let writer = Writer { rx, options, capacity, har, journal: Arc::clone(&journal), report: Arc::clone(&report), next_id: 1, batch: Vec::with_capacity(BATCH), acks: Vec::new(), evicted: Vec::new() };
+        let writer = Writer {
+            rx,
+            options,
+            capacity,
+            har,
+            journal: Arc::clone(&journal),
+            report: Arc::clone(&report),
+            next_id: 1,
+            batch: Vec::with_capacity(BATCH),
+            acks: Vec::new(),
+            evicted: Vec::new(),
+        };
         let writer = std::thread::Builder::new().name("standin-recorder".into()).spawn(move || writer.run())?;
         let thread = writer.thread().clone();
         Ok(Recorder { keeps_responses, tx, journal, report, writer: Mutex::new(Some(writer)), thread })

@@ -43,7 +43,9 @@ pub fn render(suite: &str, classname: &str, cases: impl IntoIterator<Item = Case
     let mut report = Report::new(suite);
     report.add_test_suite(test_suite);
     // Serializing into memory fails only on a bug in the XML writer.
-    report.to_string().unwrap_or_else(|e| format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- the report could not be written: {e} -->\n"))
+    report
+        .to_string()
+        .unwrap_or_else(|e| format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- the report could not be written: {e} -->\n"))
 }
 
 #[cfg(test)]
@@ -83,7 +85,13 @@ mod tests {
         // Arrange
         let cases = vec![
             Case { name: "ok <case> & \"quotes\"".into(), failure: None },
-            Case { name: "bad\u{1}case".into(), failure: Some(Failure { message: "query.q: \u{1}x\u{7} is not allowed".into(), text: "line <1>\nline\u{1b}[31m 2\u{0}".into() }) },
+            Case {
+                name: "bad\u{1}case".into(),
+                failure: Some(Failure {
+                    message: "query.q: \u{1}x\u{7} is not allowed".into(),
+                    text: "line <1>\nline\u{1b}[31m 2\u{0}".into(),
+                }),
+            },
         ];
 
         // Act

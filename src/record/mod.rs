@@ -140,7 +140,16 @@ mod tests {
         let list = HeaderList::copy_of(&map);
         drop(map);
         let got: Vec<(&str, &[u8])> = list.iter().collect();
-        assert_eq!(got, vec![("x-api-key", &b"ke_live_1"[..]), ("accept", b"application/json"), ("accept", b"text/plain"), ("x-binary", b"caf\xe9"), ("x-empty", b"")]);
+        assert_eq!(
+            got,
+            vec![
+                ("x-api-key", &b"ke_live_1"[..]),
+                ("accept", b"application/json"),
+                ("accept", b"text/plain"),
+                ("x-binary", b"caf\xe9"),
+                ("x-empty", b"")
+            ]
+        );
         assert_eq!(list.get_str("Accept"), "application/json", "the first value, any case");
         assert_eq!(list.get_str("x-binary"), "", "not UTF-8 reads as empty text");
         assert_eq!(list.get("x-binary"), Some(&b"caf\xe9"[..]));

@@ -186,7 +186,10 @@ fn canonical(v: &Value) -> String {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            format!("{{{}}}", keys.iter().map(|k| format!("{}:{}", Value::String((*k).clone()), canonical(&m[*k]))).collect::<Vec<_>>().join(","))
+            format!(
+                "{{{}}}",
+                keys.iter().map(|k| format!("{}:{}", Value::String((*k).clone()), canonical(&m[*k]))).collect::<Vec<_>>().join(",")
+            )
         }
         Value::Array(a) => format!("[{}]", a.iter().map(canonical).collect::<Vec<_>>().join(",")),
         other => other.to_string(),
@@ -212,7 +215,11 @@ mod tests {
 
     #[tokio::test]
     async fn the_same_request_gets_the_recorded_answers_in_order_then_the_last() {
-        let list = [entry("GET", "http://h/a?x=1&y=2", None, 200, "one"), entry("GET", "http://h/a?y=2&x=1", None, 404, "two"), entry("POST", "http://h/a", Some("{\"b\":1,\"a\":2}"), 201, "made")];
+        let list = [
+            entry("GET", "http://h/a?x=1&y=2", None, 200, "one"),
+            entry("GET", "http://h/a?y=2&x=1", None, 404, "two"),
+            entry("POST", "http://h/a", Some("{\"b\":1,\"a\":2}"), 201, "made"),
+        ];
         let r = Replayer::from_entries(&list, Strictness::Body).unwrap();
         let get = |q| r.answer(&Method::GET, "/a", Some(q), b"");
         assert_eq!(text(get("x=1&y=2").unwrap()).await, (200, "one".into()));

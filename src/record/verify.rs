@@ -67,7 +67,11 @@ fn pointer(path: &[String]) -> String {
 
 fn short(v: &Value) -> String {
     let s = v.to_string();
-    if s.chars().count() > 80 { format!("{}…", s.chars().take(80).collect::<String>()) } else { s }
+    if s.chars().count() > 80 {
+        format!("{}…", s.chars().take(80).collect::<String>())
+    } else {
+        s
+    }
 }
 
 fn walk(a: &Value, b: &Value, path: &mut Vec<String>, ignore: &Ignore, out: &mut Vec<Difference>) {
@@ -80,7 +84,9 @@ fn walk(a: &Value, b: &Value, path: &mut Vec<String>, ignore: &Ignore, out: &mut
                 path.push(k.clone());
                 match y.get(k) {
                     Some(vb) => walk(va, vb, path, ignore, out),
-                    None if !ignore.matches(path) => out.push(Difference { at: pointer(path), recorded: short(va), now: "(missing)".into() }),
+                    None if !ignore.matches(path) => {
+                        out.push(Difference { at: pointer(path), recorded: short(va), now: "(missing)".into() })
+                    }
                     None => {}
                 }
                 path.pop();
@@ -142,7 +148,10 @@ pub async fn resend(client: &reqwest::Client, target: &str, entry: &har::Entry, 
     let method = reqwest::Method::from_bytes(entry.request.method.as_bytes()).map_err(|e| e.to_string())?;
     let mut req = client.request(method, format!("{target}{}", entry.path_and_query()));
     for h in &entry.request.headers {
-        if SKIP.iter().any(|s| s.eq_ignore_ascii_case(&h.name)) || h.value == har::REDACTED || extra.iter().any(|(x, _)| x.eq_ignore_ascii_case(&h.name)) {
+        if SKIP.iter().any(|s| s.eq_ignore_ascii_case(&h.name))
+            || h.value == har::REDACTED
+            || extra.iter().any(|(x, _)| x.eq_ignore_ascii_case(&h.name))
+        {
             continue;
         }
         req = req.header(h.name.as_str(), h.value.as_str());
@@ -186,7 +195,8 @@ pub fn compare(entry: &har::Entry, now: &Answer, ignore: &Ignore) -> Vec<Differe
 pub fn junit(results: &[CaseResult]) -> String {
     let cases = results.iter().map(|r| {
         let failure = (!r.passed()).then(|| {
-            let lines: Vec<String> = r.error.iter().cloned().chain(r.differences.iter().map(|d| format!("{}: {} -> {}", d.at, d.recorded, d.now))).collect();
+            let lines: Vec<String> =
+                r.error.iter().cloned().chain(r.differences.iter().map(|d| format!("{}: {} -> {}", d.at, d.recorded, d.now))).collect();
             super::junit::Failure { message: lines.first().cloned().unwrap_or_default(), text: lines.join("\n") }
         });
         super::junit::Case { name: r.name.clone(), failure }
@@ -204,10 +214,13 @@ mod tests {
         let a = json!({"deals": [{"id": "d1", "value": 1, "createdAt": "x"}], "total": 1});
         let b = json!({"deals": [{"id": "d2", "value": 2, "createdAt": "y"}], "total": 1, "extra": true});
         let d = diff_json(&a, &b, &Ignore::new(&[], true));
-        assert_eq!(d, vec![
-            Difference { at: "/deals/0/value".into(), recorded: "1".into(), now: "2".into() },
-            Difference { at: "/extra".into(), recorded: "(absent)".into(), now: "true".into() },
-        ]);
+        assert_eq!(
+            d,
+            vec![
+                Difference { at: "/deals/0/value".into(), recorded: "1".into(), now: "2".into() },
+                Difference { at: "/extra".into(), recorded: "(absent)".into(), now: "true".into() },
+            ]
+        );
         assert!(diff_json(&a, &b, &Ignore::new(&[".deals[].value".into(), ".extra".into()], true)).is_empty());
     }
 

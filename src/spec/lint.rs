@@ -22,7 +22,15 @@ pub fn lint(spec: &Spec) -> Vec<Diagnostic> {
                     if let Some(err) = validator.iter_errors(example).next() {
                         let at = schema.strip_suffix("/schema").unwrap_or(schema);
                         let pointer = if name == "example" { format!("{at}/example") } else { format!("{at}/examples/{name}") };
-                        out.push(Diagnostic::warning(&spec.file, pointer, format!("example does not match its schema at {:?}: {}", err.instance_path().as_str(), crate::pipeline::validate::short(&err.to_string()))));
+                        out.push(Diagnostic::warning(
+                            &spec.file,
+                            pointer,
+                            format!(
+                                "example does not match its schema at {:?}: {}",
+                                err.instance_path().as_str(),
+                                crate::pipeline::validate::short(&err.to_string())
+                            ),
+                        ));
                     }
                 }
             }
@@ -40,7 +48,11 @@ pub fn lint(spec: &Spec) -> Vec<Diagnostic> {
         }
         for c in action.target.iter().chain(action.create.as_ref().map(|c| &c.collection)) {
             if !has(c) {
-                out.push(Diagnostic::warning(&spec.file, &at, format!("{c} is not a resource standin infers (a collection path with an item path)")));
+                out.push(Diagnostic::warning(
+                    &spec.file,
+                    &at,
+                    format!("{c} is not a resource standin infers (a collection path with an item path)"),
+                ));
             }
         }
     }
@@ -51,18 +63,50 @@ pub fn lint(spec: &Spec) -> Vec<Diagnostic> {
 
 /// Formats standin validates or generates; others are accepted as any string (and listed once).
 const KNOWN_FORMATS: [&str; 30] = [
-    "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname", "ipv4", "ipv6", "uri",
-    "uri-reference", "iri", "iri-reference", "uuid", "uri-template", "json-pointer", "relative-json-pointer", "regex",
-    "int32", "int64", "float", "double", "byte", "binary", "password", "url", "decimal", "uint64", "phone",
+    "date-time",
+    "date",
+    "time",
+    "duration",
+    "email",
+    "idn-email",
+    "hostname",
+    "idn-hostname",
+    "ipv4",
+    "ipv6",
+    "uri",
+    "uri-reference",
+    "iri",
+    "iri-reference",
+    "uuid",
+    "uri-template",
+    "json-pointer",
+    "relative-json-pointer",
+    "regex",
+    "int32",
+    "int64",
+    "float",
+    "double",
+    "byte",
+    "binary",
+    "password",
+    "url",
+    "decimal",
+    "uint64",
+    "phone",
 ];
 
 fn unknown_formats(spec: &Spec, out: &mut Vec<Diagnostic>) {
     let mut seen = std::collections::HashSet::new();
-    let skip = |k: &str| matches!(k, "examples" | "info" | "servers" | "tags") || k.starts_with("x-") || super::load::DATA_KEYS.contains(&k);
+    let skip =
+        |k: &str| matches!(k, "examples" | "info" | "servers" | "tags") || k.starts_with("x-") || super::load::DATA_KEYS.contains(&k);
     super::load::walk_objects(&spec.schemas.response, "", &skip, &mut |at, map| {
         if let Some(serde_json::Value::String(f)) = map.get("format") {
             if !KNOWN_FORMATS.contains(&f.as_str()) && seen.insert(f.clone()) {
-                out.push(Diagnostic::warning(&spec.file, format!("{at}/format"), format!("unknown format {f:?} is not checked (first use shown)")));
+                out.push(Diagnostic::warning(
+                    &spec.file,
+                    format!("{at}/format"),
+                    format!("unknown format {f:?} is not checked (first use shown)"),
+                ));
             }
         }
     });
@@ -71,10 +115,18 @@ fn unknown_formats(spec: &Spec, out: &mut Vec<Diagnostic>) {
 /// Schemas generation has to bound: `minItems` above the array cap, patterns that cannot be
 /// generated (look-around, backreferences, or strings longer than 4,096 characters).
 fn generation_bounds(spec: &Spec, out: &mut Vec<Diagnostic>) {
-    let skip = |k: &str| matches!(k, "examples" | "info" | "servers" | "tags") || k.starts_with("x-") || super::load::DATA_KEYS.contains(&k);
+    let skip =
+        |k: &str| matches!(k, "examples" | "info" | "servers" | "tags") || k.starts_with("x-") || super::load::DATA_KEYS.contains(&k);
     super::load::walk_objects(&spec.schemas.response, "", &skip, &mut |at, map| {
         if let Some(n) = map.get("minItems").and_then(serde_json::Value::as_u64).filter(|n| *n as usize > crate::respond::fake::MAX_ARRAY) {
-            out.push(Diagnostic::warning(&spec.file, format!("{at}/minItems"), format!("minItems {n}: generated arrays are capped at {} items, so generated bodies do not satisfy it", crate::respond::fake::MAX_ARRAY)));
+            out.push(Diagnostic::warning(
+                &spec.file,
+                format!("{at}/minItems"),
+                format!(
+                    "minItems {n}: generated arrays are capped at {} items, so generated bodies do not satisfy it",
+                    crate::respond::fake::MAX_ARRAY
+                ),
+            ));
         }
         if let Some(p) = map.get("pattern").and_then(serde_json::Value::as_str) {
             if !spec.patterns.generatable(p) {

@@ -27,13 +27,11 @@ const MAX_SPEC_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Read and parse one YAML or JSON file.
 pub fn read_document(path: &Path) -> Result<Value, Diagnostic> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Diagnostic::error(path, "", format!("cannot read file: {e}")))?;
+    let meta = std::fs::metadata(path).map_err(|e| Diagnostic::error(path, "", format!("cannot read file: {e}")))?;
     if meta.len() > MAX_SPEC_BYTES {
         return Err(Diagnostic::error(path, "", format!("file is {} bytes, over the {MAX_SPEC_BYTES}-byte limit", meta.len())));
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::error(path, "", format!("cannot read file: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| Diagnostic::error(path, "", format!("cannot read file: {e}")))?;
     parse_document(path, &text)
 }
 
@@ -77,8 +75,7 @@ pub fn bundle(root_path: &Path, root: &mut Value) -> Vec<Diagnostic> {
         next += 1;
     }
     if !bundler.docs.is_empty() {
-        let bundle: Map<String, Value> =
-            bundler.docs.into_iter().enumerate().map(|(i, (_, d))| (i.to_string(), d)).collect();
+        let bundle: Map<String, Value> = bundler.docs.into_iter().enumerate().map(|(i, (_, d))| (i.to_string(), d)).collect();
         if let Some(obj) = root.as_object_mut() {
             obj.insert(BUNDLE_KEY.to_string(), Value::Object(bundle));
         }
@@ -214,7 +211,20 @@ pub const DATA_KEYS: [&str; 4] = ["example", "default", "const", "enum"];
 /// Keys whose value maps *names* to things (schema properties, component names): a key there is
 /// a name, never a keyword, so a property called `default`, `enum` or `examples` is still a
 /// schema and is walked like any other.
-pub const NAME_MAPS: [&str; 12] = ["properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "schemas", "parameters", "responses", "requestBodies", "headers", "callbacks", "pathItems"];
+pub const NAME_MAPS: [&str; 12] = [
+    "properties",
+    "patternProperties",
+    "$defs",
+    "definitions",
+    "dependentSchemas",
+    "schemas",
+    "parameters",
+    "responses",
+    "requestBodies",
+    "headers",
+    "callbacks",
+    "pathItems",
+];
 
 /// Whether the children of `key` form a name map, given whether `key` itself is a name.
 pub fn holds_names(key_is_name: bool, key: &str) -> bool {
@@ -227,7 +237,14 @@ pub fn holds_names(key_is_name: bool, key: &str) -> bool {
 pub fn walk_objects<'v>(value: &'v Value, pointer: &str, skip: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(&str, &'v Map<String, Value>)) {
     // One pointer buffer for the whole walk, grown and cut back token by token: building a new
     // string per node took a good share of loading GitHub's spec (a million nodes).
-    fn go<'v>(value: &'v Value, at: &mut String, names: bool, depth: usize, skip: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(&str, &'v Map<String, Value>)) {
+    fn go<'v>(
+        value: &'v Value,
+        at: &mut String,
+        names: bool,
+        depth: usize,
+        skip: &dyn Fn(&str) -> bool,
+        f: &mut dyn FnMut(&str, &'v Map<String, Value>),
+    ) {
         if depth > 256 {
             return;
         }

@@ -72,7 +72,8 @@ pub fn from_tokens<T: AsRef<str>>(tokens: impl IntoIterator<Item = T>) -> String
 
 /// Percent-encode a pointer for use in a URI fragment (`$ref: '#…'`; RFC 6901 §6).
 pub fn encode_pointer(pointer: &str) -> String {
-    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'/').remove(b'~').remove(b'-').remove(b'.').remove(b'_');
+    const KEEP: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'/').remove(b'~').remove(b'-').remove(b'.').remove(b'_');
     percent_encoding::utf8_percent_encode(pointer, KEEP).to_string()
 }
 
@@ -181,7 +182,8 @@ mod tests {
 
     #[test]
     fn ref_chains_are_followed_and_circular_ones_stop() {
-        let doc = json!({"a": {"$ref": "#/b"}, "b": {"$ref": "#/c%20d"}, "c d": {"type": "string"}, "x": {"$ref": "#/y"}, "y": {"$ref": "#/x"}});
+        let doc =
+            json!({"a": {"$ref": "#/b"}, "b": {"$ref": "#/c%20d"}, "c d": {"type": "string"}, "x": {"$ref": "#/y"}, "y": {"$ref": "#/x"}});
         let (v, at) = deref(&doc, &doc["a"], "/a").unwrap();
         assert_eq!((v, at.as_str()), (&json!({"type": "string"}), "/c d"));
         assert!(deref(&doc, &doc["x"], "/x").unwrap_err().contains(&MAX_REF_HOPS.to_string()));
