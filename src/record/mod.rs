@@ -102,6 +102,7 @@ impl HeaderList {
         self.get(name).and_then(|v| std::str::from_utf8(v).ok()).unwrap_or("")
     }
 
+    /// Whether there are no headers (a response not kept for the recording).
     pub fn is_empty(&self) -> bool {
         self.packed.is_empty()
     }

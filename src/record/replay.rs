@@ -2,10 +2,10 @@
 //!
 //! Takes the [`har::Entry`]s of a file and, per request, its method, path, query and body; hands
 //! back the recorded answer, or `None` so the caller can fall back (the mock of `--spec`) or
-//! answer [`not_recorded`]. A request is matched on method and path, and (by default) on the
-//! query parameters and the body too (`--match path|query|body` chooses how strict). The same
-//! request asked again gets the recorded answers in order (the last one once they run out), so
-//! stateful flows replay correctly.
+//! answer [`Replayer::not_recorded`]. A request is matched on method and path, and (by default)
+//! on the query parameters and the body too (`--match path|query|body` chooses how strict). The
+//! same request asked again gets the recorded answers in order (the last one once they run out),
+//! so stateful flows replay correctly.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
