@@ -4,6 +4,9 @@
 //!
 //! Run: `cargo run --release --example bare -- 4020`
 
+// A measuring program: its results go to stdout.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use axum::http::header;
 use axum::response::IntoResponse;
 

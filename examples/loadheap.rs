@@ -4,6 +4,9 @@
 //!
 //! Run: `cargo run --release --example loadheap -- SPEC`
 
+// A measuring program: its results go to stdout.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 

@@ -28,6 +28,9 @@
 //! # Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
+pub mod util;
 pub mod spec;
 pub mod routes;
 pub mod pipeline;

@@ -1,5 +1,7 @@
 //! The `standin` binary: parse the command line, run it, map the result to an exit code.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -13,7 +15,10 @@ fn main() -> ExitCode {
             if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("standin: {e:#}");
+            #[allow(clippy::print_stderr)] // the binary's last word to its user
+            {
+                eprintln!("standin: {e:#}");
+            }
             ExitCode::from(2)
         }
     }

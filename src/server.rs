@@ -98,6 +98,13 @@ pub async fn start(app: impl Into<Arc<App>>, addr: SocketAddr) -> std::io::Resul
     Ok(RunningServer { addr, live, shutdown: Some(tx), task: Some(task) })
 }
 
+/// Bind `addr` behind the transport limits [`start`] uses (connection cap, idle timeout), for a
+/// server that answers with its own router (`standin replay`).
+pub async fn listen(addr: SocketAddr, limits: &Limits) -> std::io::Result<impl axum::serve::Listener<Addr = SocketAddr>> {
+    let inner = TcpListener::bind(addr).await?;
+    Ok(Limited { inner, permits: Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1))), idle: limits.idle_timeout })
+}
+
 /// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -1,12 +1,14 @@
 //! `standin check`: load each spec exactly as `serve` would, then lint what serving does not
-//! need to (examples against their schemas, route conflicts), and report every problem.
+//! need to ([`crate::spec::lint`]: examples against their schemas, route conflicts…), and
+//! print every problem. Exit 1 when a spec fails (or, with `--strict`, has warnings).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::spec::{Diagnostic, Severity, Spec, View};
+use super::SpecArgs;
+use crate::spec::{Diagnostic, Severity};
 
 /// Arguments of `standin check`.
 #[derive(Debug, Args)]
@@ -14,16 +16,8 @@ pub struct CheckArgs {
     /// Spec files to check.
     #[arg(required = true)]
     pub specs: Vec<PathBuf>,
-    /// Fixture directory (only with one spec); default `fixtures/<spec name>/` if it exists.
-    #[arg(long)]
-    pub fixtures: Option<PathBuf>,
-    /// An OpenAPI Overlay file applied to the spec first (repeatable): vendor behaviour for a
-    /// vendor's own, unmodified spec.
-    #[arg(long, value_name = "FILE")]
-    pub overlay: Vec<PathBuf>,
-    /// Do not look for fixtures.
-    #[arg(long, conflicts_with = "fixtures")]
-    pub no_fixtures: bool,
+    #[command(flatten)]
+    pub spec_args: SpecArgs,
     /// Treat warnings as errors.
     #[arg(long)]
     pub strict: bool,
@@ -31,13 +25,12 @@ pub struct CheckArgs {
 
 /// Run `standin check`.
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    if args.fixtures.is_some() && args.specs.len() > 1 {
+    if args.spec_args.fixtures.is_some() && args.specs.len() > 1 {
         anyhow::bail!("--fixtures applies to one spec; give one spec, or lay fixtures out as fixtures/<spec name>/");
     }
     let mut failed = 0;
     for path in &args.specs {
-        let fixtures = super::fixtures_for(path, args.fixtures.as_deref(), args.no_fixtures);
-        match super::load_spec(path, fixtures, None, &args.overlay, true) {
+        match args.spec_args.load(path, None, true) {
             Err(e) => {
                 failed += 1;
                 outln!("FAIL {}", path.display())?;
@@ -47,7 +40,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(spec) => {
                 let mut warnings = spec.warnings.clone();
-                warnings.extend(lint(&spec));
+                warnings.extend(crate::spec::lint::lint(&spec));
                 let bad = args.strict && !warnings.is_empty();
                 if bad {
                     failed += 1;
@@ -73,81 +66,4 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
-}
-
-/// Problems serving does not need to look for: examples that break their own schema, and route
-/// conflicts.
-pub fn lint(spec: &Spec) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    for op in &spec.operations {
-        for response in &op.responses {
-            for media in &response.content {
-                let (Some(schema), false) = (&media.schema, media.examples.is_empty()) else { continue };
-                let validator = media.validator.get_or_init(|| spec.schemas.compile_pointer(View::Response, schema));
-                let Ok(validator) = validator else { continue };
-                for (name, pointer) in &media.examples {
-                    let Some(example) = spec.schemas.response.pointer(pointer) else { continue };
-                    if let Some(err) = validator.iter_errors(example).next() {
-                        let at = schema.strip_suffix("/schema").unwrap_or(schema);
-                        let pointer = if name == "example" { format!("{at}/example") } else { format!("{at}/examples/{name}") };
-                        out.push(Diagnostic::warning(&spec.file, pointer, format!("example does not match its schema at {:?}: {}", err.instance_path().as_str(), crate::pipeline::validate::short(&err.to_string()))));
-                    }
-                }
-            }
-        }
-    }
-    unknown_formats(spec, &mut out);
-    generation_bounds(spec, &mut out);
-    // Declared actions must name operations and inferred resources.
-    let resources = crate::state::infer::infer(spec);
-    let has = |c: &str| resources.iter().any(|r| r.collection == c);
-    for (id, action) in &spec.ext.actions {
-        let at = format!("/x-standin/actions/{}", crate::spec::error::escape_token(id));
-        if !spec.operations.iter().any(|o| o.operation_id.as_deref() == Some(id)) {
-            out.push(Diagnostic::warning(&spec.file, &at, format!("action for operationId {id:?}, which the spec does not have")));
-        }
-        for c in action.target.iter().chain(action.create.as_ref().map(|c| &c.collection)) {
-            if !has(c) {
-                out.push(Diagnostic::warning(&spec.file, &at, format!("{c} is not a resource standin infers (a collection path with an item path)")));
-            }
-        }
-    }
-    let (_, route_warnings) = crate::routes::RouteTable::build(spec);
-    out.extend(route_warnings);
-    out
-}
-
-/// Formats standin validates or generates; others are accepted as any string (and listed once).
-const KNOWN_FORMATS: [&str; 30] = [
-    "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname", "ipv4", "ipv6", "uri",
-    "uri-reference", "iri", "iri-reference", "uuid", "uri-template", "json-pointer", "relative-json-pointer", "regex",
-    "int32", "int64", "float", "double", "byte", "binary", "password", "url", "decimal", "uint64", "phone",
-];
-
-fn unknown_formats(spec: &Spec, out: &mut Vec<Diagnostic>) {
-    let mut seen = std::collections::HashSet::new();
-    let skip = |k: &str| matches!(k, "examples" | "info" | "servers" | "tags") || k.starts_with("x-") || crate::spec::load::DATA_KEYS.contains(&k);
-    crate::spec::load::walk_objects(&spec.schemas.response, "", &skip, &mut |at, map| {
-        if let Some(serde_json::Value::String(f)) = map.get("format") {
-            if !KNOWN_FORMATS.contains(&f.as_str()) && seen.insert(f.clone()) {
-                out.push(Diagnostic::warning(&spec.file, format!("{at}/format"), format!("unknown format {f:?} is not checked (first use shown)")));
-            }
-        }
-    });
-}
-
-/// Schemas generation has to bound: `minItems` above the array cap, patterns that cannot be
-/// generated (look-around, backreferences, or strings longer than 4,096 characters).
-fn generation_bounds(spec: &Spec, out: &mut Vec<Diagnostic>) {
-    let skip = |k: &str| matches!(k, "examples" | "info" | "servers" | "tags") || k.starts_with("x-") || crate::spec::load::DATA_KEYS.contains(&k);
-    crate::spec::load::walk_objects(&spec.schemas.response, "", &skip, &mut |at, map| {
-        if let Some(n) = map.get("minItems").and_then(serde_json::Value::as_u64).filter(|n| *n as usize > crate::respond::fake::MAX_ARRAY) {
-            out.push(Diagnostic::warning(&spec.file, format!("{at}/minItems"), format!("minItems {n}: generated arrays are capped at {} items, so generated bodies do not satisfy it", crate::respond::fake::MAX_ARRAY)));
-        }
-        if let Some(p) = map.get("pattern").and_then(serde_json::Value::as_str) {
-            if !spec.patterns.generatable(p) {
-                out.push(Diagnostic::warning(&spec.file, format!("{at}/pattern"), format!("strings matching {p:?} cannot be generated (unsupported syntax, or longer than 4,096 characters); generated values are plain words")));
-            }
-        }
-    });
 }

@@ -1,4 +1,8 @@
 //! `standin replay`: serve a recorded HAR session.
+//!
+//! Takes [`ReplayArgs`]; loads the session ([`Replayer`]) and, with `--spec`, the mock that
+//! answers what the session does not hold; serves both behind the server's transport limits
+//! (connection cap, idle timeout) until SIGINT/SIGTERM.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -6,9 +10,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Args;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use clap::{Args, ValueEnum};
 
-use crate::record::replay::{self, Replayer, Strictness};
+use crate::record::replay::{Replayer, Strictness};
 
 /// Arguments of `standin replay`.
 #[derive(Debug, Args)]
@@ -21,50 +27,90 @@ pub struct ReplayArgs {
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,
     /// How requests are matched: `path` (method + path), `query` (+ query), `body` (+ body).
-    #[arg(long = "match", default_value = "body", value_parser = ["path", "query", "body"])]
-    pub strictness: String,
+    #[arg(long = "match", value_enum, default_value_t = MatchArg::Body)]
+    pub strictness: MatchArg,
     /// Answer unmatched requests from this spec's mock instead of a 404.
     #[arg(long)]
     pub spec: Option<PathBuf>,
 }
 
+/// `--match`: how strictly requests are matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MatchArg {
+    Path,
+    Query,
+    Body,
+}
+
+impl From<MatchArg> for Strictness {
+    fn from(arg: MatchArg) -> Self {
+        match arg {
+            MatchArg::Path => Strictness::Path,
+            MatchArg::Query => Strictness::Query,
+            MatchArg::Body => Strictness::Body,
+        }
+    }
+}
+
+/// What the replay server answers from.
+struct Session {
+    replayer: Replayer,
+    /// The mock for requests the session does not hold (`--spec`).
+    fallback: Option<Arc<crate::pipeline::LiveApp>>,
+}
+
+/// Largest request body read (to match it against the recording).
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
 /// Run `standin replay`.
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let strictness = match args.strictness.as_str() {
-        "path" => Strictness::Path,
-        "query" => Strictness::Query,
-        _ => Strictness::Body,
-    };
     let fallback = match &args.spec {
-        Some(spec) => {
-            let fixtures = super::fixtures_for(spec, None, false);
-            let spec = match super::load_spec(spec, fixtures, None, &[], false) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("standin: {e}");
-                    return Ok(ExitCode::from(1));
-                }
-            };
-            let (app, _) = crate::pipeline::App::new(vec![Arc::new(spec)], crate::pipeline::Options::default());
-            Some(Arc::new(app))
-        }
+        Some(spec) => match super::SpecArgs::default().load(spec, None, false) {
+            Ok(spec) => {
+                let (app, _) = crate::pipeline::App::new(vec![Arc::new(spec)], crate::pipeline::Options::default());
+                Some(Arc::new(crate::pipeline::LiveApp::new(Arc::new(app))))
+            }
+            Err(e) => {
+                eprintln!("standin: {e}");
+                return Ok(ExitCode::from(1));
+            }
+        },
         None => None,
     };
-    let replayer = match Replayer::load(&args.file, strictness, fallback) {
-        Ok(r) => Arc::new(r),
+    let replayer = match Replayer::load(&args.file, args.strictness.into()) {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("standin: {e}");
             return Ok(ExitCode::from(1));
         }
     };
+    let count = replayer.len();
+    let session = Arc::new(Session { replayer, fallback });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.host, args.port)).await.with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
-        let addr = listener.local_addr()?;
-        outln!("standin: replaying {} exchanges from {}", replayer.len(), args.file.display())?;
+        let addr = SocketAddr::new(args.host, args.port);
+        let listener =
+            crate::server::listen(addr, &crate::server::Limits::default()).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let addr = axum::serve::Listener::local_addr(&listener)?;
+        outln!("standin: replaying {count} exchanges from {}", args.file.display())?;
         outln!("standin: listening on http://{addr}")?;
-        let router = axum::Router::new().fallback(replay::handle).with_state(replayer);
+        let router = axum::Router::new().fallback(answer).with_state(session);
         axum::serve(listener, router).with_graceful_shutdown(crate::server::shutdown_signal()).await.context("server error")?;
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
     })
+}
+
+/// The recorded answer; else the mock's (`--spec`); else the 404 naming the nearest recorded
+/// requests.
+async fn answer(State(session): State<Arc<Session>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY).await.unwrap_or_default();
+    if let Some(resp) = session.replayer.answer(&parts.method, parts.uri.path(), parts.uri.query(), &bytes) {
+        return resp;
+    }
+    if let Some(app) = &session.fallback {
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        return crate::pipeline::handle_wrap(State(Arc::clone(app)), req).await;
+    }
+    session.replayer.not_recorded(&parts.method, &parts.uri)
 }

@@ -10,19 +10,13 @@ use clap::Args;
 pub struct RoutesArgs {
     /// The spec to list.
     pub spec: PathBuf,
-    /// Fixture directory; default `fixtures/<spec name>/` if it exists.
-    #[arg(long)]
-    pub fixtures: Option<PathBuf>,
-    /// An OpenAPI Overlay file applied to the spec first (repeatable): vendor behaviour for a
-    /// vendor's own, unmodified spec.
-    #[arg(long, value_name = "FILE")]
-    pub overlay: Vec<PathBuf>,
+    #[command(flatten)]
+    pub spec_args: super::SpecArgs,
 }
 
 /// Run `standin routes`.
 pub fn run(args: RoutesArgs) -> anyhow::Result<ExitCode> {
-    let fixtures = super::fixtures_for(&args.spec, args.fixtures.as_deref(), false);
-    let spec = match super::load_spec(&args.spec, fixtures, None, &args.overlay, false) {
+    let spec = match args.spec_args.load(&args.spec, None, false) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("standin: {e}");
@@ -53,13 +47,23 @@ pub fn run(args: RoutesArgs) -> anyhow::Result<ExitCode> {
                             format!("{} ({source})", m.mime)
                         })
                         .collect();
-                    if media.is_empty() { r.status.to_string() } else { format!("{} {}", r.status, media.join(" ")) }
+                    if media.is_empty() {
+                        r.status.to_string()
+                    } else {
+                        format!("{} {}", r.status, media.join(" "))
+                    }
                 })
                 .collect();
-            [op.method.to_string(), format!("{}{}", spec.base_path, op.path), op.operation_id.clone().unwrap_or_else(|| "-".into()), answers.join(", ")]
+            [
+                op.method.to_string(),
+                format!("{}{}", spec.base_path, op.path),
+                op.operation_id.clone().unwrap_or_else(|| "-".into()),
+                answers.join(", "),
+            ]
         })
         .collect();
-    let widths: Vec<usize> = (0..3).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0).max(["METHOD", "PATH", "OPERATION"][i].len())).collect();
+    let widths: Vec<usize> =
+        (0..3).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0).max(["METHOD", "PATH", "OPERATION"][i].len())).collect();
     outln!("{:w0$}  {:w1$}  {:w2$}  ANSWERS", "METHOD", "PATH", "OPERATION", w0 = widths[0], w1 = widths[1], w2 = widths[2])?;
     for r in rows {
         outln!("{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3], w0 = widths[0], w1 = widths[1], w2 = widths[2])?;

@@ -1,16 +1,24 @@
-//! `standin serve`: load a spec, build the route table, bind, serve until SIGINT/SIGTERM.
+//! `standin serve`: load the specs, build the app, bind, serve until SIGINT/SIGTERM.
+//!
+//! Takes [`ServeArgs`] (raw clap values), checks and converts them once into a [`ServeConfig`],
+//! then runs in small steps: load, build the app, import the saved state, subscribe the
+//! `--webhook` receivers, start the server, print the banner, watch for edits, and on shutdown
+//! write the contract report and export the state.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
 
+use super::watch::{LoadPlan, Watcher};
+use super::SpecArgs;
 use crate::pipeline::App;
+use crate::spec::Spec;
 
-/// Arguments of `standin serve`.
+/// Arguments of `standin serve`, as typed (see [`ServeConfig`] for what they become).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The OpenAPI 3.0/3.1 document to serve (YAML or JSON). Repeat it to serve several specs on
@@ -18,16 +26,8 @@ pub struct ServeArgs {
     /// host where base paths are the same.
     #[arg(long, required = true)]
     pub spec: Vec<PathBuf>,
-    /// Directory of fixtures (`<operationId>.json`); default `fixtures/<spec name>/` if it exists.
-    #[arg(long)]
-    pub fixtures: Option<PathBuf>,
-    /// An OpenAPI Overlay file applied to the spec first (repeatable): vendor behaviour for a
-    /// vendor's own, unmodified spec.
-    #[arg(long, value_name = "FILE")]
-    pub overlay: Vec<PathBuf>,
-    /// Do not look for fixtures.
-    #[arg(long, conflicts_with = "fixtures")]
-    pub no_fixtures: bool,
+    #[command(flatten)]
+    pub spec_args: SpecArgs,
     /// Port to listen on; 0 picks a free one (printed at start).
     #[arg(long, default_value_t = 4010)]
     pub port: u16,
@@ -62,8 +62,8 @@ pub struct ServeArgs {
     #[arg(long, requires = "record")]
     pub record_secrets: bool,
     /// One line per exchange on stdout: `text`, `json`, or `off`.
-    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json", "off"])]
-    pub log_format: String,
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormatArg::Text)]
+    pub log_format: LogFormatArg,
     /// How many exchanges `GET /__standin/requests` keeps; 0 with `--log-format off` and no
     /// `--record` turns the journal off (load tests: it costs ~20% of throughput).
     #[arg(long, value_name = "N", default_value_t = 1000)]
@@ -117,227 +117,272 @@ pub struct ServeArgs {
     pub rate_limit_window: Option<u64>,
 }
 
-/// What loading needs from the arguments (also for the watcher thread).
-struct WatchArgs {
-    spec: Vec<PathBuf>,
-    fixtures: Option<PathBuf>,
-    no_fixtures: bool,
-    base_path: Option<String>,
-    overlay: Vec<PathBuf>,
-    /// The validation proxy checks answers against response schemas: repair them all at load.
-    repair_all_schemas: bool,
+/// `--log-format`: how the completion line is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormatArg {
+    // `GET /api/v1/tags 200 0.4ms fixture`
+    Text,
+    // One JSON object per line.
+    Json,
+    // No line.
+    Off,
 }
 
-impl WatchArgs {
-    fn of(args: &ServeArgs) -> WatchArgs {
-        WatchArgs { spec: args.spec.clone(), fixtures: args.fixtures.clone(), no_fixtures: args.no_fixtures, base_path: args.base_path.clone(), overlay: args.overlay.clone(), repair_all_schemas: args.upstream.is_some() }
-    }
-}
-
-fn load_all(args: &ServeArgs) -> Result<Vec<Arc<crate::spec::Spec>>, String> {
-    load_specs(&WatchArgs::of(args))
-}
-
-fn load_specs(args: &WatchArgs) -> Result<Vec<Arc<crate::spec::Spec>>, String> {
-    let mut specs = Vec::new();
-    for path in &args.spec {
-        let fixtures = super::fixtures_for(path, args.fixtures.as_deref(), args.no_fixtures);
-        let spec = super::load_spec(path, fixtures, args.base_path.clone(), &args.overlay, args.repair_all_schemas).map_err(|e| e.to_string())?;
-        specs.push(Arc::new(spec));
-    }
-    Ok(specs)
-}
-
-/// A cheap fingerprint of the watched files: every path with its size and modification time.
-fn fingerprint(args: &WatchArgs) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
-    let mut paths: Vec<PathBuf> = args.spec.iter().chain(&args.overlay).cloned().collect();
-    for spec in &args.spec {
-        if let Some(dir) = super::fixtures_for(spec, args.fixtures.as_deref(), args.no_fixtures) {
-            if let Ok(entries) = std::fs::read_dir(&dir) {
-                paths.extend(entries.filter_map(Result::ok).map(|e| e.path()));
-            }
-            paths.push(dir);
+impl From<LogFormatArg> for crate::record::LogFormat {
+    fn from(arg: LogFormatArg) -> Self {
+        match arg {
+            LogFormatArg::Text => crate::record::LogFormat::Text,
+            LogFormatArg::Json => crate::record::LogFormat::Json,
+            LogFormatArg::Off => crate::record::LogFormat::Off,
         }
     }
-    paths.sort();
-    paths.into_iter().map(|p| {
-        let meta = std::fs::metadata(&p).ok();
-        let (len, modified) = (meta.as_ref().map_or(0, |m| m.len()), meta.and_then(|m| m.modified().ok()));
-        (p, len, modified)
-    }).collect()
 }
 
-/// Poll the watched files (every 300 ms, until `stop`); reload and swap on a change.
-fn watch(args: &WatchArgs, live: &crate::pipeline::LiveApp, stop: &std::sync::atomic::AtomicBool) {
-    let mut last = fingerprint(args);
-    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let now = fingerprint(args);
-        if now == last {
-            continue;
+/// What `serve` runs with: the arguments checked and converted once.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// The specs and how to load them (again, on `--watch`).
+    pub load: LoadPlan,
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// The app's switches (seed, limits, recording, chaos, upstream).
+    pub options: crate::pipeline::Options,
+    /// `--state`: imported at start when it exists, written on shutdown.
+    pub state_file: Option<PathBuf>,
+    /// `--webhook`: receiver URL and signing secret.
+    pub webhooks: Vec<(String, Option<String>)>,
+    /// `--report`: the JUnit contract report, written on shutdown.
+    pub report: Option<PathBuf>,
+    /// `--strict`: exit 1 when the contract was broken.
+    pub strict: bool,
+    /// `--watch`: reload on edits.
+    pub watch: bool,
+}
+
+impl TryFrom<ServeArgs> for ServeConfig {
+    type Error = anyhow::Error;
+
+    fn try_from(args: ServeArgs) -> anyhow::Result<ServeConfig> {
+        let several = args.spec.len() > 1;
+        if several && (args.spec_args.fixtures.is_some() || args.base_path.is_some() || !args.spec_args.overlay.is_empty()) {
+            anyhow::bail!(
+                "--fixtures, --base-path and --overlay apply to one spec; with several specs, fixtures come from fixtures/<spec name>/"
+            );
         }
-        // Editors write in several steps: wait until the files are quiet.
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        last = fingerprint(args);
-        match load_specs(args) {
-            Ok(specs) => {
-                let (app, _) = live.load().rebuild(specs);
-                live.store(Arc::new(app));
-                println!("standin: reloaded");
-            }
-            Err(e) => eprintln!("standin: the edit does not load, still serving the last good version\n{e}"),
-        }
+        let log: crate::record::LogFormat = args.log_format.into();
+        let keeps_journal =
+            args.journal_size > 0 || args.record.is_some() || log != crate::record::LogFormat::Off || args.report.is_some() || args.strict;
+        let record = keeps_journal.then(|| crate::record::RecordOptions {
+            capacity: args.journal_size,
+            log,
+            har: args.record.clone(),
+            keep_secrets: args.record_secrets,
+        });
+        let chaos = crate::pipeline::Chaos {
+            latency_ms: args.latency.as_deref().map(parse_latency).transpose()?,
+            error_rate: rate(args.fault_rate, "--fault-rate")?,
+            reset_rate: rate(args.reset_rate, "--reset-rate")?,
+        };
+        let limits = crate::server::Limits {
+            max_connections: args.max_connections,
+            idle_timeout: std::time::Duration::from_secs(args.idle_timeout.max(1)),
+            request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
+            max_url_bytes: args.max_url_length,
+            max_header_bytes: args.max_header_size,
+        };
+        let webhooks = args.webhook.iter().map(|w| parse_webhook(w)).collect::<anyhow::Result<_>>()?;
+        let options = crate::pipeline::Options {
+            seed: args.seed,
+            body_limit: args.body_limit,
+            rate_limit_off: args.no_rate_limit,
+            rate_limit_window: args.rate_limit_window,
+            stateless: args.stateless,
+            record,
+            upstream: args.upstream.clone(),
+            chaos,
+            limits,
+        };
+        // The validation proxy checks answers against response schemas: repair them all at load.
+        let load = LoadPlan {
+            specs: args.spec,
+            spec_args: args.spec_args,
+            base_path: args.base_path,
+            repair_all_schemas: args.upstream.is_some(),
+        };
+        Ok(ServeConfig {
+            load,
+            addr: SocketAddr::new(args.host, args.port),
+            options,
+            state_file: args.state,
+            webhooks,
+            report: args.report,
+            strict: args.strict,
+            watch: args.watch,
+        })
     }
 }
 
 /// Run `standin serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
-    if args.spec.len() > 1 && (args.fixtures.is_some() || args.base_path.is_some() || !args.overlay.is_empty()) {
-        anyhow::bail!("--fixtures, --base-path and --overlay apply to one spec; with several specs, fixtures come from fixtures/<spec name>/");
-    }
-    let specs = match load_all(&args) {
+    let config = ServeConfig::try_from(args)?;
+    let specs = match config.load.load() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("standin: {e}");
             return Ok(ExitCode::from(1));
         }
     };
-    let options = crate::pipeline::Options { seed: args.seed, body_limit: args.body_limit, rate_limit_off: args.no_rate_limit, rate_limit_window: args.rate_limit_window, stateless: args.stateless,
-        record: (args.journal_size > 0 || args.record.is_some() || args.log_format != "off" || args.report.is_some() || args.strict).then(|| crate::record::RecordOptions {
-            capacity: args.journal_size,
-            log: match args.log_format.as_str() {
-                "json" => crate::record::LogFormat::Json,
-                "off" => crate::record::LogFormat::Off,
-                _ => crate::record::LogFormat::Text,
-            },
-            har: args.record.clone(),
-            keep_secrets: args.record_secrets,
-        }),
-        upstream: args.upstream.clone(),
-        chaos: crate::pipeline::Chaos {
-            latency_ms: match args.latency.as_deref() {
-                None => None,
-                Some(l) => Some(parse_latency(l)?),
-            },
-            error_rate: rate(args.fault_rate, "--fault-rate")?,
-            reset_rate: rate(args.reset_rate, "--reset-rate")?,
-        },
-        limits: crate::server::Limits {
-            max_connections: args.max_connections,
-            idle_timeout: std::time::Duration::from_secs(args.idle_timeout.max(1)),
-            request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
-            max_url_bytes: args.max_url_length,
-            max_header_bytes: args.max_header_size,
-        },
-    };
-    let (app, route_warnings) = App::new(specs.clone(), options);
+    let (app, route_warnings) = App::new(specs.clone(), config.options.clone());
     if let Some(e) = route_warnings.iter().find(|d| d.severity == crate::spec::Severity::Error) {
         eprintln!("standin: {e}");
         return Ok(ExitCode::from(2));
     }
     let app = Arc::new(app);
-    if let Some(file) = &args.state {
-        if file.exists() {
-            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read state file {}", file.display()))?;
-            let saved: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("state file {} is not JSON", file.display()))?;
-            for m in &app.mounts {
-                if let (Some(sandbox), Some(v)) = (&m.sandbox, saved.get(&m.spec.title)) {
-                    let skipped = sandbox.import(v).map_err(|e| anyhow::anyhow!("state file {}: {e}", file.display()))?;
-                    if skipped > 0 {
-                        eprintln!("standin: {skipped} saved collections no longer exist in the spec and were skipped");
-                    }
-                }
+    if let Some(file) = &config.state_file {
+        import_state(&app, file)?;
+    }
+    subscribe_webhooks(&app, &config.webhooks);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(serve(config, app, &specs, route_warnings.len(), started))
+}
+
+/// Serve until SIGINT/SIGTERM, then stop gracefully and write what shutdown writes.
+async fn serve(
+    config: ServeConfig,
+    app: Arc<App>,
+    specs: &[Arc<Spec>],
+    route_warnings: usize,
+    started: std::time::Instant,
+) -> anyhow::Result<ExitCode> {
+    let server = crate::server::start(app, config.addr).await.with_context(|| format!("cannot listen on {}", config.addr))?;
+    print_banner(specs, &server.url(), route_warnings, started)?;
+    let watcher = if config.watch {
+        let watcher = Watcher::spawn(config.load.clone(), server.live());
+        outln!("standin: watching the specs, overlays and fixtures for changes")?;
+        Some(watcher)
+    } else {
+        None
+    };
+    crate::server::shutdown_signal().await;
+    drop(watcher);
+    let app = server.app();
+    outln!("standin: shutting down")?;
+    server.stop().await.context("server error")?;
+    // Everything answered is in the recording before we say goodbye; then the summary.
+    let violated = report_contract(&app, config.report.as_deref())?;
+    if let Some(file) = &config.state_file {
+        export_state(&app, file)?;
+    }
+    Ok(if violated && config.strict { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// One line per mounted spec, then the listening address (tests and scripts read it).
+fn print_banner(specs: &[Arc<Spec>], url: &str, route_warnings: usize, started: std::time::Instant) -> std::io::Result<()> {
+    for spec in specs {
+        let fixtures = match &spec.fixtures {
+            Some((dir, n)) => format!(", {n} fixtures from {}", dir.display()),
+            None => String::new(),
+        };
+        let host = match (&spec.server_host, specs.len() > 1) {
+            (Some(h), true) => format!(" (Host: {h})"),
+            _ => String::new(),
+        };
+        let warnings = spec.warnings.len() + if specs.len() == 1 { route_warnings } else { 0 };
+        outln!(
+            "standin: {} {} (OpenAPI {}) at {url}{}{host} — {} routes{fixtures}, {warnings} warnings, ready in {} ms",
+            spec.title,
+            spec.version,
+            spec.openapi,
+            spec.base_path,
+            spec.operations.len(),
+            started.elapsed().as_millis()
+        )?;
+        if warnings > 0 {
+            outln!("standin: run `standin check {}` to list the warnings", spec.file.display())?;
+        }
+    }
+    outln!("standin: listening on {url} (health: {url}/__standin/health)")
+}
+
+/// Load each sandbox's saved state from `file`, if it exists.
+fn import_state(app: &App, file: &Path) -> anyhow::Result<()> {
+    if !file.exists() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read state file {}", file.display()))?;
+    let saved: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("state file {} is not JSON", file.display()))?;
+    for m in &app.mounts {
+        if let (Some(sandbox), Some(v)) = (&m.sandbox, saved.get(&m.spec.title)) {
+            let skipped = sandbox.import(v).map_err(|e| anyhow::anyhow!("state file {}: {e}", file.display()))?;
+            if skipped > 0 {
+                eprintln!("standin: {skipped} saved collections no longer exist in the spec and were skipped");
             }
         }
     }
-    for w in &args.webhook {
-        let (url, secret) = match w.split_once(',') {
-            Some((u, s)) => (u.to_string(), Some(s.to_string())),
-            None => (w.clone(), None),
-        };
-        if !url.starts_with("http://") && !url.starts_with("https://") {
-            anyhow::bail!("--webhook {url}: the receiver must be an http:// or https:// URL");
-        }
+    Ok(())
+}
+
+/// Save every sandbox's state to `file`, atomically.
+fn export_state(app: &App, file: &Path) -> anyhow::Result<()> {
+    let state: serde_json::Map<String, serde_json::Value> =
+        app.mounts.iter().filter_map(|m| Some((m.spec.title.clone(), m.sandbox.as_ref()?.export()))).collect();
+    let bytes = serde_json::to_vec_pretty(&state).context("cannot serialize the state")?;
+    crate::server::write_atomically(file, &bytes).with_context(|| format!("cannot write state file {}", file.display()))?;
+    outln!("standin: state saved to {}", file.display())?;
+    Ok(())
+}
+
+/// Deliver every event of every sandbox to each `--webhook` receiver.
+fn subscribe_webhooks(app: &App, webhooks: &[(String, Option<String>)]) {
+    for (url, secret) in webhooks {
         for m in &app.mounts {
             if let Some(s) = &m.sandbox {
                 s.webhooks.subscribe(None, url.clone(), Vec::new(), secret.clone());
             }
         }
     }
-    let route_warning_count = route_warnings.len();
+}
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let server = crate::server::start(app, SocketAddr::new(args.host, args.port))
-            .await
-            .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
-        let url = server.url();
-        for spec in &specs {
-            let fixtures = match &spec.fixtures {
-                Some((dir, n)) => format!(", {n} fixtures from {}", dir.display()),
-                None => String::new(),
-            };
-            let host = match (&spec.server_host, specs.len() > 1) {
-                (Some(h), true) => format!(" (Host: {h})"),
-                _ => String::new(),
-            };
-            let warnings = spec.warnings.len() + if specs.len() == 1 { route_warning_count } else { 0 };
-            outln!(
-                "standin: {} {} (OpenAPI {}) at {url}{}{host} — {} routes{fixtures}, {warnings} warnings, ready in {} ms",
-                spec.title,
-                spec.version,
-                spec.openapi,
-                spec.base_path,
-                spec.operations.len(),
-                started.elapsed().as_millis()
-            )?;
-            if warnings > 0 {
-                outln!("standin: run `standin check {}` to list the warnings", spec.file.display())?;
-            }
-        }
-        outln!("standin: listening on {url} (health: {url}/__standin/health)")?;
-        let stop_watching = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        if args.watch {
-            let live = server.live();
-            let stop = Arc::clone(&stop_watching);
-            let args = WatchArgs::of(&args);
-            std::thread::spawn(move || watch(&args, &live, &stop));
-            outln!("standin: watching the specs, overlays and fixtures for changes")?;
-        }
-        crate::server::shutdown_signal().await;
-        stop_watching.store(true, std::sync::atomic::Ordering::Relaxed);
-        let saved_app = server.app();
-        outln!("standin: shutting down")?;
-        server.stop().await.context("server error")?;
-        // Everything answered is in the recording before we say goodbye; then the summary.
-        let mut violated = false;
-        if let Some(r) = &saved_app.recorder {
-            let report = r.report();
-            let calls: u64 = report.values().map(|o| o.calls).sum();
-            let bad: Vec<(&String, usize)> = report.iter().filter(|(_, o)| !o.violations.is_empty()).map(|(n, o)| (n, o.violations.len())).collect();
-            violated = !bad.is_empty();
-            outln!("standin: contract summary: {calls} exchanges over {} operations, {} with violations", report.len(), bad.len())?;
-            for (name, n) in &bad {
-                outln!("standin:   {name}: {n} exchanges broke the contract (GET /__standin/violations lists them while running)")?;
-            }
-            if let Some(path) = &args.report {
-                crate::server::write_atomically(path, r.junit().as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
-            }
-            r.close();
-        }
-        if let Some(file) = &args.state {
-            let state: serde_json::Map<String, serde_json::Value> = saved_app.mounts.iter().filter_map(|m| Some((m.spec.title.clone(), m.sandbox.as_ref()?.export()))).collect();
-            let bytes = serde_json::to_vec_pretty(&state).context("cannot serialize the state")?;
-            crate::server::write_atomically(file, &bytes).with_context(|| format!("cannot write state file {}", file.display()))?;
-            outln!("standin: state saved to {}", file.display())?;
-        }
-        Ok::<_, anyhow::Error>(if violated && args.strict { ExitCode::from(1) } else { ExitCode::SUCCESS })
-    })
+/// Print the contract summary, write `--report`, close the recorder. Returns whether any
+/// exchange broke the contract.
+fn report_contract(app: &App, report: Option<&Path>) -> anyhow::Result<bool> {
+    let Some(r) = &app.recorder else { return Ok(false) };
+    let operations = r.report();
+    let calls: u64 = operations.values().map(|o| o.calls).sum();
+    let bad: Vec<(&String, usize)> =
+        operations.iter().filter(|(_, o)| !o.violations.is_empty()).map(|(n, o)| (n, o.violations.len())).collect();
+    outln!("standin: contract summary: {calls} exchanges over {} operations, {} with violations", operations.len(), bad.len())?;
+    for (name, n) in &bad {
+        outln!("standin:   {name}: {n} exchanges broke the contract (GET /__standin/violations lists them while running)")?;
+    }
+    if let Some(path) = report {
+        crate::server::write_atomically(path, r.junit().as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    r.close();
+    Ok(!bad.is_empty())
+}
+
+/// `URL[,SECRET]`, the URL http(s).
+fn parse_webhook(text: &str) -> anyhow::Result<(String, Option<String>)> {
+    let (url, secret) = match text.split_once(',') {
+        Some((u, s)) => (u.to_string(), Some(s.to_string())),
+        None => (text.to_string(), None),
+    };
+    anyhow::ensure!(
+        url.starts_with("http://") || url.starts_with("https://"),
+        "--webhook {url}: the receiver must be an http:// or https:// URL"
+    );
+    Ok((url, secret))
 }
 
 fn parse_latency(text: &str) -> anyhow::Result<(u64, u64)> {
-    let parse = |s: &str| s.trim().trim_end_matches("ms").parse::<u64>().map_err(|_| anyhow::anyhow!("--latency {text:?}: expected milliseconds like 200 or 100..500"));
+    let parse = |s: &str| {
+        s.trim()
+            .trim_end_matches("ms")
+            .parse::<u64>()
+            .map_err(|_| anyhow::anyhow!("--latency {text:?}: expected milliseconds like 200 or 100..500"))
+    };
     match text.split_once("..") {
         Some((a, b)) => {
             let (a, b) = (parse(a)?, parse(b.trim_start_matches('='))?);

@@ -1,19 +1,21 @@
-//! `standin replay`: serve a recorded HAR session.
+//! `standin replay`: answer requests from a recorded HAR session.
 //!
-//! A request is matched on method and path, and (by default) on the query parameters and the
-//! body too (`--match path|query|body` chooses how strict). The same request asked again gets
-//! the recorded answers in order (the last one once they run out), so stateful flows replay
-//! correctly. An unmatched request gets a standin 404 naming the nearest recorded requests, or,
-//! with `--spec`, the mock's answer.
+//! Takes the [`har::Entry`]s of a file and, per request, its method, path, query and body; hands
+//! back the recorded answer, or `None` so the caller can fall back (the mock of `--spec`) or
+//! answer [`Replayer::not_recorded`]. A request is matched on method and path, and (by default)
+//! on the query parameters and the body too (`--match path|query|body` chooses how strict). The
+//! same request asked again gets the recorded answers in order (the last one once they run out),
+//! so stateful flows replay correctly.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
-use serde_json::{json, Value};
+use serde_json::Value;
+
+use super::har;
 
 /// How strictly requests are matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -26,16 +28,18 @@ pub enum Strictness {
     Body,
 }
 
+/// The `code` of the 404 for a request nothing recorded matches.
+pub const CODE_NOT_RECORDED: &str = "not_recorded";
+/// Its title.
+pub const TITLE_NOT_RECORDED: &str = "Not recorded";
+
 /// One recorded exchange, ready to answer.
 #[derive(Debug)]
 struct Recorded {
     method: String,
     path: String,
-    query: Vec<(String, String)>,
-    body: Option<Value>,
-    raw_body: String,
     status: u16,
-    headers: Vec<(String, String)>,
+    headers: Vec<(HeaderName, HeaderValue)>,
     content: Bytes,
 }
 
@@ -47,8 +51,6 @@ pub struct Replayer {
     by_key: HashMap<String, Vec<usize>>,
     /// Match key → how many times it was answered.
     cursors: Mutex<HashMap<String, usize>>,
-    /// The mock to fall back on (`--spec`).
-    fallback: Option<Arc<crate::pipeline::LiveApp>>,
 }
 
 impl std::fmt::Debug for Replayer {
@@ -62,44 +64,33 @@ const HOP: [&str; 5] = ["content-length", "transfer-encoding", "connection", "da
 
 impl Replayer {
     /// Load a HAR file. Errors name the file and the entry.
-    pub fn load(path: &std::path::Path, strictness: Strictness, fallback: Option<Arc<crate::pipeline::App>>) -> Result<Replayer, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let har: Value = serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
-        let list = har.pointer("/log/entries").and_then(Value::as_array).ok_or_else(|| format!("{}#/log/entries: not a HAR file (no entries array)", path.display()))?;
-        let mut entries = Vec::new();
-        for (i, e) in list.iter().enumerate() {
-            let at = format!("{}#/log/entries/{i}", path.display());
-            let method = e.pointer("/request/method").and_then(Value::as_str).ok_or(format!("{at}/request/method: missing"))?.to_ascii_uppercase();
-            let url = e.pointer("/request/url").and_then(Value::as_str).ok_or(format!("{at}/request/url: missing"))?;
-            let path_and_query = super::path_and_query(url);
-            let (p, q) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
-            let raw_body = e.pointer("/request/postData/text").and_then(Value::as_str).unwrap_or("").to_string();
-            let status = e.pointer("/response/status").and_then(Value::as_u64).ok_or(format!("{at}/response/status: missing"))? as u16;
-            let headers = e.pointer("/response/headers").and_then(Value::as_array).map(|h| h.iter().filter_map(|h| Some((h.get("name")?.as_str()?.to_string(), h.get("value")?.as_str()?.to_string()))).collect()).unwrap_or_default();
-            let text = e.pointer("/response/content/text").and_then(Value::as_str).unwrap_or("");
-            let content = if e.pointer("/response/content/encoding").and_then(Value::as_str) == Some("base64") {
-                use base64::Engine;
-                base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| format!("{at}/response/content/text: invalid base64"))?.into()
-            } else {
-                Bytes::from(text.to_string())
-            };
-            entries.push(Recorded {
-                method,
-                path: p.to_string(),
-                query: crate::pipeline::validate::parse_query(Some(q)),
-                body: serde_json::from_str(&raw_body).ok(),
-                raw_body,
-                status,
-                headers,
-                content,
-            });
-        }
+    pub fn load(path: &std::path::Path, strictness: Strictness) -> Result<Replayer, String> {
+        let list = har::read(path)?;
+        Replayer::from_entries(&list, strictness).map_err(|e| format!("{}{e}", path.display()))
+    }
+
+    /// A session from entries already read; errors are `#/log/entries/<i>/…: why`.
+    pub fn from_entries(list: &[har::Entry], strictness: Strictness) -> Result<Replayer, String> {
+        let mut entries = Vec::with_capacity(list.len());
         let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, e) in entries.iter().enumerate() {
-            by_key.entry(key(strictness, &e.method, &e.path, &e.query, e.body.as_ref(), &e.raw_body)).or_default().push(i);
+        for (i, e) in list.iter().enumerate() {
+            let path_and_query = e.path_and_query();
+            let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+            let method = e.request.method.to_ascii_uppercase();
+            let raw_body = e.request.post_data.as_ref().map_or("", |p| p.text.as_str());
+            let content = e.response_body().ok_or_else(|| format!("#/log/entries/{i}/response/content/text: invalid base64"))?;
+            let headers = e
+                .response
+                .headers
+                .iter()
+                .filter(|h| !HOP.iter().any(|hop| hop.eq_ignore_ascii_case(&h.name)))
+                .filter_map(|h| Some((HeaderName::from_bytes(h.name.as_bytes()).ok()?, HeaderValue::from_str(&h.value).ok()?)))
+                .collect();
+            let k = key(strictness, &method, path, &super::parse_query(query), serde_json::from_str(raw_body).ok().as_ref(), raw_body);
+            by_key.entry(k).or_default().push(i);
+            entries.push(Recorded { method, path: path.to_string(), status: e.response.status, headers, content: content.into() });
         }
-        let fallback = fallback.map(|app| Arc::new(crate::pipeline::LiveApp::new(app)));
-        Ok(Replayer { entries, strictness, by_key, cursors: Mutex::new(HashMap::new()), fallback })
+        Ok(Replayer { entries, strictness, by_key, cursors: Mutex::new(HashMap::new()) })
     }
 
     /// Number of recorded exchanges.
@@ -112,21 +103,33 @@ impl Replayer {
         self.entries.is_empty()
     }
 
-    fn answer(&self, method: &str, path: &str, query: &[(String, String)], body: &[u8]) -> Option<&Recorded> {
+    /// The recorded answer to this request, if one matches (each call moves on to the next
+    /// recorded answer of the same request).
+    pub fn answer(&self, method: &Method, path: &str, query: Option<&str>, body: &[u8]) -> Option<Response> {
         let raw = String::from_utf8_lossy(body);
         let json: Option<Value> = serde_json::from_slice(body).ok();
-        let k = key(self.strictness, method, path, query, json.as_ref(), &raw);
+        let query = query.map(super::parse_query).unwrap_or_default();
+        let k = key(self.strictness, method.as_str(), path, &query, json.as_ref(), &raw);
         let list = self.by_key.get(&k)?;
-        let mut cursors = self.cursors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let n = cursors.entry(k).or_insert(0);
-        let i = list[(*n).min(list.len() - 1)];
-        *n += 1;
-        Some(&self.entries[i])
+        let i = {
+            let mut cursors = self.cursors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let n = cursors.entry(k).or_insert(0);
+            let i = list[(*n).min(list.len() - 1)];
+            *n += 1;
+            i
+        };
+        let r = &self.entries[i];
+        let mut resp = Response::new(Body::from(r.content.clone()));
+        *resp.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
+        for (n, v) in &r.headers {
+            resp.headers_mut().append(n.clone(), v.clone());
+        }
+        Some(resp)
     }
 
     /// The recorded requests most like this one (same method first, then the longest common
     /// path prefix).
-    fn nearest(&self, method: &str, path: &str) -> Vec<String> {
+    pub fn nearest(&self, method: &str, path: &str) -> Vec<String> {
         let mut scored: Vec<(usize, String)> = self
             .entries
             .iter()
@@ -135,9 +138,26 @@ impl Replayer {
                 (common + if e.method == method { 1_000 } else { 0 }, format!("{} {}", e.method, e.path))
             })
             .collect();
-        scored.sort_by(|a, b| b.0.cmp(&a.0));
+        scored.sort_by_key(|s| std::cmp::Reverse(s.0));
         scored.dedup_by(|a, b| a.1 == b.1);
         scored.into_iter().take(3).map(|(_, s)| s).collect()
+    }
+
+    /// The 404 for a request nothing recorded matches: standin's problem envelope with the
+    /// `nearest` recorded requests as an extension member.
+    pub fn not_recorded(&self, method: &Method, uri: &axum::http::Uri) -> Response {
+        let mut rejection = crate::pipeline::reject::Rejection::not_found(method, uri.path());
+        rejection.code = CODE_NOT_RECORDED;
+        rejection.title = TITLE_NOT_RECORDED;
+        rejection.detail = format!("No recorded exchange matches {method} {uri}.");
+        let mut body = rejection.body();
+        if let Value::Object(members) = &mut body {
+            members.insert("nearest".into(), self.nearest(method.as_str(), uri.path()).into());
+        }
+        let mut resp = Response::new(Body::from(body.to_string()));
+        *resp.status_mut() = rejection.status;
+        resp.headers_mut().insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        resp
     }
 }
 
@@ -166,45 +186,51 @@ fn canonical(v: &Value) -> String {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            format!("{{{}}}", keys.iter().map(|k| format!("{}:{}", Value::String((*k).clone()), canonical(&m[*k]))).collect::<Vec<_>>().join(","))
+            format!(
+                "{{{}}}",
+                keys.iter().map(|k| format!("{}:{}", Value::String((*k).clone()), canonical(&m[*k]))).collect::<Vec<_>>().join(",")
+            )
         }
         Value::Array(a) => format!("[{}]", a.iter().map(canonical).collect::<Vec<_>>().join(",")),
         other => other.to_string(),
     }
 }
 
-/// The axum fallback handler for `standin replay`.
-pub async fn handle(State(replayer): State<Arc<Replayer>>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024).await.unwrap_or_default();
-    let query = crate::pipeline::validate::parse_query(parts.uri.query());
-    if let Some(r) = replayer.answer(parts.method.as_str(), parts.uri.path(), &query, &bytes) {
-        let mut resp = Response::new(Body::from(r.content.clone()));
-        *resp.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
-        for (n, v) in &r.headers {
-            if HOP.contains(&n.to_ascii_lowercase().as_str()) {
-                continue;
-            }
-            if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(n.as_bytes()), HeaderValue::from_str(v)) {
-                resp.headers_mut().append(n, v);
-            }
-        }
-        return resp;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(method: &str, url: &str, body: Option<&str>, status: u16, text: &str) -> har::Entry {
+        serde_json::from_value(serde_json::json!({
+            "request": {"method": method, "url": url, "postData": body.map(|b| serde_json::json!({"text": b}))},
+            "response": {"status": status, "content": {"text": text}},
+        }))
+        .unwrap()
     }
-    if let Some(app) = &replayer.fallback {
-        let req = Request::from_parts(parts, Body::from(bytes));
-        return crate::pipeline::handle_wrap(State(Arc::clone(app)), req).await;
+
+    async fn text(resp: Response) -> (u16, String) {
+        let status = resp.status().as_u16();
+        (status, String::from_utf8(axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap())
     }
-    let body = json!({
-        "type": "urn:standin:problem:not_recorded",
-        "title": "Not recorded",
-        "status": 404,
-        "detail": format!("No recorded exchange matches {} {}.", parts.method, parts.uri),
-        "code": "not_recorded",
-        "nearest": replayer.nearest(parts.method.as_str(), parts.uri.path()),
-    });
-    let mut resp = Response::new(Body::from(body.to_string()));
-    *resp.status_mut() = StatusCode::NOT_FOUND;
-    resp.headers_mut().insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-    resp
+
+    #[tokio::test]
+    async fn the_same_request_gets_the_recorded_answers_in_order_then_the_last() {
+        let list = [
+            entry("GET", "http://h/a?x=1&y=2", None, 200, "one"),
+            entry("GET", "http://h/a?y=2&x=1", None, 404, "two"),
+            entry("POST", "http://h/a", Some("{\"b\":1,\"a\":2}"), 201, "made"),
+        ];
+        let r = Replayer::from_entries(&list, Strictness::Body).unwrap();
+        let get = |q| r.answer(&Method::GET, "/a", Some(q), b"");
+        assert_eq!(text(get("x=1&y=2").unwrap()).await, (200, "one".into()));
+        assert_eq!(text(get("y=2&x=1").unwrap()).await, (404, "two".into()), "query order does not matter");
+        assert_eq!(text(get("x=1&y=2").unwrap()).await, (404, "two".into()), "the last answer once they run out");
+        assert!(get("x=3").is_none());
+        let post = r.answer(&Method::POST, "/a", None, b"{\"a\": 2, \"b\": 1}").expect("JSON bodies match as values");
+        assert_eq!(text(post).await, (201, "made".into()));
+        let (status, body) = text(r.not_recorded(&Method::GET, &"/b?z=1".parse().unwrap())).await;
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!((status, body["code"].as_str(), body["title"].as_str()), (404, Some(CODE_NOT_RECORDED), Some(TITLE_NOT_RECORDED)));
+        assert_eq!(body["nearest"][0], "GET /a");
+    }
 }

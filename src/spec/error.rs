@@ -60,32 +60,5 @@ fn render(diags: &[Diagnostic]) -> String {
     diags.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n")
 }
 
-/// Escape one reference token for a JSON pointer (RFC 6901 §4).
-pub fn escape_token(token: &str) -> String {
-    if !token.contains(['~', '/']) {
-        return token.to_string();
-    }
-    token.replace('~', "~0").replace('/', "~1")
-}
-
-/// Undo [`escape_token`], borrowing when there is nothing to undo (lookups on the request path).
-pub fn unescaped(token: &str) -> std::borrow::Cow<'_, str> {
-    if token.contains('~') {
-        std::borrow::Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
-    } else {
-        std::borrow::Cow::Borrowed(token)
-    }
-}
-
-/// Undo [`escape_token`], as an owned string.
-pub fn unescape_token(token: &str) -> String {
-    unescaped(token).into_owned()
-}
-
-/// Join a pointer and one more token.
-pub fn join(pointer: &str, token: &str) -> String {
-    let mut out = String::with_capacity(pointer.len() + token.len() + 1);
-    out.push_str(pointer);
-    super::load::push_token(&mut out, token);
-    out
-}
+// The pointer helpers moved to `util::pointer`; these names stay for the spec stages.
+pub use crate::util::pointer::{escape_token, join, unescape_token, unescaped};

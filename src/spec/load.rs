@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::error::{join, Diagnostic};
+use super::error::Diagnostic;
+use crate::util::pointer::{deep_resolve, join, push_index};
+// The pointer helpers live in `util::pointer`; these names stay for the stages that use them.
+pub use crate::util::pointer::{deref, encode_pointer, get as pointer, push_token, resolve_fragment as resolve_pointer};
 
 /// The key of the root document under which referenced files are bundled.
 pub const BUNDLE_KEY: &str = "x-standin-bundle";
@@ -24,13 +27,11 @@ const MAX_SPEC_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Read and parse one YAML or JSON file.
 pub fn read_document(path: &Path) -> Result<Value, Diagnostic> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Diagnostic::error(path, "", format!("cannot read file: {e}")))?;
+    let meta = std::fs::metadata(path).map_err(|e| Diagnostic::error(path, "", format!("cannot read file: {e}")))?;
     if meta.len() > MAX_SPEC_BYTES {
         return Err(Diagnostic::error(path, "", format!("file is {} bytes, over the {MAX_SPEC_BYTES}-byte limit", meta.len())));
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::error(path, "", format!("cannot read file: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| Diagnostic::error(path, "", format!("cannot read file: {e}")))?;
     parse_document(path, &text)
 }
 
@@ -50,7 +51,7 @@ pub fn parse_document(path: &Path, text: &str) -> Result<Value, Diagnostic> {
         let at = e.location().map(|l| format!(" at line {} column {}", l.line(), l.column())).unwrap_or_default();
         Diagnostic::error(path, "", format!("invalid YAML{at}: {e}"))
     })?;
-    // Merge keys (`<<: *anchor`) are only applied on request (shared/research/crates.md §8).
+    // Merge keys (`<<: *anchor`) are applied only on request: yaml_serde leaves them as keys.
     yaml.apply_merge().map_err(|e| Diagnostic::error(path, "", format!("invalid YAML merge key: {e}")))?;
     serde_json::to_value(yaml).map_err(|e| Diagnostic::error(path, "", format!("YAML value cannot be represented as JSON: {e}")))
 }
@@ -74,8 +75,7 @@ pub fn bundle(root_path: &Path, root: &mut Value) -> Vec<Diagnostic> {
         next += 1;
     }
     if !bundler.docs.is_empty() {
-        let bundle: Map<String, Value> =
-            bundler.docs.into_iter().enumerate().map(|(i, (_, d))| (i.to_string(), d)).collect();
+        let bundle: Map<String, Value> = bundler.docs.into_iter().enumerate().map(|(i, (_, d))| (i.to_string(), d)).collect();
         if let Some(obj) = root.as_object_mut() {
             obj.insert(BUNDLE_KEY.to_string(), Value::Object(bundle));
         }
@@ -205,48 +205,26 @@ pub fn normalize_refs(file: &Path, doc: &mut Value) -> Vec<Diagnostic> {
     diags
 }
 
-/// Percent-encode a JSON pointer for use in a URI fragment.
-pub fn encode_pointer(pointer: &str) -> String {
-    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'/').remove(b'~').remove(b'-').remove(b'.').remove(b'_');
-    percent_encoding::utf8_percent_encode(pointer, KEEP).to_string()
-}
-
-/// Resolve a pointer token by token, following `$ref`s met on the way. Returns the canonical
-/// pointer of the target.
-fn deep_resolve(doc: &Value, pointer: &str) -> Option<String> {
-    let mut at = String::new();
-    let mut hops = 0;
-    for token in pointer.split('/').skip(1) {
-        let key = super::error::unescape_token(token);
-        loop {
-            let node = doc.pointer(&at)?;
-            let has = match node {
-                Value::Object(m) => m.contains_key(&key),
-                Value::Array(a) => key.parse::<usize>().is_ok_and(|i| i < a.len()),
-                _ => false,
-            };
-            if has {
-                break;
-            }
-            let r = node.get("$ref").and_then(Value::as_str)?.strip_prefix('#')?;
-            hops += 1;
-            if hops > 64 {
-                return None;
-            }
-            at = percent_encoding::percent_decode_str(r).decode_utf8_lossy().to_string();
-        }
-        at = join(&at, &key);
-    }
-    Some(at)
-}
-
 /// Keys whose values are data (instances), not schema or structure: walkers do not descend.
 pub const DATA_KEYS: [&str; 4] = ["example", "default", "const", "enum"];
 
 /// Keys whose value maps *names* to things (schema properties, component names): a key there is
 /// a name, never a keyword, so a property called `default`, `enum` or `examples` is still a
 /// schema and is walked like any other.
-pub const NAME_MAPS: [&str; 12] = ["properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "schemas", "parameters", "responses", "requestBodies", "headers", "callbacks", "pathItems"];
+pub const NAME_MAPS: [&str; 12] = [
+    "properties",
+    "patternProperties",
+    "$defs",
+    "definitions",
+    "dependentSchemas",
+    "schemas",
+    "parameters",
+    "responses",
+    "requestBodies",
+    "headers",
+    "callbacks",
+    "pathItems",
+];
 
 /// Whether the children of `key` form a name map, given whether `key` itself is a name.
 pub fn holds_names(key_is_name: bool, key: &str) -> bool {
@@ -259,7 +237,14 @@ pub fn holds_names(key_is_name: bool, key: &str) -> bool {
 pub fn walk_objects<'v>(value: &'v Value, pointer: &str, skip: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(&str, &'v Map<String, Value>)) {
     // One pointer buffer for the whole walk, grown and cut back token by token: building a new
     // string per node took a good share of loading GitHub's spec (a million nodes).
-    fn go<'v>(value: &'v Value, at: &mut String, names: bool, depth: usize, skip: &dyn Fn(&str) -> bool, f: &mut dyn FnMut(&str, &'v Map<String, Value>)) {
+    fn go<'v>(
+        value: &'v Value,
+        at: &mut String,
+        names: bool,
+        depth: usize,
+        skip: &dyn Fn(&str) -> bool,
+        f: &mut dyn FnMut(&str, &'v Map<String, Value>),
+    ) {
         if depth > 256 {
             return;
         }
@@ -279,8 +264,7 @@ pub fn walk_objects<'v>(value: &'v Value, pointer: &str, skip: &dyn Fn(&str) -> 
                 for (i, v) in items.iter().enumerate() {
                     if v.is_object() || v.is_array() {
                         let len = at.len();
-                        at.push('/');
-                        at.push_str(itoa(i).as_str());
+                        push_index(at, i);
                         go(v, at, false, depth + 1, skip, f);
                         at.truncate(len);
                     }
@@ -294,110 +278,10 @@ pub fn walk_objects<'v>(value: &'v Value, pointer: &str, skip: &dyn Fn(&str) -> 
     go(value, &mut at, false, 0, skip, f)
 }
 
-/// Append `/token`, escaped as RFC 6901 §4 requires.
-pub fn push_token(at: &mut String, token: &str) {
-    at.push('/');
-    if token.contains(['~', '/']) {
-        at.push_str(&super::error::escape_token(token));
-    } else {
-        at.push_str(token);
-    }
-}
-
-/// A small decimal number as text, without the formatting machinery.
-fn itoa(mut n: usize) -> ArrayString {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    ArrayString { buf, start: i }
-}
-
-/// The digits [`itoa`] wrote.
-struct ArrayString {
-    buf: [u8; 20],
-    start: usize,
-}
-
-impl ArrayString {
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[self.start..]).unwrap_or("0")
-    }
-}
-
 fn walk_refs(value: &Value, f: &mut impl FnMut(&str, &str)) {
     walk_objects(value, "", &|k| DATA_KEYS.contains(&k), &mut |at, map| {
         if let Some(Value::String(r)) = map.get("$ref") {
             f(&join(at, "$ref"), r);
         }
     });
-}
-
-/// Resolve a URI fragment (`/components/schemas/Deal`, possibly percent-encoded) in `doc`.
-/// `Value::pointer` without a `String` per token (serde_json unescapes every token into a new
-/// one): for lookups on the request path.
-pub fn pointer<'a>(doc: &'a Value, p: &str) -> Option<&'a Value> {
-    if p.is_empty() {
-        return Some(doc);
-    }
-    let mut current = doc;
-    for token in p.strip_prefix('/')?.split('/') {
-        let token = crate::spec::error::unescaped(token);
-        let token = token.as_ref();
-        current = match current {
-            Value::Object(map) => map.get(token)?,
-            Value::Array(items) => items.get(token.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(current)
-}
-
-pub fn resolve_pointer<'a>(doc: &'a Value, fragment: &str) -> Option<&'a Value> {
-    if fragment.is_empty() {
-        return Some(doc);
-    }
-    if fragment.contains('%') {
-        let decoded = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy();
-        return doc.pointer(&decoded);
-    }
-    doc.pointer(fragment)
-}
-
-/// Follow a chain of `$ref`s starting at `value` (at `pointer`) to the first non-reference value.
-///
-/// Returns the value and its pointer, or an error message for a broken or circular chain.
-pub fn deref<'a>(doc: &'a Value, value: &'a Value, pointer: &str) -> Result<(&'a Value, String), String> {
-    let mut current = value;
-    let mut at = pointer.to_string();
-    for _ in 0..64 {
-        match current.get("$ref").and_then(Value::as_str) {
-            Some(r) => {
-                let fragment = r.strip_prefix('#').ok_or_else(|| format!("unsupported $ref {r:?}"))?;
-                current = resolve_pointer(doc, fragment).ok_or_else(|| format!("$ref {r:?} does not resolve"))?;
-                at = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy().to_string();
-            }
-            None => return Ok((current, at)),
-        }
-    }
-    Err("$ref chain is circular or longer than 64 hops".to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pointer_matches_serde_json_pointer() {
-        let doc = serde_json::json!({"a/b": {"c~d": [1, {"e": true}]}, "": {"x": 0}});
-        for p in ["", "/a~1b", "/a~1b/c~0d", "/a~1b/c~0d/1/e", "/a~1b/c~0d/2", "/missing", "//x", "/a~1b/c~0d/x", "no-slash"] {
-            assert_eq!(pointer(&doc, p), doc.pointer(p), "{p}");
-        }
-    }
 }

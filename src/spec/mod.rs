@@ -10,6 +10,7 @@
 pub mod convert;
 pub mod error;
 pub mod ext;
+pub mod lint;
 pub mod load;
 pub mod security;
 pub mod model;

@@ -3,7 +3,7 @@
 //!
 //! ```yaml
 //! overlay: 1.0.0
-//! info: { title: Bench behaviour for standin, version: 1.0.0 }
+//! info: { title: Vendor behaviour for standin, version: 1.0.0 }
 //! actions:
 //!   - target: $                          # the document root
 //!     update: { x-standin: { rateLimit: { window: 60, limit: 60 } } }
@@ -14,15 +14,20 @@
 //! ```
 //!
 //! `update` merges into every object the target selects (objects merge recursively, arrays are
-//! appended to, other values replaced); `remove` deletes the selected values. Targets are a
-//! JSONPath subset: `$`, `.name`, `['name']`, `[n]`, `[*]`, `.*` (enough for the paths of an
-//! OpenAPI document). A target that selects nothing is a warning.
+//! appended to, other values replaced); `remove` deletes the selected values. Targets are
+//! JSONPath (RFC 9535, as Overlay 1.0 asks): `$.paths['/a'].get`, `$.paths.*.get`,
+//! `$..parameters`, `$.tags[?@.name == 'internal']`. Each match is turned into a JSON pointer
+//! and changed there. A target that selects nothing is a warning.
+//!
+//! Takes the parsed spec document and the overlay files; hands the changed document on to
+//! bundling and conversion (the overlay runs before either).
 
 use std::path::Path;
 
 use serde_json::Value;
 
-use super::error::{escape_token, Diagnostic};
+use super::error::Diagnostic;
+use crate::util::pointer::unescape_token;
 
 /// Apply an overlay file to `doc`. Errors and warnings name the overlay file and the action.
 pub fn apply(file: &Path, doc: &mut Value, diags: &mut Vec<Diagnostic>) {
@@ -44,19 +49,20 @@ pub fn apply(file: &Path, doc: &mut Value, diags: &mut Vec<Diagnostic>) {
             diags.push(Diagnostic::error(file, format!("{at}/target"), "an action needs a `target`"));
             continue;
         };
-        let segments = match parse(target) {
-            Ok(s) => s,
+        let pointers = match select(doc, target) {
+            Ok(p) => p,
             Err(e) => {
                 diags.push(Diagnostic::error(file, format!("{at}/target"), format!("{target:?}: {e}")));
                 continue;
             }
         };
-        let pointers = select(doc, &segments);
         if pointers.is_empty() {
             diags.push(Diagnostic::warning(file, format!("{at}/target"), format!("{target:?} selects nothing in the spec")));
             continue;
         }
         let remove = action.get("remove") == Some(&Value::Bool(true));
+        // Last first: removing an array item does not shift the ones still to visit, and a
+        // descendant (`$..x` selects nested matches) goes before its ancestor.
         for pointer in pointers.iter().rev() {
             if remove {
                 remove_at(doc, pointer);
@@ -67,82 +73,19 @@ pub fn apply(file: &Path, doc: &mut Value, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Segment {
-    Key(String),
-    Index(usize),
-    Wildcard,
-}
-
-fn parse(path: &str) -> Result<Vec<Segment>, String> {
-    let mut rest = path.trim().strip_prefix('$').ok_or("a target starts with `$`")?;
-    let mut out = Vec::new();
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix(".*") {
-            out.push(Segment::Wildcard);
-            rest = r;
-        } else if let Some(r) = rest.strip_prefix('.') {
-            let end = r.find(['.', '[']).unwrap_or(r.len());
-            if end == 0 {
-                return Err("empty name after `.`".into());
-            }
-            out.push(Segment::Key(r[..end].to_string()));
-            rest = &r[end..];
-        } else if let Some(r) = rest.strip_prefix("[*]") {
-            out.push(Segment::Wildcard);
-            rest = r;
-        } else if let Some(r) = rest.strip_prefix('[') {
-            let quote = r.chars().next().filter(|c| *c == '\'' || *c == '"');
-            match quote {
-                Some(q) => {
-                    let close = r[1..].find(q).ok_or("unterminated quoted name")? + 1;
-                    out.push(Segment::Key(r[1..close].to_string()));
-                    rest = r[close + 1..].strip_prefix(']').ok_or("expected `]` after a quoted name")?;
-                }
-                None => {
-                    let close = r.find(']').ok_or("expected `]`")?;
-                    let n = r[..close].trim().parse().map_err(|_| format!("unsupported selector [{}]", &r[..close]))?;
-                    out.push(Segment::Index(n));
-                    rest = &r[close + 1..];
-                }
-            }
-        } else {
-            return Err(format!("unsupported syntax at {rest:?} (supported: .name, ['name'], [n], [*], .*)"));
-        }
-    }
-    Ok(out)
-}
-
-/// The JSON pointers of every value `segments` selects.
-fn select(doc: &Value, segments: &[Segment]) -> Vec<String> {
-    let mut current = vec![(String::new(), doc)];
-    for seg in segments {
-        let mut next = Vec::new();
-        for (p, v) in current {
-            match (seg, v) {
-                (Segment::Key(k), Value::Object(m)) => {
-                    if let Some(c) = m.get(k) {
-                        next.push((format!("{p}/{}", escape_token(k)), c));
-                    }
-                }
-                (Segment::Index(i), Value::Array(a)) => {
-                    if let Some(c) = a.get(*i) {
-                        next.push((format!("{p}/{i}"), c));
-                    }
-                }
-                (Segment::Wildcard, Value::Object(m)) => next.extend(m.iter().map(|(k, c)| (format!("{p}/{}", escape_token(k)), c))),
-                (Segment::Wildcard, Value::Array(a)) => next.extend(a.iter().enumerate().map(|(i, c)| (format!("{p}/{i}"), c))),
-                _ => {}
-            }
-        }
-        current = next;
-    }
-    current.into_iter().map(|(p, _)| p).collect()
+/// The JSON pointers of every value the JSONPath `target` selects, in the order the query
+/// yields them (array items by index, a node before its descendants), each once.
+fn select(doc: &Value, target: &str) -> Result<Vec<String>, String> {
+    let path = serde_json_path::JsonPath::parse(target.trim()).map_err(|e| e.to_string())?;
+    let mut pointers: Vec<String> = path.query_located(doc).locations().map(|l| l.to_json_pointer()).collect();
+    let mut seen = std::collections::HashSet::new();
+    pointers.retain(|p| seen.insert(p.clone()));
+    Ok(pointers)
 }
 
 fn remove_at(doc: &mut Value, pointer: &str) {
     let Some((parent, last)) = pointer.rsplit_once('/') else { return };
-    let key = super::error::unescape_token(last);
+    let key = unescape_token(last);
     match doc.pointer_mut(parent) {
         Some(Value::Object(m)) => {
             m.shift_remove(&key);
@@ -183,9 +126,29 @@ mod tests {
     #[test]
     fn targets_select_paths_with_slashes_and_wildcards() {
         let doc = json!({"paths": {"/a": {"get": {"x": 1}, "post": {}}, "/b": {"get": {}}}});
-        assert_eq!(select(&doc, &parse("$.paths['/a'].get").unwrap()), vec!["/paths/~1a/get"]);
-        assert_eq!(select(&doc, &parse("$.paths.*.get").unwrap()), vec!["/paths/~1a/get", "/paths/~1b/get"]);
-        assert!(parse("$..deep").is_err());
+        assert_eq!(select(&doc, "$.paths['/a'].get").unwrap(), vec!["/paths/~1a/get"]);
+        assert_eq!(select(&doc, "$.paths.*.get").unwrap(), vec!["/paths/~1a/get", "/paths/~1b/get"]);
+        assert!(select(&doc, "$.paths[").is_err(), "a target that does not parse is an error");
+        assert!(select(&doc, "paths").is_err(), "a target starts with `$`");
+    }
+
+    #[test]
+    fn descendant_targets_select_at_every_depth() {
+        let doc = json!({"paths": {"/a": {"get": {"parameters": [{"name": "q"}]}}, "/b": {"parameters": []}}, "parameters": {}});
+        let mut got = select(&doc, "$..parameters").unwrap();
+        got.sort();
+        assert_eq!(got, vec!["/parameters", "/paths/~1a/get/parameters", "/paths/~1b/parameters"]);
+    }
+
+    #[test]
+    fn filter_targets_select_by_a_member_value() {
+        let mut doc = json!({"tags": [{"name": "public"}, {"name": "internal"}, {"name": "internal", "x": 1}]});
+        assert_eq!(select(&doc, "$.tags[?@.name == 'internal']").unwrap(), vec!["/tags/1", "/tags/2"]);
+        // Removing both matches, last first, leaves the other item in place.
+        for p in select(&doc, "$.tags[?@.name == 'internal']").unwrap().iter().rev() {
+            remove_at(&mut doc, p);
+        }
+        assert_eq!(doc, json!({"tags": [{"name": "public"}]}));
     }
 
     #[test]

@@ -18,8 +18,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::error::{escape_token, unescape_token, Diagnostic};
+use super::error::Diagnostic;
 use super::load::{walk_objects, DATA_KEYS};
+use crate::util::pointer::{escape_token, unescape_token};
 
 /// Most problems reported per document (the rest are repaired silently and counted).
 const MAX_REPORTED: usize = 50;
@@ -64,11 +65,19 @@ pub fn repair(file: &Path, request: &mut Value, response: &mut Value) -> Vec<Dia
         remove_keyword(request, &pointer);
         if i < MAX_REPORTED {
             let keyword = removed.rsplit('/').next().map(unescape_token).unwrap_or_default();
-            diags.push(Diagnostic::warning(file, &removed, format!("{message}; the validator cannot compile it, so standin ignores `{keyword}` here")));
+            diags.push(Diagnostic::warning(
+                file,
+                &removed,
+                format!("{message}; the validator cannot compile it, so standin ignores `{keyword}` here"),
+            ));
         }
     }
     if total > MAX_REPORTED {
-        diags.push(Diagnostic::warning(file, "", format!("{} more schema keywords that cannot compile were ignored", total - MAX_REPORTED)));
+        diags.push(Diagnostic::warning(
+            file,
+            "",
+            format!("{} more schema keywords that cannot compile were ignored", total - MAX_REPORTED),
+        ));
     }
     diags
 }
@@ -77,7 +86,9 @@ pub fn repair(file: &Path, request: &mut Value, response: &mut Value) -> Vec<Dia
 fn pattern_error(pattern: &str) -> Option<String> {
     let schema = serde_json::json!({"type": "string", "pattern": pattern});
     let compiled = jsonschema::options().with_draft(jsonschema::Draft::Draft202012).build(&schema);
-    compiled.is_err().then(|| format!("pattern {} is not an ECMA-262 regular expression", crate::pipeline::validate::short(&format!("{pattern:?}"))))
+    compiled
+        .is_err()
+        .then(|| format!("pattern {} is not an ECMA-262 regular expression", crate::pipeline::validate::short(&format!("{pattern:?}"))))
 }
 
 /// Remove the keyword holding the bad value at `pointer`: the keyword itself, or the keyword
@@ -121,7 +132,8 @@ mod tests {
 
     #[test]
     fn a_pattern_the_validator_cannot_compile_is_removed_and_the_rest_kept() {
-        let mut response = doc(json!({"type": "object", "properties": {"id": {"type": "string", "pattern": "\\p{XDigit}{8}", "maxLength": 8}}}));
+        let mut response =
+            doc(json!({"type": "object", "properties": {"id": {"type": "string", "pattern": "\\p{XDigit}{8}", "maxLength": 8}}}));
         let mut request = response.clone();
         let diags = repair(Path::new("x.yaml"), &mut request, &mut response);
         assert_eq!(diags.len(), 1);
@@ -133,7 +145,8 @@ mod tests {
 
     #[test]
     fn keywords_with_values_of_the_wrong_type_are_removed() {
-        let mut response = doc(json!({"type": "object", "required": [1], "properties": {"t": {"pattern": 0, "type": {"type": "string"}}, "bad": 5}}));
+        let mut response =
+            doc(json!({"type": "object", "required": [1], "properties": {"t": {"pattern": 0, "type": {"type": "string"}}, "bad": 5}}));
         let mut request = response.clone();
         let diags = repair(Path::new("x.yaml"), &mut request, &mut response);
         let pointers: Vec<&str> = diags.iter().map(|d| d.pointer.as_str()).collect();

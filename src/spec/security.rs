@@ -3,11 +3,15 @@
 //! An operation's requirement is a list of alternatives (OR), each a list of schemes (AND), as
 //! in OpenAPI 3 §4.8.30. An empty list means no authentication; an empty alternative (`{}`)
 //! means authentication is optional.
+//!
+//! Takes the bundled document and the lowered operations; hands on the [`Scheme`]s and, on each
+//! operation, the indexes of the schemes each alternative needs (read by authentication).
 
 use serde_json::Value;
 
 use super::error::Diagnostic;
 use super::model::Operation;
+use crate::util::pointer::{deref, escape_token};
 
 /// Where a credential travels and how it is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,8 +45,8 @@ pub fn read_schemes(file: &std::path::Path, doc: &Value, diags: &mut Vec<Diagnos
     let mut out = Vec::new();
     let Some(map) = doc.pointer("/components/securitySchemes").and_then(Value::as_object) else { return out };
     for (name, s) in map {
-        let at = format!("/components/securitySchemes/{}", super::error::escape_token(name));
-        let s = match super::load::deref(doc, s, &at) {
+        let at = format!("/components/securitySchemes/{}", escape_token(name));
+        let s = match deref(doc, s, &at) {
             Ok((s, _)) => s,
             Err(e) => {
                 diags.push(Diagnostic::error(file, &at, e));

@@ -1,0 +1,398 @@
+//! The [`Recorder`]: the journal of recent exchanges, the HAR file, the completion line and the
+//! contract report, all kept by one writer thread.
+//!
+//! Takes [`Exchange`]s from the request path through a channel: the request path only pays for
+//! a send, and never wakes the writer (it polls; reads of the journal flush it first). Hands
+//! on the journal (the last `capacity` exchanges, for `GET /__standin/requests` and
+//! `/__standin/violations`), HAR entries (when recording), one `tracing` event per exchange on
+//! [`EXCHANGE_TARGET`] (the completion line, in the chosen [`LogFormat`]), and per operation
+//! the calls and violations since start ([`Recorder::report`], [`Recorder::junit`]).
+//!
+//! # Implementation rationale
+//! A writer thread rather than a lock around the journal on the request path: many requests
+//! finish at once on a busy server, and only the writer ever touches the file. Reads of the
+//! journal (admin calls) lock it briefly; the request path never does.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde_json::{json, Value};
+
+use super::har::HarFile;
+use super::Exchange;
+
+/// The `tracing` target of the per-exchange completion line. Its events carry the whole line as
+/// their message; the CLI prints them on stdout as they are.
+pub const EXCHANGE_TARGET: &str = "standin::exchange";
+
+/// How many exchanges the writer takes from the channel at once (the report and the journal are
+/// locked once per batch, not once per exchange).
+const BATCH: usize = 256;
+
+/// Violations kept per operation for the report (the count of calls is not bounded).
+const MAX_REPORTED_VIOLATIONS: usize = 100;
+
+/// How the completion line is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// No line.
+    #[default]
+    Off,
+    /// `GET /api/v1/tags 200 0.4ms fixture`
+    Text,
+    /// One JSON object per line (the journal's summary of the exchange).
+    Json,
+}
+
+/// What the writer does with each exchange.
+#[derive(Debug, Clone, Default)]
+pub struct RecordOptions {
+    /// How many exchanges the journal keeps (0: a default of 1,000).
+    pub capacity: usize,
+    /// The completion line's format.
+    pub log: LogFormat,
+    /// Append every exchange to this HAR file.
+    pub har: Option<std::path::PathBuf>,
+    /// Keep credentials in the recording (`--record-secrets`).
+    pub keep_secrets: bool,
+}
+
+enum Message {
+    /// Allocated once on the request path and kept as is in the journal (numbered by the
+    /// writer while it is still the only reference).
+    Exchange(Arc<Exchange>),
+    Flush(mpsc::Sender<()>),
+    Close,
+}
+
+/// Per operation: how often it was exercised and the violations seen (for the contract report).
+#[derive(Debug, Clone, Default)]
+pub struct OperationReport {
+    /// Exchanges that matched the operation.
+    pub calls: u64,
+    /// The first violations: `{"exchange", "status", "problems"}` each.
+    pub violations: Vec<Value>,
+}
+
+type Journal = Arc<Mutex<VecDeque<Arc<Exchange>>>>;
+type Report = Arc<Mutex<BTreeMap<String, OperationReport>>>;
+
+/// The journal and its writer.
+pub struct Recorder {
+    /// No lock on the request path: tokio's unbounded channel is lock-free on send (std's
+    /// `mpsc` wakes its receiver through a mutex, which showed up contended under load).
+    tx: tokio::sync::mpsc::UnboundedSender<Message>,
+    journal: Journal,
+    /// Every exchange's operation and violations since start (not bounded by the journal size;
+    /// one entry per operation), for the shutdown summary and `--report`.
+    report: Report,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The writer, to unpark for a flush or close.
+    thread: std::thread::Thread,
+    keeps_responses: bool,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder").finish_non_exhaustive()
+    }
+}
+
+/// The writer thread's state.
+struct Writer {
+    rx: tokio::sync::mpsc::UnboundedReceiver<Message>,
+    options: RecordOptions,
+    capacity: usize,
+    har: Option<HarFile>,
+    journal: Journal,
+    report: Report,
+    next_id: u64,
+    batch: Vec<Arc<Exchange>>,
+    acks: Vec<mpsc::Sender<()>>,
+    evicted: Vec<Arc<Exchange>>,
+}
+
+impl Writer {
+    /// Poll, park, poll: senders never wake this thread (a futex wake per request cost more than
+    /// the rest of the hand-off). Flush and close unpark it; otherwise it sleeps 1 ms after work
+    /// and backs off to 50 ms when idle, so a log line or a recorded entry lands within that.
+    fn run(mut self) {
+        let mut idle = 0u32;
+        loop {
+            let closing = self.take_batch();
+            if self.batch.is_empty() && self.acks.is_empty() && !closing {
+                std::thread::park_timeout(std::time::Duration::from_millis((1u64 << idle.min(6)).min(50)));
+                idle = idle.saturating_add(1);
+                continue;
+            }
+            idle = 0;
+            self.write_batch();
+            for ack in self.acks.drain(..) {
+                let _ = ack.send(());
+            }
+            if closing {
+                break;
+            }
+        }
+    }
+
+    /// Take up to [`BATCH`] messages; true when the recorder is closing.
+    fn take_batch(&mut self) -> bool {
+        use tokio::sync::mpsc::error::TryRecvError;
+        while self.batch.len() < BATCH {
+            match self.rx.try_recv() {
+                Ok(Message::Exchange(mut ex)) => {
+                    if let Some(e) = Arc::get_mut(&mut ex) {
+                        e.id = self.next_id;
+                    }
+                    self.next_id += 1;
+                    self.batch.push(ex);
+                }
+                Ok(Message::Flush(ack)) => self.acks.push(ack),
+                Ok(Message::Close) | Err(TryRecvError::Disconnected) => return true,
+                Err(TryRecvError::Empty) => break,
+            }
+        }
+        false
+    }
+
+    /// Write the batch to the HAR file and the log, count it in the report, move it into the
+    /// journal.
+    fn write_batch(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        for ex in &self.batch {
+            if let Some(h) = self.har.as_mut() {
+                if let Err(e) = h.append(ex, self.options.keep_secrets) {
+                    tracing::error!("recording stopped: {e}");
+                    self.har = None;
+                }
+            }
+            log_line(self.options.log, ex);
+        }
+        let mut report = self.report.lock().unwrap_or_else(PoisonError::into_inner);
+        for ex in &self.batch {
+            let entry = report_entry(&mut report, ex);
+            entry.calls += 1;
+            if !ex.violations.is_empty() && entry.violations.len() < MAX_REPORTED_VIOLATIONS {
+                entry.violations.push(json!({"exchange": ex.id, "status": ex.status, "problems": ex.violations}));
+            }
+        }
+        drop(report);
+        let mut journal = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
+        for ex in self.batch.drain(..) {
+            if journal.len() >= self.capacity {
+                self.evicted.extend(journal.pop_front());
+            }
+            journal.push_back(ex);
+        }
+        drop(journal);
+        // Old exchanges are freed outside the lock.
+        self.evicted.clear();
+    }
+}
+
+/// The report entry of an exchange's operation, created on its first call (the operation's name
+/// is copied only then).
+fn report_entry<'r>(report: &'r mut BTreeMap<String, OperationReport>, ex: &Exchange) -> &'r mut OperationReport {
+    let name = ex.operation.as_deref().map_or_else(|| Cow::Owned(format!("{} {} (no operation)", ex.method, ex.path)), Cow::Borrowed);
+    if !report.contains_key(name.as_ref()) {
+        report.insert(name.to_string(), OperationReport::default());
+    }
+    report.get_mut(name.as_ref()).expect("inserted above")
+}
+
+impl Recorder {
+    /// Start the writer. Fails only when the HAR file cannot be created.
+    pub fn start(options: RecordOptions) -> std::io::Result<Recorder> {
+        let capacity = if options.capacity == 0 { 1_000 } else { options.capacity };
+        let journal: Journal = Arc::default();
+        let report: Report = Arc::default();
+        let keeps_responses = options.har.is_some();
+        let har = match &options.har {
+            Some(path) => Some(HarFile::create(path)?),
+            None => None,
+        };
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
+        let writer = Writer {
+            rx,
+            options,
+            capacity,
+            har,
+            journal: Arc::clone(&journal),
+            report: Arc::clone(&report),
+            next_id: 1,
+            batch: Vec::with_capacity(BATCH),
+            acks: Vec::new(),
+            evicted: Vec::new(),
+        };
+        let writer = std::thread::Builder::new().name("standin-recorder".into()).spawn(move || writer.run())?;
+        let thread = writer.thread().clone();
+        Ok(Recorder { keeps_responses, tx, journal, report, writer: Mutex::new(Some(writer)), thread })
+    }
+
+    /// Whether exchanges need the response headers and body (only the HAR file uses them).
+    pub fn keeps_responses(&self) -> bool {
+        self.keeps_responses
+    }
+
+    /// Hand an exchange to the writer (never blocks).
+    pub fn record(&self, exchange: Exchange) {
+        let _ = self.tx.send(Message::Exchange(Arc::new(exchange)));
+    }
+
+    /// Wait until everything recorded so far is written.
+    pub fn flush(&self) {
+        let (ack, done) = mpsc::channel();
+        if self.tx.send(Message::Flush(ack)).is_ok() {
+            self.thread.unpark();
+            let _ = done.recv_timeout(std::time::Duration::from_secs(10));
+        }
+    }
+
+    /// Stop the writer after it has written everything (shutdown).
+    pub fn close(&self) {
+        let _ = self.tx.send(Message::Close);
+        self.thread.unpark();
+        if let Some(w) = self.writer.lock().ok().and_then(|mut w| w.take()) {
+            let _ = w.join();
+        }
+    }
+
+    /// The journal as JSON, filtered (`method`, `path` prefix, `status`, `operation`, `tenant`:
+    /// the credential, compared masked).
+    pub fn list(&self, filter: &[(String, String)]) -> Vec<Value> {
+        self.flush();
+        let f = |k: &str| filter.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let j = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
+        j.iter()
+            .filter(|e| f("method").is_none_or(|m| m.eq_ignore_ascii_case(e.method.as_str())))
+            .filter(|e| f("path").is_none_or(|p| e.path.starts_with(p)))
+            .filter(|e| f("status").is_none_or(|s| s == e.status.to_string()))
+            .filter(|e| f("operation").is_none_or(|o| e.operation.as_deref() == Some(o)))
+            .filter(|e| f("tenant").is_none_or(|t| e.tenant.as_deref() == Some(crate::state::mask(t).as_str())))
+            .map(|e| summary(e))
+            .collect()
+    }
+
+    /// What clients sent, oldest first: method, path, query, the non-volatile headers and the
+    /// body (JSON when it parses) — the shape to snapshot in a contract test.
+    pub fn sent(&self) -> Vec<Value> {
+        self.flush();
+        const VOLATILE: [&str; 7] = ["host", "user-agent", "content-length", "accept", "accept-encoding", "connection", "date"];
+        let j = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
+        j.iter()
+            .map(|e| {
+                let headers: serde_json::Map<String, Value> = e
+                    .request_headers
+                    .iter()
+                    .filter(|(n, _)| !VOLATILE.contains(n))
+                    .map(|(n, v)| (n.to_string(), Value::String(String::from_utf8_lossy(v).into_owned())))
+                    .collect();
+                let body = if e.request_body.is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::from_slice(&e.request_body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&e.request_body).into_owned()))
+                };
+                json!({"method": e.method.as_str(), "path": e.path, "query": e.query, "headers": headers, "body": body, "status": e.status, "operation": e.operation.as_deref()})
+            })
+            .collect()
+    }
+
+    /// Every exchange with contract violations.
+    pub fn violations(&self) -> Vec<Value> {
+        self.flush();
+        let j = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
+        j.iter().filter(|e| !e.violations.is_empty()).map(|e| summary(e)).collect()
+    }
+
+    /// The contract report so far: operation → calls and violations.
+    pub fn report(&self) -> BTreeMap<String, OperationReport> {
+        self.flush();
+        self.report.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// JUnit XML: one test case per operation exercised, a failure per operation with violations.
+    pub fn junit(&self) -> String {
+        let cases = self.report().into_iter().map(|(name, r)| super::junit::Case {
+            failure: (!r.violations.is_empty()).then(|| super::junit::Failure {
+                message: format!("{} of {} calls broke the contract", r.violations.len(), r.calls),
+                text: r.violations.iter().map(Value::to_string).collect::<Vec<_>>().join("\n"),
+            }),
+            name,
+        });
+        super::junit::render("standin contract", "contract", cases)
+    }
+
+    /// Empty the journal.
+    pub fn clear(&self) {
+        self.flush();
+        self.journal.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+}
+
+/// The journal's view of an exchange (the admin API and the JSON completion line).
+fn summary(e: &Exchange) -> Value {
+    json!({
+        "id": e.id,
+        "startedAt": crate::respond::fake::format_rfc3339((e.started_ms / 1000) as i64),
+        "durationMs": e.duration_us as f64 / 1000.0,
+        "method": e.method.as_str(),
+        "path": e.path,
+        "query": e.query,
+        "status": e.status,
+        "operation": e.operation.as_deref(),
+        "source": e.source,
+        "tenant": e.tenant,
+        "violations": e.violations,
+    })
+}
+
+/// The text completion line: `GET /path?query 200 0.4ms source (n violations)`.
+fn text_line(e: &Exchange) -> String {
+    let q = e.query.as_deref().map(|q| format!("?{q}")).unwrap_or_default();
+    let v = if e.violations.is_empty() { String::new() } else { format!(" ({} violations)", e.violations.len()) };
+    format!("{} {}{q} {} {:.1}ms {}{v}", e.method, e.path, e.status, e.duration_us as f64 / 1000.0, e.source.as_deref().unwrap_or("-"))
+}
+
+/// One `tracing` event per exchange, its message the whole line.
+fn log_line(format: LogFormat, e: &Exchange) {
+    match format {
+        LogFormat::Off => {}
+        LogFormat::Text => tracing::info!(target: EXCHANGE_TARGET, status = e.status, "{}", text_line(e)),
+        LogFormat::Json => tracing::info!(target: EXCHANGE_TARGET, status = e.status, "{}", summary(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_line_names_method_path_status_time_source_and_violations() {
+        let e = Exchange {
+            id: 1,
+            started_ms: 0,
+            duration_us: 420,
+            method: axum::http::Method::GET,
+            path: "/api/v1/tags".into(),
+            query: Some("limit=0".into()),
+            request_headers: Default::default(),
+            request_body: Default::default(),
+            status: 400,
+            response_headers: Default::default(),
+            response_body: Default::default(),
+            operation: None,
+            source: None,
+            violations: vec![crate::pipeline::reject::Problem { location: "query.limit".into(), message: "m".into(), keyword: None }],
+            tenant: None,
+            secrets: Arc::default(),
+        };
+        assert_eq!(text_line(&e), "GET /api/v1/tags?limit=0 400 0.4ms - (1 violations)");
+        let e = Exchange { query: None, status: 200, violations: Vec::new(), source: Some("fixture".into()), ..e };
+        assert_eq!(text_line(&e), "GET /api/v1/tags 200 0.4ms fixture");
+    }
+}
