@@ -76,6 +76,14 @@ pub struct ServeArgs {
     /// exercised, a failure for each operation whose requests or responses broke the spec.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// On shutdown, write the contract coverage report here as one self-contained HTML file
+    /// (operations × statuses, what was sent, latency over time; no external assets).
+    #[arg(long, value_name = "FILE")]
+    pub report_html: Option<PathBuf>,
+    /// Do not keep response headers and bodies in the journal (the inspector page's detail view
+    /// then shows only the request): saves a copy per exchange under load.
+    #[arg(long)]
+    pub no_journal_responses: bool,
     /// Exit non-zero (1) on shutdown if any request or response broke the contract.
     #[arg(long)]
     pub strict: bool,
@@ -204,7 +212,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let options = crate::pipeline::Options { seed: args.seed, body_limit: args.body_limit, rate_limit_off: args.no_rate_limit, rate_limit_window: args.rate_limit_window, stateless: args.stateless,
-        record: (args.journal_size > 0 || args.record.is_some() || args.log_format != "off" || args.report.is_some() || args.strict).then(|| crate::record::RecordOptions {
+        record: (args.journal_size > 0 || args.record.is_some() || args.log_format != "off" || args.report.is_some() || args.report_html.is_some() || args.strict).then(|| crate::record::RecordOptions {
             capacity: args.journal_size,
             log: match args.log_format.as_str() {
                 "json" => crate::record::LogFormat::Json,
@@ -213,6 +221,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
             har: args.record.clone(),
             keep_secrets: args.record_secrets,
+            keep_responses: !args.no_journal_responses,
         }),
         upstream: args.upstream.clone(),
         chaos: crate::pipeline::Chaos {
@@ -323,6 +332,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
             if let Some(path) = &args.report {
                 crate::server::write_atomically(path, r.junit().as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            if let Some(path) = &args.report_html {
+                let html = crate::ui::report::html(&crate::ui::coverage(&saved_app));
+                crate::server::write_atomically(path, html.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
             }
             r.close();
         }

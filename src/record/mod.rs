@@ -38,7 +38,8 @@ pub struct Exchange {
     pub request_headers: HeaderList,
     pub request_body: axum::body::Bytes,
     pub status: u16,
-    /// The response's headers and body: kept only when recording a HAR file (empty otherwise).
+    /// The response's headers and body: kept only when recording a HAR file or with
+    /// `RecordOptions::keep_responses` (empty otherwise).
     pub response_headers: HeaderList,
     pub response_body: axum::body::Bytes,
     /// The operation it matched (`operationId` or `METHOD /path`).
@@ -150,6 +151,10 @@ pub struct RecordOptions {
     pub har: Option<std::path::PathBuf>,
     /// Keep credentials in the recording (`--record-secrets`).
     pub keep_secrets: bool,
+    /// Keep each response's headers and body in the journal for the inspector page's detail
+    /// view (`serve` default; `--no-journal-responses` off). Without a HAR file, bodies past
+    /// [`crate::ui::KEPT_BODY`] are cut by the writer (off the request path).
+    pub keep_responses: bool,
 }
 
 enum Message {
@@ -177,9 +182,13 @@ pub struct Recorder {
     /// one entry per operation), for the shutdown summary and `--report`.
     report: Arc<Mutex<std::collections::BTreeMap<String, OperationReport>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Contract coverage since start, fed by the writer once per batch (`crate::coverage`).
+    coverage: Arc<crate::coverage::Coverage>,
     /// The writer, to unpark for a flush or close.
     thread: std::thread::Thread,
     keeps_responses: bool,
+    /// Whether a HAR file is written (the only output that needs the mount's secret names).
+    records_har: bool,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -193,7 +202,10 @@ impl Recorder {
     pub fn start(options: RecordOptions) -> std::io::Result<Recorder> {
         let capacity = if options.capacity == 0 { 1_000 } else { options.capacity };
         let journal: Arc<Mutex<VecDeque<Arc<Exchange>>>> = Arc::default();
-        let keeps_responses = options.har.is_some();
+        let keeps_responses = options.har.is_some() || options.keep_responses;
+        let records_har = options.har.is_some();
+        let coverage: Arc<crate::coverage::Coverage> = Arc::default();
+        let cov = Arc::clone(&coverage);
         let mut har = match &options.har {
             Some(path) => Some(har::HarFile::create(path)?),
             None => None,
@@ -221,6 +233,9 @@ impl Recorder {
                         Ok(Message::Exchange(mut ex)) => {
                             if let Some(e) = Arc::get_mut(&mut ex) {
                                 e.id = next_id;
+                                if har.is_none() {
+                                    crate::ui::bound_body(&mut e.response_body);
+                                }
                             }
                             next_id += 1;
                             batch.push(ex);
@@ -258,6 +273,7 @@ impl Recorder {
                         }
                     }
                     drop(r);
+                    cov.observe(&batch);
                     let mut j = j.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     for ex in batch.drain(..) {
                         if j.len() >= capacity {
@@ -277,12 +293,32 @@ impl Recorder {
             }
         })?;
         let thread = writer.thread().clone();
-        Ok(Recorder { keeps_responses, tx, journal, report, writer: Mutex::new(Some(writer)), thread })
+        Ok(Recorder { keeps_responses, records_har, tx, journal, report, writer: Mutex::new(Some(writer)), coverage, thread })
     }
 
     /// Whether exchanges need the response headers and body (only the HAR file uses them).
     pub fn keeps_responses(&self) -> bool {
         self.keeps_responses
+    }
+
+    /// Whether exchanges need the mount's secret names (only the HAR writer redacts with them).
+    pub fn records_har(&self) -> bool {
+        self.records_har
+    }
+
+    /// The contract coverage so far (everything recorded is tallied first).
+    pub fn coverage(&self) -> &crate::coverage::Coverage {
+        self.flush();
+        &self.coverage
+    }
+
+    /// One exchange of the journal, by id (`GET /__standin/requests/{id}`).
+    pub fn exchange(&self, id: u64) -> Option<Arc<Exchange>> {
+        self.flush();
+        let j = self.journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Ids grow along the journal: a binary search, not a scan.
+        let i = j.partition_point(|e| e.id < id);
+        j.get(i).filter(|e| e.id == id).cloned()
     }
 
     /// Hand an exchange to the writer (never blocks).
