@@ -427,6 +427,7 @@ async function pollState() {
     if (!names.length) box.append(h('p', { class: 'dim' }, 'No tenant has called yet.'));
     for (const [tenant, collections] of names) {
       const t = h('div', { class: 'tenant' }, h('h3', {}, 'tenant ', h('code', {}, tenant)));
+      if (!Object.keys(collections).length) t.append(h('p', { class: 'dim' }, 'Nothing stored yet.'));
       for (const [name, items] of Object.entries(collections)) {
         const pre = h('pre', { class: 'json' });
         renderJson(pre, items.slice(0, 50), '', null, 0, true, null);

@@ -81,7 +81,7 @@ pub fn fragment(report: &Report) -> String {
         &s.violating.to_string(),
         None,
         if s.violating > 0 {
-            "violating bad"
+            "violating cov-bad"
         } else {
             "violating"
         },
@@ -323,7 +323,9 @@ fn chart(o: &mut String, t: &TimelineReport) {
     const TOP: f64 = 10.0;
     let plot_w = W - LEFT - 10.0;
     let plot_h = H - BOTTOM - TOP;
-    let n = t.buckets.len().max(2) as f64;
+    // At least a minute's worth of slots: a short run fills the left of the chart, not all of it.
+    let slots = t.buckets.len().max(60);
+    let n = slots as f64;
     let step = plot_w / n;
     let max_req = t
         .buckets
@@ -408,7 +410,7 @@ fn chart(o: &mut String, t: &TimelineReport) {
         H - 6.0,
         esc(t.started_at.as_deref().unwrap_or(""))
     );
-    let span_s = t.bucket_ms as f64 * t.buckets.len() as f64 / 1000.0;
+    let span_s = t.bucket_ms as f64 * slots as f64 / 1000.0;
     let _ = writeln!(
         o,
         "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" class=\"cov-axis\">+{span_s:.0} s</text>",
