@@ -1037,6 +1037,52 @@ mod tests {
         );
     }
 
+    fn exchange(id: u64, label: &Arc<str>, query: &str, body: &str) -> Arc<Exchange> {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("content-type", "application/json".parse().unwrap());
+        Arc::new(Exchange {
+            id,
+            started_ms: 1_000,
+            duration_us: 500,
+            method: axum::http::Method::POST,
+            path: "/things".into(),
+            query: Some(query.into()),
+            request_headers: crate::record::HeaderList::copy_of(&headers),
+            request_body: axum::body::Bytes::copy_from_slice(body.as_bytes()),
+            status: 201,
+            response_headers: Default::default(),
+            response_body: Default::default(),
+            operation: Some(Arc::clone(label)),
+            source: None,
+            violations: Vec::new(),
+            tenant: None,
+            secrets: Default::default(),
+        })
+    }
+
+    #[test]
+    fn names_count_once_per_request_and_stay_bounded() {
+        let label: Arc<str> = Arc::from("createThing");
+        let c = Coverage::default();
+        let many: String = (0..2 * MAX_NAMES)
+            .map(|i| format!("\"f{i}\":1"))
+            .collect::<Vec<_>>()
+            .join(",");
+        c.observe(&[
+            exchange(1, &label, "a=1&a=2", r#"{"items":[{"sku":1},{"sku":2}]}"#),
+            exchange(2, &label, "a=3", &format!("{{{many}}}")),
+        ]);
+        let t = c.tally.lock().unwrap();
+        let op = &t.ops[&OpKey(Arc::clone(&label))];
+        assert_eq!(op.count.requests, 2);
+        assert_eq!(
+            op.params["query.a"].requests, 2,
+            "a repeated key counts once per request"
+        );
+        assert_eq!(op.fields["items[].sku"].requests, 1);
+        assert_eq!(op.fields.len(), MAX_NAMES, "bounded");
+    }
+
     #[test]
     fn problem_locations_lose_their_array_indexes() {
         let mut out = String::new();
