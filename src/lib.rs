@@ -13,6 +13,8 @@
 //! state/     stateful sandbox: inferred resources, per-tenant CRUD store seeded from fixtures
 //! respond/   source precedence: Prefer example > fixture > spec example > generated (fake)
 //! server.rs  bind, serve, graceful shutdown
+//! coverage.rs contract coverage, tallied by the journal's writer; ui/ the inspector page and
+//!            the HTML coverage report (`/__standin/ui`, `serve --report-html`)
 //! cli/       serve, check, routes
 //! ```
 //!
@@ -37,8 +39,10 @@ pub mod pipeline;
 pub mod respond;
 pub mod state;
 pub mod record;
+pub mod coverage;
 pub mod webhooks;
 pub mod server;
+pub mod ui;
 pub mod cli;
 #[doc(hidden)]
 pub mod harness;

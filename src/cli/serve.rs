@@ -76,6 +76,14 @@ pub struct ServeArgs {
     /// exercised, a failure for each operation whose requests or responses broke the spec.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// On shutdown, write the contract coverage report here as one self-contained HTML file
+    /// (operations × statuses, what was sent, latency over time; no external assets).
+    #[arg(long, value_name = "FILE")]
+    pub report_html: Option<PathBuf>,
+    /// Do not keep response headers and bodies in the journal (the inspector page's detail view
+    /// then shows only the request): saves a copy per exchange under load.
+    #[arg(long)]
+    pub no_journal_responses: bool,
     /// Exit non-zero (1) on shutdown if any request or response broke the contract.
     #[arg(long)]
     pub strict: bool,
@@ -153,6 +161,8 @@ pub struct ServeConfig {
     pub webhooks: Vec<(String, Option<String>)>,
     /// `--report`: the JUnit contract report, written on shutdown.
     pub report: Option<PathBuf>,
+    /// `--report-html`: the contract coverage report, written on shutdown.
+    pub report_html: Option<PathBuf>,
     /// `--strict`: exit 1 when the contract was broken.
     pub strict: bool,
     /// `--watch`: reload on edits.
@@ -171,12 +181,13 @@ impl TryFrom<ServeArgs> for ServeConfig {
         }
         let log: crate::record::LogFormat = args.log_format.into();
         let keeps_journal =
-            args.journal_size > 0 || args.record.is_some() || log != crate::record::LogFormat::Off || args.report.is_some() || args.strict;
+            args.journal_size > 0 || args.record.is_some() || log != crate::record::LogFormat::Off || args.report.is_some() || args.report_html.is_some() || args.strict;
         let record = keeps_journal.then(|| crate::record::RecordOptions {
             capacity: args.journal_size,
             log,
             har: args.record.clone(),
             keep_secrets: args.record_secrets,
+            keep_responses: !args.no_journal_responses,
         });
         let chaos = crate::pipeline::Chaos {
             latency_ms: args.latency.as_deref().map(parse_latency).transpose()?,
@@ -216,6 +227,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
             state_file: args.state,
             webhooks,
             report: args.report,
+            report_html: args.report_html,
             strict: args.strict,
             watch: args.watch,
         })
@@ -270,7 +282,7 @@ async fn serve(
     outln!("standin: shutting down")?;
     server.stop().await.context("server error")?;
     // Everything answered is in the recording before we say goodbye; then the summary.
-    let violated = report_contract(&app, config.report.as_deref())?;
+    let violated = report_contract(&app, config.report.as_deref(), config.report_html.as_deref())?;
     if let Some(file) = &config.state_file {
         export_state(&app, file)?;
     }
@@ -346,7 +358,7 @@ fn subscribe_webhooks(app: &App, webhooks: &[(String, Option<String>)]) {
 
 /// Print the contract summary, write `--report`, close the recorder. Returns whether any
 /// exchange broke the contract.
-fn report_contract(app: &App, report: Option<&Path>) -> anyhow::Result<bool> {
+fn report_contract(app: &App, report: Option<&Path>, report_html: Option<&Path>) -> anyhow::Result<bool> {
     let Some(r) = &app.recorder else { return Ok(false) };
     let operations = r.report();
     let calls: u64 = operations.values().map(|o| o.calls).sum();
@@ -358,6 +370,10 @@ fn report_contract(app: &App, report: Option<&Path>) -> anyhow::Result<bool> {
     }
     if let Some(path) = report {
         crate::server::write_atomically(path, r.junit().as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = report_html {
+        let html = crate::ui::report::html(&crate::ui::coverage(app));
+        crate::server::write_atomically(path, html.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
     }
     r.close();
     Ok(!bad.is_empty())

@@ -439,8 +439,9 @@ pub struct Trace {
 }
 
 async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts: axum::http::request::Parts, request_body: axum::body::Bytes, response: Response, trace: Trace, started: std::time::Instant) -> Response {
-    // The response's headers and body are kept only for the HAR file: the journal shows the
-    // status, and cloning a header map per exchange cost a visible share of throughput.
+    // The response's headers and body are kept only for the HAR file and the inspector page's
+    // detail view (`RecordOptions::keep_responses`); cloning a header map per exchange cost a
+    // visible share of throughput.
     let (response, response_headers, response_body) = if recorder.keeps_responses() {
         let (resp_parts, body) = response.into_parts();
         // Bodies are built in memory: collecting them again is a move, not a copy over a socket.
@@ -469,7 +470,7 @@ async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts
         violations: trace.violations,
         tenant: trace.tenant,
         // Only the HAR writer redacts; a shared reference count per request costs otherwise.
-        secrets: if recorder.keeps_responses() { mount.map(|m| Arc::clone(&m.secrets)).unwrap_or_default() } else { Default::default() },
+        secrets: if recorder.records_har() { mount.map(|m| Arc::clone(&m.secrets)).unwrap_or_default() } else { Default::default() },
     };
     recorder.record(exchange);
     response
@@ -648,6 +649,8 @@ fn admin_endpoint(app: &App, method: &Method, path: &str, query: &[(String, Stri
         r
     };
     match (method.as_str(), path.trim_end_matches('/')) {
+        // --- The inspector page, one exchange in detail, contract coverage (src/ui, src/coverage).
+        (_, p) if crate::ui::owns(p) => crate::ui::endpoint(app, method, p, query),
         ("GET" | "HEAD", "health") => Ok(json(serde_json::json!({"status": "ok"}))),
         ("GET" | "HEAD", "specs") => Ok(json(serde_json::Value::Array(
             app.mounts
@@ -656,6 +659,7 @@ fn admin_endpoint(app: &App, method: &Method, path: &str, query: &[(String, Stri
                     "title": m.spec.title, "version": m.spec.version, "openapi": m.spec.openapi,
                     "file": m.spec.file.display().to_string(), "basePath": m.spec.base_path,
                     "operations": m.spec.operations.len(),
+                    "routes": crate::ui::routes(m),
                 }))
                 .collect(),
         ))),

@@ -57,6 +57,10 @@ pub struct RecordOptions {
     pub har: Option<std::path::PathBuf>,
     /// Keep credentials in the recording (`--record-secrets`).
     pub keep_secrets: bool,
+    /// Keep each response's headers and body in the journal for the inspector page's detail
+    /// view (`serve` default; `--no-journal-responses` off). Without a HAR file, bodies past
+    /// [`crate::ui::KEPT_BODY`] are cut by the writer (off the request path).
+    pub keep_responses: bool,
 }
 
 enum Message {
@@ -89,9 +93,13 @@ pub struct Recorder {
     /// one entry per operation), for the shutdown summary and `--report`.
     report: Report,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Contract coverage since start, fed by the writer once per batch (`crate::coverage`).
+    coverage: Arc<crate::coverage::Coverage>,
     /// The writer, to unpark for a flush or close.
     thread: std::thread::Thread,
     keeps_responses: bool,
+    /// Whether a HAR file is written (the only output that needs the mount's secret names).
+    records_har: bool,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -108,6 +116,7 @@ struct Writer {
     har: Option<HarFile>,
     journal: Journal,
     report: Report,
+    coverage: Arc<crate::coverage::Coverage>,
     next_id: u64,
     batch: Vec<Arc<Exchange>>,
     acks: Vec<mpsc::Sender<()>>,
@@ -146,6 +155,9 @@ impl Writer {
                 Ok(Message::Exchange(mut ex)) => {
                     if let Some(e) = Arc::get_mut(&mut ex) {
                         e.id = self.next_id;
+                        if self.har.is_none() {
+                            crate::ui::bound_body(&mut e.response_body);
+                        }
                     }
                     self.next_id += 1;
                     self.batch.push(ex);
@@ -182,6 +194,7 @@ impl Writer {
             }
         }
         drop(report);
+        self.coverage.observe(&self.batch);
         let mut journal = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
         for ex in self.batch.drain(..) {
             if journal.len() >= self.capacity {
@@ -211,7 +224,9 @@ impl Recorder {
         let capacity = if options.capacity == 0 { 1_000 } else { options.capacity };
         let journal: Journal = Arc::default();
         let report: Report = Arc::default();
-        let keeps_responses = options.har.is_some();
+        let keeps_responses = options.har.is_some() || options.keep_responses;
+        let records_har = options.har.is_some();
+        let coverage: Arc<crate::coverage::Coverage> = Arc::default();
         let har = match &options.har {
             Some(path) => Some(HarFile::create(path)?),
             None => None,
@@ -224,6 +239,7 @@ impl Recorder {
             har,
             journal: Arc::clone(&journal),
             report: Arc::clone(&report),
+            coverage: Arc::clone(&coverage),
             next_id: 1,
             batch: Vec::with_capacity(BATCH),
             acks: Vec::new(),
@@ -231,12 +247,32 @@ impl Recorder {
         };
         let writer = std::thread::Builder::new().name("standin-recorder".into()).spawn(move || writer.run())?;
         let thread = writer.thread().clone();
-        Ok(Recorder { keeps_responses, tx, journal, report, writer: Mutex::new(Some(writer)), thread })
+        Ok(Recorder { keeps_responses, records_har, tx, journal, report, writer: Mutex::new(Some(writer)), coverage, thread })
     }
 
     /// Whether exchanges need the response headers and body (only the HAR file uses them).
     pub fn keeps_responses(&self) -> bool {
         self.keeps_responses
+    }
+
+    /// Whether exchanges need the mount's secret names (only the HAR writer redacts with them).
+    pub fn records_har(&self) -> bool {
+        self.records_har
+    }
+
+    /// The contract coverage so far (everything recorded is tallied first).
+    pub fn coverage(&self) -> &crate::coverage::Coverage {
+        self.flush();
+        &self.coverage
+    }
+
+    /// One exchange of the journal, by id (`GET /__standin/requests/{id}`).
+    pub fn exchange(&self, id: u64) -> Option<Arc<Exchange>> {
+        self.flush();
+        let j = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
+        // Ids grow along the journal: a binary search, not a scan.
+        let i = j.partition_point(|e| e.id < id);
+        j.get(i).filter(|e| e.id == id).cloned()
     }
 
     /// Hand an exchange to the writer (never blocks).

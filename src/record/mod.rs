@@ -33,7 +33,8 @@ pub struct Exchange {
     pub request_headers: HeaderList,
     pub request_body: axum::body::Bytes,
     pub status: u16,
-    /// The response's headers and body: kept only when recording a HAR file (empty otherwise).
+    /// The response's headers and body: kept only when recording a HAR file or with
+    /// `RecordOptions::keep_responses` (empty otherwise).
     pub response_headers: HeaderList,
     pub response_body: axum::body::Bytes,
     /// The operation it matched (`operationId` or `METHOD /path`).
