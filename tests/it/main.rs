@@ -10,6 +10,7 @@ mod robustness;
 mod routing;
 mod specs;
 mod state;
+mod swagger2;
 mod validate;
 mod vendors;
 mod webhooks;
