@@ -38,9 +38,14 @@ use super::load::DATA_KEYS;
 /// The `openapi` version the lowered document declares.
 pub const LOWERED_VERSION: &str = "3.0.3";
 
-/// Whether `doc` is a Swagger 2.0 document (`swagger: "2.0"`).
+/// Whether `doc` is a Swagger 2.0 document (`swagger: "2.0"`, or an unquoted YAML `2.0`).
 pub fn is_swagger2(doc: &Value) -> bool {
-    doc.get("openapi").is_none() && doc.get("swagger").and_then(Value::as_str).is_some_and(|v| v == "2.0" || v.starts_with("2.0."))
+    doc.get("openapi").is_none()
+        && match doc.get("swagger") {
+            Some(Value::String(v)) => v == "2.0" || v.starts_with("2.0."),
+            Some(Value::Number(n)) => n.as_f64() == Some(2.0),
+            _ => false,
+        }
 }
 
 /// Lower a Swagger 2.0 document to OpenAPI 3.0. Problems are pushed to `diags` (warnings: the
@@ -682,6 +687,14 @@ mod tests {
         let mut diags = Vec::new();
         let out = lower(Path::new("t.yaml"), doc, &mut diags);
         (out, diags)
+    }
+
+    #[test]
+    fn version_is_read_quoted_or_not() {
+        assert!(is_swagger2(&json!({"swagger": "2.0"})));
+        assert!(is_swagger2(&json!({"swagger": 2.0})));
+        assert!(!is_swagger2(&json!({"swagger": "1.2"})));
+        assert!(!is_swagger2(&json!({"openapi": "3.0.0", "swagger": "2.0"})));
     }
 
     #[test]
