@@ -24,7 +24,7 @@
 
 use std::collections::HashSet;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map, Number, Value};
 
 use super::load::deref;
 
@@ -417,6 +417,9 @@ fn convert_schema(node: &mut Value, dialect: Dialect, view: View, refs: &mut Vec
     if dialect == Dialect::Oas30 {
         convert_30_keywords(map);
     }
+    if view == View::Request {
+        bound_by_format(map);
+    }
     if map.contains_key("discriminator") {
         if let Some(one_of) = map.remove("oneOf") {
             map.insert("anyOf".into(), one_of);
@@ -463,6 +466,61 @@ fn convert_30_keywords(map: &mut Map<String, Value>) {
     }
     if let Some(example) = map.remove("example") {
         map.entry("examples").or_insert_with(|| Value::Array(vec![example]));
+    }
+}
+
+/// The range of a numeric `format` (OpenAPI's format registry): `int32`/`int64` integers, and
+/// `float`, whose finite values stop at `f32::MAX`. `double` needs none: JSON carries no
+/// NaN or infinity, and a literal past `f64::MAX` (`1e400`) does not parse.
+fn format_range(format: &str) -> Option<(Number, Number)> {
+    match format {
+        "int32" => Some((i32::MIN.into(), i32::MAX.into())),
+        "int64" => Some((i64::MIN.into(), i64::MAX.into())),
+        "float" => Some((Number::from_f64(-f64::from(f32::MAX))?, Number::from_f64(f64::from(f32::MAX))?)),
+        _ => None,
+    }
+}
+
+/// Add the range of the schema's numeric format as `minimum`/`maximum` where the schema has no
+/// narrower bound, so `format: int64` refuses `9223372036854775808` (the validator ignores
+/// formats it does not know). Request view only: generated answers stay within small values
+/// anyway, and the response view stays as the spec wrote it.
+fn bound_by_format(map: &mut Map<String, Value>) {
+    let Some((lo, hi)) = map.get("format").and_then(Value::as_str).and_then(format_range) else { return };
+    let numeric = |t: &Value| matches!(t.as_str(), Some("integer" | "number"));
+    let typed = match map.get("type") {
+        Some(Value::Array(types)) => types.iter().any(numeric),
+        Some(t) => numeric(t),
+        None => false,
+    };
+    if !typed {
+        return;
+    }
+    if map.get("minimum").and_then(Value::as_number).is_none_or(|m| less(m, &lo)) {
+        map.insert("minimum".into(), Value::Number(lo));
+    }
+    if map.get("maximum").and_then(Value::as_number).is_none_or(|m| less(&hi, m)) {
+        map.insert("maximum".into(), Value::Number(hi));
+    }
+}
+
+/// `a < b`, exact for integers of any JSON range (`i64::MAX` is not exact as an `f64`).
+fn less(a: &Number, b: &Number) -> bool {
+    match (a.as_i64(), b.as_i64(), a.as_u64(), b.as_u64()) {
+        (Some(x), Some(y), _, _) => x < y,
+        (_, _, Some(x), Some(y)) => x < y,
+        (Some(_), None, _, Some(_)) => true,  // negative or small vs. above i64::MAX
+        (None, Some(_), Some(_), _) => false, // above i64::MAX vs. an i64
+        _ => {
+            let (x, y) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
+            // Compare through i128 where the float is integral, so `i64::MAX` (2^63 - 1) is
+            // below the float 2^63 it rounds to.
+            let exact = |n: &Number, f: f64| n.as_i64().map(i128::from).or(n.as_u64().map(i128::from)).or((f.fract() == 0.0 && f.abs() < 1e38).then_some(f as i128));
+            match (exact(a, x), exact(b, y)) {
+                (Some(x), Some(y)) => x < y,
+                _ => x < y,
+            }
+        }
     }
 }
 
@@ -588,6 +646,30 @@ mod tests {
         let s = json!({"$ref": "#/components/schemas/S", "deprecated": true});
         assert_eq!(convert(s.clone(), Dialect::Oas30, View::Request), json!({"$ref": "#/components/schemas/S"}));
         assert_eq!(convert(s.clone(), Dialect::Oas31, View::Request), s);
+    }
+
+    #[test]
+    fn integer_formats_bound_the_request_view_unless_narrower() {
+        let out = convert(json!({"type": "integer", "format": "int64"}), Dialect::Oas30, View::Request);
+        assert_eq!(out, json!({"type": "integer", "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX}));
+        let out = convert(json!({"type": "integer", "format": "int32", "minimum": 1, "maximum": 1e12}), Dialect::Oas30, View::Request);
+        assert_eq!((out["minimum"].clone(), out["maximum"].clone()), (json!(1), json!(i32::MAX)));
+        let out = convert(json!({"type": "integer", "format": "int64", "maximum": 9223372036854775808u64}), Dialect::Oas31, View::Request);
+        assert_eq!(out["maximum"], json!(i64::MAX), "2^63 is wider than int64");
+        let out = convert(json!({"type": ["integer", "null"], "format": "int32"}), Dialect::Oas31, View::Request);
+        assert_eq!(out["maximum"], json!(i32::MAX));
+        let out = convert(json!({"type": "integer", "format": "int64"}), Dialect::Oas30, View::Response);
+        assert!(out.get("maximum").is_none(), "the response view is left as written");
+        let out = convert(json!({"type": "string", "format": "int64"}), Dialect::Oas30, View::Request);
+        assert!(out.get("maximum").is_none(), "a string carrying an int64 has no numeric bound");
+    }
+
+    #[test]
+    fn float_format_is_bounded_by_f32_max() {
+        let out = convert(json!({"type": "number", "format": "float"}), Dialect::Oas30, View::Request);
+        assert_eq!(out["maximum"].as_f64(), Some(f64::from(f32::MAX)));
+        assert!(less(&Number::from(i64::MAX), &Number::from_f64(2f64.powi(63)).unwrap()));
+        assert!(!less(&Number::from_f64(2f64.powi(63)).unwrap(), &Number::from(i64::MAX)));
     }
 
     #[test]

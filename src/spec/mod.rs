@@ -13,6 +13,7 @@ pub mod ext;
 pub mod lint;
 pub mod load;
 pub mod security;
+pub mod swagger2;
 pub mod model;
 pub mod overlay;
 pub mod sanitize;
@@ -215,7 +216,11 @@ impl Spec {
             overlay::apply(o, &mut doc, &mut diags);
         }
 
-        // --- Version.
+        // --- Version. Swagger 2.0 is lowered to 3.0 first; the rest reads 3.x only.
+        let swagger2 = swagger2::is_swagger2(&doc);
+        if swagger2 {
+            doc = swagger2::lower(path, doc, &mut diags);
+        }
         let (openapi, dialect) = match (doc.get("openapi").and_then(Value::as_str), doc.get("swagger")) {
             (Some(v), _) if v.starts_with("3.0") => (v.to_string(), Dialect::Oas30),
             (Some(v), _) if v.starts_with("3.1") => (v.to_string(), Dialect::Oas31),
@@ -224,12 +229,13 @@ impl Spec {
                 (v.to_string(), Dialect::Oas31)
             }
             (Some(v), _) => return Err(fail(vec![Diagnostic::error(path, "/openapi", format!("unsupported OpenAPI version {v:?}: standin reads 3.0.x and 3.1.x"))])),
-            (None, Some(_)) => return Err(fail(vec![Diagnostic::error(path, "/swagger", "Swagger 2.0 documents are not supported: convert it to OpenAPI 3 first (for example with swagger2openapi, `npx swagger2openapi in.yaml -o out.yaml`)")])),
+            (None, Some(v)) => return Err(fail(vec![Diagnostic::error(path, "/swagger", format!("unsupported Swagger version {v}: standin reads Swagger 2.0 and OpenAPI 3.0.x/3.1.x"))])),
             (None, None) => return Err(fail(vec![Diagnostic::error(path, "", "not an OpenAPI document: no `openapi` field (expected \"3.0.x\" or \"3.1.x\")")])),
         };
         if !doc.is_object() {
             return Err(fail(vec![Diagnostic::error(path, "", "the document must be an object")]));
         }
+        let openapi = if swagger2 { format!("2.0, read as {openapi}") } else { openapi };
         let info = doc.get("info").cloned().unwrap_or(Value::Null);
         if !info.is_object() {
             diags.push(Diagnostic::warning(path, "/info", "missing `info` object"));

@@ -11,6 +11,7 @@ mod routing;
 mod specs;
 mod state;
 mod ui;
+mod swagger2;
 mod validate;
 mod vendors;
 mod webhooks;

@@ -30,9 +30,8 @@ fn every_shipped_spec_loads_with_fixtures_and_no_warnings() {
 #[test]
 fn every_spec_in_the_test_corpus_loads_or_fails_as_expected() {
     // Known failures, each with the reason and the pointer the error must name.
-    const XFAIL: [(&str, &str); 2] = [
+    const XFAIL: [(&str, &str); 1] = [
         ("broken.yaml", "/paths/~1things~1{id}/get/parameters/0/$ref"), // $ref to nothing
-        ("swagger2.yaml", "/swagger"),                                  // Swagger 2.0 refused
     ];
     let dir = repo("tests/fixtures/specs");
     let mut seen = 0;
