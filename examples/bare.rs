@@ -14,7 +14,8 @@ async fn fixed() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], BODY)
 }
 
-const BODY: &str = r#"{"products":[{"id":"prd_lamp1","name":"Desk lamp","price":49.5,"currency":"EUR","category":null,"tags":["home"]}],"total":1}"#;
+const BODY: &str =
+    r#"{"products":[{"id":"prd_lamp1","name":"Desk lamp","price":49.5,"currency":"EUR","category":null,"tags":["home"]}],"total":1}"#;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {

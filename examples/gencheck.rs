@@ -17,12 +17,23 @@ fn main() {
         for r in &op.responses {
             for m in r.content.iter().filter(|m| standin::spec::model::is_json_mime(&m.mime)) {
                 let Some(schema) = &m.schema else { continue };
-                let v = match spec.schemas.compile_pointer(View::Response, schema) { Ok(v) => v, Err(e) => { println!("COMPILE {} {}: {e}", op.label(), r.status); continue } };
+                let v = match spec.schemas.compile_pointer(View::Response, schema) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        println!("COMPILE {} {}: {e}", op.label(), r.status);
+                        continue;
+                    }
+                };
                 for seed in 0..seeds {
                     let body = standin::respond::fake::generate(&spec.schemas.response, &spec.patterns, schema, seed, seed % 2 == 1);
                     checked += 1;
                     let err = v.iter_errors(&body).next().map(|e| format!("{e} at {}", e.instance_path().as_str()));
-                    if let Some(e) = err { bad += 1; if bad <= 15 { println!("BAD {} {}: {}", op.label(), r.status, e.chars().take(300).collect::<String>()); } }
+                    if let Some(e) = err {
+                        bad += 1;
+                        if bad <= 15 {
+                            println!("BAD {} {}: {}", op.label(), r.status, e.chars().take(300).collect::<String>());
+                        }
+                    }
                 }
             }
         }

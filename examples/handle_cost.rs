@@ -31,12 +31,30 @@ const SHOP: &[Case] = &[
     Case { name: "list_get_generated", method: "GET", uri: "/api/v2/products?limit=20", headers: &[], body: b"" },
     Case { name: "get_by_id_example", method: "GET", uri: "/api/v2/products/prd_lamp1", headers: &[], body: b"" },
     Case { name: "get_fixture", method: "GET", uri: "/api/v2/categories/1", headers: &[], body: b"" },
-    Case { name: "post_valid_body", method: "POST", uri: "/api/v2/products", headers: &[JSON], body: br#"{"name":"Desk lamp","price":49.5,"currency":"EUR","category":null,"tags":["home"]}"# },
-    Case { name: "post_invalid_body_400", method: "POST", uri: "/api/v2/products", headers: &[JSON], body: br#"{"id":"prd_x1","price":0,"currency":"GBP","colour":"red"}"# },
+    Case {
+        name: "post_valid_body",
+        method: "POST",
+        uri: "/api/v2/products",
+        headers: &[JSON],
+        body: br#"{"name":"Desk lamp","price":49.5,"currency":"EUR","category":null,"tags":["home"]}"#,
+    },
+    Case {
+        name: "post_invalid_body_400",
+        method: "POST",
+        uri: "/api/v2/products",
+        headers: &[JSON],
+        body: br#"{"id":"prd_x1","price":0,"currency":"GBP","colour":"red"}"#,
+    },
 ];
 
 const BENCH: &[Case] = &[
-    Case { name: "get_by_id_from_state", method: "GET", uri: "/api/agent/deals/deal_abc123", headers: &[("x-api-key", "ke_live_bench")], body: b"" },
+    Case {
+        name: "get_by_id_from_state",
+        method: "GET",
+        uri: "/api/agent/deals/deal_abc123",
+        headers: &[("x-api-key", "ke_live_bench")],
+        body: b"",
+    },
     Case { name: "auth_rejected_401", method: "GET", uri: "/api/agent/deals", headers: &[], body: b"" },
 ];
 

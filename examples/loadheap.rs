@@ -67,5 +67,12 @@ fn main() {
     drop(response);
     let request_view = LIVE.load(Relaxed) - base;
     drop(request);
-    println!("live heap {} (peak while loading {}): response view {}, request view {}, the rest {}", mib(live), mib(peak), mib(views - request_view), mib(request_view), mib(live - views));
+    println!(
+        "live heap {} (peak while loading {}): response view {}, request view {}, the rest {}",
+        mib(live),
+        mib(peak),
+        mib(views - request_view),
+        mib(request_view),
+        mib(live - views)
+    );
 }

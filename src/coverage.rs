@@ -125,10 +125,7 @@ impl OpTally {
         for (s, c) in &other.statuses {
             self.statuses.entry(*s).or_default().merge(*c);
         }
-        for (mine, theirs) in [
-            (&mut self.params, &other.params),
-            (&mut self.fields, &other.fields),
-        ] {
+        for (mine, theirs) in [(&mut self.params, &other.params), (&mut self.fields, &other.fields)] {
             for (name, seen) in theirs {
                 mine.entry(name.clone()).or_default().requests += seen.requests;
             }
@@ -151,13 +148,7 @@ fn see(names: &mut BTreeMap<String, Seen>, name: &str, id: u64) {
         return;
     }
     if names.len() < MAX_NAMES {
-        names.insert(
-            name.to_string(),
-            Seen {
-                requests: 1,
-                last: id,
-            },
-        );
+        names.insert(name.to_string(), Seen { requests: 1, last: id });
     }
 }
 
@@ -212,22 +203,14 @@ impl Timeline {
         if self.buckets.len() <= i {
             self.buckets.resize(i + 1, Bucket::default());
         }
-        self.buckets[i].merge(Bucket {
-            requests: 1,
-            violating: u64::from(violating),
-            total_us: us,
-            max_us: us,
-        });
+        self.buckets[i].merge(Bucket { requests: 1, violating: u64::from(violating), total_us: us, max_us: us });
     }
 }
 
 impl Coverage {
     /// Tally a batch of finished exchanges (the journal's writer thread, once per batch).
     pub fn observe(&self, batch: &[Arc<Exchange>]) {
-        let mut t = self
-            .tally
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut t = self.tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let t = &mut *t;
         for ex in batch {
             t.requests += 1;
@@ -266,29 +249,17 @@ impl Coverage {
 
     /// Forget everything (the journal was cleared).
     pub fn clear(&self) {
-        *self
-            .tally
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Tally::default();
+        *self.tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Tally::default();
     }
 
     /// The coverage of `specs` (the mounted specs, in mount order) so far.
     pub fn report(&self, specs: &[&Spec]) -> Report {
-        let t = self
-            .tally
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let t = self.tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // Tallies whose label no mounted operation shares (the specs were reloaded) are matched
         // by name, to the first operation of that name.
         let mut by_name: HashMap<&str, OpTally> = HashMap::new();
-        let live: std::collections::HashSet<*const u8> = specs
-            .iter()
-            .flat_map(|s| {
-                s.operations
-                    .iter()
-                    .map(|o| Arc::as_ptr(&o.label) as *const u8)
-            })
-            .collect();
+        let live: std::collections::HashSet<*const u8> =
+            specs.iter().flat_map(|s| s.operations.iter().map(|o| Arc::as_ptr(&o.label) as *const u8)).collect();
         for (key, tally) in &t.ops {
             if !live.contains(&(Arc::as_ptr(&key.0) as *const u8)) {
                 by_name.entry(&key.0).or_default().merge(tally);
@@ -304,11 +275,7 @@ impl Coverage {
                     tally.get_or_insert_with(OpTally::default).merge(&extra);
                 }
                 columns.extend(op.responses.iter().map(|r| r.status));
-                rows.push(operation_row(
-                    spec,
-                    op,
-                    tally.as_ref().unwrap_or(&OpTally::default()),
-                ));
+                rows.push(operation_row(spec, op, tally.as_ref().unwrap_or(&OpTally::default())));
             }
             for row in rows.iter().filter(|r| r.requests == 0) {
                 report.unexercised.push(OperationRef {
@@ -338,21 +305,14 @@ impl Coverage {
                 .iter()
                 .map(|(k, c)| {
                     let (method, path) = k.split_once(' ').unwrap_or((k, ""));
-                    UnmatchedExample {
-                        method: method.into(),
-                        path: path.into(),
-                        requests: c.requests,
-                    }
+                    UnmatchedExample { method: method.into(), path: path.into(), requests: c.requests }
                 })
                 .collect(),
         };
         report.summary.requests = t.requests;
         report.summary.unmatched = report.unmatched.requests;
         report.timeline = TimelineReport {
-            started_at: t
-                .timeline
-                .start_ms
-                .map(|ms| crate::respond::fake::format_rfc3339((ms / 1000) as i64)),
+            started_at: t.timeline.start_ms.map(|ms| crate::respond::fake::format_rfc3339((ms / 1000) as i64)),
             started_ms: t.timeline.start_ms,
             bucket_ms: t.timeline.width_ms.max(1_000),
             buckets: t
@@ -362,11 +322,7 @@ impl Coverage {
                 .map(|b| TimelineBucket {
                     requests: b.requests,
                     violating: b.violating,
-                    avg_ms: if b.requests == 0 {
-                        0.0
-                    } else {
-                        round_ms(b.total_us as f64 / b.requests as f64)
-                    },
+                    avg_ms: if b.requests == 0 { 0.0 } else { round_ms(b.total_us as f64 / b.requests as f64) },
                     max_ms: round_ms(b.max_us as f64),
                 })
                 .collect(),
@@ -403,13 +359,7 @@ fn indexless(location: &str, out: &mut String) {
 /// The query, header and cookie names an exchange sent.
 fn note_params(op: &mut OpTally, ex: &Exchange, scratch: &mut String) {
     let id = ex.id;
-    for pair in ex
-        .query
-        .as_deref()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
+    for pair in ex.query.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let raw = pair.split_once('=').map_or(pair, |(k, _)| k);
         scratch.clear();
         scratch.push_str("query.");
@@ -454,34 +404,21 @@ fn note_fields(op: &mut OpTally, ex: &Exchange, scratch: &mut String) {
     let ct = ex.request_headers.get_str("content-type");
     let id = ex.id;
     if crate::spec::model::is_form_mime(ct) {
-        for pair in String::from_utf8_lossy(body)
-            .split('&')
-            .filter(|p| !p.is_empty())
-        {
+        for pair in String::from_utf8_lossy(body).split('&').filter(|p| !p.is_empty()) {
             scratch.clear();
             push_decoded(scratch, pair.split_once('=').map_or(pair, |(k, _)| k));
             see(&mut op.fields, scratch, id);
         }
         return;
     }
-    if !body
-        .first()
-        .is_some_and(|b| matches!(b, b'{' | b'[' | b' ' | b'\n' | b'\r' | b'\t'))
-    {
+    if !body.first().is_some_and(|b| matches!(b, b'{' | b'[' | b' ' | b'\n' | b'\r' | b'\t')) {
         return;
     }
     scratch.clear();
     let mut de = serde_json::Deserializer::from_slice(body);
     let mut record = |path: &str| see(&mut op.fields, path, id);
     // A body that is not JSON simply yields the fields read before the error.
-    let _ = serde::de::DeserializeSeed::deserialize(
-        FieldPaths {
-            path: scratch,
-            record: &mut record,
-            depth: 0,
-        },
-        &mut de,
-    );
+    let _ = serde::de::DeserializeSeed::deserialize(FieldPaths { path: scratch, record: &mut record, depth: 0 }, &mut de);
 }
 
 /// Walks a JSON document without building it, reporting every object member's path.
@@ -538,11 +475,7 @@ impl<'de> serde::de::Visitor<'de> for FieldPaths<'_, '_> {
         while map.next_key_seed(KeyOnto(self.path))?.is_some() {
             (self.record)(self.path);
             if self.depth < MAX_DEPTH {
-                map.next_value_seed(FieldPaths {
-                    path: self.path,
-                    record: self.record,
-                    depth: self.depth + 1,
-                })?;
+                map.next_value_seed(FieldPaths { path: self.path, record: self.record, depth: self.depth + 1 })?;
             } else {
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
@@ -554,14 +487,7 @@ impl<'de> serde::de::Visitor<'de> for FieldPaths<'_, '_> {
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let base = self.path.len();
         self.path.push_str("[]");
-        while seq
-            .next_element_seed(FieldPaths {
-                path: self.path,
-                record: self.record,
-                depth: self.depth + 1,
-            })?
-            .is_some()
-        {}
+        while seq.next_element_seed(FieldPaths { path: self.path, record: self.record, depth: self.depth + 1 })?.is_some() {}
         self.path.truncate(base);
         Ok(())
     }
@@ -598,9 +524,7 @@ pub fn declared_fields(spec: &Spec, op: &Operation) -> Vec<String> {
     let Some(pointer) = body
         .content
         .iter()
-        .find(|m| {
-            crate::spec::model::is_json_mime(&m.mime) || crate::spec::model::is_form_mime(&m.mime)
-        })
+        .find(|m| crate::spec::model::is_json_mime(&m.mime) || crate::spec::model::is_form_mime(&m.mime))
         .or(body.content.first())
         .and_then(|m| m.schema.as_deref())
     else {
@@ -631,11 +555,7 @@ fn walk_schema(
         return;
     };
     for key in ["allOf", "oneOf", "anyOf"] {
-        for sub in schema
-            .get(key)
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice)
-        {
+        for sub in schema.get(key).and_then(Value::as_array).map_or(&[][..], Vec::as_slice) {
             walk_schema(doc, sub, path, depth + 1, out, seen);
         }
     }
@@ -665,15 +585,8 @@ fn walk_schema(
 fn operation_row(spec: &Spec, op: &Operation, t: &OpTally) -> OperationCoverage {
     // Each observed status counts for the declared response that answers it (exact code, then
     // range, then `default`), as OpenAPI picks it.
-    let mut statuses: Vec<StatusCoverage> = op
-        .responses
-        .iter()
-        .map(|r| StatusCoverage {
-            status: r.status.to_string(),
-            requests: 0,
-            violating: 0,
-        })
-        .collect();
+    let mut statuses: Vec<StatusCoverage> =
+        op.responses.iter().map(|r| StatusCoverage { status: r.status.to_string(), requests: 0, violating: 0 }).collect();
     let mut undeclared = Vec::new();
     for (code, c) in &t.statuses {
         match op.responses.iter().position(|r| r.status.covers(*code)) {
@@ -681,33 +594,22 @@ fn operation_row(spec: &Spec, op: &Operation, t: &OpTally) -> OperationCoverage 
                 statuses[i].requests += c.requests;
                 statuses[i].violating += c.violating;
             }
-            None => undeclared.push(UndeclaredStatus {
-                status: *code,
-                requests: c.requests,
-                violating: c.violating,
-            }),
+            None => undeclared.push(UndeclaredStatus { status: *code, requests: c.requests, violating: c.violating }),
         }
     }
     // Parameters: declared ones with how many requests sent them, then undeclared query ones.
     let sent_as = |loc: ParamLocation, name: &str| -> u64 {
         match loc {
             ParamLocation::Path => t.count.requests,
-            ParamLocation::Header => t
-                .params
-                .get(&format!("header.{}", name.to_ascii_lowercase()))
-                .map_or(0, |s| s.requests),
-            ParamLocation::Cookie => t
-                .params
-                .get(&format!("cookie.{name}"))
-                .map_or(0, |s| s.requests),
+            ParamLocation::Header => t.params.get(&format!("header.{}", name.to_ascii_lowercase())).map_or(0, |s| s.requests),
+            ParamLocation::Cookie => t.params.get(&format!("cookie.{name}")).map_or(0, |s| s.requests),
             // deepObject and bracketed forms (`filter[status]`) count for `filter`.
             ParamLocation::Query => t
                 .params
                 .iter()
                 .filter_map(|(k, s)| {
                     let rest = k.strip_prefix("query.")?.strip_prefix(name)?;
-                    (rest.is_empty() || rest.starts_with('[') || rest.starts_with('.'))
-                        .then_some(s.requests)
+                    (rest.is_empty() || rest.starts_with('[') || rest.starts_with('.')).then_some(s.requests)
                 })
                 .max()
                 .unwrap_or(0),
@@ -730,32 +632,18 @@ fn operation_row(spec: &Spec, op: &Operation, t: &OpTally) -> OperationCoverage 
             let name = k.strip_prefix("query.")?;
             let declared = op.params.iter().any(|p| {
                 p.location == ParamLocation::Query
-                    && name
-                        .strip_prefix(p.name.as_str())
-                        .is_some_and(|r| r.is_empty() || r.starts_with('[') || r.starts_with('.'))
+                    && name.strip_prefix(p.name.as_str()).is_some_and(|r| r.is_empty() || r.starts_with('[') || r.starts_with('.'))
             });
-            (!declared).then(|| SentName {
-                name: name.to_string(),
-                sent: s.requests,
-            })
+            (!declared).then(|| SentName { name: name.to_string(), sent: s.requests })
         })
         .collect();
     let declared = declared_fields(spec, op);
-    let body_fields = declared
-        .iter()
-        .map(|f| SentName {
-            name: f.clone(),
-            sent: t.fields.get(f).map_or(0, |s| s.requests),
-        })
-        .collect();
+    let body_fields = declared.iter().map(|f| SentName { name: f.clone(), sent: t.fields.get(f).map_or(0, |s| s.requests) }).collect();
     let undeclared_body_fields = t
         .fields
         .iter()
         .filter(|(k, _)| !declared.iter().any(|d| d == *k))
-        .map(|(k, s)| SentName {
-            name: k.clone(),
-            sent: s.requests,
-        })
+        .map(|(k, s)| SentName { name: k.clone(), sent: s.requests })
         .collect();
     OperationCoverage {
         operation: op.label().to_string(),
@@ -770,19 +658,8 @@ fn operation_row(spec: &Spec, op: &Operation, t: &OpTally) -> OperationCoverage 
         undeclared_parameters,
         body_fields,
         undeclared_body_fields,
-        problems: t
-            .problems
-            .iter()
-            .map(|(l, n)| ProblemCount {
-                location: l.clone(),
-                count: *n,
-            })
-            .collect(),
-        avg_ms: if t.count.requests == 0 {
-            None
-        } else {
-            Some(round_ms(t.total_us as f64 / t.count.requests as f64))
-        },
+        problems: t.problems.iter().map(|(l, n)| ProblemCount { location: l.clone(), count: *n }).collect(),
+        avg_ms: if t.count.requests == 0 { None } else { Some(round_ms(t.total_us as f64 / t.count.requests as f64)) },
         max_ms: (t.count.requests > 0).then(|| round_ms(t.max_us as f64)),
     }
 }
@@ -826,11 +703,7 @@ impl Summary {
             operations: rows.len(),
             exercised_operations: rows.iter().filter(|r| r.requests > 0).count(),
             statuses: rows.iter().map(|r| r.statuses.len()).sum(),
-            exercised_statuses: rows
-                .iter()
-                .flat_map(|r| &r.statuses)
-                .filter(|s| s.requests > 0)
-                .count(),
+            exercised_statuses: rows.iter().flat_map(|r| &r.statuses).filter(|s| s.requests > 0).count(),
             requests: rows.iter().map(|r| r.requests).sum(),
             violating: rows.iter().map(|r| r.violating).sum(),
             unmatched: 0,
@@ -1002,39 +875,18 @@ mod tests {
         let mut path = String::new();
         let mut record = |p: &str| out.push(p.to_string());
         let mut de = serde_json::Deserializer::from_str(body);
-        let _ = serde::de::DeserializeSeed::deserialize(
-            FieldPaths {
-                path: &mut path,
-                record: &mut record,
-                depth: 0,
-            },
-            &mut de,
-        );
+        let _ = serde::de::DeserializeSeed::deserialize(FieldPaths { path: &mut path, record: &mut record, depth: 0 }, &mut de);
         out
     }
 
     #[test]
     fn field_paths_name_nested_members_and_array_elements() {
         assert_eq!(
-            fields_of(
-                r#"{"name":"x","items":[{"sku":"a"},{"sku":"b","qty":2}],"meta":{"k\"ey":null}}"#
-            ),
-            [
-                "name",
-                "items",
-                "items[].sku",
-                "items[].sku",
-                "items[].qty",
-                "meta",
-                "meta.k\"ey"
-            ]
+            fields_of(r#"{"name":"x","items":[{"sku":"a"},{"sku":"b","qty":2}],"meta":{"k\"ey":null}}"#),
+            ["name", "items", "items[].sku", "items[].sku", "items[].qty", "meta", "meta.k\"ey"]
         );
         assert_eq!(fields_of(r#"[{"a":1}]"#), ["[].a"]);
-        assert_eq!(
-            fields_of(r#"{"a":1,"b":"#),
-            ["a", "b"],
-            "a broken body yields what was read"
-        );
+        assert_eq!(fields_of(r#"{"a":1,"b":"#), ["a", "b"], "a broken body yields what was read");
     }
 
     fn exchange(id: u64, label: &Arc<str>, query: &str, body: &str) -> Arc<Exchange> {
@@ -1064,10 +916,7 @@ mod tests {
     fn names_count_once_per_request_and_stay_bounded() {
         let label: Arc<str> = Arc::from("createThing");
         let c = Coverage::default();
-        let many: String = (0..2 * MAX_NAMES)
-            .map(|i| format!("\"f{i}\":1"))
-            .collect::<Vec<_>>()
-            .join(",");
+        let many: String = (0..2 * MAX_NAMES).map(|i| format!("\"f{i}\":1")).collect::<Vec<_>>().join(",");
         c.observe(&[
             exchange(1, &label, "a=1&a=2", r#"{"items":[{"sku":1},{"sku":2}]}"#),
             exchange(2, &label, "a=3", &format!("{{{many}}}")),
@@ -1075,10 +924,7 @@ mod tests {
         let t = c.tally.lock().unwrap();
         let op = &t.ops[&OpKey(Arc::clone(&label))];
         assert_eq!(op.count.requests, 2);
-        assert_eq!(
-            op.params["query.a"].requests, 2,
-            "a repeated key counts once per request"
-        );
+        assert_eq!(op.params["query.a"].requests, 2, "a repeated key counts once per request");
         assert_eq!(op.fields["items[].sku"].requests, 1);
         assert_eq!(op.fields.len(), MAX_NAMES, "bounded");
     }
@@ -1098,11 +944,7 @@ mod tests {
         for s in 0..10_000u64 {
             t.add(s * 1_000, 1_000, s % 10 == 0);
         }
-        assert!(
-            t.buckets.len() <= MAX_BUCKETS,
-            "{} buckets",
-            t.buckets.len()
-        );
+        assert!(t.buckets.len() <= MAX_BUCKETS, "{} buckets", t.buckets.len());
         assert_eq!(t.buckets.iter().map(|b| b.requests).sum::<u64>(), 10_000);
         assert_eq!(t.buckets.iter().map(|b| b.violating).sum::<u64>(), 1_000);
         assert!(t.width_ms >= 10_000_000 / MAX_BUCKETS as u64);

@@ -46,7 +46,11 @@ fn app() -> &'static App {
             let options = LoadOptions { fixtures: Some(root.join(fixtures)), ..Default::default() };
             Arc::new(Spec::load(&root.join(spec), &options).unwrap_or_else(|e| panic!("the harness's own spec does not load: {e}")))
         };
-        let specs = vec![load("tests/fixtures/specs/shop.yaml", "tests/fixtures/responses/shop"), load("specs/bench.yaml", "fixtures/bench"), load("specs/bento.yaml", "fixtures/bento")];
+        let specs = vec![
+            load("tests/fixtures/specs/shop.yaml", "tests/fixtures/responses/shop"),
+            load("specs/bench.yaml", "fixtures/bench"),
+            load("specs/bento.yaml", "fixtures/bento"),
+        ];
         App::new(specs, Options { body_limit: 1 << 20, rate_limit_window: Some(1), ..Default::default() }).0
     })
 }

@@ -32,17 +32,17 @@
 
 #![forbid(unsafe_code)]
 
-pub mod util;
-pub mod spec;
-pub mod routes;
-pub mod pipeline;
-pub mod respond;
-pub mod state;
-pub mod record;
-pub mod coverage;
-pub mod webhooks;
-pub mod server;
-pub mod ui;
 pub mod cli;
+pub mod coverage;
 #[doc(hidden)]
 pub mod harness;
+pub mod pipeline;
+pub mod record;
+pub mod respond;
+pub mod routes;
+pub mod server;
+pub mod spec;
+pub mod state;
+pub mod ui;
+pub mod util;
+pub mod webhooks;

@@ -87,7 +87,11 @@ pub async fn start(app: impl Into<Arc<App>>, addr: SocketAddr) -> std::io::Resul
     let live = Arc::new(LiveApp::new(app.into()));
     let router = axum::Router::new().fallback(handle_wrap).with_state(Arc::clone(&live));
     let limits = live.load().limits.clone();
-    let listener = Limited { inner: listener, permits: Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1))), idle: limits.idle_timeout };
+    let listener = Limited {
+        inner: listener,
+        permits: Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1))),
+        idle: limits.idle_timeout,
+    };
     let task = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
@@ -158,7 +162,13 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_connections: 1024, idle_timeout: std::time::Duration::from_secs(60), request_timeout: std::time::Duration::from_secs(30), max_url_bytes: 8 * 1024, max_header_bytes: 32 * 1024 }
+        Self {
+            max_connections: 1024,
+            idle_timeout: std::time::Duration::from_secs(60),
+            request_timeout: std::time::Duration::from_secs(30),
+            max_url_bytes: 8 * 1024,
+            max_header_bytes: 32 * 1024,
+        }
     }
 }
 
@@ -204,7 +214,11 @@ struct Guarded {
 }
 
 impl tokio::io::AsyncRead for Guarded {
-    fn poll_read(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         match std::pin::Pin::new(&mut self.stream).poll_read(cx, buf) {
             std::task::Poll::Ready(r) => {
@@ -221,7 +235,10 @@ impl tokio::io::AsyncRead for Guarded {
                     std::task::Poll::Ready(()) => {
                         let deadline = self.last_read + self.limit;
                         if deadline <= tokio::time::Instant::now() {
-                            return std::task::Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "idle connection closed")));
+                            return std::task::Poll::Ready(Err(std::io::Error::new(
+                                std::io::ErrorKind::TimedOut,
+                                "idle connection closed",
+                            )));
                         }
                         // Data came since the timer was set: wait out the rest from the last read.
                         self.idle.as_mut().reset(deadline);
@@ -233,7 +250,11 @@ impl tokio::io::AsyncRead for Guarded {
 }
 
 impl tokio::io::AsyncWrite for Guarded {
-    fn poll_write(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
         std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
     }
     fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
@@ -242,7 +263,11 @@ impl tokio::io::AsyncWrite for Guarded {
     fn poll_shutdown(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
     }
-    fn poll_write_vectored(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> std::task::Poll<std::io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
         std::pin::Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
     }
     fn is_write_vectored(&self) -> bool {

@@ -56,7 +56,12 @@ fn default_backoff() -> u64 {
 
 impl Default for WebhookConfig {
     fn default() -> Self {
-        Self { signature_header: default_signature_header(), payload: default_payload(), retries: default_retries(), backoff_ms: default_backoff() }
+        Self {
+            signature_header: default_signature_header(),
+            payload: default_payload(),
+            retries: default_retries(),
+            backoff_ms: default_backoff(),
+        }
     }
 }
 
@@ -90,11 +95,25 @@ impl std::fmt::Debug for Webhooks {
 
 impl Webhooks {
     pub fn new(config: WebhookConfig) -> Self {
-        Self { config, subscriptions: RwLock::new(Vec::new()), log: Arc::new(Mutex::new(VecDeque::new())), client: std::sync::OnceLock::new(), next: AtomicU64::new(1) }
+        Self {
+            config,
+            subscriptions: RwLock::new(Vec::new()),
+            log: Arc::new(Mutex::new(VecDeque::new())),
+            client: std::sync::OnceLock::new(),
+            next: AtomicU64::new(1),
+        }
     }
 
     fn client(&self) -> reqwest::Client {
-        self.client.get_or_init(|| reqwest::Client::builder().timeout(Duration::from_secs(5)).redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default()).clone()
+        self.client
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(5))
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap_or_default()
+            })
+            .clone()
     }
 
     /// Add a subscription; returns its id.
@@ -111,7 +130,14 @@ impl Webhooks {
         let subs: Vec<Subscription> = self
             .subscriptions
             .read()
-            .map(|s| s.iter().filter(|s| s.tenant.as_deref().is_none_or(|t| t == tenant) && (s.events.is_empty() || s.events.iter().any(|e| e == event))).cloned().collect())
+            .map(|s| {
+                s.iter()
+                    .filter(|s| {
+                        s.tenant.as_deref().is_none_or(|t| t == tenant) && (s.events.is_empty() || s.events.iter().any(|e| e == event))
+                    })
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default();
         if subs.is_empty() {
             return;
@@ -130,14 +156,24 @@ impl Webhooks {
                 _ => None,
             });
             let body = payload.to_string();
-            let entry = json!({"id": delivery_id, "event": event, "subscription": sub.id, "url": sub.url, "status": "pending", "attempts": []});
+            let entry =
+                json!({"id": delivery_id, "event": event, "subscription": sub.id, "url": sub.url, "status": "pending", "attempts": []});
             if let Ok(mut log) = self.log.lock() {
                 if log.len() >= LOG_SIZE {
                     log.pop_front();
                 }
                 log.push_back(entry);
             }
-            let job = Job { id: delivery_id, sub, body, header: self.config.signature_header.clone(), retries: self.config.retries, backoff_ms: self.config.backoff_ms, client: self.client(), log: Arc::clone(&self.log) };
+            let job = Job {
+                id: delivery_id,
+                sub,
+                body,
+                header: self.config.signature_header.clone(),
+                retries: self.config.retries,
+                backoff_ms: self.config.backoff_ms,
+                client: self.client(),
+                log: Arc::clone(&self.log),
+            };
             runtime.spawn(job.run());
         }
     }
@@ -169,7 +205,8 @@ impl Job {
                 delay = delay.saturating_mul(2);
             }
             let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-            let mut req = self.client.post(&self.sub.url).header("content-type", "application/json").header("user-agent", "standin-webhooks");
+            let mut req =
+                self.client.post(&self.sub.url).header("content-type", "application/json").header("user-agent", "standin-webhooks");
             if let Some(secret) = &self.sub.secret {
                 req = req.header(self.header.as_str(), format!("t={t},v1={}", sign(secret, t, &self.body)));
             }

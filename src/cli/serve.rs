@@ -180,8 +180,12 @@ impl TryFrom<ServeArgs> for ServeConfig {
             );
         }
         let log: crate::record::LogFormat = args.log_format.into();
-        let keeps_journal =
-            args.journal_size > 0 || args.record.is_some() || log != crate::record::LogFormat::Off || args.report.is_some() || args.report_html.is_some() || args.strict;
+        let keeps_journal = args.journal_size > 0
+            || args.record.is_some()
+            || log != crate::record::LogFormat::Off
+            || args.report.is_some()
+            || args.report_html.is_some()
+            || args.strict;
         let record = keeps_journal.then(|| crate::record::RecordOptions {
             capacity: args.journal_size,
             log,

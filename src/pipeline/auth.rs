@@ -63,10 +63,12 @@ pub fn authenticate(spec: &Spec, op: &Operation, headers: &HeaderMap, query: &[(
 
 fn credential(kind: &SchemeKind, headers: &HeaderMap, query: &[(String, String)]) -> Result<String, String> {
     match kind {
-        SchemeKind::ApiKey { location: KeyLocation::Header, name } => match headers.get(name.as_str()).and_then(|v| v.to_str().ok()).map(str::trim) {
-            Some(v) if !v.is_empty() => Ok(v.to_string()),
-            _ => Err(format!("send the API key in the {name} header")),
-        },
+        SchemeKind::ApiKey { location: KeyLocation::Header, name } => {
+            match headers.get(name.as_str()).and_then(|v| v.to_str().ok()).map(str::trim) {
+                Some(v) if !v.is_empty() => Ok(v.to_string()),
+                _ => Err(format!("send the API key in the {name} header")),
+            }
+        }
         SchemeKind::ApiKey { location: KeyLocation::Query, name } => match query.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()) {
             Some(v) if !v.is_empty() => Ok(v.to_string()),
             _ => Err(format!("send the API key in the {name} query parameter")),
@@ -84,7 +86,9 @@ fn credential(kind: &SchemeKind, headers: &HeaderMap, query: &[(String, String)]
         SchemeKind::Basic => {
             let value = authorization(headers, "basic").ok_or("send `Authorization: Basic base64(user:password)`")?;
             use base64::Engine;
-            let decoded = base64::engine::general_purpose::STANDARD.decode(value.trim()).map_err(|_| "the Basic credentials are not valid base64".to_string())?;
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(value.trim())
+                .map_err(|_| "the Basic credentials are not valid base64".to_string())?;
             let text = String::from_utf8(decoded).map_err(|_| "the Basic credentials are not UTF-8".to_string())?;
             match text.split_once(':') {
                 Some((user, _)) if !user.is_empty() => Ok(text),

@@ -135,15 +135,37 @@ impl App {
         let recorder = options.record.clone().and_then(|r| match crate::record::Recorder::start(r) {
             Ok(rec) => Some(Arc::new(rec)),
             Err(e) => {
-                diags.push(crate::spec::Diagnostic::error(std::path::Path::new("--record"), "", format!("cannot create the recording: {e}")));
+                diags.push(crate::spec::Diagnostic::error(
+                    std::path::Path::new("--record"),
+                    "",
+                    format!("cannot create the recording: {e}"),
+                ));
                 None
             }
         });
         let upstream = options.upstream.clone().map(|u| {
-            let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(std::time::Duration::from_secs(60)).build().unwrap_or_default();
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(60))
+                .build()
+                .unwrap_or_default();
             (u.trim_end_matches('/').to_string(), client)
         });
-        (App { mounts, seed: options.seed, body_limit, rate_limit_off: options.rate_limit_off, recorder, upstream, chaos: options.chaos.clone(), limits: options.limits.clone(), requests: Default::default(), options }, diags)
+        (
+            App {
+                mounts,
+                seed: options.seed,
+                body_limit,
+                rate_limit_off: options.rate_limit_off,
+                recorder,
+                upstream,
+                chaos: options.chaos.clone(),
+                limits: options.limits.clone(),
+                requests: Default::default(),
+                options,
+            },
+            diags,
+        )
     }
 
     /// A new state for reloaded specs (`--watch`): the same options, the same journal and
@@ -237,7 +259,8 @@ async fn answer(app: &App, req: Request) -> Response {
         (Default::default(), Some(Rejection::headers_too_large(header_len, app.limits.max_header_bytes)))
     } else {
         // A request without a body has nothing to wait for: no timer.
-        let has_body = parts.headers.get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0") || parts.headers.contains_key(header::TRANSFER_ENCODING);
+        let has_body = parts.headers.get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0")
+            || parts.headers.contains_key(header::TRANSFER_ENCODING);
         let read = if has_body {
             match within(limit, started, axum::body::to_bytes(body, app.body_limit)).await {
                 Some(r) => r,
@@ -268,9 +291,18 @@ async fn answer(app: &App, req: Request) -> Response {
         // The shared request counter (seeding the draws) is touched only when chaos is on.
         let chaos_on = app.chaos.latency_ms.is_some() || app.chaos.reset_rate > 0.0 || app.chaos.error_rate > 0.0;
         let n = if chaos_on { app.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed) } else { 0 };
-        let draw = |salt: &[u8]| (respond::fake::stable_hash(&[&app.seed.to_le_bytes(), &n.to_le_bytes(), salt]) % 1_000_000) as f64 / 1_000_000.0;
-        let prefer_latency = parts.headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split([',', ';'])).find_map(|p| p.trim().strip_prefix("latency=")?.trim().parse::<u64>().ok());
-        let latency = prefer_latency.or_else(|| app.chaos.latency_ms.map(|(lo, hi)| if hi > lo { lo + (draw(b"latency") * (hi - lo + 1) as f64) as u64 } else { lo }));
+        let draw =
+            |salt: &[u8]| (respond::fake::stable_hash(&[&app.seed.to_le_bytes(), &n.to_le_bytes(), salt]) % 1_000_000) as f64 / 1_000_000.0;
+        let prefer_latency = parts
+            .headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split([',', ';']))
+            .find_map(|p| p.trim().strip_prefix("latency=")?.trim().parse::<u64>().ok());
+        let latency = prefer_latency.or_else(|| {
+            app.chaos.latency_ms.map(|(lo, hi)| if hi > lo { lo + (draw(b"latency") * (hi - lo + 1) as f64) as u64 } else { lo })
+        });
         if let Some(ms) = latency.filter(|ms| *ms > 0) {
             if within(limit, started, tokio::time::sleep(std::time::Duration::from_millis(ms.min(60_000)))).await.is_none() {
                 return rejection_response(&Rejection::timeout(limit), envelope, is_head);
@@ -323,7 +355,13 @@ pub fn answer_read(app: &App, mount: Option<&Mount>, parts: &axum::http::request
 /// Validation proxy: forward the request to the upstream API, pass its answer through, and note
 /// every way either side breaks the spec (journal `violations`, locations `request.…` and
 /// `response.…`).
-async fn proxy(upstream: &(String, reqwest::Client), mount: Option<&Mount>, parts: &axum::http::request::Parts, body: &axum::body::Bytes, trace: &mut Trace) -> Response {
+async fn proxy(
+    upstream: &(String, reqwest::Client),
+    mount: Option<&Mount>,
+    parts: &axum::http::request::Parts,
+    body: &axum::body::Bytes,
+    trace: &mut Trace,
+) -> Response {
     let (base, client) = upstream;
     let mut violations = Vec::new();
     let mut op = None;
@@ -342,7 +380,11 @@ async fn proxy(upstream: &(String, reqwest::Client), mount: Option<&Mount>, part
                 violations.extend(problems.into_iter().map(|p| reject::Problem { location: format!("request.{}", p.location), ..p }));
                 op = Some((m, o));
             }
-            _ => violations.push(reject::Problem { location: "request".into(), message: format!("{} {} is not an operation of the spec", parts.method, parts.uri.path()), keyword: Some("undocumented".into()) }),
+            _ => violations.push(reject::Problem {
+                location: "request".into(),
+                message: format!("{} {} is not an operation of the spec", parts.method, parts.uri.path()),
+                keyword: Some("undocumented".into()),
+            }),
         }
     }
     // --- Forward.
@@ -367,24 +409,46 @@ async fn proxy(upstream: &(String, reqwest::Client), mount: Option<&Mount>, part
     // --- Check the answer against the spec.
     if let Some((m, o)) = op {
         match o.response_for(status.as_u16()) {
-            None => violations.push(reject::Problem { location: "response.status".into(), message: format!("{status} is not a declared response of {}", o.label()), keyword: Some("status".into()) }),
+            None => violations.push(reject::Problem {
+                location: "response.status".into(),
+                message: format!("{status} is not a declared response of {}", o.label()),
+                keyword: Some("status".into()),
+            }),
             Some(declared) => {
                 let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
                 let base_ct = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-                let media = declared.content.iter().find(|c| c.mime == base_ct).or_else(|| declared.content.iter().find(|c| crate::spec::model::is_json_mime(&c.mime) && crate::spec::model::is_json_mime(&base_ct)));
+                let media = declared.content.iter().find(|c| c.mime == base_ct).or_else(|| {
+                    declared
+                        .content
+                        .iter()
+                        .find(|c| crate::spec::model::is_json_mime(&c.mime) && crate::spec::model::is_json_mime(&base_ct))
+                });
                 match media {
-                    None if !declared.content.is_empty() && !bytes.is_empty() => violations.push(reject::Problem { location: "response.header.content-type".into(), message: format!("{ct:?} is not a declared media type of this response"), keyword: Some("contentType".into()) }),
+                    None if !declared.content.is_empty() && !bytes.is_empty() => violations.push(reject::Problem {
+                        location: "response.header.content-type".into(),
+                        message: format!("{ct:?} is not a declared media type of this response"),
+                        keyword: Some("contentType".into()),
+                    }),
                     Some(media) if crate::spec::model::is_json_mime(&base_ct) => {
                         if let Some(schema) = &media.schema {
-                            let validator = media.validator.get_or_init(|| m.spec.schemas.compile_pointer(crate::spec::View::Response, schema));
+                            let validator =
+                                media.validator.get_or_init(|| m.spec.schemas.compile_pointer(crate::spec::View::Response, schema));
                             match (validator, serde_json::from_slice::<serde_json::Value>(&bytes)) {
                                 (Ok(v), Ok(instance)) => {
                                     for err in v.iter_errors(&instance) {
                                         let at = err.instance_path().as_str().replace('/', ".");
-                                        violations.push(reject::Problem { location: format!("response.body{at}"), message: validate::short(&err.to_string()), keyword: Some(validate::static_keyword(err.kind().keyword())) });
+                                        violations.push(reject::Problem {
+                                            location: format!("response.body{at}"),
+                                            message: validate::short(&err.to_string()),
+                                            keyword: Some(validate::static_keyword(err.kind().keyword())),
+                                        });
                                     }
                                 }
-                                (_, Err(e)) => violations.push(reject::Problem { location: "response.body".into(), message: format!("malformed JSON: {e}"), keyword: Some("json".into()) }),
+                                (_, Err(e)) => violations.push(reject::Problem {
+                                    location: "response.body".into(),
+                                    message: format!("malformed JSON: {e}"),
+                                    keyword: Some("json".into()),
+                                }),
                                 (Err(_), _) => {}
                             }
                         }
@@ -416,9 +480,15 @@ impl axum::body::HttpBody for CutBody {
     type Data = axum::body::Bytes;
     type Error = std::io::Error;
 
-    fn poll_frame(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         if self.sent {
-            return std::task::Poll::Ready(Some(Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected connection cut (--reset-rate)"))));
+            return std::task::Poll::Ready(Some(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "injected connection cut (--reset-rate)",
+            ))));
         }
         self.sent = true;
         std::task::Poll::Ready(Some(Ok(http_body::Frame::data(axum::body::Bytes::from_static(b"{\"partial\": ")))))
@@ -438,7 +508,15 @@ pub struct Trace {
     pub source: Option<std::borrow::Cow<'static, str>>,
 }
 
-async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts: axum::http::request::Parts, request_body: axum::body::Bytes, response: Response, trace: Trace, started: std::time::Instant) -> Response {
+async fn record(
+    recorder: &crate::record::Recorder,
+    mount: Option<&Mount>,
+    parts: axum::http::request::Parts,
+    request_body: axum::body::Bytes,
+    response: Response,
+    trace: Trace,
+    started: std::time::Instant,
+) -> Response {
     // The response's headers and body are kept only for the HAR file and the inspector page's
     // detail view (`RecordOptions::keep_responses`); cloning a header map per exchange cost a
     // visible share of throughput.
@@ -451,7 +529,11 @@ async fn record(recorder: &crate::record::Recorder, mount: Option<&Mount>, parts
     } else {
         (response, Default::default(), Default::default())
     };
-    let started_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0).saturating_sub(started.elapsed().as_millis() as u64);
+    let started_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+        .saturating_sub(started.elapsed().as_millis() as u64);
     let exchange = crate::record::Exchange {
         id: 0, // numbered by the writer, in arrival order (no shared counter here)
         started_ms,
@@ -490,7 +572,13 @@ fn preflight(headers: &axum::http::HeaderMap) -> Response {
 }
 
 /// The pipeline for one request with its body read, for the spec [`App::mount_of`] chose.
-pub fn handle(app: &App, mount: Option<&Mount>, parts: &axum::http::request::Parts, body: &[u8], trace: &mut Trace) -> Result<Response, Rejection> {
+pub fn handle(
+    app: &App,
+    mount: Option<&Mount>,
+    parts: &axum::http::request::Parts,
+    body: &[u8],
+    trace: &mut Trace,
+) -> Result<Response, Rejection> {
     let path = parts.uri.path();
     let method = &parts.method;
 
@@ -556,7 +644,10 @@ pub fn handle(app: &App, mount: Option<&Mount>, parts: &axum::http::request::Par
         let present = rule.of.iter().any(|place| match place.location.as_str() {
             "query" => query.iter().any(|(k, v)| *k == place.name && !v.is_empty()),
             "header" => parts.headers.contains_key(place.name.as_str()),
-            "body" => json_body.get_or_init(|| serde_json::from_slice::<serde_json::Value>(body).ok()).as_ref().is_some_and(|b| b.get(&place.name).is_some_and(|v| !v.is_null())),
+            "body" => json_body
+                .get_or_init(|| serde_json::from_slice::<serde_json::Value>(body).ok())
+                .as_ref()
+                .is_some_and(|b| b.get(&place.name).is_some_and(|v| !v.is_null())),
             _ => false,
         });
         if !present {
@@ -589,22 +680,36 @@ pub fn handle(app: &App, mount: Option<&Mount>, parts: &axum::http::request::Par
     let prefer_values: Vec<&str> = parts.headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).collect();
     let prefer = Prefer::parse(&prefer_values);
     let outcome = match &mount.sandbox {
-        Some(sandbox) if prefer.code.is_none() && prefer.example.is_none() => sandbox.handle(spec, op_index, &tenant.0, &path_params, &query, body)?,
+        Some(sandbox) if prefer.code.is_none() && prefer.example.is_none() => {
+            sandbox.handle(spec, op_index, &tenant.0, &path_params, &query, body)?
+        }
         _ => None,
     };
 
     // --- Respond.
-    let seed = app.seed ^ respond::fake::stable_hash(&[method.as_str().as_bytes(), op.path.as_bytes(), parts.uri.path().as_bytes(), parts.uri.query().unwrap_or("").as_bytes(), body]);
+    let seed = app.seed
+        ^ respond::fake::stable_hash(&[
+            method.as_str().as_bytes(),
+            op.path.as_bytes(),
+            parts.uri.path().as_bytes(),
+            parts.uri.query().unwrap_or("").as_bytes(),
+            body,
+        ]);
     let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let status = outcome.as_ref().and_then(crate::state::status_of);
-    let mut answer = respond::respond(spec, op, RespondInput { prefer: &prefer, accept, path_params: &path_params, seed, state: outcome.map(|o| o.body) })?;
+    let mut answer = respond::respond(
+        spec,
+        op,
+        RespondInput { prefer: &prefer, accept, path_params: &path_params, seed, state: outcome.map(|o| o.body) },
+    )?;
     if let Some(status) = status {
         answer.status = status.as_u16();
     }
 
     // Built in place: `Response::builder()` re-parses every header name and value.
     let mut response = Response::new(Body::from(answer.body));
-    *response.status_mut() = StatusCode::from_u16(answer.status).map_err(|e| Rejection::internal(format!("response status {}: {e}", answer.status)))?;
+    *response.status_mut() =
+        StatusCode::from_u16(answer.status).map_err(|e| Rejection::internal(format!("response status {}: {e}", answer.status)))?;
     let headers = response.headers_mut();
     if let Some(ct) = answer.content_type {
         headers.insert(header::CONTENT_TYPE, ct);
@@ -616,7 +721,9 @@ pub fn handle(app: &App, mount: Option<&Mount>, parts: &axum::http::request::Par
     let source = match &answer.source {
         std::borrow::Cow::Borrowed(s) => Some(HeaderValue::from_static(s)),
         std::borrow::Cow::Owned(s) if s.bytes().all(|c| c.is_ascii_graphic()) => HeaderValue::from_str(s).ok(),
-        std::borrow::Cow::Owned(s) => HeaderValue::from_str(&s.chars().map(|c| if c.is_ascii_graphic() { c } else { '_' }).collect::<String>()).ok(),
+        std::borrow::Cow::Owned(s) => {
+            HeaderValue::from_str(&s.chars().map(|c| if c.is_ascii_graphic() { c } else { '_' }).collect::<String>()).ok()
+        }
     };
     if let Some(v) = source {
         headers.insert("x-standin-source", v);
@@ -655,12 +762,14 @@ fn admin_endpoint(app: &App, method: &Method, path: &str, query: &[(String, Stri
         ("GET" | "HEAD", "specs") => Ok(json(serde_json::Value::Array(
             app.mounts
                 .iter()
-                .map(|m| serde_json::json!({
-                    "title": m.spec.title, "version": m.spec.version, "openapi": m.spec.openapi,
-                    "file": m.spec.file.display().to_string(), "basePath": m.spec.base_path,
-                    "operations": m.spec.operations.len(),
-                    "routes": crate::ui::routes(m),
-                }))
+                .map(|m| {
+                    serde_json::json!({
+                        "title": m.spec.title, "version": m.spec.version, "openapi": m.spec.openapi,
+                        "file": m.spec.file.display().to_string(), "basePath": m.spec.base_path,
+                        "operations": m.spec.operations.len(),
+                        "routes": crate::ui::routes(m),
+                    })
+                })
                 .collect(),
         ))),
         ("POST", "reset") => {
@@ -669,14 +778,18 @@ fn admin_endpoint(app: &App, method: &Method, path: &str, query: &[(String, Stri
             let n: usize = app.mounts.iter().filter_map(|m| m.sandbox.as_ref()).map(|s| s.reset(tenant)).sum();
             Ok(json(serde_json::json!({"reset": n})))
         }
-        ("GET" | "HEAD", "requests") => Ok(json(serde_json::Value::Array(app.recorder.as_ref().map(|r| r.list(query)).unwrap_or_default()))),
+        ("GET" | "HEAD", "requests") => {
+            Ok(json(serde_json::Value::Array(app.recorder.as_ref().map(|r| r.list(query)).unwrap_or_default())))
+        }
         ("DELETE", "requests") => {
             if let Some(r) = &app.recorder {
                 r.clear();
             }
             Ok(json(serde_json::json!({"cleared": true})))
         }
-        ("GET" | "HEAD", "violations") => Ok(json(serde_json::Value::Array(app.recorder.as_ref().map(|r| r.violations()).unwrap_or_default()))),
+        ("GET" | "HEAD", "violations") => {
+            Ok(json(serde_json::Value::Array(app.recorder.as_ref().map(|r| r.violations()).unwrap_or_default())))
+        }
         ("GET" | "HEAD", "webhooks") => Ok(json(serde_json::Value::Array(
             app.mounts.iter().filter_map(|m| m.sandbox.as_ref()).flat_map(|s| s.webhooks.log()).collect(),
         ))),
@@ -685,7 +798,14 @@ fn admin_endpoint(app: &App, method: &Method, path: &str, query: &[(String, Stri
             // `{"event": "...", "data": {...}, "tenant": "<credential>"}`.
             let v: serde_json::Value = serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
             let Some(event) = v.get("event").and_then(serde_json::Value::as_str) else {
-                return Err(Rejection::invalid_request(StatusCode::BAD_REQUEST, vec![reject::Problem { location: "body.event".into(), message: "is required".into(), keyword: Some("required".into()) }]));
+                return Err(Rejection::invalid_request(
+                    StatusCode::BAD_REQUEST,
+                    vec![reject::Problem {
+                        location: "body.event".into(),
+                        message: "is required".into(),
+                        keyword: Some("required".into()),
+                    }],
+                ));
             };
             let data = v.get("data").cloned().unwrap_or(serde_json::Value::Object(Default::default()));
             let tenant = v.get("tenant").and_then(serde_json::Value::as_str).unwrap_or("");
@@ -694,9 +814,9 @@ fn admin_endpoint(app: &App, method: &Method, path: &str, query: &[(String, Stri
             }
             Ok(json(serde_json::json!({"fired": event})))
         }
-        ("GET" | "HEAD", "events") => Ok(json(serde_json::Value::Array(
-            app.mounts.iter().filter_map(|m| m.sandbox.as_ref()).flat_map(|s| s.events.list()).collect(),
-        ))),
+        ("GET" | "HEAD", "events") => {
+            Ok(json(serde_json::Value::Array(app.mounts.iter().filter_map(|m| m.sandbox.as_ref()).flat_map(|s| s.events.list()).collect())))
+        }
         ("GET" | "HEAD", "state") => Ok(json(serde_json::Value::Object(
             app.mounts.iter().filter_map(|m| Some((m.spec.title.clone(), m.sandbox.as_ref()?.dump()))).collect(),
         ))),
@@ -733,7 +853,7 @@ pub fn rejection_response(r: &Rejection, envelope: Option<&crate::spec::ext::Err
         resp.headers_mut().insert(name.clone(), value.clone());
     }
     if r.status.is_server_error() {
-        eprintln!("standin: {} {}: {}", r.status.as_u16(), r.code, r.detail);
+        tracing::error!(status = r.status.as_u16(), code = r.code, "{}", r.detail);
     }
     resp
 }

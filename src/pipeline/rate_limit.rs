@@ -134,7 +134,8 @@ mod header_tests {
             "limit": 60, "headers": {"limit": "RateLimit-Limit", "reset": "RateLimit-Reset", "resetStyle": "seconds", "combined": "RateLimit", "policy": "RateLimit-Policy"}
         })).unwrap();
         let info = RateInfo { limit: 60, window: 60, remaining: 59, reset: 1_000_042, retry_after: 42, exceeded: false };
-        let h: Vec<(String, String)> = headers(&policy, &info).into_iter().map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_string())).collect();
+        let h: Vec<(String, String)> =
+            headers(&policy, &info).into_iter().map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_string())).collect();
         assert!(h.contains(&("ratelimit-reset".into(), "42".into())));
         assert!(h.contains(&("ratelimit".into(), "limit=60, remaining=59, reset=42".into())));
         assert!(h.contains(&("ratelimit-policy".into(), "60;w=60".into())));

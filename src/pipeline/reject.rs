@@ -77,7 +77,12 @@ impl Rejection {
 
     /// 404: no path of the spec matches.
     pub fn not_found(method: &Method, path: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", TITLE_NOT_FOUND, format!("No operation of the API description matches {method} {path}."))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            TITLE_NOT_FOUND,
+            format!("No operation of the API description matches {method} {path}."),
+        )
     }
 
     /// 404: the path exists but the item does not (stateful sandbox), worded as vendors do.
@@ -88,7 +93,12 @@ impl Rejection {
     /// 405 with `Allow` (RFC 9110 §15.5.6: the origin server MUST generate an Allow header).
     pub fn method_not_allowed(method: &Method, path: &str, allow: &[Method]) -> Self {
         let list = allow.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
-        let mut r = Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", TITLE_METHOD_NOT_ALLOWED, format!("{path} does not accept {method}; it accepts {list}."));
+        let mut r = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            TITLE_METHOD_NOT_ALLOWED,
+            format!("{path} does not accept {method}; it accepts {list}."),
+        );
         if let Ok(v) = HeaderValue::from_str(&list) {
             r.headers.push((axum::http::header::ALLOW, v));
         }
@@ -98,8 +108,17 @@ impl Rejection {
     /// 415: the body's Content-Type is not one the operation accepts.
     pub fn unsupported_media_type(got: Option<&str>, accepted: &[&str]) -> Self {
         let got = got.map_or_else(|| "no Content-Type".to_string(), |g| format!("Content-Type {g:?}"));
-        let mut r = Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", TITLE_UNSUPPORTED_MEDIA_TYPE, format!("The request body was sent with {got}; this operation accepts {}.", accepted.join(", ")));
-        r.errors.push(Problem { location: "header.content-type".into(), message: format!("must be one of: {}", accepted.join(", ")), keyword: Some("contentType".into()) });
+        let mut r = Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            TITLE_UNSUPPORTED_MEDIA_TYPE,
+            format!("The request body was sent with {got}; this operation accepts {}.", accepted.join(", ")),
+        );
+        r.errors.push(Problem {
+            location: "header.content-type".into(),
+            message: format!("must be one of: {}", accepted.join(", ")),
+            keyword: Some("contentType".into()),
+        });
         if let Ok(v) = HeaderValue::from_str(&accepted.join(", ")) {
             // RFC 9110 §15.5.16: Accept-Post/Accept-Patch style hint of what is accepted.
             r.headers.push((HeaderName::from_static("accept-post"), v));
@@ -109,22 +128,42 @@ impl Rejection {
 
     /// 406: no declared response media type satisfies `Accept`.
     pub fn not_acceptable(accept: &str, available: &[&str]) -> Self {
-        Self::new(StatusCode::NOT_ACCEPTABLE, "not_acceptable", TITLE_NOT_ACCEPTABLE, format!("Accept {accept:?} matches none of the declared response media types: {}.", available.join(", ")))
+        Self::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "not_acceptable",
+            TITLE_NOT_ACCEPTABLE,
+            format!("Accept {accept:?} matches none of the declared response media types: {}.", available.join(", ")),
+        )
     }
 
     /// 413: the body is over the configured limit.
     pub fn payload_too_large(limit: usize) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", TITLE_PAYLOAD_TOO_LARGE, format!("The request body is larger than {limit} bytes."))
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            TITLE_PAYLOAD_TOO_LARGE,
+            format!("The request body is larger than {limit} bytes."),
+        )
     }
 
     /// 414: the request target (path and query) is over the configured limit.
     pub fn uri_too_long(len: usize, limit: usize) -> Self {
-        Self::new(StatusCode::URI_TOO_LONG, "uri_too_long", TITLE_URI_TOO_LONG, format!("The request URL is {len} bytes; the limit is {limit} bytes."))
+        Self::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            TITLE_URI_TOO_LONG,
+            format!("The request URL is {len} bytes; the limit is {limit} bytes."),
+        )
     }
 
     /// 431: the request's headers, names and values together, are over the configured limit.
     pub fn headers_too_large(len: usize, limit: usize) -> Self {
-        Self::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large", TITLE_HEADERS_TOO_LARGE, format!("The request headers are {len} bytes; the limit is {limit} bytes."))
+        Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            TITLE_HEADERS_TOO_LARGE,
+            format!("The request headers are {len} bytes; the limit is {limit} bytes."),
+        )
     }
 
     /// 400: a `Prefer` header asks for something the operation does not declare.
@@ -154,7 +193,12 @@ impl Rejection {
 
     /// 429: the tenant's rate limit is used up until `reset`.
     pub fn rate_limited(limit: u64, retry_after: u64) -> Self {
-        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", TITLE_RATE_LIMITED, format!("Rate limit of {limit} requests exceeded; retry in {retry_after} s."))
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            TITLE_RATE_LIMITED,
+            format!("Rate limit of {limit} requests exceeded; retry in {retry_after} s."),
+        )
     }
 
     /// A vendor's own refusal page (a required header is missing), sent exactly as declared.
@@ -169,7 +213,12 @@ impl Rejection {
 
     /// 503: the request took longer than `--request-timeout`.
     pub fn timeout(limit: std::time::Duration) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", TITLE_TIMEOUT, format!("The request took longer than {} s.", limit.as_secs_f64()))
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            TITLE_TIMEOUT,
+            format!("The request took longer than {} s.", limit.as_secs_f64()),
+        )
     }
 
     /// 500: a bug in standin; the detail is safe to show (no internals beyond the message).
@@ -218,7 +267,14 @@ impl Rejection {
     }
 
     fn envelope(&self) -> Envelope<'_> {
-        Envelope { kind: ProblemType(self.code), title: self.title, status: self.status.as_u16(), detail: &self.detail, code: self.code, errors: &self.errors }
+        Envelope {
+            kind: ProblemType(self.code),
+            title: self.title,
+            status: self.status.as_u16(),
+            detail: &self.detail,
+            code: self.code,
+            errors: &self.errors,
+        }
     }
 }
 
@@ -250,10 +306,13 @@ mod tests {
 
     #[test]
     fn body_bytes_is_the_serialized_envelope() {
-        let mut r = Rejection::invalid_request(StatusCode::UNPROCESSABLE_ENTITY, vec![
-            Problem { location: "body.name".into(), message: "is required".into(), keyword: Some("required".into()) },
-            Problem { location: "query.q".into(), message: "\"x\" is not \\ valid\n".into(), keyword: None },
-        ]);
+        let mut r = Rejection::invalid_request(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec![
+                Problem { location: "body.name".into(), message: "is required".into(), keyword: Some("required".into()) },
+                Problem { location: "query.q".into(), message: "\"x\" is not \\ valid\n".into(), keyword: None },
+            ],
+        );
         assert_eq!(r.body_bytes(), serde_json::to_vec(&r.envelope()).unwrap());
         r.errors.clear();
         assert_eq!(r.body_bytes(), serde_json::to_vec(&r.envelope()).unwrap());

@@ -79,7 +79,9 @@ pub fn validate_params(op: &Operation, path_params: &[(String, String)], query: 
             // `filter[status]=new` → `{"status": "new"}`.
             let obj: Map<String, Value> = query
                 .iter()
-                .filter_map(|(k, v)| Some((k.strip_prefix(p.name.as_str())?.strip_prefix('[')?.strip_suffix(']')?.to_string(), scalar(v, None))))
+                .filter_map(|(k, v)| {
+                    Some((k.strip_prefix(p.name.as_str())?.strip_prefix('[')?.strip_suffix(']')?.to_string(), scalar(v, None)))
+                })
                 .collect();
             (!obj.is_empty()).then_some(Value::Object(obj))
         } else {
@@ -87,13 +89,19 @@ pub fn validate_params(op: &Operation, path_params: &[(String, String)], query: 
                 ParamLocation::Path => path_params.iter().filter(|(k, _)| *k == p.name).map(|(_, v)| v.as_str()).collect(),
                 ParamLocation::Query => query.iter().filter(|(k, _)| *k == p.name).map(|(_, v)| v.as_str()).collect(),
                 ParamLocation::Header => headers.get_all(p.name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect(),
-                ParamLocation::Cookie => cookies.get_or_insert_with(|| parse_cookies(headers)).get(&p.name).map(String::as_str).into_iter().collect(),
+                ParamLocation::Cookie => {
+                    cookies.get_or_insert_with(|| parse_cookies(headers)).get(&p.name).map(String::as_str).into_iter().collect()
+                }
             };
             (!raw.is_empty()).then(|| coerce(&p.shape, &p.style, p.explode, &raw))
         };
         let Some(value) = value else {
             if p.required {
-                problems.push(Problem { location: p.location_name.clone(), message: "is required".into(), keyword: Some("required".into()) });
+                problems.push(Problem {
+                    location: p.location_name.clone(),
+                    message: "is required".into(),
+                    keyword: Some("required".into()),
+                });
             }
             continue;
         };
@@ -106,7 +114,6 @@ pub fn validate_params(op: &Operation, path_params: &[(String, String)], query: 
     }
     problems
 }
-
 
 /// Turn the raw strings of one parameter into the JSON value its schema expects. Values that do
 /// not parse stay strings, so the validator reports them with their type error.
@@ -147,8 +154,17 @@ fn coerce(shape: &ParamShape, style: &str, explode: bool, raw: &[&str]) -> Value
 
 fn scalar(s: &str, ty: Option<&str>) -> Value {
     match ty {
-        Some("integer") => s.parse::<i64>().map(Value::from).or_else(|_| s.parse::<u64>().map(Value::from)).unwrap_or_else(|_| Value::String(s.to_string())),
-        Some("number") => s.parse::<i64>().map(Value::from).ok().or_else(|| s.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number)).unwrap_or_else(|| Value::String(s.to_string())),
+        Some("integer") => s
+            .parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| s.parse::<u64>().map(Value::from))
+            .unwrap_or_else(|_| Value::String(s.to_string())),
+        Some("number") => s
+            .parse::<i64>()
+            .map(Value::from)
+            .ok()
+            .or_else(|| s.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number))
+            .unwrap_or_else(|| Value::String(s.to_string())),
         Some("boolean") => match s {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
@@ -192,7 +208,11 @@ pub fn validate_body(spec: &Spec, op: &Operation, content_type: Option<&str>, bo
         match serde_json::from_slice(body) {
             Ok(v) => v,
             Err(e) => {
-                return Ok(vec![Problem { location: "body".into(), message: format!("malformed JSON at line {} column {}: {e}", e.line(), e.column()), keyword: Some("json".into()) }]);
+                return Ok(vec![Problem {
+                    location: "body".into(),
+                    message: format!("malformed JSON at line {} column {}: {e}", e.line(), e.column()),
+                    keyword: Some("json".into()),
+                }]);
             }
         }
     } else if is_form {
@@ -301,10 +321,15 @@ fn coerce_to_schema(doc: &Value, schema: &Value, value: Value, depth: usize) -> 
         },
         Value::Array(items) => {
             let item = sub_schema(doc, schema, "items", depth);
-            Value::Array(items.into_iter().map(|v| match item {
-                Some(i) => coerce_to_schema(doc, i, v, depth + 1),
-                None => v,
-            }).collect())
+            Value::Array(
+                items
+                    .into_iter()
+                    .map(|v| match item {
+                        Some(i) => coerce_to_schema(doc, i, v, depth + 1),
+                        None => v,
+                    })
+                    .collect(),
+            )
         }
         Value::Object(map) => Value::Object(
             map.into_iter()
@@ -330,7 +355,11 @@ fn sub_schema<'d>(doc: &'d Value, schema: &'d Value, keyword: &str, depth: usize
     if let Some(s) = schema.get(keyword) {
         return Some(s);
     }
-    ["allOf", "anyOf", "oneOf"].iter().filter_map(|k| schema.get(*k)?.as_array()).flatten().find_map(|m| sub_schema(doc, m, keyword, depth + 1))
+    ["allOf", "anyOf", "oneOf"]
+        .iter()
+        .filter_map(|k| schema.get(*k)?.as_array())
+        .flatten()
+        .find_map(|m| sub_schema(doc, m, keyword, depth + 1))
 }
 
 /// The schema of property `name`, looking through compositions and `additionalProperties`.
@@ -342,7 +371,11 @@ fn property_schema<'d>(doc: &'d Value, schema: &'d Value, name: &str, depth: usi
     if let Some(p) = schema.get("properties").and_then(|p| p.get(name)) {
         return Some(p);
     }
-    let nested = ["allOf", "anyOf", "oneOf"].iter().filter_map(|k| schema.get(*k)?.as_array()).flatten().find_map(|m| property_schema(doc, m, name, depth + 1));
+    let nested = ["allOf", "anyOf", "oneOf"]
+        .iter()
+        .filter_map(|k| schema.get(*k)?.as_array())
+        .flatten()
+        .find_map(|m| property_schema(doc, m, name, depth + 1));
     nested.or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()))
 }
 
@@ -358,7 +391,12 @@ pub fn body_warnings(op: &Operation, content_type: Option<&str>, body: &[u8]) ->
         .filter_map(|(path, max)| {
             let pointer: String = path.iter().map(|p| format!("/{}", crate::spec::error::escape_token(p))).collect();
             let len = instance.pointer(&pointer)?.as_array()?.len() as u64;
-            (len > *max).then(|| format!("body.{} has {len} items, more than the typical {max}: accepted, but the real API may be slower or refuse it", path.join(".")))
+            (len > *max).then(|| {
+                format!(
+                    "body.{} has {len} items, more than the typical {max}: accepted, but the real API may be slower or refuse it",
+                    path.join(".")
+                )
+            })
         })
         .collect()
 }
@@ -391,7 +429,11 @@ fn push_problems(err: &jsonschema::ValidationError<'_>, instance: &Value, root: 
         }
         ValidationErrorKind::AdditionalProperties { unexpected } | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
             for name in unexpected {
-                out.push(Problem { location: child(location.clone(), name), message: "is not a declared property and additional properties are not allowed".into(), keyword: Some(keyword.clone()) });
+                out.push(Problem {
+                    location: child(location.clone(), name),
+                    message: "is not a declared property and additional properties are not allowed".into(),
+                    keyword: Some(keyword.clone()),
+                });
             }
         }
         // A readOnly/writeOnly refusal clause (see spec::convert): name each property sent.
@@ -400,7 +442,11 @@ fn push_problems(err: &jsonschema::ValidationError<'_>, instance: &Value, root: 
             let names = schema.get(FORBIDDEN_PROPERTIES).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
             let here = crate::spec::load::pointer(instance, err.instance_path().as_str());
             for n in names.iter().filter_map(Value::as_str).filter(|n| here.is_some_and(|h| h.get(*n).is_some())) {
-                out.push(Problem { location: child(location.clone(), n), message: format!("is {flag} and must not be sent in a request"), keyword: Some(static_keyword(flag)) });
+                out.push(Problem {
+                    location: child(location.clone(), n),
+                    message: format!("is {flag} and must not be sent in a request"),
+                    keyword: Some(static_keyword(flag)),
+                });
             }
         }
         _ => out.push(Problem { location, message: message(err), keyword: Some(keyword) }),
@@ -468,7 +514,10 @@ fn message(err: &jsonschema::ValidationError<'_>) -> String {
             out.extend_from_slice(format.as_bytes());
             out.push(b'"');
         }
-        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+        ValidationErrorKind::Minimum { limit }
+        | ValidationErrorKind::Maximum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit }
+        | ValidationErrorKind::ExclusiveMaximum { limit } => {
             value(&mut out, instance);
             out.extend_from_slice(match err.kind() {
                 ValidationErrorKind::Minimum { .. } => b" is less than the minimum of ",
@@ -481,12 +530,16 @@ fn message(err: &jsonschema::ValidationError<'_>) -> String {
         ValidationErrorKind::MinLength { limit } | ValidationErrorKind::MaxLength { limit } => {
             let longer = matches!(err.kind(), ValidationErrorKind::MaxLength { .. });
             value(&mut out, instance);
-            out.extend_from_slice(format!(" is {} than {limit} character{}", if longer { "longer" } else { "shorter" }, plural(*limit, "", "s")).as_bytes());
+            out.extend_from_slice(
+                format!(" is {} than {limit} character{}", if longer { "longer" } else { "shorter" }, plural(*limit, "", "s")).as_bytes(),
+            );
         }
         ValidationErrorKind::MinItems { limit } | ValidationErrorKind::MaxItems { limit } => {
             let more = matches!(err.kind(), ValidationErrorKind::MaxItems { .. });
             value(&mut out, instance);
-            out.extend_from_slice(format!(" has {} than {limit} item{}", if more { "more" } else { "less" }, plural(*limit, "", "s")).as_bytes());
+            out.extend_from_slice(
+                format!(" has {} than {limit} item{}", if more { "more" } else { "less" }, plural(*limit, "", "s")).as_bytes(),
+            );
         }
         ValidationErrorKind::Constant { expected_value } => {
             value(&mut out, expected_value);
@@ -497,7 +550,6 @@ fn message(err: &jsonschema::ValidationError<'_>) -> String {
     // Only whole UTF-8 sequences were written (strings are cut at character boundaries).
     shorten(String::from_utf8(out).unwrap_or_default())
 }
-
 
 /// The keyword as a `'static` string when it is one standin knows, so a problem costs no
 /// allocation for it.
@@ -513,7 +565,55 @@ pub fn static_keyword(keyword: &str) -> std::borrow::Cow<'static, str> {
         };
     }
     known!(
-        "$ref", "additionalItems", "additionalProperties", "allOf", "anyOf", "const", "contains", "contentEncoding", "contentMediaType", "contentSchema", "dependentRequired", "dependentSchemas", "enum", "exclusiveMaximum", "exclusiveMinimum", "false", "falseSchema", "format", "if", "items", "maxContains", "maxItems", "maxLength", "maxProperties", "maximum", "minContains", "minItems", "minLength", "minProperties", "minimum", "multipleOf", "not", "oneOf", "pattern", "prefixItems", "propertyNames", "readOnly", "required", "type", "unevaluatedItems", "unevaluatedProperties", "uniqueItems", "writeOnly", "dependencies", "patternProperties", "properties", "then", "else", "$dynamicRef",
+        "$ref",
+        "additionalItems",
+        "additionalProperties",
+        "allOf",
+        "anyOf",
+        "const",
+        "contains",
+        "contentEncoding",
+        "contentMediaType",
+        "contentSchema",
+        "dependentRequired",
+        "dependentSchemas",
+        "enum",
+        "exclusiveMaximum",
+        "exclusiveMinimum",
+        "false",
+        "falseSchema",
+        "format",
+        "if",
+        "items",
+        "maxContains",
+        "maxItems",
+        "maxLength",
+        "maxProperties",
+        "maximum",
+        "minContains",
+        "minItems",
+        "minLength",
+        "minProperties",
+        "minimum",
+        "multipleOf",
+        "not",
+        "oneOf",
+        "pattern",
+        "prefixItems",
+        "propertyNames",
+        "readOnly",
+        "required",
+        "type",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+        "uniqueItems",
+        "writeOnly",
+        "dependencies",
+        "patternProperties",
+        "properties",
+        "then",
+        "else",
+        "$dynamicRef",
     )
 }
 
@@ -608,7 +708,10 @@ mod tests {
     #[test]
     fn form_bodies_nest_brackets_and_repeat_keys() {
         let pairs = parse_query(Some("amount=5&metadata[order]=7&items[0][price]=p1&items[0][qty]=2&expand[]=a&expand[]=b&tag=x&tag=y"));
-        assert_eq!(form_to_value(&pairs), json!({"amount": "5", "metadata": {"order": "7"}, "items": [{"price": "p1", "qty": "2"}], "expand": ["a", "b"], "tag": ["x", "y"]}));
+        assert_eq!(
+            form_to_value(&pairs),
+            json!({"amount": "5", "metadata": {"order": "7"}, "items": [{"price": "p1", "qty": "2"}], "expand": ["a", "b"], "tag": ["x", "y"]})
+        );
     }
 
     #[test]

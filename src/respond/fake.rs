@@ -41,7 +41,8 @@ const MAX_PLAN_NODES: usize = 200_000;
 const MAX_MERGE_DEPTH: usize = 16;
 
 /// Formats [`Run::formatted`] produces valid values for.
-const GENERATED_FORMATS: [&str; 12] = ["email", "idn-email", "uuid", "date-time", "date", "time", "uri", "url", "hostname", "ipv4", "ipv6", "byte"];
+const GENERATED_FORMATS: [&str; 12] =
+    ["email", "idn-email", "uuid", "date-time", "date", "time", "uri", "url", "hostname", "ipv4", "ipv6", "byte"];
 
 /// Regex generators for every `pattern` in a spec, compiled once at load.
 #[derive(Default)]
@@ -151,7 +152,11 @@ enum Kind {
     Enum(Vec<Value>),
     /// `oneOf`/`anyOf`: the compiled branches (siblings merged in), which is told apart from the
     /// others by its required set (for `oneOf`), and which do not recurse.
-    Choice { options: Vec<NodeId>, distinct: Option<usize>, shallow: Vec<bool> },
+    Choice {
+        options: Vec<NodeId>,
+        distinct: Option<usize>,
+        shallow: Vec<bool>,
+    },
     Object(ObjectPlan),
     Array(ArrayPlan),
     Str(StrPlan),
@@ -766,7 +771,10 @@ impl<'a> Compiler<'a> {
             let distinct = if key == "oneOf" { self.distinct_branch(&non_null) } else { None };
             let shallow: Vec<bool> = non_null.iter().map(|b| b.get("$ref").is_none()).collect();
             // Keywords next to oneOf (properties, type, …) apply to every branch: merge them in.
-            let has_siblings = siblings.is_object_like() || siblings.other.iter().any(|(k, _)| matches!(*k, "type" | "items" | "minimum" | "maximum" | "minLength" | "maxLength" | "pattern" | "format"));
+            let has_siblings = siblings.is_object_like()
+                || siblings.other.iter().any(|(k, _)| {
+                    matches!(*k, "type" | "items" | "minimum" | "maximum" | "minLength" | "maxLength" | "pattern" | "format")
+                });
             let mut options = Vec::with_capacity(non_null.len());
             for b in &non_null {
                 let id = if has_siblings && depth < MAX_MERGE_DEPTH {
@@ -796,10 +804,15 @@ impl<'a> Compiler<'a> {
         let mut sets = Vec::with_capacity(branches.len());
         for b in branches {
             let s = self.deref(b)?;
-            if s.get("type").and_then(Value::as_str) != Some("object") || s.get("allOf").is_some() || s.get("oneOf").is_some() || s.get("anyOf").is_some() {
+            if s.get("type").and_then(Value::as_str) != Some("object")
+                || s.get("allOf").is_some()
+                || s.get("oneOf").is_some()
+                || s.get("anyOf").is_some()
+            {
                 return None;
             }
-            let req: Vec<&str> = s.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let req: Vec<&str> =
+                s.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
             sets.push(req);
         }
         (0..branches.len()).find(|&i| (0..branches.len()).all(|j| j == i || !sets[j].iter().all(|r| sets[i].contains(r))))
@@ -872,7 +885,12 @@ impl<'a> Compiler<'a> {
         let additional_value = k.get("additionalProperties");
         let additional_false = additional_value == Some(&Value::Bool(false));
         let additional = additional_value.filter(|a| a.is_object()).map(|a| self.value(a, depth + 1));
-        let bare_required = k.required.iter().filter(|r| !props.iter().any(|p| p.name == **r) && !k.properties.iter().any(|(n, _)| n == *r)).map(|r| (r.to_string(), Hint::from_name(r))).collect();
+        let bare_required = k
+            .required
+            .iter()
+            .filter(|r| !props.iter().any(|p| p.name == **r) && !k.properties.iter().any(|(n, _)| n == *r))
+            .map(|r| (r.to_string(), Hint::from_name(r)))
+            .collect();
         Kind::Object(ObjectPlan {
             props,
             bare_required,
@@ -889,7 +907,11 @@ impl<'a> Compiler<'a> {
             Some(i) if i.is_object() || i.is_boolean() => self.value(i, depth + 1),
             _ => any,
         };
-        let prefix = k.get("prefixItems").and_then(Value::as_array).map(|p| p.iter().map(|s| self.value(s, depth + 1)).collect()).unwrap_or_default();
+        let prefix = k
+            .get("prefixItems")
+            .and_then(Value::as_array)
+            .map(|p| p.iter().map(|s| self.value(s, depth + 1)).collect())
+            .unwrap_or_default();
         let enum_len = items_schema.and_then(|i| self.deref(i)).and_then(|s| s.get("enum")).and_then(Value::as_array).map(Vec::len);
         Kind::Array(ArrayPlan {
             items,
@@ -1152,7 +1174,9 @@ impl<'p> Run<'p> {
             "date-time" => self.datetime(),
             "date" => self.datetime()[..10].to_string(),
             "time" => self.datetime()[11..].to_string(),
-            "uri" | "url" | "iri" | "uri-reference" | "iri-reference" | "uri-template" => format!("https://{}/{}", self.domain(), self.word()),
+            "uri" | "url" | "iri" | "uri-reference" | "iri-reference" | "uri-template" => {
+                format!("https://{}/{}", self.domain(), self.word())
+            }
             "hostname" | "idn-hostname" => self.domain(),
             "ipv4" => IPv4().fake_with_rng(&mut self.rng),
             "ipv6" => IPv6().fake_with_rng(&mut self.rng),
@@ -1361,7 +1385,18 @@ mod json_text_tests {
 
     #[test]
     fn json_strings_are_escaped_exactly_as_serde_json_does() {
-        let cases = ["", "plain", "exactly8", "a \"quoted\" \\ path", "tab\tnew\nline\r\u{8}\u{c}", "ctl \u{1}\u{1f} end", "ünïcödé → ✓ and a longer tail of text", "\u{7f}", "0123456\"", "01234567\\89abcdef\u{1f}"];
+        let cases = [
+            "",
+            "plain",
+            "exactly8",
+            "a \"quoted\" \\ path",
+            "tab\tnew\nline\r\u{8}\u{c}",
+            "ctl \u{1}\u{1f} end",
+            "ünïcödé → ✓ and a longer tail of text",
+            "\u{7f}",
+            "0123456\"",
+            "01234567\\89abcdef\u{1f}",
+        ];
         for s in cases {
             let mut out = Vec::new();
             write_json_str(&mut out, s);
@@ -1479,11 +1514,14 @@ mod tests {
     #[test]
     fn bounds_and_lengths_are_respected() {
         for seed in 0..50 {
-            let v = gen(json!({"type": "object", "properties": {
+            let v = gen(
+                json!({"type": "object", "properties": {
                 "a": {"type": "integer", "minimum": 5, "maximum": 7},
                 "b": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
                 "c": {"type": "string", "minLength": 3, "maxLength": 4},
-                "d": {"type": "array", "minItems": 5, "items": {"type": "boolean"}}}}), seed);
+                "d": {"type": "array", "minItems": 5, "items": {"type": "boolean"}}}}),
+                seed,
+            );
             let a = v["a"].as_i64().unwrap();
             assert!((5..=7).contains(&a));
             let b = v["b"].as_f64().unwrap();

@@ -28,7 +28,8 @@ pub fn attach(dir: &Path, ops: &mut [Operation], schemas: &Schemas, diags: &mut 
             return 0;
         }
     };
-    let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+    let mut files: Vec<_> =
+        entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
     files.sort();
     let mut attached = 0;
     for file in files {
@@ -53,14 +54,27 @@ pub fn attach(dir: &Path, ops: &mut [Operation], schemas: &Schemas, diags: &mut 
             Some(code) => op.responses.iter_mut().find(|r| r.status == StatusKey::Code(code)).or(None),
         };
         let Some(response) = response else {
-            diags.push(Diagnostic::error(&file, "", format!("operation {label} declares no response for this fixture ({})", status.map_or("no success response".to_string(), |s| format!("status {s}")))));
+            diags.push(Diagnostic::error(
+                &file,
+                "",
+                format!(
+                    "operation {label} declares no response for this fixture ({})",
+                    status.map_or("no success response".to_string(), |s| format!("status {s}"))
+                ),
+            ));
             continue;
         };
         let Some(media) = response.content.iter_mut().find(|m| is_json_mime(&m.mime)) else {
-            diags.push(Diagnostic::error(&file, "", format!("response {} of {label} has no JSON content to hold a fixture", response.status)));
+            diags.push(Diagnostic::error(
+                &file,
+                "",
+                format!("response {} of {label} has no JSON content to hold a fixture", response.status),
+            ));
             continue;
         };
-        let body = match std::fs::read_to_string(&file).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()))) {
+        let body = match std::fs::read_to_string(&file).map_err(|e| e.to_string()).and_then(|t| {
+            serde_json::from_str::<Value>(&t).map_err(|e| format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()))
+        }) {
             Ok(b) => b,
             Err(e) => {
                 diags.push(Diagnostic::error(&file, "", e));
@@ -74,7 +88,15 @@ pub fn attach(dir: &Path, ops: &mut [Operation], schemas: &Schemas, diags: &mut 
                     let mut bad = false;
                     for err in v.iter_errors(&body) {
                         bad = true;
-                        diags.push(Diagnostic::error(&file, err.instance_path().to_string(), format!("fixture does not match the response schema of {label} ({}): {}", response.status, crate::pipeline::validate::short(&err.to_string()))));
+                        diags.push(Diagnostic::error(
+                            &file,
+                            err.instance_path().to_string(),
+                            format!(
+                                "fixture does not match the response schema of {label} ({}): {}",
+                                response.status,
+                                crate::pipeline::validate::short(&err.to_string())
+                            ),
+                        ));
                     }
                     if bad {
                         continue;

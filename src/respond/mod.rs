@@ -14,7 +14,6 @@
 pub mod fake;
 pub mod fixture;
 
-
 use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue};
 use serde_json::Value;
@@ -100,7 +99,11 @@ pub fn respond(spec: &Spec, op: &Operation, mut input: RespondInput<'_>) -> Resu
             Some(r) => (code, r),
             None => {
                 let declared: Vec<String> = op.responses.iter().map(|r| r.status.to_string()).collect();
-                return Err(Rejection::bad_prefer(format!("Prefer: code={code} asks for a response {} does not declare (declared: {})", op.label(), declared.join(", "))));
+                return Err(Rejection::bad_prefer(format!(
+                    "Prefer: code={code} asks for a response {} does not declare (declared: {})",
+                    op.label(),
+                    declared.join(", ")
+                )));
             }
         },
         None => match op.default_response() {
@@ -131,7 +134,9 @@ pub fn respond(spec: &Spec, op: &Operation, mut input: RespondInput<'_>) -> Resu
     let (value, source) = match state {
         Some(StateBody::Replace(v)) if !is_binary_mime(&media.mime) => (BodyValue::Json(v), "state".into()),
         Some(StateBody::Stored(text)) if is_json_mime(&media.mime) => (BodyValue::Bytes(text), "state".into()),
-        Some(StateBody::Stored(text)) if !is_binary_mime(&media.mime) => (BodyValue::Json(serde_json::from_slice(&text).unwrap_or(Value::Null)), "state".into()),
+        Some(StateBody::Stored(text)) if !is_binary_mime(&media.mime) => {
+            (BodyValue::Json(serde_json::from_slice(&text).unwrap_or(Value::Null)), "state".into())
+        }
         Some(StateBody::Edit(edit)) => match body_value(spec, op, media, input, true)? {
             (BodyValue::Json(mut v), _) => {
                 edit(&mut v);
@@ -171,20 +176,33 @@ enum BodyValue {
 /// The body by the usual precedence. `want_value`: the caller edits it, so a JSON value is
 /// needed; otherwise a fixture or example that needs no change is served from bytes serialized
 /// once (no clone of the value, no serialization per request).
-fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &RespondInput<'_>, want_value: bool) -> Result<(BodyValue, std::borrow::Cow<'static, str>), Rejection> {
+fn body_value(
+    spec: &Spec,
+    op: &Operation,
+    media: &ResponseMedia,
+    input: &RespondInput<'_>,
+    want_value: bool,
+) -> Result<(BodyValue, std::borrow::Cow<'static, str>), Rejection> {
     if let Some(name) = &input.prefer.example {
         return match media.examples.iter().find(|(n, _)| n == name) {
             Some((n, p)) => Ok((BodyValue::Json(example_value(spec, p)), format!("example:{n}").into())),
             None => {
                 let names: Vec<&str> = media.examples.iter().map(|(n, _)| n.as_str()).collect();
-                Err(Rejection::bad_prefer(format!("Prefer: example={name} names no example of {} (examples: {})", op.label(), if names.is_empty() { "none".to_string() } else { names.join(", ") })))
+                Err(Rejection::bad_prefer(format!(
+                    "Prefer: example={name} names no example of {} (examples: {})",
+                    op.label(),
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                )))
             }
         };
     }
     if !input.prefer.dynamic {
         if let Some(f) = &media.fixture {
             if !want_value && !reflects_path_id(f, input.path_params) {
-                return Ok((BodyValue::Bytes(media.fixed_bytes.get_or_init(|| Bytes::from(encode(&media.mime, f))).clone()), "fixture".into()));
+                return Ok((
+                    BodyValue::Bytes(media.fixed_bytes.get_or_init(|| Bytes::from(encode(&media.mime, f))).clone()),
+                    "fixture".into(),
+                ));
             }
             let v = reflect_path_id(spec, media, Value::clone(f), input.path_params);
             return Ok((BodyValue::Json(v), "fixture".into()));
@@ -192,7 +210,10 @@ fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &Respon
         if let Some((n, p)) = media.examples.first() {
             // The example is looked up once, when its bytes are first needed.
             if !want_value {
-                return Ok((BodyValue::Bytes(media.fixed_bytes.get_or_init(|| Bytes::from(encode(&media.mime, &example_value(spec, p)))).clone()), format!("example:{n}").into()));
+                return Ok((
+                    BodyValue::Bytes(media.fixed_bytes.get_or_init(|| Bytes::from(encode(&media.mime, &example_value(spec, p)))).clone()),
+                    format!("example:{n}").into(),
+                ));
             }
             return Ok((BodyValue::Json(example_value(spec, p)), format!("example:{n}").into()));
         }
@@ -205,7 +226,7 @@ fn body_value(spec: &Spec, op: &Operation, media: &ResponseMedia, input: &Respon
     };
     let plan = media.plan.get_or_init(|| fake::Plan::compile(&spec.schemas.response, &spec.patterns, schema));
     let g = plan.generate_gen(input.seed, input.prefer.dynamic);
-    if !want_value && !(id_param(input.path_params).is_some() && g.has_property("id")) {
+    if !want_value && (id_param(input.path_params).is_none() || !g.has_property("id")) {
         // Straight to bytes: no `Value` tree is built.
         let bytes = match &g {
             fake::Gen::Str(s) if !is_json_mime(&media.mime) => s.as_bytes().to_vec(),
@@ -314,7 +335,12 @@ fn mime_matches(pattern: &str, mime: &str) -> bool {
 }
 
 fn is_binary_mime(mime: &str) -> bool {
-    mime == "application/octet-stream" || mime == "application/pdf" || mime.starts_with("image/") || mime.starts_with("audio/") || mime.starts_with("video/") || mime == "application/zip"
+    mime == "application/octet-stream"
+        || mime == "application/pdf"
+        || mime.starts_with("image/")
+        || mime.starts_with("audio/")
+        || mime.starts_with("video/")
+        || mime == "application/zip"
 }
 
 /// A small, well-formed body for binary media types (a real one-page PDF for `application/pdf`).
@@ -323,12 +349,14 @@ fn binary_placeholder(mime: &str, seed: u64) -> Vec<u8> {
         return MINIMAL_PDF.to_vec();
     }
     let mut x = seed | 1;
-    (0..64).map(|_| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x & 0xff) as u8
-    }).collect()
+    (0..64)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x & 0xff) as u8
+        })
+        .collect()
 }
 
 const MINIMAL_PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\nxref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \n0000000101 00000 n \ntrailer<</Size 4/Root 1 0 R>>\nstartxref\n164\n%%EOF\n";
@@ -358,7 +386,10 @@ mod tests {
 
     #[test]
     fn prefer_reads_code_example_and_dynamic() {
-        assert_eq!(Prefer::parse(&["code=404, example=missing", "dynamic=true"]), Prefer { code: Some(404), example: Some("missing".into()), dynamic: true });
+        assert_eq!(
+            Prefer::parse(&["code=404, example=missing", "dynamic=true"]),
+            Prefer { code: Some(404), example: Some("missing".into()), dynamic: true }
+        );
     }
 
     #[test]

@@ -39,9 +39,14 @@ struct PathEntry {
 #[derive(Debug, PartialEq, Eq)]
 pub enum RouteMatch {
     /// The operation (index into `Spec::operations`) and its percent-decoded path parameters.
-    Found { operation: usize, params: Vec<(String, String)> },
+    Found {
+        operation: usize,
+        params: Vec<(String, String)>,
+    },
     /// The path exists but not with this method; `allow` lists the methods that do.
-    MethodNotAllowed { allow: Vec<Method> },
+    MethodNotAllowed {
+        allow: Vec<Method>,
+    },
     NotFound,
 }
 
@@ -70,7 +75,15 @@ impl RouteTable {
                     match table.router.insert(route, idx) {
                         Ok(()) => {}
                         Err(matchit::InsertError::Conflict { with }) => {
-                            diags.push(Diagnostic::warning(&spec.file, crate::spec::error::join("/paths", &op.path), format!("path {} conflicts with {} (same shape, different variable names); requests go to the first", op.path, with.replace("{{", "{").replace("}}", "}"))));
+                            diags.push(Diagnostic::warning(
+                                &spec.file,
+                                crate::spec::error::join("/paths", &op.path),
+                                format!(
+                                    "path {} conflicts with {} (same shape, different variable names); requests go to the first",
+                                    op.path,
+                                    with.replace("{{", "{").replace("}}", "}")
+                                ),
+                            ));
                         }
                         Err(_) => table.fallback.push((parse_segments(&op.path), idx)),
                     }
@@ -103,7 +116,11 @@ impl RouteTable {
         });
         match op {
             Some((_, operation)) => {
-                let params = entry.names.iter().filter_map(|n| raw_params.iter().find(|(k, _)| *k == n.as_str()).map(|(k, v)| ((*k).to_string(), decode(v)))).collect();
+                let params = entry
+                    .names
+                    .iter()
+                    .filter_map(|n| raw_params.iter().find(|(k, _)| *k == n.as_str()).map(|(k, v)| ((*k).to_string(), decode(v))))
+                    .collect();
                 RouteMatch::Found { operation: *operation, params }
             }
             None => {

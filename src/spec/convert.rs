@@ -158,9 +158,15 @@ pub fn request_side(doc: &Value) -> Value {
                 Value::Object(item) => Value::Object(
                     item.iter()
                         .map(|(k, v)| match v {
-                            Value::Object(op) if METHODS.contains(&k.as_str()) => {
-                                (k.clone(), Value::Object(op.iter().filter(|(k, _)| *k != "responses").map(|(k, v)| (k.clone(), copy_request_side(v, false, 3))).collect()))
-                            }
+                            Value::Object(op) if METHODS.contains(&k.as_str()) => (
+                                k.clone(),
+                                Value::Object(
+                                    op.iter()
+                                        .filter(|(k, _)| *k != "responses")
+                                        .map(|(k, v)| (k.clone(), copy_request_side(v, false, 3)))
+                                        .collect(),
+                                ),
+                            ),
                             _ => (k.clone(), copy_request_side(v, false, 2)),
                         })
                         .collect(),
@@ -359,8 +365,16 @@ fn response_schemas(doc: &Value, r: &Value, at: &str, roots: &mut Vec<String>) {
 
 /// Keywords whose value is one subschema.
 const SUBSCHEMA: [&str; 10] = [
-    "additionalProperties", "items", "not", "if", "then", "else", "contains", "propertyNames",
-    "unevaluatedProperties", "unevaluatedItems",
+    "additionalProperties",
+    "items",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedProperties",
+    "unevaluatedItems",
 ];
 /// Keywords whose value is an array of subschemas.
 const SUBSCHEMA_ARRAYS: [&str; 4] = ["allOf", "anyOf", "oneOf", "prefixItems"];
@@ -515,7 +529,9 @@ fn less(a: &Number, b: &Number) -> bool {
             let (x, y) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
             // Compare through i128 where the float is integral, so `i64::MAX` (2^63 - 1) is
             // below the float 2^63 it rounds to.
-            let exact = |n: &Number, f: f64| n.as_i64().map(i128::from).or(n.as_u64().map(i128::from)).or((f.fract() == 0.0 && f.abs() < 1e38).then_some(f as i128));
+            let exact = |n: &Number, f: f64| {
+                n.as_i64().map(i128::from).or(n.as_u64().map(i128::from)).or((f.fract() == 0.0 && f.abs() < 1e38).then_some(f as i128))
+            };
             match (exact(a, x), exact(b, y)) {
                 (Some(x), Some(y)) => x < y,
                 _ => x < y,
@@ -587,12 +603,20 @@ mod tests {
     fn request_view_holds_only_what_request_schemas_reach_at_the_same_pointers() {
         let doc = request_doc();
         let req = request_side(&doc);
-        assert_eq!(req.pointer("/components/schemas/NewDeal"), doc.pointer("/components/schemas/NewDeal"), "a property named `examples` is a property, not an examples map");
+        assert_eq!(
+            req.pointer("/components/schemas/NewDeal"),
+            doc.pointer("/components/schemas/NewDeal"),
+            "a property named `examples` is a property, not an examples map"
+        );
         assert_eq!(req.pointer("/components/schemas/Owner"), doc.pointer("/components/schemas/Owner"), "reached through NewDeal");
         assert_eq!(req.pointer("/components/schemas/Deal"), None, "only responses use it");
         assert_eq!(req.pointer("/components/examples"), None);
         assert_eq!(req.pointer("/paths/~1deals/post/responses"), None);
-        assert_eq!(req.pointer("/paths/~1deals/post/requestBody/content/application~1json/examples"), None, "examples maps are for responses");
+        assert_eq!(
+            req.pointer("/paths/~1deals/post/requestBody/content/application~1json/examples"),
+            None,
+            "examples maps are for responses"
+        );
         assert_eq!(req["openapi"], "3.0.3");
     }
 
@@ -610,7 +634,10 @@ mod tests {
         let mut doc = request_doc();
         doc["components"]["schemas"]["Owner"] = json!({"$ref": "#/paths/~1deals/post/responses/200/content/application~1json/schema"});
         let req = request_side(&doc);
-        assert_eq!(req.pointer("/paths/~1deals/post/responses/200/content/application~1json/schema"), doc.pointer("/paths/~1deals/post/responses/200/content/application~1json/schema"));
+        assert_eq!(
+            req.pointer("/paths/~1deals/post/responses/200/content/application~1json/schema"),
+            doc.pointer("/paths/~1deals/post/responses/200/content/application~1json/schema")
+        );
         assert!(req.pointer("/components/schemas/Deal").is_some(), "reached through the response schema");
     }
 

@@ -251,7 +251,9 @@ impl ErrorEnvelope {
 /// payloads.
 pub fn fill_placeholders(template: &Value, lookup: &dyn Fn(&str) -> Option<Value>) -> Value {
     match template {
-        Value::String(s) => s.strip_prefix("{{").and_then(|r| r.strip_suffix("}}")).and_then(|name| lookup(name.trim())).unwrap_or_else(|| template.clone()),
+        Value::String(s) => {
+            s.strip_prefix("{{").and_then(|r| r.strip_suffix("}}")).and_then(|name| lookup(name.trim())).unwrap_or_else(|| template.clone())
+        }
         Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), fill_placeholders(v, lookup))).collect()),
         Value::Array(items) => Value::Array(items.iter().map(|v| fill_placeholders(v, lookup)).collect()),
         other => other.clone(),
@@ -271,12 +273,16 @@ mod tests {
         }))
         .unwrap();
         let v = env.render(404, "not_found", "Lead 1 not found", &[("path.id".into(), "bad".into())]);
-        assert_eq!(v, json!({"success": false, "error": {"code": "NOT_FOUND", "message": "Lead 1 not found", "status": 404, "details": [{"field": "path.id", "message": "bad"}]}}));
+        assert_eq!(
+            v,
+            json!({"success": false, "error": {"code": "NOT_FOUND", "message": "Lead 1 not found", "status": 404, "details": [{"field": "path.id", "message": "bad"}]}})
+        );
     }
 
     #[test]
     fn route_limits_accept_a_number_or_an_object() {
-        let p: RateLimitPolicy = serde_json::from_value(json!({"limit": 60, "routes": {"a": 5, "b": {"limit": 30, "window": 3600}}})).unwrap();
+        let p: RateLimitPolicy =
+            serde_json::from_value(json!({"limit": 60, "routes": {"a": 5, "b": {"limit": 30, "window": 3600}}})).unwrap();
         assert_eq!(p.routes["a"].resolve(60), (5, 60));
         assert_eq!(p.routes["b"].resolve(60), (30, 3600));
     }

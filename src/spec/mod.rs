@@ -12,11 +12,11 @@ pub mod error;
 pub mod ext;
 pub mod lint;
 pub mod load;
-pub mod security;
-pub mod swagger2;
 pub mod model;
 pub mod overlay;
 pub mod sanitize;
+pub mod security;
+pub mod swagger2;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -228,9 +228,27 @@ impl Spec {
                 diags.push(Diagnostic::warning(path, "/openapi", format!("OpenAPI {v} is read with 3.1 rules")));
                 (v.to_string(), Dialect::Oas31)
             }
-            (Some(v), _) => return Err(fail(vec![Diagnostic::error(path, "/openapi", format!("unsupported OpenAPI version {v:?}: standin reads 3.0.x and 3.1.x"))])),
-            (None, Some(v)) => return Err(fail(vec![Diagnostic::error(path, "/swagger", format!("unsupported Swagger version {v}: standin reads Swagger 2.0 and OpenAPI 3.0.x/3.1.x"))])),
-            (None, None) => return Err(fail(vec![Diagnostic::error(path, "", "not an OpenAPI document: no `openapi` field (expected \"3.0.x\" or \"3.1.x\")")])),
+            (Some(v), _) => {
+                return Err(fail(vec![Diagnostic::error(
+                    path,
+                    "/openapi",
+                    format!("unsupported OpenAPI version {v:?}: standin reads 3.0.x and 3.1.x"),
+                )]))
+            }
+            (None, Some(v)) => {
+                return Err(fail(vec![Diagnostic::error(
+                    path,
+                    "/swagger",
+                    format!("unsupported Swagger version {v}: standin reads Swagger 2.0 and OpenAPI 3.0.x/3.1.x"),
+                )]))
+            }
+            (None, None) => {
+                return Err(fail(vec![Diagnostic::error(
+                    path,
+                    "",
+                    "not an OpenAPI document: no `openapi` field (expected \"3.0.x\" or \"3.1.x\")",
+                )]))
+            }
         };
         if !doc.is_object() {
             return Err(fail(vec![Diagnostic::error(path, "", "the document must be an object")]));
@@ -241,8 +259,12 @@ impl Spec {
             diags.push(Diagnostic::warning(path, "/info", "missing `info` object"));
         }
         let title = info.get("title").and_then(Value::as_str).unwrap_or("Untitled API").to_string();
-        let version = info.get("version").and_then(Value::as_str).map(str::to_string)
-            .or_else(|| info.get("version").map(|v| v.to_string())).unwrap_or_default();
+        let version = info
+            .get("version")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| info.get("version").map(|v| v.to_string()))
+            .unwrap_or_default();
         if doc.get("paths").is_none() && doc.get("webhooks").is_none() && doc.get("components").is_none() {
             diags.push(Diagnostic::error(path, "", "the document has none of `paths`, `webhooks`, `components`"));
         }
@@ -263,7 +285,10 @@ impl Spec {
         if options.repair_all_schemas {
             diags.extend(sanitize::repair(path, &mut request, &mut response));
         }
-        let registered = |request, response| Schemas::new(request, response).map_err(|e| fail(vec![Diagnostic::error(path, "", format!("schemas cannot be registered: {e}"))]));
+        let registered = |request, response| {
+            Schemas::new(request, response)
+                .map_err(|e| fail(vec![Diagnostic::error(path, "", format!("schemas cannot be registered: {e}"))]))
+        };
         let mut schemas = registered(request, response)?;
 
         // --- Operations. A schema the validator cannot compile leaves its body unvalidated: then
@@ -289,7 +314,8 @@ impl Spec {
                 ext::Extension::default()
             }
         };
-        let webhooks = ["webhooks", "x-webhooks"].iter().filter_map(|k| schemas.response.get(*k)).filter_map(Value::as_object).map(|m| m.len()).sum();
+        let webhooks =
+            ["webhooks", "x-webhooks"].iter().filter_map(|k| schemas.response.get(*k)).filter_map(Value::as_object).map(|m| m.len()).sum();
 
         // --- Base path.
         let server_host = schemas.response.pointer("/servers/0/url").and_then(Value::as_str).and_then(|u| {
@@ -311,17 +337,28 @@ impl Spec {
             None => None,
         };
         let keys = match options.fixtures.as_ref().map(|d| d.join("_keys.json")).filter(|p| p.exists()) {
-            Some(file) => match std::fs::read_to_string(&file).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str::<HashMap<String, ext::KeyInfo>>(&t).map_err(|e| e.to_string())) {
+            Some(file) => match std::fs::read_to_string(&file)
+                .map_err(|e| e.to_string())
+                .and_then(|t| serde_json::from_str::<HashMap<String, ext::KeyInfo>>(&t).map_err(|e| e.to_string()))
+            {
                 Ok(k) => {
                     for (key, info) in &k {
                         if let Some(scope) = &info.scope {
                             if !ext.scopes.contains_key(scope) {
-                                diags.push(Diagnostic::error(&file, format!("/{}/scope", error::escape_token(key)), format!("scope {scope:?} is not in x-standin.scopes")));
+                                diags.push(Diagnostic::error(
+                                    &file,
+                                    format!("/{}/scope", error::escape_token(key)),
+                                    format!("scope {scope:?} is not in x-standin.scopes"),
+                                ));
                             }
                         }
                         if let Some(plan) = &info.plan {
                             if !ext.rate_limit.as_ref().is_some_and(|r| r.plans.contains_key(plan)) {
-                                diags.push(Diagnostic::error(&file, format!("/{}/plan", error::escape_token(key)), format!("plan {plan:?} is not in x-standin.rateLimit.plans")));
+                                diags.push(Diagnostic::error(
+                                    &file,
+                                    format!("/{}/plan", error::escape_token(key)),
+                                    format!("plan {plan:?} is not in x-standin.rateLimit.plans"),
+                                ));
                             }
                         }
                     }
@@ -340,7 +377,24 @@ impl Spec {
         }
         schemas.finish_loading();
         let patterns = crate::respond::fake::Patterns::build(&schemas.response);
-        Ok(Spec { file: path.to_path_buf(), title, version, openapi, dialect, base_path, server_host, operations, warnings: diags, webhooks, fixtures, schemas, patterns, schemes, ext, keys })
+        Ok(Spec {
+            file: path.to_path_buf(),
+            title,
+            version,
+            openapi,
+            dialect,
+            base_path,
+            server_host,
+            operations,
+            warnings: diags,
+            webhooks,
+            fixtures,
+            schemas,
+            patterns,
+            schemes,
+            ext,
+            keys,
+        })
     }
 }
 
@@ -348,10 +402,18 @@ fn lint_operation_ids(path: &Path, ops: &[Operation], diags: &mut Vec<Diagnostic
     let mut seen: HashMap<&str, &str> = HashMap::new();
     for op in ops {
         match &op.operation_id {
-            None => diags.push(Diagnostic::warning(path, &op.pointer, format!("{} {} has no operationId; fixtures cannot name it", op.method, op.path))),
+            None => diags.push(Diagnostic::warning(
+                path,
+                &op.pointer,
+                format!("{} {} has no operationId; fixtures cannot name it", op.method, op.path),
+            )),
             Some(id) => {
                 if let Some(first) = seen.insert(id, &op.pointer) {
-                    diags.push(Diagnostic::warning(path, format!("{}/operationId", op.pointer), format!("operationId {id:?} is also used at {first}")));
+                    diags.push(Diagnostic::warning(
+                        path,
+                        format!("{}/operationId", op.pointer),
+                        format!("operationId {id:?} is also used at {first}"),
+                    ));
                 }
             }
         }
@@ -374,11 +436,7 @@ fn server_path(doc: &Value) -> String {
         Some(i) => &url[i + 3..],
         None => url.as_str(),
     };
-    let path = if url.contains("://") {
-        without_scheme.find('/').map(|i| &without_scheme[i..]).unwrap_or("")
-    } else {
-        without_scheme
-    };
+    let path = if url.contains("://") { without_scheme.find('/').map(|i| &without_scheme[i..]).unwrap_or("") } else { without_scheme };
     path.split(['?', '#']).next().unwrap_or("").to_string()
 }
 
@@ -400,7 +458,12 @@ mod tests {
     #[test]
     fn server_path_takes_the_path_of_the_first_server() {
         assert_eq!(server_path(&json!({"servers": [{"url": "https://app.example.com/api/v1"}]})), "/api/v1");
-        assert_eq!(server_path(&json!({"servers": [{"url": "https://{host}/v{n}", "variables": {"host": {"default": "x"}, "n": {"default": "2"}}}]})), "/v2");
+        assert_eq!(
+            server_path(
+                &json!({"servers": [{"url": "https://{host}/v{n}", "variables": {"host": {"default": "x"}, "n": {"default": "2"}}}]})
+            ),
+            "/v2"
+        );
         assert_eq!(server_path(&json!({"servers": [{"url": "/relative"}]})), "/relative");
         assert_eq!(server_path(&json!({})), "");
     }

@@ -360,17 +360,29 @@ fn lower_operation(
         let validator = schema_ptr.as_deref().and_then(|ptr| match schemas.compile_pointer(super::convert::View::Request, ptr) {
             Ok(v) => Some(v),
             Err(e) => {
-                diags.push(Diagnostic::warning(file, ptr, format!("parameter schema cannot be compiled, so parameter {name:?} is not validated: {e}")));
+                diags.push(Diagnostic::warning(
+                    file,
+                    ptr,
+                    format!("parameter schema cannot be compiled, so parameter {name:?} is not validated: {e}"),
+                ));
                 None
             }
         });
-        let default = schema_ptr.as_deref().and_then(|ptr| doc.pointer(ptr)).and_then(|s| deref(doc, s, "").ok()).and_then(|(s, _)| s.get("default").cloned());
+        let default = schema_ptr
+            .as_deref()
+            .and_then(|ptr| doc.pointer(ptr))
+            .and_then(|s| deref(doc, s, "").ok())
+            .and_then(|(s, _)| s.get("default").cloned());
         let location_name = format!("{}.{key}", location.as_str());
         params.push(Param { name: name.to_string(), location, required, style, explode, shape, default, location_name, validator });
     }
     for cap in template_names(path) {
         if !params.iter().any(|p| p.location == ParamLocation::Path && p.name == cap) {
-            diags.push(Diagnostic::warning(file, at, format!("path template variable {{{cap}}} has no declared path parameter; it is accepted as any string")));
+            diags.push(Diagnostic::warning(
+                file,
+                at,
+                format!("path template variable {{{cap}}} has no declared path parameter; it is accepted as any string"),
+            ));
         }
     }
 
@@ -393,7 +405,11 @@ fn lower_operation(
                     match schemas.compile_pointer(super::convert::View::Request, &schema_ptr) {
                         Ok(v) => Some(v),
                         Err(e) => {
-                            diags.push(Diagnostic::warning(file, &schema_ptr, format!("request body schema cannot be compiled, so this body is not validated: {e}")));
+                            diags.push(Diagnostic::warning(
+                                file,
+                                &schema_ptr,
+                                format!("request body schema cannot be compiled, so this body is not validated: {e}"),
+                            ));
                             None
                         }
                     }
@@ -419,7 +435,11 @@ fn lower_operation(
             for (code, r) in map {
                 let r_at = join(&format!("{at}/responses"), code);
                 let Some(status) = StatusKey::parse(code) else {
-                    diags.push(Diagnostic::warning(file, &r_at, format!("response key {code:?} is not a status code, a range like 2XX, or `default`; ignored")));
+                    diags.push(Diagnostic::warning(
+                        file,
+                        &r_at,
+                        format!("response key {code:?} is not a status code, a range like 2XX, or `default`; ignored"),
+                    ));
                     continue;
                 };
                 match deref(doc, r, &r_at) {
@@ -488,7 +508,11 @@ fn lower_response(file: &std::path::Path, doc: &Value, status: StatusKey, r: &Va
                             if ex.get("value").is_some() {
                                 examples.push((name.clone(), format!("{ex_ptr}/value")));
                             } else if ex.get("externalValue").is_some() {
-                                diags.push(Diagnostic::warning(file, &ex_at, "externalValue examples are not fetched; this example is skipped"));
+                                diags.push(Diagnostic::warning(
+                                    file,
+                                    &ex_at,
+                                    "externalValue examples are not fetched; this example is skipped",
+                                ));
                             }
                         }
                         Err(e) => diags.push(Diagnostic::error(file, &ex_at, e)),
@@ -520,7 +544,13 @@ fn lower_response(file: &std::path::Path, doc: &Value, status: StatusKey, r: &Va
                     let example = h.get("example").or_else(|| h.pointer("/schema/example")).or_else(|| h.pointer("/schema/examples/0"));
                     let example = example.and_then(header_text).and_then(|t| axum::http::HeaderValue::from_str(&t).ok());
                     let header_name = axum::http::HeaderName::from_bytes(name.as_bytes()).ok();
-                    headers.push(ResponseHeader { name: name.clone(), header_name, schema: h.get("schema").map(|_| format!("{h_at}/schema")), example, plan: OnceLock::new() });
+                    headers.push(ResponseHeader {
+                        name: name.clone(),
+                        header_name,
+                        schema: h.get("schema").map(|_| format!("{h_at}/schema")),
+                        example,
+                        plan: OnceLock::new(),
+                    });
                 }
                 Err(e) => diags.push(Diagnostic::error(file, &h_at, e)),
             }

@@ -57,7 +57,17 @@ pub fn lower(file: &Path, doc: Value, diags: &mut Vec<Diagnostic>) -> Value {
     out.insert("openapi".into(), Value::String(LOWERED_VERSION.into()));
     for (k, v) in &src {
         match k.as_str() {
-            "swagger" | "host" | "basePath" | "schemes" | "consumes" | "produces" | "definitions" | "parameters" | "responses" | "securityDefinitions" | "paths" => {}
+            "swagger"
+            | "host"
+            | "basePath"
+            | "schemes"
+            | "consumes"
+            | "produces"
+            | "definitions"
+            | "parameters"
+            | "responses"
+            | "securityDefinitions"
+            | "paths" => {}
             "info" | "tags" | "externalDocs" | "security" => {
                 out.insert(k.clone(), v.clone());
             }
@@ -94,11 +104,13 @@ pub fn lower(file: &Path, doc: Value, diags: &mut Vec<Diagnostic>) -> Value {
     }
     if let Some(Value::Object(responses)) = src.get("responses") {
         let global = l.produces.clone();
-        let lowered: Map<String, Value> = responses.iter().map(|(name, r)| (name.clone(), l.response(r, &join("/responses", name), &global))).collect();
+        let lowered: Map<String, Value> =
+            responses.iter().map(|(name, r)| (name.clone(), l.response(r, &join("/responses", name), &global))).collect();
         components.insert("responses".into(), Value::Object(lowered));
     }
     if let Some(Value::Object(defs)) = src.get("securityDefinitions") {
-        let schemes: Map<String, Value> = defs.iter().filter_map(|(name, s)| Some((name.clone(), l.security_scheme(s, &join("/securityDefinitions", name))?))).collect();
+        let schemes: Map<String, Value> =
+            defs.iter().filter_map(|(name, s)| Some((name.clone(), l.security_scheme(s, &join("/securityDefinitions", name))?))).collect();
         components.insert("securitySchemes".into(), Value::Object(schemes));
     }
     if !components.is_empty() {
@@ -131,7 +143,21 @@ const METHODS: [&str; 7] = ["get", "put", "post", "delete", "options", "head", "
 
 /// Keywords of a 2.0 parameter, header or items object that are also schema keywords.
 const SCHEMA_KEYWORDS: [&str; 15] = [
-    "type", "format", "default", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems", "uniqueItems", "enum", "multipleOf",
+    "type",
+    "format",
+    "default",
+    "maximum",
+    "exclusiveMaximum",
+    "minimum",
+    "exclusiveMinimum",
+    "maxLength",
+    "minLength",
+    "pattern",
+    "maxItems",
+    "minItems",
+    "uniqueItems",
+    "enum",
+    "multipleOf",
 ];
 
 impl Lowering<'_> {
@@ -197,7 +223,11 @@ impl Lowering<'_> {
         for (i, p) in list.iter().enumerate() {
             let p_at = join(at, &i.to_string());
             match p.get("$ref").and_then(Value::as_str) {
-                Some(r) => match r.strip_prefix("#/parameters/").map(super::error::unescape_token).and_then(|n| self.src.get("parameters")?.get(&n).cloned().map(|t| (n, t))) {
+                Some(r) => match r
+                    .strip_prefix("#/parameters/")
+                    .map(super::error::unescape_token)
+                    .and_then(|n| self.src.get("parameters")?.get(&n).cloned().map(|t| (n, t)))
+                {
                     Some((name, target)) if is_body_or_form(&target) => out.push((target, join("/parameters", &name))),
                     Some(_) => out.push((p.clone(), p_at)),
                     None if r.starts_with('#') => {
@@ -285,7 +315,10 @@ impl Lowering<'_> {
         let form: Vec<&(Value, String)> = params.iter().filter(|(p, _)| p.get("in").and_then(Value::as_str) == Some("formData")).collect();
         if let Some((p, p_at)) = body {
             if !form.is_empty() {
-                self.warn(&join(at, "parameters"), "an operation cannot have both a body parameter and form parameters; the form parameters are dropped");
+                self.warn(
+                    &join(at, "parameters"),
+                    "an operation cannot have both a body parameter and form parameters; the form parameters are dropped",
+                );
             }
             let Some(s) = p.get("schema") else {
                 self.warn(p_at, "body parameter has no `schema`; the body is not validated");
@@ -407,12 +440,22 @@ impl Lowering<'_> {
             "pipes" if query_like => Some(("pipeDelimited", false)),
             "multi" if query_like => Some(("form", true)),
             "ssv" | "pipes" | "multi" | "tsv" => {
-                let why = if format == "tsv" { "OpenAPI 3 has no tab-delimited style".to_string() } else { format!("OpenAPI 3 allows it only in query parameters, not in {location}") };
-                self.warn(&join(at, "collectionFormat"), format!("collectionFormat {format:?} cannot be converted ({why}); the value is read as comma-separated"));
+                let why = if format == "tsv" {
+                    "OpenAPI 3 has no tab-delimited style".to_string()
+                } else {
+                    format!("OpenAPI 3 allows it only in query parameters, not in {location}")
+                };
+                self.warn(
+                    &join(at, "collectionFormat"),
+                    format!("collectionFormat {format:?} cannot be converted ({why}); the value is read as comma-separated"),
+                );
                 None
             }
             other => {
-                self.warn(&join(at, "collectionFormat"), format!("unknown collectionFormat {other:?}; the value is read as comma-separated"));
+                self.warn(
+                    &join(at, "collectionFormat"),
+                    format!("unknown collectionFormat {other:?}; the value is read as comma-separated"),
+                );
                 None
             }
         }
@@ -436,7 +479,10 @@ impl Lowering<'_> {
                     s.insert("items".into(), json!({"$ref": items["$ref"]}));
                 } else {
                     if items.get("collectionFormat").is_some() && items.get("type").and_then(Value::as_str) == Some("array") {
-                        self.warn(&join(&items_at, "collectionFormat"), "a nested array's collectionFormat cannot be converted; the inner items are read as one value each");
+                        self.warn(
+                            &join(&items_at, "collectionFormat"),
+                            "a nested array's collectionFormat cannot be converted; the inner items are read as one value each",
+                        );
                     }
                     let inner = self.param_schema(items, &items_at, form);
                     s.insert("items".into(), inner);
@@ -658,7 +704,11 @@ fn rewrite_refs(v: &mut Value, names: bool, depth: usize) {
     match v {
         Value::Object(m) => {
             if let Some(Value::String(r)) = m.get_mut("$ref") {
-                for (from, to) in [("#/definitions/", "#/components/schemas/"), ("#/parameters/", "#/components/parameters/"), ("#/responses/", "#/components/responses/")] {
+                for (from, to) in [
+                    ("#/definitions/", "#/components/schemas/"),
+                    ("#/parameters/", "#/components/parameters/"),
+                    ("#/responses/", "#/components/responses/"),
+                ] {
                     if let Some(rest) = r.strip_prefix(from) {
                         *r = format!("{to}{rest}");
                         break;
@@ -699,7 +749,8 @@ mod tests {
 
     #[test]
     fn servers_come_from_host_base_path_and_schemes() {
-        let (out, _) = lowered(json!({"swagger": "2.0", "host": "api.x.com", "basePath": "/v2", "schemes": ["http", "https"], "paths": {}}));
+        let (out, _) =
+            lowered(json!({"swagger": "2.0", "host": "api.x.com", "basePath": "/v2", "schemes": ["http", "https"], "paths": {}}));
         assert_eq!(out["servers"], json!([{"url": "https://api.x.com/v2"}, {"url": "http://api.x.com/v2"}]));
         let (out, _) = lowered(json!({"swagger": "2.0", "basePath": "/v1", "paths": {}}));
         assert_eq!(out["servers"], json!([{"url": "/v1"}]));
@@ -769,7 +820,10 @@ mod tests {
             "responses": {"NotFound": {"description": "no"}}
         }));
         let ok = &out["paths"]["/a"]["get"]["responses"]["200"];
-        assert_eq!(ok["content"]["application/json"], json!({"schema": {"type": "object", "x-nullable": true, "nullable": true}, "example": {"a": 1}}));
+        assert_eq!(
+            ok["content"]["application/json"],
+            json!({"schema": {"type": "object", "x-nullable": true, "nullable": true}, "example": {"a": 1}})
+        );
         assert_eq!(ok["headers"]["X-Rate"], json!({"schema": {"type": "integer"}}));
         assert_eq!(out["paths"]["/a"]["get"]["responses"]["404"], json!({"$ref": "#/components/responses/NotFound"}));
         assert_eq!(out["components"]["responses"]["NotFound"], json!({"description": "no"}));

@@ -311,8 +311,19 @@ mod tests {
     #[test]
     fn templates_type_whole_values_and_interpolate_inside_strings() {
         let body = json!({"amount": 250, "payload": {"a": 1}});
-        let ctx = Context { now: "2026-01-01T00:00:00Z", seq: 1, path: &[("id".into(), "7".into())], body: &body, item: None, before: None, created: None };
+        let ctx = Context {
+            now: "2026-01-01T00:00:00Z",
+            seq: 1,
+            path: &[("id".into(), "7".into())],
+            body: &body,
+            item: None,
+            before: None,
+            created: None,
+        };
         let t = json!({"amount": "{{body.amount}}", "payload": "{{body.payload}}", "note": "invoice {{path.id}} paid at {{now}}", "missing": "{{item.x}}"});
-        assert_eq!(render(&t, &ctx), json!({"amount": 250, "payload": {"a": 1}, "note": "invoice 7 paid at 2026-01-01T00:00:00Z", "missing": null}));
+        assert_eq!(
+            render(&t, &ctx),
+            json!({"amount": 250, "payload": {"a": 1}, "note": "invoice 7 paid at 2026-01-01T00:00:00Z", "missing": null})
+        );
     }
 }

@@ -73,11 +73,18 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
             .operations
             .iter()
             .enumerate()
-            .filter(|(_, o)| o.path.strip_prefix(&coll.path).and_then(|rest| rest.strip_prefix("/{")).is_some_and(|rest| rest.ends_with('}') && !rest.contains('/')))
+            .filter(|(_, o)| {
+                o.path
+                    .strip_prefix(&coll.path)
+                    .and_then(|rest| rest.strip_prefix("/{"))
+                    .is_some_and(|rest| rest.ends_with('}') && !rest.contains('/'))
+            })
             .collect();
         // Without an item path, a collection with both GET and POST is still a resource (an
         // append-only log such as a deal's activities); a lone GET or POST is not.
-        let has_both = spec.operations.iter().filter(|o| o.path == coll.path).filter(|o| o.method == Method::GET || o.method == Method::POST).count() == 2;
+        let has_both =
+            spec.operations.iter().filter(|o| o.path == coll.path).filter(|o| o.method == Method::GET || o.method == Method::POST).count()
+                == 2;
         let id_param = match items.first() {
             Some((_, first_item)) => first_item.path[coll.path.len() + 2..first_item.path.len() - 1].to_string(),
             None if has_both => "id".to_string(),
@@ -107,7 +114,9 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
             let ext = doc.pointer(&o.pointer).and_then(|v| v.get("x-standin-list-key")).and_then(Value::as_str).map(str::to_string);
             ext.or_else(|| success_schema(doc, o).and_then(|s| array_property(doc, s)))
         });
-        let list_is_array = op(Role::List).and_then(|o| success_schema(doc, o)).is_some_and(|s| crate::spec::model::schema_type(doc, s).as_deref() == Some("array"));
+        let list_is_array = op(Role::List)
+            .and_then(|o| success_schema(doc, o))
+            .is_some_and(|s| crate::spec::model::schema_type(doc, s).as_deref() == Some("array"));
         if list_key.is_none() && !list_is_array && op(Role::List).is_some() {
             continue; // a GET on the collection that is not a list
         }
@@ -133,7 +142,10 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
             })
             .unwrap_or_else(|| "id".to_string());
         let singular = name.strip_suffix('s').unwrap_or(&name).to_string();
-        let body_key = op(Role::Create).and_then(|o| request_pointer(doc, o)).and_then(|p| object_properties(doc, &p)).and_then(|props| props.into_iter().find(|p| *p == singular));
+        let body_key = op(Role::Create)
+            .and_then(|o| request_pointer(doc, o))
+            .and_then(|p| object_properties(doc, &p))
+            .and_then(|props| props.into_iter().find(|p| *p == singular));
         let hints = spec.ext.resources.get(&coll.path).cloned().unwrap_or_default();
         let list_key = hints.list_key.or(list_key);
         let id_field = hints.id_field.unwrap_or(id_field);

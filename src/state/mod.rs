@@ -75,11 +75,14 @@ pub struct Sandbox {
     pub webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
+/// Where events go besides the log: `(tenant, event, data)` (the webhook deliverer).
+pub type EventSink = Box<dyn Fn(&str, &str, &Value) + Send + Sync>;
+
 /// Events emitted by the sandbox: kept (the last [`EVENT_LOG`]) and handed to a sink (webhooks).
 #[derive(Default)]
 pub struct Events {
     log: Mutex<std::collections::VecDeque<Value>>,
-    sink: OnceLock<Box<dyn Fn(&str, &str, &Value) + Send + Sync>>,
+    sink: OnceLock<EventSink>,
 }
 
 impl std::fmt::Debug for Events {
@@ -107,7 +110,7 @@ impl Events {
     }
 
     /// Set where events go besides the log (once).
-    pub fn set_sink(&self, sink: Box<dyn Fn(&str, &str, &Value) + Send + Sync>) {
+    pub fn set_sink(&self, sink: EventSink) {
         let _ = self.sink.set(sink);
     }
 
@@ -232,7 +235,7 @@ impl Sandbox {
                 if let Some(k) = oldest {
                     map.remove(&k);
                     static SAID: std::sync::Once = std::sync::Once::new();
-                    SAID.call_once(|| eprintln!("standin: more than {MAX_TENANTS} tenants (credentials); the ones used longest ago are forgotten and start from the fixtures again"));
+                    SAID.call_once(|| tracing::warn!("more than {MAX_TENANTS} tenants (credentials); the ones used longest ago are forgotten and start from the fixtures again"));
                 }
             }
             Arc::clone(map.entry(key.to_string()).or_insert_with(|| Arc::new(TenantSlot::new(TenantData { collections: self.seed.clone(), created: 0 }))))
@@ -314,7 +317,11 @@ impl Sandbox {
         for (key, data) in self.snapshot() {
             let mut tenant = Map::new();
             for ((ri, parent), items) in &data.collections {
-                let name = if parent.is_empty() { self.resources[*ri].collection.clone() } else { format!("{} [{}]", self.resources[*ri].collection, parent.replace('\u{0}', ",")) };
+                let name = if parent.is_empty() {
+                    self.resources[*ri].collection.clone()
+                } else {
+                    format!("{} [{}]", self.resources[*ri].collection, parent.replace('\u{0}', ","))
+                };
                 tenant.insert(name, Value::Array(items.values().cloned().collect()));
             }
             out.insert(mask(&key), Value::Object(tenant));
@@ -324,7 +331,15 @@ impl Sandbox {
 
     /// Carry out a CRUD request. `Ok(None)` means "answer as a stateless mock would".
     #[allow(clippy::too_many_arguments)]
-    pub fn handle(&self, spec: &Spec, op_index: usize, tenant: &str, path_params: &[(String, String)], query: &[(String, String)], body: &[u8]) -> Result<Option<Outcome>, Rejection> {
+    pub fn handle(
+        &self,
+        spec: &Spec,
+        op_index: usize,
+        tenant: &str,
+        path_params: &[(String, String)],
+        query: &[(String, String)],
+        body: &[u8],
+    ) -> Result<Option<Outcome>, Rejection> {
         let op = &spec.operations[op_index];
         if let Some(action) = op.operation_id.as_ref().and_then(|id| spec.ext.actions.get(id)) {
             return self.run_action(spec, op, action, tenant, path_params, body).map(Some);
@@ -341,10 +356,14 @@ impl Sandbox {
             Role::List => {
                 let data = read(&tenant);
                 let items: Vec<&Value> = data.collections.get(&key).map(|m| m.values().collect()).unwrap_or_default();
-                let page_size = crate::spec::load::pointer(&spec.schemas.response, "/x-standin/pagination/pageSize").and_then(Value::as_u64).map(|n| n as usize);
+                let page_size = crate::spec::load::pointer(&spec.schemas.response, "/x-standin/pagination/pageSize")
+                    .and_then(Value::as_u64)
+                    .map(|n| n as usize);
                 let (page, total, echo) = list(op, items, query, page_size);
                 let list_key = r.list_key.clone();
-                let total_pointer = crate::spec::load::pointer(&spec.schemas.response, "/x-standin/pagination/totalPointer").and_then(Value::as_str).map(str::to_string);
+                let total_pointer = crate::spec::load::pointer(&spec.schemas.response, "/x-standin/pagination/totalPointer")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
                 Ok(Some(Outcome {
                     status: None,
                     body: StateBody::Edit(Box::new(move |body: &mut Value| {
@@ -393,7 +412,8 @@ impl Sandbox {
                         place_fields(obj, sent, &r.id_field, true);
                     }
                 } else if let (Some(obj), Value::Object(sent)) = (item.as_object_mut(), sent) {
-                    let keep: Vec<(String, Value)> = ["createdAt", "created_at"].iter().filter_map(|k| obj.get(*k).map(|v| (k.to_string(), v.clone()))).collect();
+                    let keep: Vec<(String, Value)> =
+                        ["createdAt", "created_at"].iter().filter_map(|k| obj.get(*k).map(|v| (k.to_string(), v.clone()))).collect();
                     let id_value = obj.get(&r.id_field).cloned();
                     obj.clear();
                     obj.extend(sent);
@@ -433,7 +453,14 @@ impl Sandbox {
     }
 
     /// Emit the events `x-standin.events` declares for this kind of change of `r`.
-    fn emit_crud(&self, spec: &Spec, r: &Resource, tenant: &str, item: &Value, which: impl Fn(&actions::CrudEvents) -> &actions::EventList) {
+    fn emit_crud(
+        &self,
+        spec: &Spec,
+        r: &Resource,
+        tenant: &str,
+        item: &Value,
+        which: impl Fn(&actions::CrudEvents) -> &actions::EventList,
+    ) {
         if let Some(events) = spec.ext.events.get(&r.collection) {
             for e in which(events).matching(item) {
                 self.events.emit(tenant, e, item);
@@ -442,11 +469,25 @@ impl Sandbox {
     }
 
     /// Carry out a declared action (see [`actions`]).
-    fn run_action(&self, spec: &Spec, op: &Operation, action: &actions::Action, tenant_key: &str, path_params: &[(String, String)], body: &[u8]) -> Result<Outcome, Rejection> {
+    fn run_action(
+        &self,
+        spec: &Spec,
+        op: &Operation,
+        action: &actions::Action,
+        tenant_key: &str,
+        path_params: &[(String, String)],
+        body: &[u8],
+    ) -> Result<Outcome, Rejection> {
         let now = now_rfc3339();
         let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let find = |collection: &str| self.resources.iter().position(|r| r.collection == collection);
-        let parent_key = |r: &Resource| r.parent_params.iter().map(|p| path_params.iter().find(|(k, _)| k == p).map(|(_, v)| v.clone()).unwrap_or_default()).collect::<Vec<_>>().join("\u{0}");
+        let parent_key = |r: &Resource| {
+            r.parent_params
+                .iter()
+                .map(|p| path_params.iter().find(|(k, _)| k == p).map(|(_, v)| v.clone()).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("\u{0}")
+        };
         let tenant = self.tenant(tenant_key);
         let mut data = write(&tenant);
 
@@ -472,7 +513,15 @@ impl Sandbox {
         if let Some((ri, parent, id)) = &target {
             if let Some(item) = data.collections.get_mut(&(*ri, parent.clone())).and_then(|m| m.get_mut(id)) {
                 let before = item.clone();
-                let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: Some(&before), before: Some(&before), created: None };
+                let ctx = actions::Context {
+                    now: &now,
+                    seq,
+                    path: path_params,
+                    body: &body,
+                    item: Some(&before),
+                    before: Some(&before),
+                    created: None,
+                };
                 actions::apply_set(item, &action.set, &ctx);
                 actions::apply_append(item, &action.append, &ctx);
                 if !action.set.is_empty() || !action.append.is_empty() {
@@ -488,10 +537,25 @@ impl Sandbox {
         // --- Subscribe: a webhook subscription of the calling tenant.
         let mut subscription = None;
         if let Some(sub) = &action.subscribe {
-            let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: target_item.as_ref(), before: target_before.as_ref(), created: None };
+            let ctx = actions::Context {
+                now: &now,
+                seq,
+                path: path_params,
+                body: &body,
+                item: target_item.as_ref(),
+                before: target_before.as_ref(),
+                created: None,
+            };
             let url = actions::render(&sub.url, &ctx);
             let Some(url) = url.as_str().filter(|u| !u.is_empty()).map(str::to_string) else {
-                return Err(Rejection::invalid_request(StatusCode::BAD_REQUEST, vec![crate::pipeline::reject::Problem { location: "body".into(), message: "the webhook url is missing".into(), keyword: None }]));
+                return Err(Rejection::invalid_request(
+                    StatusCode::BAD_REQUEST,
+                    vec![crate::pipeline::reject::Problem {
+                        location: "body".into(),
+                        message: "the webhook url is missing".into(),
+                        keyword: None,
+                    }],
+                ));
             };
             let events: Vec<String> = match actions::render(&sub.events, &ctx) {
                 Value::Array(e) => e.iter().filter_map(Value::as_str).map(str::to_string).collect(),
@@ -506,9 +570,18 @@ impl Sandbox {
         // --- Create in another collection.
         let mut created: Option<(usize, String, Value)> = None;
         if let Some(c) = &action.create {
-            let ri = find(&c.collection).ok_or_else(|| Rejection::internal(format!("x-standin.actions.{}: no resource at {}", op.label(), c.collection)))?;
+            let ri = find(&c.collection)
+                .ok_or_else(|| Rejection::internal(format!("x-standin.actions.{}: no resource at {}", op.label(), c.collection)))?;
             let parent = parent_key(&self.resources[ri]);
-            let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: target_item.as_ref(), before: target_before.as_ref(), created: None };
+            let ctx = actions::Context {
+                now: &now,
+                seq,
+                path: path_params,
+                body: &body,
+                item: target_item.as_ref(),
+                before: target_before.as_ref(),
+                created: None,
+            };
             let sent = actions::render(&Value::Object(c.set.clone()), &ctx);
             let item = self.create_item(spec, &mut data, ri, &parent, sent, tenant_key, &now);
             created = Some((ri, parent, item));
@@ -521,12 +594,22 @@ impl Sandbox {
             self.events.emit(tenant_key, e, &subject);
         }
         let chosen = {
-            let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: target_item.as_ref(), before: target_before.as_ref(), created: created.as_ref().map(|(_, _, i)| i) };
+            let ctx = actions::Context {
+                now: &now,
+                seq,
+                path: path_params,
+                body: &body,
+                item: target_item.as_ref(),
+                before: target_before.as_ref(),
+                created: created.as_ref().map(|(_, _, i)| i),
+            };
             action.later.iter().find(|l| actions::conditions_hold(&l.when, &ctx)).cloned()
         };
         if let Some(later) = chosen {
             let which = match (&created, &target) {
-                (Some((ri, parent, item)), _) => Some((*ri, parent.clone(), item.get(&self.resources[*ri].id_field).map(id_string).unwrap_or_default())),
+                (Some((ri, parent, item)), _) => {
+                    Some((*ri, parent.clone(), item.get(&self.resources[*ri].id_field).map(id_string).unwrap_or_default()))
+                }
                 (None, Some(t)) => Some(t.clone()),
                 (None, None) => None,
             };
@@ -543,7 +626,15 @@ impl Sandbox {
                         let mut data = write(&tenant);
                         let Some(item) = data.collections.get_mut(&(ri, parent)).and_then(|m| m.get_mut(&id)) else { return };
                         let before = item.clone();
-                        let ctx = actions::Context { now: &now, seq, path: &path, body: &body, item: Some(&before), before: Some(&before), created: Some(&before) };
+                        let ctx = actions::Context {
+                            now: &now,
+                            seq,
+                            path: &path,
+                            body: &body,
+                            item: Some(&before),
+                            before: Some(&before),
+                            created: Some(&before),
+                        };
                         actions::apply_set(item, &later.set, &ctx);
                         if let Some(obj) = item.as_object_mut() {
                             stamp(obj, &now, false);
@@ -572,7 +663,15 @@ impl Sandbox {
             },
             Some(template @ Value::Object(_)) => {
                 let created_value = created.as_ref().map(|(_, _, i)| i).or(subscription.as_ref());
-                let ctx = actions::Context { now: &now, seq, path: path_params, body: &body, item: target_item.as_ref(), before: target_before.as_ref(), created: created_value };
+                let ctx = actions::Context {
+                    now: &now,
+                    seq,
+                    path: path_params,
+                    body: &body,
+                    item: target_item.as_ref(),
+                    before: target_before.as_ref(),
+                    created: created_value,
+                };
                 let fields = actions::render(template, &ctx);
                 Outcome {
                     status,
@@ -622,7 +721,7 @@ impl Sandbox {
                 seen > forget
             });
             static SAID: std::sync::Once = std::sync::Once::new();
-            SAID.call_once(|| eprintln!("standin: the sandbox keeps at most {MAX_ITEMS} items per collection and tenant; the oldest {forget} of {} were forgotten (this is said once)", r.collection));
+            SAID.call_once(|| tracing::warn!("the sandbox keeps at most {MAX_ITEMS} items per collection and tenant; the oldest {forget} of {} were forgotten (this is said once)", r.collection));
         }
         item
     }
@@ -816,7 +915,12 @@ fn stamp(obj: &mut Map<String, Value>, now: &str, created: bool) {
 /// Filter, search, sort and page a list (`page_size`: the vendor's fixed page size, for APIs
 /// that page with `page` alone). Returns the page, the total before paging, and the
 /// paging values to echo (`limit`, `offset`, `page`, `perPage`).
-fn list(op: &Operation, mut items: Vec<&Value>, query: &[(String, String)], page_size: Option<usize>) -> (Vec<Value>, usize, Vec<(String, Value)>) {
+fn list(
+    op: &Operation,
+    mut items: Vec<&Value>,
+    query: &[(String, String)],
+    page_size: Option<usize>,
+) -> (Vec<Value>, usize, Vec<(String, Value)>) {
     let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let declared = |name: &str| op.params.iter().find(|p| p.location == ParamLocation::Query && p.name == name);
     for p in op.params.iter().filter(|p| p.location == ParamLocation::Query) {
@@ -842,12 +946,18 @@ fn list(op: &Operation, mut items: Vec<&Value>, query: &[(String, String)], page
         };
         items.sort_by(|a, b| {
             let o = compare(a.get(field), b.get(field));
-            if desc { o.reverse() } else { o }
+            if desc {
+                o.reverse()
+            } else {
+                o
+            }
         });
     }
     let total = items.len();
     let num = |name: &str| -> Option<usize> {
-        q(name).and_then(|v| v.parse().ok()).or_else(|| declared(name).and_then(|p| p.default.as_ref()).and_then(Value::as_u64).map(|n| n as usize))
+        q(name)
+            .and_then(|v| v.parse().ok())
+            .or_else(|| declared(name).and_then(|p| p.default.as_ref()).and_then(Value::as_u64).map(|n| n as usize))
     };
     let mut echo = Vec::new();
     let page_size_name = ["perPage", "per_page", "pageSize", "page_size"].into_iter().find(|n| declared(n).is_some());
@@ -912,7 +1022,11 @@ fn set_totals(body: &mut Value, total_pointer: Option<&str>, total: usize, echo:
 }
 
 fn singular_title(name: &str) -> String {
-    let s = name.strip_suffix("ies").map(|b| format!("{b}y")).or_else(|| name.strip_suffix('s').map(str::to_string)).unwrap_or_else(|| name.to_string());
+    let s = name
+        .strip_suffix("ies")
+        .map(|b| format!("{b}y"))
+        .or_else(|| name.strip_suffix('s').map(str::to_string))
+        .unwrap_or_else(|| name.to_string());
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }

@@ -16,12 +16,7 @@ use crate::record::{Exchange, HeaderList};
 pub const REDACTED: &str = "[redacted]";
 
 /// Header names that always carry credentials.
-const CREDENTIAL_HEADERS: [&str; 4] = [
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-];
+const CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
 
 /// Body member names (lower case, without `-` and `_`) that carry credentials.
 const SECRET_MEMBERS: [&str; 12] = [
@@ -47,11 +42,7 @@ struct Secrets {
 
 impl Secrets {
     fn of(app: &App) -> Secrets {
-        let mut names: Vec<String> = app
-            .mounts
-            .iter()
-            .flat_map(|m| m.secrets.iter().map(|s| s.to_ascii_lowercase()))
-            .collect();
+        let mut names: Vec<String> = app.mounts.iter().flat_map(|m| m.secrets.iter().map(|s| s.to_ascii_lowercase())).collect();
         names.sort();
         names.dedup();
         Secrets { names }
@@ -66,11 +57,7 @@ impl Secrets {
     }
 
     fn member(&self, name: &str) -> bool {
-        let folded: String = name
-            .chars()
-            .filter(|c| *c != '_' && *c != '-')
-            .flat_map(char::to_lowercase)
-            .collect();
+        let folded: String = name.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect();
         SECRET_MEMBERS.contains(&folded.as_str()) || self.param(name)
     }
 }
@@ -81,11 +68,7 @@ pub fn detail(app: &App, e: &Exchange) -> Value {
     let spec = app
         .mounts
         .iter()
-        .find(|m| {
-            e.path
-                .strip_prefix(m.spec.base_path.as_str())
-                .is_some_and(|r| r.is_empty() || r.starts_with('/'))
-        })
+        .find(|m| e.path.strip_prefix(m.spec.base_path.as_str()).is_some_and(|r| r.is_empty() || r.starts_with('/')))
         .map(|m| m.spec.title.clone());
     let kept = !e.response_headers.is_empty() || !e.response_body.is_empty();
     json!({
@@ -122,9 +105,7 @@ fn headers(list: &HeaderList, secrets: &Secrets) -> Value {
                 let value = String::from_utf8_lossy(value);
                 let shown = if !secrets.header(name) {
                     value.into_owned()
-                } else if let Some((scheme @ ("Basic" | "Bearer" | "Digest" | "Token"), _)) =
-                    value.split_once(' ')
-                {
+                } else if let Some((scheme @ ("Basic" | "Bearer" | "Digest" | "Token"), _)) = value.split_once(' ') {
                     format!("{scheme} {REDACTED}")
                 } else {
                     REDACTED.to_string()
@@ -137,32 +118,14 @@ fn headers(list: &HeaderList, secrets: &Secrets) -> Value {
 
 /// The query string as decoded `[[name, value], …]`, API keys redacted.
 fn query_pairs(query: &str, secrets: &Secrets) -> Value {
-    Value::Array(
-        form_pairs(query)
-            .into_iter()
-            .map(|(k, v)| {
-                if secrets.param(&k) {
-                    json!([k, REDACTED])
-                } else {
-                    json!([k, v])
-                }
-            })
-            .collect(),
-    )
+    Value::Array(form_pairs(query).into_iter().map(|(k, v)| if secrets.param(&k) { json!([k, REDACTED]) } else { json!([k, v]) }).collect())
 }
 
 fn form_pairs(text: &str) -> Vec<(String, String)> {
-    let decode = |s: &str| {
-        percent_encoding::percent_decode_str(&s.replace('+', " "))
-            .decode_utf8_lossy()
-            .into_owned()
-    };
+    let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
     text.split('&')
         .filter(|p| !p.is_empty())
-        .map(|p| {
-            p.split_once('=')
-                .map_or((decode(p), String::new()), |(k, v)| (decode(k), decode(v)))
-        })
+        .map(|p| p.split_once('=').map_or((decode(p), String::new()), |(k, v)| (decode(k), decode(v))))
         .collect()
 }
 
@@ -172,11 +135,7 @@ fn body(bytes: &[u8], content_type: &str, cut_by_journal: bool, secrets: &Secret
     let limit = super::KEPT_BODY;
     let truncated = bytes.len() > limit;
     // A response body the journal cut has one byte past the limit: its real size is unknown.
-    let size = if truncated && cut_by_journal && bytes.len() == limit + 1 {
-        Value::Null
-    } else {
-        Value::from(bytes.len())
-    };
+    let size = if truncated && cut_by_journal && bytes.len() == limit + 1 { Value::Null } else { Value::from(bytes.len()) };
     let mut out = Map::new();
     out.insert("size".into(), size);
     out.insert("contentType".into(), Value::from(content_type));
@@ -194,25 +153,12 @@ fn body(bytes: &[u8], content_type: &str, cut_by_journal: bool, secrets: &Secret
             out.insert(
                 "form".into(),
                 Value::Array(
-                    pairs
-                        .into_iter()
-                        .map(|(k, v)| {
-                            if secrets.member(&k) {
-                                json!([k, REDACTED])
-                            } else {
-                                json!([k, v])
-                            }
-                        })
-                        .collect(),
+                    pairs.into_iter().map(|(k, v)| if secrets.member(&k) { json!([k, REDACTED]) } else { json!([k, v]) }).collect(),
                 ),
             );
             return Value::Object(out);
         }
-        let looks_json = ct.contains("json")
-            || matches!(
-                shown.iter().find(|b| !b.is_ascii_whitespace()),
-                Some(b'{' | b'[')
-            );
+        let looks_json = ct.contains("json") || matches!(shown.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'['));
         if looks_json {
             if let Ok(mut v) = serde_json::from_slice::<Value>(shown) {
                 redact(&mut v, secrets, 0);
@@ -227,10 +173,7 @@ fn body(bytes: &[u8], content_type: &str, cut_by_journal: bool, secrets: &Secret
         }
         // Cut inside a character: show what is whole.
         Err(e) if e.error_len().is_none() && truncated => {
-            out.insert(
-                "text".into(),
-                Value::from(std::str::from_utf8(&shown[..e.valid_up_to()]).unwrap_or("")),
-            );
+            out.insert("text".into(), Value::from(std::str::from_utf8(&shown[..e.valid_up_to()]).unwrap_or("")));
         }
         Err(_) => {
             out.insert("binary".into(), Value::Bool(true));
@@ -264,9 +207,7 @@ mod tests {
     use super::*;
 
     fn secrets() -> Secrets {
-        Secrets {
-            names: vec!["x-api-key".into(), "api_key".into()],
-        }
+        Secrets { names: vec!["x-api-key".into(), "api_key".into()] }
     }
 
     #[test]
@@ -276,19 +217,17 @@ mod tests {
         map.insert("x-api-key", "ke_live_1".parse().unwrap());
         map.insert("accept", "application/json".parse().unwrap());
         let h = headers(&HeaderList::copy_of(&map), &secrets());
-        assert_eq!(
-            h,
-            json!([
-                ["authorization", "Bearer [redacted]"],
-                ["x-api-key", "[redacted]"],
-                ["accept", "application/json"]
-            ])
-        );
+        assert_eq!(h, json!([["authorization", "Bearer [redacted]"], ["x-api-key", "[redacted]"], ["accept", "application/json"]]));
         assert_eq!(
             query_pairs("api_key=k1&limit=5&q=a+b%21", &secrets()),
             json!([["api_key", "[redacted]"], ["limit", "5"], ["q", "a b!"]])
         );
-        let b = body(br#"{"user":{"Password":"hunter2","name":"x"},"client_secret":"s","tags":[{"apiKey":7}]}"#, "application/json", false, &secrets());
+        let b = body(
+            br#"{"user":{"Password":"hunter2","name":"x"},"client_secret":"s","tags":[{"apiKey":7}]}"#,
+            "application/json",
+            false,
+            &secrets(),
+        );
         assert_eq!(
             b["json"],
             json!({"user": {"Password": "[redacted]", "name": "x"}, "client_secret": "[redacted]", "tags": [{"apiKey": "[redacted]"}]})
@@ -303,22 +242,10 @@ mod tests {
         assert_eq!(b["size"], big.len());
         assert_eq!(b["text"].as_str().unwrap().len(), super::super::KEPT_BODY);
         let cut = vec![b'x'; super::super::KEPT_BODY + 1];
+        assert_eq!(body(&cut, "text/plain", true, &secrets())["size"], Value::Null, "the journal cut it: size unknown");
+        assert_eq!(body(b"\x00\xff", "application/octet-stream", false, &secrets())["binary"], true);
         assert_eq!(
-            body(&cut, "text/plain", true, &secrets())["size"],
-            Value::Null,
-            "the journal cut it: size unknown"
-        );
-        assert_eq!(
-            body(b"\x00\xff", "application/octet-stream", false, &secrets())["binary"],
-            true
-        );
-        assert_eq!(
-            body(
-                b"a=1&password=p",
-                "application/x-www-form-urlencoded",
-                false,
-                &secrets()
-            )["form"],
+            body(b"a=1&password=p", "application/x-www-form-urlencoded", false, &secrets())["form"],
             json!([["a", "1"], ["password", "[redacted]"]])
         );
     }

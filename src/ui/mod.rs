@@ -53,23 +53,15 @@ pub fn owns(path: &str) -> bool {
     path == "ui"
         || path.starts_with("ui/")
         || path == "coverage"
-        || path
-            .strip_prefix("requests/")
-            .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+        || path.strip_prefix("requests/").is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Answer one of the paths [`owns`] accepts.
 // The admin endpoints' error type, whatever its size (`Rejection` is shared crate-wide).
 #[allow(clippy::result_large_err)]
-pub fn endpoint(
-    app: &App,
-    method: &Method,
-    path: &str,
-    query: &[(String, String)],
-) -> Result<Response, Rejection> {
+pub fn endpoint(app: &App, method: &Method, path: &str, query: &[(String, String)]) -> Result<Response, Rejection> {
     let read = *method == Method::GET || *method == Method::HEAD;
-    let not_found =
-        || Rejection::not_found(method, &format!("{}{path}", crate::pipeline::ADMIN_PREFIX));
+    let not_found = || Rejection::not_found(method, &format!("{}{path}", crate::pipeline::ADMIN_PREFIX));
     let arg = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     match path {
         "ui" | "ui/index.html" if read => Ok(page(INDEX_HTML, "text/html; charset=utf-8")),
@@ -81,10 +73,8 @@ pub fn endpoint(
                 Some("html") => {
                     let mut r = text(report::html(&report), "text/html; charset=utf-8");
                     // The report has no script and needs nothing from anywhere.
-                    r.headers_mut().insert(
-                        header::CONTENT_SECURITY_POLICY,
-                        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
-                    );
+                    r.headers_mut()
+                        .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"));
                     r
                 }
                 Some("fragment") => text(report::fragment(&report), "text/html; charset=utf-8"),
@@ -99,11 +89,7 @@ pub fn endpoint(
         }
         _ if path.starts_with("requests/") && read => {
             let id: u64 = path["requests/".len()..].parse().map_err(|_| not_found())?;
-            let ex = app
-                .recorder
-                .as_ref()
-                .and_then(|r| r.exchange(id))
-                .ok_or_else(not_found)?;
+            let ex = app.recorder.as_ref().and_then(|r| r.exchange(id)).ok_or_else(not_found)?;
             Ok(json_response(&detail::detail(app, &ex)))
         }
         _ => Err(not_found()),
@@ -142,40 +128,24 @@ fn page(body: &'static str, content_type: &'static str) -> Response {
     let mut r = Response::new(Body::from(body));
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PAGE_POLICY),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
 }
 
 fn text(body: String, content_type: &'static str) -> Response {
     let mut r = Response::new(Body::from(body));
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r.headers_mut().insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     r
 }
 
 fn json_response(v: &Value) -> Response {
     let mut r = Response::new(Body::from(v.to_string()));
     *r.status_mut() = StatusCode::OK;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }
 
@@ -188,14 +158,7 @@ mod tests {
         for p in ["ui", "ui/app.js", "coverage", "requests/12"] {
             assert!(owns(p), "{p}");
         }
-        for p in [
-            "requests",
-            "requests/",
-            "requests/x",
-            "specs",
-            "uix",
-            "coverage/x",
-        ] {
+        for p in ["requests", "requests/", "requests/x", "specs", "uix", "coverage/x"] {
             assert!(!owns(p), "{p}");
         }
     }

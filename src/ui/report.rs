@@ -31,19 +31,9 @@ pub fn html(report: &Report) -> String {
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     out.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n");
     let _ = writeln!(out, "<title>{}</title>", esc(&title));
-    let _ = writeln!(
-        out,
-        "<style>\n{REPORT_CSS}</style>\n</head>\n<body class=\"cov-page\">"
-    );
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let _ = writeln!(
-        out,
-        "<p class=\"cov-generated\">standin · written {}</p>",
-        esc(&crate::respond::fake::format_rfc3339(now as i64))
-    );
+    let _ = writeln!(out, "<style>\n{REPORT_CSS}</style>\n</head>\n<body class=\"cov-page\">");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let _ = writeln!(out, "<p class=\"cov-generated\">standin · written {}</p>", esc(&crate::respond::fake::format_rfc3339(now as i64)));
     out.push_str(&fragment(report));
     out.push_str("</body>\n</html>\n");
     out
@@ -61,38 +51,10 @@ pub fn fragment(report: &Report) -> String {
         Some(&format!("{}%", s.operation_percent())),
         "ops",
     );
-    tile(
-        &mut o,
-        "declared statuses answered",
-        &format!("{} / {}", s.exercised_statuses, s.statuses),
-        None,
-        "statuses",
-    );
-    tile(
-        &mut o,
-        "requests",
-        &s.requests.to_string(),
-        None,
-        "requests",
-    );
-    tile(
-        &mut o,
-        "broke the contract",
-        &s.violating.to_string(),
-        None,
-        if s.violating > 0 {
-            "violating cov-bad"
-        } else {
-            "violating"
-        },
-    );
-    tile(
-        &mut o,
-        "matched no operation",
-        &s.unmatched.to_string(),
-        None,
-        "unmatched",
-    );
+    tile(&mut o, "declared statuses answered", &format!("{} / {}", s.exercised_statuses, s.statuses), None, "statuses");
+    tile(&mut o, "requests", &s.requests.to_string(), None, "requests");
+    tile(&mut o, "broke the contract", &s.violating.to_string(), None, if s.violating > 0 { "violating cov-bad" } else { "violating" });
+    tile(&mut o, "matched no operation", &s.unmatched.to_string(), None, "unmatched");
     o.push_str("</div>\n");
 
     o.push_str("<h2>Latency over time</h2>\n");
@@ -114,19 +76,10 @@ pub fn fragment(report: &Report) -> String {
     }
 
     if report.unmatched.requests > 0 {
-        let _ = writeln!(
-            o,
-            "<h2>Matched no operation ({})</h2>\n<ul class=\"cov-unmatched\">",
-            report.unmatched.requests
-        );
+        let _ = writeln!(o, "<h2>Matched no operation ({})</h2>\n<ul class=\"cov-unmatched\">", report.unmatched.requests);
         for u in &report.unmatched.examples {
-            let _ = writeln!(
-                o,
-                "<li><span class=\"cov-method\">{}</span> <code>{}</code> × {}</li>",
-                esc(&u.method),
-                esc(&u.path),
-                u.requests
-            );
+            let _ =
+                writeln!(o, "<li><span class=\"cov-method\">{}</span> <code>{}</code> × {}</li>", esc(&u.method), esc(&u.path), u.requests);
         }
         o.push_str("</ul>\n");
     }
@@ -135,11 +88,7 @@ pub fn fragment(report: &Report) -> String {
 }
 
 fn tile(o: &mut String, label: &str, value: &str, extra: Option<&str>, class: &str) {
-    let _ = write!(
-        o,
-        "<div class=\"cov-tile cov-{class}\"><span class=\"cov-value\">{}</span>",
-        esc(value)
-    );
+    let _ = write!(o, "<div class=\"cov-tile cov-{class}\"><span class=\"cov-value\">{}</span>", esc(value));
     if let Some(x) = extra {
         let _ = write!(o, " <span class=\"cov-extra\">{}</span>", esc(x));
     }
@@ -160,7 +109,10 @@ fn matrix(o: &mut String, index: usize, spec: &SpecCoverage) {
         s.exercised_statuses,
         s.statuses
     );
-    let _ = writeln!(o, "<div class=\"cov-scroll\"><table class=\"cov-matrix\" id=\"cov-matrix-{index}\">\n<thead><tr><th scope=\"col\">operation</th>");
+    let _ = writeln!(
+        o,
+        "<div class=\"cov-scroll\"><table class=\"cov-matrix\" id=\"cov-matrix-{index}\">\n<thead><tr><th scope=\"col\">operation</th>"
+    );
     for st in &spec.statuses {
         let _ = write!(o, "<th scope=\"col\" class=\"cov-st\">{}</th>", esc(st));
     }
@@ -171,56 +123,29 @@ fn matrix(o: &mut String, index: usize, spec: &SpecCoverage) {
     o.push_str("</tbody>\n</table></div>\n");
     let _ = writeln!(o, "<p class=\"cov-legend\"><span class=\"cov-hit\">n</span> answered n times · <span class=\"cov-hit cov-bad\">n ✗k</span> k of them broke the contract · <span class=\"cov-miss\">–</span> declared, never answered · <span class=\"cov-undeclared\">400×n</span> answered but not declared</p>");
 
-    let exercised: Vec<&OperationCoverage> = spec
-        .operations
-        .iter()
-        .filter(|op| op.requests > 0)
-        .collect();
+    let exercised: Vec<&OperationCoverage> = spec.operations.iter().filter(|op| op.requests > 0).collect();
     if exercised.is_empty() {
         return;
     }
     o.push_str("<h3>What clients sent</h3>\n");
     for op in exercised {
-        let _ = writeln!(o, "<details class=\"cov-sent\" data-operation=\"{}\"><summary><span class=\"cov-method\">{}</span> <code>{}</code> {}</summary>", esc(&op.operation), esc(&op.method), esc(&op.path), esc(&op.operation));
+        let _ = writeln!(
+            o,
+            "<details class=\"cov-sent\" data-operation=\"{}\"><summary><span class=\"cov-method\">{}</span> <code>{}</code> {}</summary>",
+            esc(&op.operation),
+            esc(&op.method),
+            esc(&op.path),
+            esc(&op.operation)
+        );
         names(
             o,
             "parameters",
-            op.parameters.iter().map(|p| {
-                (
-                    format!(
-                        "{} ({}{})",
-                        p.name,
-                        p.location,
-                        if p.required { ", required" } else { "" }
-                    ),
-                    p.sent,
-                )
-            }),
+            op.parameters.iter().map(|p| (format!("{} ({}{})", p.name, p.location, if p.required { ", required" } else { "" }), p.sent)),
         );
-        names(
-            o,
-            "query parameters not declared",
-            op.undeclared_parameters
-                .iter()
-                .map(|p| (p.name.clone(), p.sent)),
-        );
-        names(
-            o,
-            "body fields",
-            op.body_fields.iter().map(|f| (f.name.clone(), f.sent)),
-        );
-        names(
-            o,
-            "body fields not in the schema",
-            op.undeclared_body_fields
-                .iter()
-                .map(|f| (f.name.clone(), f.sent)),
-        );
-        names(
-            o,
-            "problems found",
-            op.problems.iter().map(|p| (p.location.clone(), p.count)),
-        );
+        names(o, "query parameters not declared", op.undeclared_parameters.iter().map(|p| (p.name.clone(), p.sent)));
+        names(o, "body fields", op.body_fields.iter().map(|f| (f.name.clone(), f.sent)));
+        names(o, "body fields not in the schema", op.undeclared_body_fields.iter().map(|f| (f.name.clone(), f.sent)));
+        names(o, "problems found", op.problems.iter().map(|p| (p.location.clone(), p.count)));
         o.push_str("</details>\n");
     }
 }
@@ -238,11 +163,7 @@ fn names(o: &mut String, heading: &str, items: impl Iterator<Item = (String, u64
             o,
             "<li class=\"{class}\"><code>{}</code> <span class=\"cov-dim\">{}</span></li>",
             esc(&name),
-            if n > 0 {
-                format!("× {n}")
-            } else {
-                "never".into()
-            }
+            if n > 0 { format!("× {n}") } else { "never".into() }
         );
     }
     o.push_str("</ul>\n");
@@ -261,15 +182,21 @@ fn row(o: &mut String, spec: &SpecCoverage, op: &OperationCoverage) {
         match op.statuses.iter().find(|s| &s.status == st) {
             None => o.push_str("<td class=\"cov-na\"></td>"),
             Some(s) if s.requests == 0 => {
-                let _ = write!(o, "<td class=\"cov-miss\" data-status=\"{}\" title=\"{} declared, never answered\">–</td>", esc(st), esc(st));
+                let _ =
+                    write!(o, "<td class=\"cov-miss\" data-status=\"{}\" title=\"{} declared, never answered\">–</td>", esc(st), esc(st));
             }
             Some(s) => {
-                let bad = if s.violating > 0 {
-                    format!(" ✗{}", s.violating)
-                } else {
-                    String::new()
-                };
-                let _ = write!(o, "<td class=\"cov-hit{}\" data-status=\"{}\" title=\"{} answered {} times\">{}{}</td>", if s.violating > 0 { " cov-bad" } else { "" }, esc(st), esc(st), s.requests, s.requests, bad);
+                let bad = if s.violating > 0 { format!(" ✗{}", s.violating) } else { String::new() };
+                let _ = write!(
+                    o,
+                    "<td class=\"cov-hit{}\" data-status=\"{}\" title=\"{} answered {} times\">{}{}</td>",
+                    if s.violating > 0 { " cov-bad" } else { "" },
+                    esc(st),
+                    esc(st),
+                    s.requests,
+                    s.requests,
+                    bad
+                );
             }
         }
     }
@@ -327,22 +254,14 @@ fn chart(o: &mut String, t: &TimelineReport) {
     let slots = t.buckets.len().max(60);
     let n = slots as f64;
     let step = plot_w / n;
-    let max_req = t
-        .buckets
-        .iter()
-        .map(|b| b.requests)
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64;
-    let max_ms = t
-        .buckets
-        .iter()
-        .map(|b| b.max_ms)
-        .fold(0.0, f64::max)
-        .max(0.001);
+    let max_req = t.buckets.iter().map(|b| b.requests).max().unwrap_or(1).max(1) as f64;
+    let max_ms = t.buckets.iter().map(|b| b.max_ms).fold(0.0, f64::max).max(0.001);
     let x = |i: usize| LEFT + step * (i as f64 + 0.5);
     let y_ms = |ms: f64| TOP + plot_h - ms / max_ms * plot_h;
-    let _ = writeln!(o, "<svg class=\"cov-chart\" viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" role=\"img\" aria-label=\"latency over time\">");
+    let _ = writeln!(
+        o,
+        "<svg class=\"cov-chart\" viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" role=\"img\" aria-label=\"latency over time\">"
+    );
     let _ = writeln!(
         o,
         "<title>Latency over time: {} buckets of {} s; slowest {:.1} ms</title>",
@@ -360,17 +279,10 @@ fn chart(o: &mut String, t: &TimelineReport) {
     let _ = writeln!(o, "<line x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{LEFT}\" y2=\"{}\" stroke=\"#999\" stroke-width=\"1\"/>", TOP + plot_h);
     for (i, b) in t.buckets.iter().enumerate() {
         let h = b.requests as f64 / max_req * plot_h;
-        let fill = if b.violating > 0 {
-            "#f2c4c4"
-        } else {
-            "#d6e4f5"
-        };
+        let fill = if b.violating > 0 { "#f2c4c4" } else { "#d6e4f5" };
         let _ = writeln!(o, "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{fill}\"><title>{} requests ({} broke the contract), avg {:.2} ms, max {:.2} ms</title></rect>", LEFT + step * i as f64 + step * 0.1, TOP + plot_h - h, (step * 0.8).max(0.5), h, b.requests, b.violating, b.avg_ms, b.max_ms);
     }
-    let line = |o: &mut String,
-                color: &str,
-                dash: &str,
-                value: &dyn Fn(&crate::coverage::TimelineBucket) -> f64| {
+    let line = |o: &mut String, color: &str, dash: &str, value: &dyn Fn(&crate::coverage::TimelineBucket) -> f64| {
         let points: Vec<String> = t
             .buckets
             .iter()
@@ -391,32 +303,11 @@ fn chart(o: &mut String, t: &TimelineReport) {
     };
     line(o, "#c0392b", " stroke-dasharray=\"4 3\"", &|b| b.max_ms);
     line(o, "#1f5fa8", "", &|b| b.avg_ms);
-    let _ = writeln!(
-        o,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" class=\"cov-axis\">{:.1} ms</text>",
-        LEFT - 4.0,
-        TOP + 8.0,
-        max_ms
-    );
-    let _ = writeln!(
-        o,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" class=\"cov-axis\">0</text>",
-        LEFT - 4.0,
-        TOP + plot_h
-    );
-    let _ = writeln!(
-        o,
-        "<text x=\"{LEFT}\" y=\"{}\" class=\"cov-axis\">{}</text>",
-        H - 6.0,
-        esc(t.started_at.as_deref().unwrap_or(""))
-    );
+    let _ = writeln!(o, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" class=\"cov-axis\">{:.1} ms</text>", LEFT - 4.0, TOP + 8.0, max_ms);
+    let _ = writeln!(o, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" class=\"cov-axis\">0</text>", LEFT - 4.0, TOP + plot_h);
+    let _ = writeln!(o, "<text x=\"{LEFT}\" y=\"{}\" class=\"cov-axis\">{}</text>", H - 6.0, esc(t.started_at.as_deref().unwrap_or("")));
     let span_s = t.bucket_ms as f64 * slots as f64 / 1000.0;
-    let _ = writeln!(
-        o,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" class=\"cov-axis\">+{span_s:.0} s</text>",
-        LEFT + plot_w,
-        H - 6.0
-    );
+    let _ = writeln!(o, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" class=\"cov-axis\">+{span_s:.0} s</text>", LEFT + plot_w, H - 6.0);
     o.push_str("</svg>\n");
     let _ = writeln!(o, "<p class=\"cov-legend\"><span class=\"cov-key cov-key-bars\"></span> requests per {} s (red: some broke the contract) · <span class=\"cov-key cov-key-avg\"></span> average · <span class=\"cov-key cov-key-max\"></span> slowest answer</p>", t.bucket_ms as f64 / 1000.0);
 }
@@ -443,10 +334,7 @@ mod tests {
 
     #[test]
     fn text_from_clients_is_escaped() {
-        assert_eq!(
-            esc("<script>\"x\" & 'y'</script>"),
-            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
-        );
+        assert_eq!(esc("<script>\"x\" & 'y'</script>"), "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;");
     }
 
     #[test]
@@ -454,9 +342,6 @@ mod tests {
         let html = html(&Report::default());
         assert!(html.starts_with("<!DOCTYPE html>"));
         assert!(html.contains("No requests yet."));
-        assert!(
-            !html.contains("http://") && !html.contains("https://"),
-            "{html}"
-        );
+        assert!(!html.contains("http://") && !html.contains("https://"), "{html}");
     }
 }

@@ -71,7 +71,16 @@ fn serve_on_port_zero_prints_the_address_and_answers() {
     let (health, tags) = rt.block_on(async {
         let c = reqwest::Client::new();
         let h = c.get(format!("{url}/__standin/health")).send().await.unwrap().status().as_u16();
-        let t: serde_json::Value = c.get(format!("{url}/api/v1/fetch/tags?site_uuid=abc")).header("authorization", "Basic cGs6c2s=").header("user-agent", "AcmeCRM/1.0").send().await.unwrap().json().await.unwrap();
+        let t: serde_json::Value = c
+            .get(format!("{url}/api/v1/fetch/tags?site_uuid=abc"))
+            .header("authorization", "Basic cGs6c2s=")
+            .header("user-agent", "AcmeCRM/1.0")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         (h, t)
     });
     child.kill().ok();
@@ -91,15 +100,26 @@ fn state_file_survives_a_restart() {
     // First run: create a lead, then SIGTERM (graceful shutdown saves the state).
     let (mut child, url) = serve(&["--spec", "specs/bi369.yaml", "--state", file_arg]);
     let id = rt.block_on(async {
-        let r: serde_json::Value = c.post(format!("{url}/v1/crm/leads")).bearer_auth("key_file").json(&serde_json::json!({"firstName": "Kept", "lastName": "Lead", "email": "kept@example.com"})).send().await.unwrap().json().await.unwrap();
+        let r: serde_json::Value = c
+            .post(format!("{url}/v1/crm/leads"))
+            .bearer_auth("key_file")
+            .json(&serde_json::json!({"firstName": "Kept", "lastName": "Lead", "email": "kept@example.com"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         r["data"]["id"].as_i64().unwrap()
     });
     terminate(&mut child);
-    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).expect("state file written")).expect("state file is JSON");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("state file written")).expect("state file is JSON");
     assert!(saved.is_object());
     // Second run from the file: the lead is there.
     let (mut child, url) = serve(&["--spec", "specs/bi369.yaml", "--state", file_arg]);
-    let status = rt.block_on(async { c.get(format!("{url}/v1/crm/leads/{id}")).bearer_auth("key_file").send().await.unwrap().status().as_u16() });
+    let status =
+        rt.block_on(async { c.get(format!("{url}/v1/crm/leads/{id}")).bearer_auth("key_file").send().await.unwrap().status().as_u16() });
     terminate(&mut child);
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(status, 200);
@@ -112,8 +132,25 @@ fn several_specs_share_one_port_told_apart_by_base_path_and_host() {
     let (bento, benchwork, by_path, bi369) = rt.block_on(async {
         let c = reqwest::Client::new();
         // Bento and Benchwork both live under /api/v1: the Host header tells them apart.
-        let bento = c.get(format!("{url}/api/v1/fetch/tags?site_uuid=s")).header("host", "app.bentonow.com").basic_auth("pk", Some("sk")).header("user-agent", "AcmeCRM/1.0").send().await.unwrap().status().as_u16();
-        let benchwork = c.get(format!("{url}/api/v1/workflows")).header("host", "benchwork.app").bearer_auth("bw_live_x").send().await.unwrap().status().as_u16();
+        let bento = c
+            .get(format!("{url}/api/v1/fetch/tags?site_uuid=s"))
+            .header("host", "app.bentonow.com")
+            .basic_auth("pk", Some("sk"))
+            .header("user-agent", "AcmeCRM/1.0")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        let benchwork = c
+            .get(format!("{url}/api/v1/workflows"))
+            .header("host", "benchwork.app")
+            .bearer_auth("bw_live_x")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
         // Without a matching Host, the spec that has the path answers.
         let by_path = c.get(format!("{url}/api/v1/workflows")).bearer_auth("bw_live_x").send().await.unwrap().status().as_u16();
         let bi369 = c.get(format!("{url}/v1/crm/leads")).bearer_auth("k").send().await.unwrap().status().as_u16();
@@ -136,10 +173,12 @@ fn watch_reloads_edits_and_keeps_the_last_good_version_on_a_broken_one() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let c = reqwest::Client::new();
     let status = |path: &str| rt.block_on(async { c.get(format!("{url}{path}")).send().await.unwrap().status().as_u16() });
-    let wait_for = |path: &str, want: u16| (0..40).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        status(path) == want
-    });
+    let wait_for = |path: &str, want: u16| {
+        (0..40).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            status(path) == want
+        })
+    };
     assert_eq!(status("/api/v2/files/report.json"), 200);
     // An edit that removes a path takes effect without a restart.
     std::fs::write(&spec, original.replace("  /files/{name}.json:", "  /archive/{name}.json:")).unwrap();

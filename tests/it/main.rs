@@ -4,14 +4,14 @@
 mod common;
 
 mod cli;
-mod respond;
 mod record;
+mod respond;
 mod robustness;
 mod routing;
 mod specs;
 mod state;
-mod ui;
 mod swagger2;
+mod ui;
 mod validate;
 mod vendors;
 mod webhooks;

@@ -50,7 +50,14 @@ fn recording_is_a_redacted_har_that_survives_kill_9() {
             let r = c.get(format!("{url}/api/agent/deals?limit={}", i + 1)).header("x-api-key", "ke_live_secret").send().await.unwrap();
             assert_eq!(r.status(), 200);
         }
-        let r = c.post(format!("{url}/api/agent/deals")).header("x-api-key", "ke_live_secret").header("content-type", "application/json").body("{\"customerName\": 5}").send().await.unwrap();
+        let r = c
+            .post(format!("{url}/api/agent/deals"))
+            .header("x-api-key", "ke_live_secret")
+            .header("content-type", "application/json")
+            .body("{\"customerName\": 5}")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 400);
     });
     // The writer runs off the request path: give it a moment, then kill without warning.
@@ -97,7 +104,10 @@ fn record_then_replay_gives_byte_identical_answers_in_order() {
             let get = || c.get(format!("{url}/api/agent/deals/deal_abc123")).header("x-api-key", key);
             for r in [
                 get(),
-                c.post(format!("{url}/api/agent/deals/deal_abc123/stage")).header("x-api-key", key).header("content-type", "application/json").body("{\"stage\": \"won\"}"),
+                c.post(format!("{url}/api/agent/deals/deal_abc123/stage"))
+                    .header("x-api-key", key)
+                    .header("content-type", "application/json")
+                    .body("{\"stage\": \"won\"}"),
                 get(),
                 c.delete(format!("{url}/api/agent/deals/deal_abc123")).header("x-api-key", key),
                 get(),
@@ -141,11 +151,21 @@ fn verify_passes_against_the_same_api_and_reports_drift_with_a_diff() {
         let c = reqwest::Client::new();
         c.get(format!("{url}/api/v2/products?limit=3")).send().await.unwrap();
         c.get(format!("{url}/api/v2/categories/1")).send().await.unwrap();
-        c.post(format!("{url}/api/v2/products")).header("content-type", "application/json").body("{\"name\": \"Lamp\", \"price\": 5, \"currency\": \"EUR\"}").send().await.unwrap();
+        c.post(format!("{url}/api/v2/products"))
+            .header("content-type", "application/json")
+            .body("{\"name\": \"Lamp\", \"price\": 5, \"currency\": \"EUR\"}")
+            .send()
+            .await
+            .unwrap();
     });
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
-    let verify = |target: &str| Command::new(env!("CARGO_BIN_EXE_standin")).args(["verify", file.to_str().unwrap(), "--target", target, "--junit", junit.to_str().unwrap()]).output().unwrap();
+    let verify = |target: &str| {
+        Command::new(env!("CARGO_BIN_EXE_standin"))
+            .args(["verify", file.to_str().unwrap(), "--target", target, "--junit", junit.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
     // Same API: passes.
     let mut args: Vec<&str> = shop.to_vec();
     args.extend(["--seed", "7"]);
@@ -171,11 +191,18 @@ fn verify_passes_against_the_same_api_and_reports_drift_with_a_diff() {
 #[tokio::test]
 async fn proxy_passes_answers_through_and_reports_both_sides_violations() {
     // An upstream that breaks the shop spec: `products` must be an array, `total` >= 0.
-    let upstream = axum::Router::new().fallback(|| async { ([("content-type", "application/json")], "{\"products\": \"oops\", \"total\": -1}") });
+    let upstream =
+        axum::Router::new().fallback(|| async { ([("content-type", "application/json")], "{\"products\": \"oops\", \"total\": -1}") });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let upstream_url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, upstream).await });
-    let options = standin::pipeline::Options { body_limit: 1 << 20, stateless: true, record: Some(Default::default()), upstream: Some(upstream_url), ..Default::default() };
+    let options = standin::pipeline::Options {
+        body_limit: 1 << 20,
+        stateless: true,
+        record: Some(Default::default()),
+        upstream: Some(upstream_url),
+        ..Default::default()
+    };
     let t = TestServer::with("tests/fixtures/specs/shop.yaml", None, options).await;
     let resp = t.get("/api/v2/products?limit=0").send().await.unwrap();
     assert_eq!(resp.headers()["x-standin-source"], "upstream");
@@ -192,7 +219,8 @@ fn strict_serve_exits_non_zero_with_a_junit_report_when_the_client_breaks_the_co
     let dir = std::env::temp_dir().join(format!("standin-report-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let report = dir.join("contract.xml");
-    let (mut child, url) = serve(&["--spec", "tests/fixtures/specs/shop.yaml", "--stateless", "--strict", "--report", report.to_str().unwrap()]);
+    let (mut child, url) =
+        serve(&["--spec", "tests/fixtures/specs/shop.yaml", "--stateless", "--strict", "--report", report.to_str().unwrap()]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let c = reqwest::Client::new();
@@ -218,12 +246,22 @@ async fn latency_and_injected_faults_for_resilience_tests() {
     assert!(start.elapsed() >= std::time::Duration::from_millis(150));
     // Every request a 500 in the vendor's envelope.
     let chaos = standin::pipeline::Chaos { error_rate: 1.0, ..Default::default() };
-    let t = TestServer::with("specs/bi369.yaml", Some("fixtures/bi369"), standin::pipeline::Options { body_limit: 1 << 20, stateless: true, chaos, ..Default::default() }).await;
+    let t = TestServer::with(
+        "specs/bi369.yaml",
+        Some("fixtures/bi369"),
+        standin::pipeline::Options { body_limit: 1 << 20, stateless: true, chaos, ..Default::default() },
+    )
+    .await;
     let (status, _, body) = parts(t.get("/v1/crm/leads").bearer_auth("k").send().await.unwrap()).await;
     assert_eq!((status, body["error"]["code"].as_str()), (500, Some("INTERNAL_ERROR")));
     // Every connection cut mid-answer.
     let chaos = standin::pipeline::Chaos { reset_rate: 1.0, ..Default::default() };
-    let t = TestServer::with("tests/fixtures/specs/shop.yaml", None, standin::pipeline::Options { body_limit: 1 << 20, stateless: true, chaos, ..Default::default() }).await;
+    let t = TestServer::with(
+        "tests/fixtures/specs/shop.yaml",
+        None,
+        standin::pipeline::Options { body_limit: 1 << 20, stateless: true, chaos, ..Default::default() },
+    )
+    .await;
     let result = async { t.get("/api/v2/products").send().await?.bytes().await }.await;
     assert!(result.is_err(), "the client sees a broken answer");
     // Health is never faulted.

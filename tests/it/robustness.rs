@@ -43,13 +43,26 @@ async fn random_requests_never_crash_or_get_a_5xx() {
     let t = TestServer::start("specs/bento.yaml", Some("fixtures/bento"), 0).await;
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(42);
     let methods = ["GET", "POST", "PATCH", "DELETE", "PUT", "OPTIONS", "HEAD", "TRACE"];
-    let paths = ["/api/v1/fetch/tags", "/api/v1/fetch/tags/%ff", "/api/v1/batch/events", "/api/v1//x", "/api/v1/fetch/emails/templates/%2e%2e", "/", "/api/v1/stats/ads", "/__standin/nope"];
+    let paths = [
+        "/api/v1/fetch/tags",
+        "/api/v1/fetch/tags/%ff",
+        "/api/v1/batch/events",
+        "/api/v1//x",
+        "/api/v1/fetch/emails/templates/%2e%2e",
+        "/",
+        "/api/v1/stats/ads",
+        "/__standin/nope",
+    ];
     let bodies = ["", "{", "[]", "null", "{\"events\": [{}]}", "\u{0}\u{1}", "{\"events\": \"x\", \"site_uuid\": 5}", "x=1&y[]=2"];
     for _ in 0..400 {
         let method = methods[rng.random_range(0..methods.len())];
         let mut path = paths[rng.random_range(0..paths.len())].to_string();
         if rng.random_bool(0.5) {
-            path.push_str(&format!("?site_uuid={}&page={}", rng.random_range(0..3u8), ["1", "-1", "x", "99999999999999999999"][rng.random_range(0..4)]));
+            path.push_str(&format!(
+                "?site_uuid={}&page={}",
+                rng.random_range(0..3u8),
+                ["1", "-1", "x", "99999999999999999999"][rng.random_range(0..4)]
+            ));
         }
         let mut req = t.client.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), t.url(&path));
         if rng.random_bool(0.7) {
@@ -59,7 +72,11 @@ async fn random_requests_never_crash_or_get_a_5xx() {
             req = req.header("user-agent", "fuzz/1.0");
         }
         if rng.random_bool(0.6) {
-            req = req.header("content-type", ["application/json", "text/plain", "application/x-www-form-urlencoded", "application/json; charset=utf-16"][rng.random_range(0..4)]);
+            req = req.header(
+                "content-type",
+                ["application/json", "text/plain", "application/x-www-form-urlencoded", "application/json; charset=utf-16"]
+                    [rng.random_range(0..4)],
+            );
         }
         let body = bodies[rng.random_range(0..bodies.len())];
         let resp = req.body(body.to_string()).send().await.unwrap();
@@ -87,7 +104,12 @@ async fn mixed_load_keeps_the_server_healthy_and_the_journal_complete() {
                 i += 1;
                 let r = match (w + i) % 4 {
                     0 => t.get("/v1/crm/leads?perPage=5").bearer_auth("key_load"),
-                    1 => t.post_json("/v1/crm/leads", &json!({"firstName": "L", "lastName": i.to_string(), "email": format!("l{w}x{i}@example.com")})).bearer_auth("key_load"),
+                    1 => t
+                        .post_json(
+                            "/v1/crm/leads",
+                            &json!({"firstName": "L", "lastName": i.to_string(), "email": format!("l{w}x{i}@example.com")}),
+                        )
+                        .bearer_auth("key_load"),
                     2 => t.post_json("/v1/crm/leads", &json!({"email": "not an email"})).bearer_auth("key_load"),
                     _ => t.get("/v1/crm/leads"),
                 };

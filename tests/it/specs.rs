@@ -22,7 +22,11 @@ fn every_shipped_spec_loads_with_fixtures_and_no_warnings() {
         assert!(s.warnings.is_empty(), "{spec} warnings: {:#?}", s.warnings);
         let (dir, n) = s.fixtures.clone().expect("fixtures attached");
         // `_`-prefixed files are not fixtures (`_keys.json`).
-        let files = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "json") && !p.file_name().unwrap().to_str().unwrap().starts_with('_')).count();
+        let files = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.file_name().unwrap().to_str().unwrap().starts_with('_'))
+            .count();
         assert_eq!(n, files, "{spec}: every fixture file is attached");
     }
 }
@@ -46,7 +50,10 @@ fn every_spec_in_the_test_corpus_loads_or_fails_as_expected() {
         match XFAIL.iter().find(|(n, _)| *n == name) {
             Some((_, pointer)) => {
                 let err = result.expect_err(&name);
-                assert!(err.errors.iter().any(|d| d.severity == Severity::Error && d.pointer == *pointer && d.file == path), "{name}: {err}");
+                assert!(
+                    err.errors.iter().any(|d| d.severity == Severity::Error && d.pointer == *pointer && d.file == path),
+                    "{name}: {err}"
+                );
             }
             None => {
                 result.unwrap_or_else(|e| panic!("{name} should load: {e}"));
@@ -68,7 +75,8 @@ fn bad_fixture_is_a_load_error_naming_file_and_pointer() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("getCategory.json"), r#"{"id": "one", "name": "x"}"#).unwrap();
     std::fs::write(dir.join("noSuchOperation.json"), "{}").unwrap();
-    let err = Spec::load(&repo("tests/fixtures/specs/shop.yaml"), &LoadOptions { fixtures: Some(dir.clone()), ..Default::default() }).unwrap_err();
+    let err = Spec::load(&repo("tests/fixtures/specs/shop.yaml"), &LoadOptions { fixtures: Some(dir.clone()), ..Default::default() })
+        .unwrap_err();
     let text = err.to_string();
     assert!(err.errors.iter().any(|d| d.file == dir.join("getCategory.json") && d.pointer == "/id"), "{text}");
     assert!(err.errors.iter().any(|d| d.file == dir.join("noSuchOperation.json")), "{text}");
@@ -102,5 +110,10 @@ fn every_generated_body_validates_against_its_schema() {
         }
     }
     assert!(checked > 500, "only {checked} bodies checked");
-    assert!(failures.is_empty(), "{} of {checked} generated bodies break their schema:\n{}", failures.len(), failures.iter().take(10).cloned().collect::<Vec<_>>().join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} generated bodies break their schema:\n{}",
+        failures.len(),
+        failures.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+    );
 }

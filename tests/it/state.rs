@@ -12,7 +12,13 @@ async fn bench_deal_crud_round_trip() {
     let t = TestServer::stateful("specs/bench.yaml", Some("fixtures/bench")).await;
     let key = |r: reqwest::RequestBuilder| r.header("x-api-key", BENCH_KEY);
     // Create: the answer is the stored deal, with an id in the deal_ style and timestamps.
-    let (status, _, created) = parts(key(t.post_json("/api/agent/deals", &json!({"customerName": "Nguyen Residence", "status": "new", "value": 31000}))).send().await.unwrap()).await;
+    let (status, _, created) = parts(
+        key(t.post_json("/api/agent/deals", &json!({"customerName": "Nguyen Residence", "status": "new", "value": 31000})))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_string();
     assert!(id.starts_with("deal_"), "{id}");
@@ -22,7 +28,14 @@ async fn bench_deal_crud_round_trip() {
     let (status, _, got) = parts(key(t.get(&format!("/api/agent/deals/{id}"))).send().await.unwrap()).await;
     assert_eq!((status, &got), (200, &created));
     // Patch merges (Bench's DealUpdate refuses `status`: stages move through /stage).
-    let patched = key(t.client.patch(t.url(&format!("/api/agent/deals/{id}"))).header("content-type", "application/json").body(json!({"value": 33000}).to_string())).send().await.unwrap();
+    let patched = key(t
+        .client
+        .patch(t.url(&format!("/api/agent/deals/{id}")))
+        .header("content-type", "application/json")
+        .body(json!({"value": 33000}).to_string()))
+    .send()
+    .await
+    .unwrap();
     let (status, _, patched) = parts(patched).await;
     assert_eq!(status, 200, "{patched}");
     assert_eq!((patched["value"].as_i64(), patched["customerName"].as_str()), (Some(33000), Some("Nguyen Residence")));
@@ -73,7 +86,13 @@ async fn bench_list_pages_with_limit_and_offset_and_true_totals() {
 async fn bi369_leads_round_trip_inside_its_envelope() {
     let t = TestServer::stateful("specs/bi369.yaml", Some("fixtures/bi369")).await;
     let auth = |r: reqwest::RequestBuilder| r.header("authorization", "Bearer key_state");
-    let (status, _, created) = parts(auth(t.post_json("/v1/crm/leads", &json!({"firstName": "Ada", "lastName": "Byron", "email": "ada@example.com"}))).send().await.unwrap()).await;
+    let (status, _, created) = parts(
+        auth(t.post_json("/v1/crm/leads", &json!({"firstName": "Ada", "lastName": "Byron", "email": "ada@example.com"})))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["success"], true);
     let id = created["data"]["id"].as_i64().expect("integer ids, like the fixtures");
@@ -109,7 +128,8 @@ async fn created_items_validate_against_the_response_schema() {
     let t = TestServer::stateful("specs/bench.yaml", Some("fixtures/bench")).await;
     for i in 0..5 {
         let body = json!({"firstName": "Grace", "lastName": format!("Hopper{i}"), "email": format!("grace{i}@example.com")});
-        let (status, _, created) = parts(t.post_json("/api/agent/contacts", &body).header("x-api-key", BENCH_KEY).send().await.unwrap()).await;
+        let (status, _, created) =
+            parts(t.post_json("/api/agent/contacts", &body).header("x-api-key", BENCH_KEY).send().await.unwrap()).await;
         assert_eq!(status, 201, "{created}");
         let errors: Vec<String> = validator.iter_errors(&created).map(|e| format!("{e} at {}", e.instance_path().as_str())).collect();
         assert!(errors.is_empty(), "{errors:?}\n{created}");
@@ -120,7 +140,10 @@ async fn created_items_validate_against_the_response_schema() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_creates_are_all_stored() {
     let t = std::sync::Arc::new(TestServer::stateful("specs/bi369.yaml", Some("fixtures/bi369")).await);
-    let before = parts(t.get("/v1/crm/leads?perPage=1").header("authorization", "Bearer key_conc").send().await.unwrap()).await.2["meta"]["total"].as_u64().unwrap();
+    let before = parts(t.get("/v1/crm/leads?perPage=1").header("authorization", "Bearer key_conc").send().await.unwrap()).await.2["meta"]
+        ["total"]
+        .as_u64()
+        .unwrap();
     let mut tasks = Vec::new();
     for w in 0..8 {
         let t = std::sync::Arc::clone(&t);
@@ -135,7 +158,10 @@ async fn concurrent_creates_are_all_stored() {
     for task in tasks {
         task.await.unwrap();
     }
-    let after = parts(t.get("/v1/crm/leads?perPage=1").header("authorization", "Bearer key_conc").send().await.unwrap()).await.2["meta"]["total"].as_u64().unwrap();
+    let after = parts(t.get("/v1/crm/leads?perPage=1").header("authorization", "Bearer key_conc").send().await.unwrap()).await.2["meta"]
+        ["total"]
+        .as_u64()
+        .unwrap();
     assert_eq!(after, before + 400);
 }
 
@@ -150,10 +176,24 @@ async fn concurrent_updates_are_not_lost() {
         let t = std::sync::Arc::clone(&t);
         tasks.push(tokio::spawn(async move {
             let auth = |r: reqwest::RequestBuilder| r.header("authorization", "Bearer key_upd");
-            let (_, _, created) = parts(auth(t.post_json("/v1/crm/leads", &json!({"firstName": "U", "lastName": "0", "email": format!("u{w}@example.com")}))).send().await.unwrap()).await;
+            let (_, _, created) = parts(
+                auth(t.post_json("/v1/crm/leads", &json!({"firstName": "U", "lastName": "0", "email": format!("u{w}@example.com")})))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
             let id = created["data"]["id"].as_i64().unwrap();
             for i in 1..=100 {
-                let r = auth(t.client.patch(t.url(&format!("/v1/crm/leads/{id}"))).header("content-type", "application/json").body(json!({"lastName": i.to_string()}).to_string())).send().await.unwrap();
+                let r = auth(
+                    t.client
+                        .patch(t.url(&format!("/v1/crm/leads/{id}")))
+                        .header("content-type", "application/json")
+                        .body(json!({"lastName": i.to_string()}).to_string()),
+                )
+                .send()
+                .await
+                .unwrap();
                 assert_eq!(r.status(), 200);
             }
             id
@@ -161,7 +201,8 @@ async fn concurrent_updates_are_not_lost() {
     }
     for task in tasks {
         let id = task.await.unwrap();
-        let (_, _, lead) = parts(t.get(&format!("/v1/crm/leads/{id}")).header("authorization", "Bearer key_upd").send().await.unwrap()).await;
+        let (_, _, lead) =
+            parts(t.get(&format!("/v1/crm/leads/{id}")).header("authorization", "Bearer key_upd").send().await.unwrap()).await;
         assert_eq!(lead["data"]["lastName"], "100");
     }
 }
@@ -172,7 +213,9 @@ async fn benchwork_trigger_creates_a_running_execution_that_completes() {
     let auth = |r: reqwest::RequestBuilder| r.header("authorization", "Bearer bw_live_trigger");
     let (_, _, workflows) = parts(auth(t.get("/api/v1/workflows?status=active")).send().await.unwrap()).await;
     let wf = workflows["workflows"][0]["id"].as_str().unwrap().to_string();
-    let (status, _, started) = parts(auth(t.post_json(&format!("/api/v1/workflows/{wf}/trigger"), &json!({"payload": {"orderId": 42}}))).send().await.unwrap()).await;
+    let (status, _, started) =
+        parts(auth(t.post_json(&format!("/api/v1/workflows/{wf}/trigger"), &json!({"payload": {"orderId": 42}}))).send().await.unwrap())
+            .await;
     assert_eq!(status, 200, "{started}");
     let exec = started["executionId"].as_str().unwrap().to_string();
     let (_, _, e) = parts(auth(t.get(&format!("/api/v1/executions/{exec}"))).send().await.unwrap()).await;
@@ -191,7 +234,10 @@ async fn benchwork_trigger_creates_a_running_execution_that_completes() {
     let done = done.expect("execution completes within 5 s");
     assert!(done["finishedAt"].is_string());
     let (_, _, events) = parts(t.get("/__standin/events").send().await.unwrap()).await;
-    assert!(events.as_array().unwrap().iter().any(|ev| ev["event"] == "execution.completed" && ev["data"]["id"] == exec.as_str()), "{events}");
+    assert!(
+        events.as_array().unwrap().iter().any(|ev| ev["event"] == "execution.completed" && ev["data"]["id"] == exec.as_str()),
+        "{events}"
+    );
     // An unknown workflow is Benchwork's 404.
     let r = auth(t.post_json("/api/v1/workflows/wf_nope/trigger", &json!({}))).send().await.unwrap();
     assert_eq!(r.status(), 404);
@@ -205,7 +251,15 @@ async fn bi369_pay_records_the_payment_and_emits_invoice_paid() {
     let invoice = list["data"][0].clone();
     let id = invoice["id"].as_i64().expect("a sent invoice in the fixtures");
     let before = invoice["payments"].as_array().map_or(0, Vec::len);
-    let r = auth(t.client.patch(t.url(&format!("/v1/finance/invoices/{id}/pay"))).header("content-type", "application/json").body(json!({"amount": 1200, "method": "card"}).to_string())).send().await.unwrap();
+    let r = auth(
+        t.client
+            .patch(t.url(&format!("/v1/finance/invoices/{id}/pay")))
+            .header("content-type", "application/json")
+            .body(json!({"amount": 1200, "method": "card"}).to_string()),
+    )
+    .send()
+    .await
+    .unwrap();
     let (status, _, paid) = parts(r).await;
     assert_eq!(status, 200, "{paid}");
     assert_eq!((paid["data"]["status"].as_str(), paid["data"]["amountPaid"].as_f64()), (Some("paid"), Some(1200.0)));
@@ -220,11 +274,23 @@ async fn bi369_pay_records_the_payment_and_emits_invoice_paid() {
 async fn bench_stage_move_changes_the_deal_and_appends_to_its_activity_log() {
     let t = TestServer::stateful("specs/bench.yaml", Some("fixtures/bench")).await;
     let key = |r: reqwest::RequestBuilder| r.header("x-api-key", "ke_live_stage");
-    let (status, _, deal) = parts(key(t.post_json("/api/agent/deals/deal_abc123/stage", &json!({"stage": "proposal_sent", "note": "Sent the 8.2 kW proposal"}))).send().await.unwrap()).await;
+    let (status, _, deal) = parts(
+        key(t.post_json("/api/agent/deals/deal_abc123/stage", &json!({"stage": "proposal_sent", "note": "Sent the 8.2 kW proposal"})))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200, "{deal}");
     assert_eq!(deal["status"], "proposal_sent");
     let (_, _, log) = parts(key(t.get("/api/agent/deals/deal_abc123/activities")).send().await.unwrap()).await;
-    let entry = log["activities"].as_array().unwrap().iter().find(|a| a["type"] == "stage_change" && a["toStage"] == "proposal_sent").cloned().unwrap_or_else(|| panic!("{log}"));
+    let entry = log["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["type"] == "stage_change" && a["toStage"] == "proposal_sent")
+        .cloned()
+        .unwrap_or_else(|| panic!("{log}"));
     assert_eq!((entry["fromStage"].as_str(), entry["body"].as_str()), (Some("demo_scheduled"), Some("Sent the 8.2 kW proposal")));
     let (_, _, events) = parts(t.get("/__standin/events").send().await.unwrap()).await;
     assert!(events.as_array().unwrap().iter().any(|e| e["event"] == "deal.stage_changed"));
@@ -234,9 +300,23 @@ async fn bench_stage_move_changes_the_deal_and_appends_to_its_activity_log() {
 async fn bi369_crud_changes_emit_the_documented_events() {
     let t = TestServer::stateful("specs/bi369.yaml", Some("fixtures/bi369")).await;
     let auth = |r: reqwest::RequestBuilder| r.header("authorization", "Bearer key_events");
-    let (_, _, created) = parts(auth(t.post_json("/v1/crm/leads", &json!({"firstName": "Lin", "lastName": "Ko", "email": "lin@example.com"}))).send().await.unwrap()).await;
+    let (_, _, created) = parts(
+        auth(t.post_json("/v1/crm/leads", &json!({"firstName": "Lin", "lastName": "Ko", "email": "lin@example.com"})))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     let id = created["data"]["id"].as_i64().unwrap();
-    let r = auth(t.client.patch(t.url(&format!("/v1/crm/leads/{id}"))).header("content-type", "application/json").body(json!({"status": "converted"}).to_string())).send().await.unwrap();
+    let r = auth(
+        t.client
+            .patch(t.url(&format!("/v1/crm/leads/{id}")))
+            .header("content-type", "application/json")
+            .body(json!({"status": "converted"}).to_string()),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.status(), 200);
     let (_, _, events) = parts(t.get("/__standin/events").send().await.unwrap()).await;
     let names: Vec<&str> = events.as_array().unwrap().iter().filter_map(|e| e["event"].as_str()).collect();
@@ -247,13 +327,21 @@ async fn bi369_crud_changes_emit_the_documented_events() {
 async fn bento_tags_round_trip_in_its_data_envelope() {
     let t = TestServer::stateful("specs/bento.yaml", Some("fixtures/bento")).await;
     let sdk = |r: reqwest::RequestBuilder| r.header("authorization", "Basic cGs6c2s=").header("user-agent", "bento-node-site_1");
-    let (status, _, created) = parts(sdk(t.post_json("/api/v1/fetch/tags", &json!({"tag": {"name": "vip"}, "site_uuid": "site_1"}))).send().await.unwrap()).await;
+    let (status, _, created) =
+        parts(sdk(t.post_json("/api/v1/fetch/tags", &json!({"tag": {"name": "vip"}, "site_uuid": "site_1"}))).send().await.unwrap()).await;
     assert_eq!(status, 201, "{created}");
     let id = created["data"]["id"].as_str().unwrap().to_string();
     assert_eq!(created["data"]["attributes"]["name"], "vip");
     let (_, _, tags) = parts(sdk(t.get("/api/v1/fetch/tags?site_uuid=site_1")).send().await.unwrap()).await;
     assert!(tags["data"].as_array().unwrap().iter().any(|t| t["id"] == id.as_str()), "{tags}");
-    let del = sdk(t.client.delete(t.url(&format!("/api/v1/fetch/tags/{id}"))).header("content-type", "application/json").body(json!({"tag": {"name": "vip"}, "site_uuid": "site_1"}).to_string())).send().await.unwrap();
+    let del = sdk(t
+        .client
+        .delete(t.url(&format!("/api/v1/fetch/tags/{id}")))
+        .header("content-type", "application/json")
+        .body(json!({"tag": {"name": "vip"}, "site_uuid": "site_1"}).to_string()))
+    .send()
+    .await
+    .unwrap();
     assert_eq!(del.status(), 200);
     let (_, _, tags) = parts(sdk(t.get("/api/v1/fetch/tags?site_uuid=site_1")).send().await.unwrap()).await;
     assert!(!tags["data"].as_array().unwrap().iter().any(|t| t["id"] == id.as_str()));
@@ -265,7 +353,10 @@ async fn benchwork_trigger_can_be_told_to_fail() {
     let auth = |r: reqwest::RequestBuilder| r.header("authorization", "Bearer bw_live_fail");
     let (_, _, workflows) = parts(auth(t.get("/api/v1/workflows?status=active")).send().await.unwrap()).await;
     let wf = workflows["workflows"][0]["id"].as_str().unwrap().to_string();
-    let (_, _, started) = parts(auth(t.post_json(&format!("/api/v1/workflows/{wf}/trigger"), &json!({"payload": {"simulateFailure": true}}))).send().await.unwrap()).await;
+    let (_, _, started) = parts(
+        auth(t.post_json(&format!("/api/v1/workflows/{wf}/trigger"), &json!({"payload": {"simulateFailure": true}}))).send().await.unwrap(),
+    )
+    .await;
     let exec = started["executionId"].as_str().unwrap().to_string();
     let mut status = String::new();
     for _ in 0..50 {
@@ -287,7 +378,14 @@ async fn benchwork_trigger_can_be_told_to_fail() {
 async fn tenants_past_the_cap_forget_the_one_used_longest_ago() {
     // Arrange: tenant A creates a deal, then a second passes (last use is kept to the second).
     let t = TestServer::stateful("specs/bench.yaml", Some("fixtures/bench")).await;
-    let (status, _, created) = parts(t.post_json("/api/agent/deals", &json!({"customerName": "Kept?", "status": "new", "value": 1})).header("x-api-key", "ke_live_first").send().await.unwrap()).await;
+    let (status, _, created) = parts(
+        t.post_json("/api/agent/deals", &json!({"customerName": "Kept?", "status": "new", "value": 1}))
+            .header("x-api-key", "ke_live_first")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 201, "{created}");
     let id = created["deal"]["id"].as_str().or(created["id"].as_str()).expect("an id").to_string();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
@@ -312,7 +410,11 @@ async fn a_collection_past_the_cap_forgets_its_oldest_items() {
     let t = TestServer::with("specs/bench.yaml", Some("fixtures/bench"), options).await;
     let (client, url) = (t.client.clone(), t.url("/api/agent/deals"));
     let create = move |name: String| {
-        let req = client.post(&url).header("content-type", "application/json").header("x-api-key", BENCH_KEY).body(json!({"customerName": name, "status": "new", "value": 1}).to_string());
+        let req = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("x-api-key", BENCH_KEY)
+            .body(json!({"customerName": name, "status": "new", "value": 1}).to_string());
         async move {
             let (status, _, body) = parts(req.send().await.unwrap()).await;
             assert_eq!(status, 201, "{body}");

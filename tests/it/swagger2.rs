@@ -39,12 +39,26 @@ fn swagger2_documents_load_as_openapi_30() {
 
 #[test]
 fn check_reads_swagger2_and_names_what_it_cannot_convert() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_standin")).args(["check", PETSTORE, FORMS]).current_dir(crate::common::repo("")).output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_standin"))
+        .args(["check", PETSTORE, FORMS])
+        .current_dir(crate::common::repo(""))
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("petstore.yaml: Petstore (Swagger 2.0 sample) 1.0.0 (OpenAPI 2.0, read as 3.0.3), base path \"/v2\", 7 operations"), "{text}");
-    assert!(text.contains("forms.json#/paths/~1notes/get/parameters/3/collectionFormat: collectionFormat \"tsv\" cannot be converted"), "{text}");
-    let strict = std::process::Command::new(env!("CARGO_BIN_EXE_standin")).args(["check", "--strict", FORMS]).current_dir(crate::common::repo("")).output().unwrap();
+    assert!(
+        text.contains("petstore.yaml: Petstore (Swagger 2.0 sample) 1.0.0 (OpenAPI 2.0, read as 3.0.3), base path \"/v2\", 7 operations"),
+        "{text}"
+    );
+    assert!(
+        text.contains("forms.json#/paths/~1notes/get/parameters/3/collectionFormat: collectionFormat \"tsv\" cannot be converted"),
+        "{text}"
+    );
+    let strict = std::process::Command::new(env!("CARGO_BIN_EXE_standin"))
+        .args(["check", "--strict", FORMS])
+        .current_dir(crate::common::repo(""))
+        .output()
+        .unwrap();
     assert!(!strict.status.success());
 }
 
@@ -81,15 +95,24 @@ async fn swagger2_petstore_routes_validates_and_authenticates() {
     assert_eq!(status, 201, "{body}");
 
     // Form parameters (urlencoded) and a file upload (multipart).
-    let form = |b: &str| key(t.client.post(t.url("/v2/pets/5")).header("content-type", "application/x-www-form-urlencoded").body(b.to_string()));
+    let form =
+        |b: &str| key(t.client.post(t.url("/v2/pets/5")).header("content-type", "application/x-www-form-urlencoded").body(b.to_string()));
     let (status, _, body) = parts(form("name=x&status=bogus").send().await.unwrap()).await;
     assert_eq!((status, crate::common::locations(&body)), (400, vec!["body.status".to_string()]), "{body}");
     let (status, _, body) = parts(form("name=x&status=sold").send().await.unwrap()).await;
     assert_eq!(status, 200, "{body}");
-    let (status, _, _) = parts(key(t.client.post(t.url("/v2/pets/5")).header("content-type", "application/json").body("{}")).send().await.unwrap()).await;
+    let (status, _, _) =
+        parts(key(t.client.post(t.url("/v2/pets/5")).header("content-type", "application/json").body("{}")).send().await.unwrap()).await;
     assert_eq!(status, 415, "the operation consumes forms only");
-    let multipart = "--b\r\ncontent-disposition: form-data; name=\"file\"; filename=\"a.png\"\r\ncontent-type: image/png\r\n\r\nPNG\r\n--b--\r\n";
-    let (status, _, body) = parts(key(t.client.post(t.url("/v2/pets/5/uploadImage")).header("content-type", "multipart/form-data; boundary=b").body(multipart)).send().await.unwrap()).await;
+    let multipart =
+        "--b\r\ncontent-disposition: form-data; name=\"file\"; filename=\"a.png\"\r\ncontent-type: image/png\r\n\r\nPNG\r\n--b--\r\n";
+    let (status, _, body) = parts(
+        key(t.client.post(t.url("/v2/pets/5/uploadImage")).header("content-type", "multipart/form-data; boundary=b").body(multipart))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
 
     // Path parameter: int64.
@@ -126,7 +149,8 @@ async fn swagger2_generated_answers_validate_against_the_lowered_schemas() {
 #[tokio::test]
 async fn swagger2_petstore_serves_statefully() {
     let t = TestServer::stateful(PETSTORE, None).await;
-    let (status, _, created) = parts(t.post_json("/v2/pets", &json!({"name": "rex", "tag": "dog"})).header("api_key", "k").send().await.unwrap()).await;
+    let (status, _, created) =
+        parts(t.post_json("/v2/pets", &json!({"name": "rex", "tag": "dog"})).header("api_key", "k").send().await.unwrap()).await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_i64().expect("an integer id");
     let (status, _, got) = parts(t.get(&format!("/v2/pets/{id}")).header("api_key", "k").send().await.unwrap()).await;
@@ -177,7 +201,10 @@ async fn numeric_formats_bound_parameters_and_bodies() {
     };
     let (status, _, body) = get("/items/9223372036854775808".into()).await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(body["errors"], json!([{"location": "path.id", "message": "9223372036854775808 is greater than the maximum of 9223372036854775807", "keyword": "maximum"}]));
+    assert_eq!(
+        body["errors"],
+        json!([{"location": "path.id", "message": "9223372036854775808 is greater than the maximum of 9223372036854775807", "keyword": "maximum"}])
+    );
     let (status, _, body) = get("/items/-9223372036854775809".into()).await;
     assert_eq!((status, crate::common::locations(&body)), (400, vec!["path.id".to_string()]), "{body}");
     let (status, _, body) = get("/items/99999999999999999999999".into()).await;
@@ -220,6 +247,7 @@ async fn int64_path_id_in_a_swagger2_document_is_bounded_too() {
     let t = TestServer::start(PETSTORE, None, 3).await;
     let (status, _, body) = parts(t.get("/v2/pets/9223372036854775808").header("api_key", "k").send().await.unwrap()).await;
     assert_eq!((status, crate::common::locations(&body)), (400, vec!["path.petId".to_string()]), "{body}");
-    let (status, _, body) = parts(t.post_json("/v2/pets", &json!({"name": "rex", "age": 2147483648u64})).header("api_key", "k").send().await.unwrap()).await;
+    let (status, _, body) =
+        parts(t.post_json("/v2/pets", &json!({"name": "rex", "age": 2147483648u64})).header("api_key", "k").send().await.unwrap()).await;
     assert_eq!((status, crate::common::locations(&body)), (400, vec!["body.age".to_string()]), "{body}");
 }

@@ -52,7 +52,8 @@ async fn body_schema_problems_are_all_listed() {
     let t = TestServer::shop().await;
     // readOnly id sent, price not > 0 (3.0 boolean exclusiveMinimum), unknown property, wrong
     // enum, too many tags, and `name` missing; `category: null` is fine (3.0 nullable).
-    let body = json!({"id": "prd_abcd", "price": 0, "currency": "GBP", "category": null, "tags": ["a","b","c","d","e","f"], "colour": "red"});
+    let body =
+        json!({"id": "prd_abcd", "price": 0, "currency": "GBP", "category": null, "tags": ["a","b","c","d","e","f"], "colour": "red"});
     let (status, _, body) = parts(t.post_json("/api/v2/products", &body).send().await.unwrap()).await;
     assert_eq!(status, 400);
     insta::assert_json_snapshot!(body);
@@ -78,7 +79,8 @@ async fn wrong_content_type_is_415_and_lists_what_is_accepted() {
 #[tokio::test]
 async fn malformed_json_is_400_with_position() {
     let t = TestServer::shop().await;
-    let resp = t.client.post(t.url("/api/v2/products")).header("content-type", "application/json").body("{\"name\": ").send().await.unwrap();
+    let resp =
+        t.client.post(t.url("/api/v2/products")).header("content-type", "application/json").body("{\"name\": ").send().await.unwrap();
     let (status, _, body) = parts(resp).await;
     assert_eq!(status, 400);
     assert_eq!(body["errors"][0]["keyword"], "json");
@@ -123,7 +125,8 @@ async fn external_refs_write_only_and_422_only_operations() {
 #[tokio::test]
 async fn openapi_31_dialect_is_honoured() {
     let t = TestServer::start("specs/benchwork.yaml", None, 0).await;
-    let (status, _, body) = parts(t.get("/api/v1/workflows?limit=101&status=archived").header("authorization", "Bearer bw_live_x").send().await.unwrap()).await;
+    let (status, _, body) =
+        parts(t.get("/api/v1/workflows?limit=101&status=archived").header("authorization", "Bearer bw_live_x").send().await.unwrap()).await;
     assert_eq!(status, 400);
     // Benchwork's envelope has no problem list: every problem is named in the message.
     assert_eq!(body["error"]["code"], "bad_request");
@@ -134,10 +137,13 @@ async fn openapi_31_dialect_is_honoured() {
 #[tokio::test]
 async fn form_encoded_bodies_are_typed_and_validated() {
     let t = TestServer::shop().await;
-    let form = |body: &'static str| t.client.post(t.url("/api/v2/payments")).header("content-type", "application/x-www-form-urlencoded").body(body);
+    let form = |body: &'static str| {
+        t.client.post(t.url("/api/v2/payments")).header("content-type", "application/x-www-form-urlencoded").body(body)
+    };
     let ok = form("amount=5&method[type]=card&method[number]=4242424242424242").send().await.unwrap();
     assert_eq!(ok.status(), 201);
-    let (status, _, body) = parts(form("amount=0&method[type]=card&method[number]=4242424242424242&receiptEmail=x").send().await.unwrap()).await;
+    let (status, _, body) =
+        parts(form("amount=0&method[type]=card&method[number]=4242424242424242&receiptEmail=x").send().await.unwrap()).await;
     assert_eq!(status, 400);
     assert_eq!(locations(&body), vec!["body.amount", "body.receiptEmail"]);
 }

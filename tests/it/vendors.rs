@@ -153,7 +153,8 @@ async fn bento_site_uuid_is_required_in_the_query_or_the_body() {
     let (status, _, _) = parts(sdk(t.post_json("/api/v1/fetch/tags", &json!({"tag": {"name": "vip"}}))).send().await.unwrap()).await;
     assert_eq!(status, 401);
     // The SDK's way: site_uuid as a top-level JSON field of a POST.
-    let (status, _, _) = parts(sdk(t.post_json("/api/v1/fetch/tags", &json!({"tag": {"name": "vip"}, "site_uuid": "site_1"}))).send().await.unwrap()).await;
+    let (status, _, _) =
+        parts(sdk(t.post_json("/api/v1/fetch/tags", &json!({"tag": {"name": "vip"}, "site_uuid": "site_1"}))).send().await.unwrap()).await;
     assert_eq!(status, 201);
 }
 
@@ -162,7 +163,10 @@ async fn bento_batches_above_the_typical_size_are_accepted_with_a_contract_warni
     let t = TestServer::start("specs/bento.yaml", Some("fixtures/bento"), 0).await;
     let send = |n: usize| {
         let events: Vec<_> = (0..n).map(|i| json!({"type": "$signed_up", "email": format!("u{i}@example.com")})).collect();
-        t.post_json("/api/v1/batch/events", &json!({"events": events, "site_uuid": "site_1"})).header("user-agent", "AcmeCRM/1.0").header("authorization", "Basic cGs6c2s=").send()
+        t.post_json("/api/v1/batch/events", &json!({"events": events, "site_uuid": "site_1"}))
+            .header("user-agent", "AcmeCRM/1.0")
+            .header("authorization", "Basic cGs6c2s=")
+            .send()
     };
     let typical = send(100).await.unwrap();
     assert_eq!(typical.status(), 200);
@@ -174,16 +178,28 @@ async fn bento_batches_above_the_typical_size_are_accepted_with_a_contract_warni
 
 #[tokio::test]
 async fn an_overlay_adds_vendor_behaviour_to_an_unmodified_spec() {
-    let options = standin::spec::LoadOptions { overlays: vec![crate::common::repo("tests/fixtures/overlays/shop-vendor.yaml")], ..Default::default() };
+    let options = standin::spec::LoadOptions {
+        overlays: vec![crate::common::repo("tests/fixtures/overlays/shop-vendor.yaml")],
+        ..Default::default()
+    };
     let spec = standin::spec::Spec::load(&crate::common::repo("tests/fixtures/specs/shop.yaml"), &options).unwrap();
     // The action whose target selects nothing is a warning naming the overlay file.
     assert!(spec.warnings.iter().any(|w| w.file.ends_with("shop-vendor.yaml") && w.pointer == "/actions/3/target"), "{:?}", spec.warnings);
     assert!(!spec.operations.iter().any(|o| o.path.contains(":cancel")), "removed by the overlay");
-    let (app, _) = standin::pipeline::App::new(vec![std::sync::Arc::new(spec)], standin::pipeline::Options { stateless: true, body_limit: 1 << 20, ..Default::default() });
+    let (app, _) = standin::pipeline::App::new(
+        vec![std::sync::Arc::new(spec)],
+        standin::pipeline::Options { stateless: true, body_limit: 1 << 20, ..Default::default() },
+    );
     let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let c = reqwest::Client::new();
     let (status, _, body) = parts(c.get(format!("{}/api/v2/products", server.url())).send().await.unwrap()).await;
-    assert_eq!((status, body), (401, json!({"ok": false, "error": "AUTH_REQUIRED", "detail": "Missing or invalid credentials: send the API key in the X-Shop-Key header."})));
+    assert_eq!(
+        (status, body),
+        (
+            401,
+            json!({"ok": false, "error": "AUTH_REQUIRED", "detail": "Missing or invalid credentials: send the API key in the X-Shop-Key header."})
+        )
+    );
     let r = c.get(format!("{}/api/v2/products", server.url())).header("x-shop-key", "k").send().await.unwrap();
     assert_eq!((r.status().as_u16(), r.headers()["x-quota-left"].to_str().unwrap()), (200, "1"));
 }

@@ -21,7 +21,11 @@ async fn receiver(fail_first: usize) -> Receiver {
         async move {
             let mut g = seen.lock().unwrap();
             g.push((headers, body));
-            if g.len() <= fail_first { axum::http::StatusCode::INTERNAL_SERVER_ERROR } else { axum::http::StatusCode::OK }
+            if g.len() <= fail_first {
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                axum::http::StatusCode::OK
+            }
         }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -46,7 +50,13 @@ async fn benchwork_subscription_gets_a_signed_execution_completed_after_one_retr
     let t = TestServer::stateful("specs/benchwork.yaml", Some("fixtures/benchwork")).await;
     let auth = |r: reqwest::RequestBuilder| r.header("authorization", "Bearer bw_live_hooks");
     // Subscribe through Benchwork's own API.
-    let (status, _, sub) = parts(auth(t.post_json("/api/v1/webhooks", &json!({"url": rx.url, "events": ["execution.completed"], "secret": "whsec_test"}))).send().await.unwrap()).await;
+    let (status, _, sub) = parts(
+        auth(t.post_json("/api/v1/webhooks", &json!({"url": rx.url, "events": ["execution.completed"], "secret": "whsec_test"})))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200, "{sub}");
     assert!(sub["webhookId"].as_str().unwrap().starts_with("wh_"));
     // Trigger: the execution completes after 2 s and the event is delivered.
@@ -58,7 +68,10 @@ async fn benchwork_subscription_gets_a_signed_execution_completed_after_one_retr
     let got = rx.got.lock().unwrap().clone();
     let (headers, body) = &got[1];
     let payload: Value = serde_json::from_str(body).unwrap();
-    assert_eq!((payload["event"].as_str(), payload["data"]["id"].as_str(), payload["data"]["status"].as_str()), (Some("execution.completed"), Some(exec.as_str()), Some("success")));
+    assert_eq!(
+        (payload["event"].as_str(), payload["data"]["id"].as_str(), payload["data"]["status"].as_str()),
+        (Some("execution.completed"), Some(exec.as_str()), Some("success"))
+    );
     // Signature: t=<unix>,v1=hex(HMAC-SHA256(secret, "t.body")).
     let sig = headers["x-benchwork-signature"].to_str().unwrap();
     let (t_part, v1) = sig.split_once(",v1=").unwrap();
@@ -76,12 +89,18 @@ async fn benchwork_subscription_gets_a_signed_execution_completed_after_one_retr
 async fn events_fired_by_hand_reach_command_line_subscriptions() {
     let rx = receiver(0).await;
     let spec = load("specs/bi369.yaml", Some("fixtures/bi369"));
-    let (app, _) = standin::pipeline::App::new(vec![Arc::new(spec)], standin::pipeline::Options { body_limit: 1 << 20, ..Default::default() });
+    let (app, _) =
+        standin::pipeline::App::new(vec![Arc::new(spec)], standin::pipeline::Options { body_limit: 1 << 20, ..Default::default() });
     // What `serve --webhook URL,SECRET` does.
     app.mounts[0].sandbox.as_ref().unwrap().webhooks.subscribe(None, rx.url.clone(), vec![], Some("s3cret".into()));
     let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let client = reqwest::Client::new();
-    let r = client.post(format!("{}/__standin/webhooks/fire", server.url())).body(json!({"event": "invoice.overdue", "data": {"id": 5002, "status": "overdue"}}).to_string()).send().await.unwrap();
+    let r = client
+        .post(format!("{}/__standin/webhooks/fire", server.url()))
+        .body(json!({"event": "invoice.overdue", "data": {"id": 5002, "status": "overdue"}}).to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(wait_for(|| !rx.got.lock().unwrap().is_empty()).await);
     let (headers, body) = rx.got.lock().unwrap()[0].clone();

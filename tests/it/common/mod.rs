@@ -29,12 +29,28 @@ impl TestServer {
     /// Start `spec` (relative to the repository) with `fixtures` and `seed`, as a stateless
     /// contract mock.
     pub async fn start(spec: &str, fixtures: Option<&str>, seed: u64) -> TestServer {
-        Self::with(spec, fixtures, standin::pipeline::Options { seed, body_limit: 1 << 20, stateless: true, record: Some(Default::default()), ..Default::default() }).await
+        Self::with(
+            spec,
+            fixtures,
+            standin::pipeline::Options {
+                seed,
+                body_limit: 1 << 20,
+                stateless: true,
+                record: Some(Default::default()),
+                ..Default::default()
+            },
+        )
+        .await
     }
 
     /// Start `spec` as a stateful sandbox (the `serve` default).
     pub async fn stateful(spec: &str, fixtures: Option<&str>) -> TestServer {
-        Self::with(spec, fixtures, standin::pipeline::Options { body_limit: 1 << 20, record: Some(Default::default()), ..Default::default() }).await
+        Self::with(
+            spec,
+            fixtures,
+            standin::pipeline::Options { body_limit: 1 << 20, record: Some(Default::default()), ..Default::default() },
+        )
+        .await
     }
 
     pub async fn with(spec: &str, fixtures: Option<&str>, options: standin::pipeline::Options) -> TestServer {
@@ -89,7 +105,9 @@ pub fn spawn(command: &str, args: &[&str]) -> (std::process::Child, String) {
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let url = (0..10)
-        .find_map(|_| lines.next()?.ok()?.strip_prefix("standin: listening on ").and_then(|r| r.split_whitespace().next()).map(str::to_string))
+        .find_map(|_| {
+            lines.next()?.ok()?.strip_prefix("standin: listening on ").and_then(|r| r.split_whitespace().next()).map(str::to_string)
+        })
         .expect("listening line");
     std::thread::spawn(move || for _ in lines {});
     (child, url)
