@@ -43,6 +43,7 @@ pub mod routes;
 pub mod server;
 pub mod spec;
 pub mod state;
+pub mod tls;
 pub mod ui;
 pub mod util;
 pub mod webhooks;

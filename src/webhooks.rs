@@ -107,7 +107,7 @@ impl Webhooks {
     fn client(&self) -> reqwest::Client {
         self.client
             .get_or_init(|| {
-                reqwest::Client::builder()
+                crate::tls::client_builder()
                     .timeout(Duration::from_secs(5))
                     .redirect(reqwest::redirect::Policy::none())
                     .build()

@@ -22,6 +22,7 @@ macro_rules! outln {
 }
 
 pub mod check;
+pub mod extra;
 pub mod logging;
 pub mod replay;
 pub mod routes;
@@ -38,7 +39,7 @@ use crate::spec::{LoadOptions, Spec};
 
 /// standin stands in for the HTTP APIs your software talks to.
 #[derive(Debug, Parser)]
-#[command(name = "standin", version, about, long_about = None)]
+#[command(name = "standin", version = extra::VERSION, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -59,6 +60,12 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Re-send a recorded session to a target and report every difference.
     Verify(verify::VerifyArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(extra::CompletionsArgs),
+    /// Print the man page (or write one per command with --out-dir).
+    Man(extra::ManArgs),
+    /// Ask a running server's health endpoint: exit 0 when it answers 200, else 1.
+    Health(extra::HealthArgs),
 }
 
 /// Where fixtures and overlays come from: the arguments `serve`, `check` and `routes` share.
@@ -103,6 +110,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Routes(args) => routes::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Completions(args) => extra::completions(args),
+        Command::Man(args) => extra::man(args),
+        Command::Health(args) => extra::health(args),
     }
 }
 

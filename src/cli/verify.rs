@@ -43,7 +43,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let ignore = Ignore::new(&args.ignore, !args.no_default_ignores);
     let target = args.target.trim_end_matches('/');
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let client = crate::tls::client_builder().redirect(reqwest::redirect::Policy::none()).build()?;
     let results: Vec<CaseResult> = entries
         .iter()
         .enumerate()

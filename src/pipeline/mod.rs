@@ -144,7 +144,7 @@ impl App {
             }
         });
         let upstream = options.upstream.clone().map(|u| {
-            let client = reqwest::Client::builder()
+            let client = crate::tls::client_builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(std::time::Duration::from_secs(60))
                 .build()

@@ -69,7 +69,7 @@ fn serve_on_port_zero_prints_the_address_and_answers() {
     assert!(mounted.contains("Bento") && mounted.contains("/api/v1") && mounted.contains("28 routes"), "{mounted}");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (health, tags) = rt.block_on(async {
-        let c = reqwest::Client::new();
+        let c = standin::tls::client();
         let h = c.get(format!("{url}/__standin/health")).send().await.unwrap().status().as_u16();
         let t: serde_json::Value = c
             .get(format!("{url}/api/v1/fetch/tags?site_uuid=abc"))
@@ -96,7 +96,7 @@ fn state_file_survives_a_restart() {
     let file = dir.join("state.json");
     let file_arg = file.to_str().unwrap();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let c = reqwest::Client::new();
+    let c = standin::tls::client();
     // First run: create a lead, then SIGTERM (graceful shutdown saves the state).
     let (mut child, url) = serve(&["--spec", "specs/bi369.yaml", "--state", file_arg]);
     let id = rt.block_on(async {
@@ -130,7 +130,7 @@ fn several_specs_share_one_port_told_apart_by_base_path_and_host() {
     let (mut child, url) = serve(&["--spec", "specs/bento.yaml", "--spec", "specs/benchwork.yaml", "--spec", "specs/bi369.yaml"]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (bento, benchwork, by_path, bi369) = rt.block_on(async {
-        let c = reqwest::Client::new();
+        let c = standin::tls::client();
         // Bento and Benchwork both live under /api/v1: the Host header tells them apart.
         let bento = c
             .get(format!("{url}/api/v1/fetch/tags?site_uuid=s"))
@@ -171,7 +171,7 @@ fn watch_reloads_edits_and_keeps_the_last_good_version_on_a_broken_one() {
     std::fs::copy(repo("tests/fixtures/specs/shared/user.yaml"), dir.join("shared/user.yaml")).unwrap();
     let (mut child, url) = serve(&["--spec", spec.to_str().unwrap(), "--stateless", "--watch"]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let c = reqwest::Client::new();
+    let c = standin::tls::client();
     let status = |path: &str| rt.block_on(async { c.get(format!("{url}{path}")).send().await.unwrap().status().as_u16() });
     let wait_for = |path: &str, want: u16| {
         (0..40).any(|_| {

@@ -45,7 +45,7 @@ fn recording_is_a_redacted_har_that_survives_kill_9() {
     let (mut child, url) = serve(&["--spec", "specs/bench.yaml", "--record", file.to_str().unwrap()]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let c = reqwest::Client::new();
+        let c = standin::tls::client();
         for i in 0..5 {
             let r = c.get(format!("{url}/api/agent/deals?limit={}", i + 1)).header("x-api-key", "ke_live_secret").send().await.unwrap();
             assert_eq!(r.status(), 200);
@@ -94,7 +94,7 @@ fn record_then_replay_gives_byte_identical_answers_in_order() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("flow.har");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let c = reqwest::Client::new();
+    let c = standin::tls::client();
     // A stateful flow: the same GET before and after a change answers differently.
     let flow = |url: String| {
         let c = c.clone();
@@ -148,7 +148,7 @@ fn verify_passes_against_the_same_api_and_reports_drift_with_a_diff() {
     let (mut child, url) = serve(&args);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let c = reqwest::Client::new();
+        let c = standin::tls::client();
         c.get(format!("{url}/api/v2/products?limit=3")).send().await.unwrap();
         c.get(format!("{url}/api/v2/categories/1")).send().await.unwrap();
         c.post(format!("{url}/api/v2/products"))
@@ -223,7 +223,7 @@ fn strict_serve_exits_non_zero_with_a_junit_report_when_the_client_breaks_the_co
         serve(&["--spec", "tests/fixtures/specs/shop.yaml", "--stateless", "--strict", "--report", report.to_str().unwrap()]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let c = reqwest::Client::new();
+        let c = standin::tls::client();
         assert_eq!(c.get(format!("{url}/api/v2/products")).send().await.unwrap().status(), 200);
         assert_eq!(c.get(format!("{url}/api/v2/products/search")).send().await.unwrap().status(), 400);
     });
@@ -273,7 +273,7 @@ async fn latency_and_injected_faults_for_resilience_tests() {
 async fn snapshot_what_a_client_sent() {
     let t = TestServer::start("specs/bento.yaml", Some("fixtures/bento"), 0).await;
     // The "client under test": tracks a purchase the way Bento's SDK does.
-    let client = reqwest::Client::new();
+    let client = standin::tls::client();
     client
         .post(t.url("/api/v1/batch/events"))
         .basic_auth("pk_live", Some("sk_live"))

@@ -166,10 +166,10 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
     let a = tokio::net::TcpStream::connect(t.server.addr).await.unwrap();
     let _b = tokio::net::TcpStream::connect(t.server.addr).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let c = reqwest::Client::builder().timeout(std::time::Duration::from_millis(500)).build().unwrap();
+    let c = standin::tls::client_builder().timeout(std::time::Duration::from_millis(500)).build().unwrap();
     assert!(c.get(t.url("/api/v2/products")).send().await.is_err(), "a third connection is not served while two are open");
     drop(a);
-    let c = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().unwrap();
+    let c = standin::tls::client_builder().timeout(std::time::Duration::from_secs(5)).build().unwrap();
     assert_eq!(c.get(t.url("/api/v2/products")).send().await.unwrap().status(), 200);
 }
 

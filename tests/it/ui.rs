@@ -96,7 +96,7 @@ async fn coverage_keeps_specs_on_one_port_apart_and_can_start_again() {
         standin::pipeline::Options { stateless: true, rate_limit_off: true, record: Some(Default::default()), ..Default::default() },
     );
     let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let c = reqwest::Client::new();
+    let c = standin::tls::client();
     let url = |p: &str| format!("{}{p}", server.url());
     assert_eq!(c.get(url("/api/agent/deals")).header("x-api-key", "ke_live_abc123").send().await.unwrap().status(), 200);
     assert_eq!(c.get(url("/api/v2/products")).send().await.unwrap().status(), 200);
@@ -213,7 +213,7 @@ fn report_html_is_written_on_shutdown_self_contained_with_the_matrix() {
     ]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let c = reqwest::Client::new();
+        let c = standin::tls::client();
         c.get(format!("{url}/api/v2/products?limit=3")).send().await.unwrap();
         c.get(format!("{url}/api/v2/products/prd_lamp1")).send().await.unwrap();
         c.get(format!("{url}/api/v2/products?limit=0")).send().await.unwrap();

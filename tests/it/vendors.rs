@@ -191,7 +191,7 @@ async fn an_overlay_adds_vendor_behaviour_to_an_unmodified_spec() {
         standin::pipeline::Options { stateless: true, body_limit: 1 << 20, ..Default::default() },
     );
     let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let c = reqwest::Client::new();
+    let c = standin::tls::client();
     let (status, _, body) = parts(c.get(format!("{}/api/v2/products", server.url())).send().await.unwrap()).await;
     assert_eq!(
         (status, body),

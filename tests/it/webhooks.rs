@@ -94,7 +94,7 @@ async fn events_fired_by_hand_reach_command_line_subscriptions() {
     // What `serve --webhook URL,SECRET` does.
     app.mounts[0].sandbox.as_ref().unwrap().webhooks.subscribe(None, rx.url.clone(), vec![], Some("s3cret".into()));
     let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let client = reqwest::Client::new();
+    let client = standin::tls::client();
     let r = client
         .post(format!("{}/__standin/webhooks/fire", server.url()))
         .body(json!({"event": "invoice.overdue", "data": {"id": 5002, "status": "overdue"}}).to_string())

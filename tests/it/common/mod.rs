@@ -57,7 +57,7 @@ impl TestServer {
         let spec = load(spec, fixtures);
         let (app, _) = App::new(vec![Arc::new(spec)], options);
         let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.expect("bind loopback");
-        TestServer { server, client: reqwest::Client::new() }
+        TestServer { server, client: standin::tls::client() }
     }
 
     /// The shop test spec with its fixtures, seed 7.
