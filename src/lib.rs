@@ -6,16 +6,23 @@
 //!
 //! # Layout (pipeline order)
 //! ```text
-//! spec/      load (read, bundle $refs) → convert (3.0 → 2020-12, request/response views)
-//!            → model (Operation IR with compiled request validators)
-//! routes/    RouteTable::build once; lookup → RouteMatch (404 / 405 + Allow)
-//! pipeline/  handle_wrap → handle: route → validate → respond; Rejection → error envelope
-//! state/     stateful sandbox: inferred resources, per-tenant CRUD store seeded from fixtures
-//! respond/   source precedence: Prefer example > fixture > spec example > generated (fake)
-//! server.rs  bind, serve, graceful shutdown
+//! spec/       load (read, bundle $refs) → convert (3.0 → 2020-12, request/response views)
+//!             → model (Operation IR with compiled request validators)
+//! routes/     RouteTable::build once; lookup → RouteMatch (404 / 405 + Allow)
+//! app.rs      App: the mounted specs, their route tables, sandboxes and limiters; LiveApp
+//! server.rs   bind, serve, graceful shutdown; server/exchange.rs: one exchange around the
+//!             pipeline (request id, limits, body, CORS, HEAD, the journal)
+//! admin.rs    /__standin/… endpoints, chosen once per exchange
+//! pipeline/   route → vendor_rules → auth → rate_limit → validate → faults → state → respond
+//! proxy.rs    serve --upstream: forward and check both directions (in the pipeline's place)
+//! reject.rs   Rejection, the one error type, and its envelopes
+//! state/      stateful sandbox: inferred resources, per-tenant CRUD store seeded from fixtures
+//! respond/    source precedence: Prefer example > fixture > spec example > generated (fake)
+//! record/     the journal, its log line, HAR recording, replay and verify
 //! coverage.rs contract coverage, tallied by the journal's writer; ui/ the inspector page and
-//!            the HTML coverage report (`/__standin/ui`, `serve --report-html`)
-//! cli/       serve, check, routes
+//!             the HTML coverage report (`/__standin/ui`, `serve --report-html`)
+//! util/       helpers that import nothing of ours (JSON pointers, …)
+//! cli/        serve, check, routes, record/replay/verify, completions, man
 //! ```
 //!
 //! # In-process use (tests)
@@ -23,7 +30,7 @@
 //! # async fn demo() -> anyhow::Result<()> {
 //! use std::sync::Arc;
 //! let spec = standin::spec::Spec::load("specs/bento.yaml".as_ref(), &Default::default())?;
-//! let (app, _warnings) = standin::pipeline::App::new(vec![Arc::new(spec)], Default::default());
+//! let (app, _warnings) = standin::app::App::new(vec![Arc::new(spec)], Default::default());
 //! let server = standin::server::start(app, "127.0.0.1:0".parse()?).await?;
 //! println!("{}", server.url());
 //! server.stop().await?;
@@ -32,12 +39,16 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
+pub mod app;
 pub mod cli;
 pub mod coverage;
 #[doc(hidden)]
 pub mod harness;
 pub mod pipeline;
+pub mod proxy;
 pub mod record;
+pub mod reject;
 pub mod respond;
 pub mod routes;
 pub mod server;

@@ -8,7 +8,10 @@ use std::future::Future;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::pipeline::{handle_wrap, App, LiveApp};
+use crate::app::{App, LiveApp};
+use exchange::handle_wrap;
+
+pub mod exchange;
 
 /// A server running in the background of the current tokio runtime.
 #[derive(Debug)]
@@ -33,8 +36,8 @@ impl RunningServer {
     /// ```no_run
     /// # async fn demo() -> anyhow::Result<()> {
     /// let spec = standin::spec::Spec::load("specs/bento.yaml".as_ref(), &Default::default())?;
-    /// let options = standin::pipeline::Options { record: Some(Default::default()), ..Default::default() };
-    /// let (app, _) = standin::pipeline::App::new(vec![std::sync::Arc::new(spec)], options);
+    /// let options = standin::app::Options { record: Some(Default::default()), ..Default::default() };
+    /// let (app, _) = standin::app::App::new(vec![std::sync::Arc::new(spec)], options);
     /// let server = standin::server::start(app, "127.0.0.1:0".parse()?).await?;
     /// // … drive the client under test against server.url() …
     /// insta::assert_json_snapshot!(server.sent(), { "[].headers.authorization" => "[credentials]" });

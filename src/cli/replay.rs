@@ -56,7 +56,7 @@ impl From<MatchArg> for Strictness {
 struct Session {
     replayer: Replayer,
     /// The mock for requests the session does not hold (`--spec`).
-    fallback: Option<Arc<crate::pipeline::LiveApp>>,
+    fallback: Option<Arc<crate::app::LiveApp>>,
 }
 
 /// Largest request body read (to match it against the recording).
@@ -67,8 +67,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let fallback = match &args.spec {
         Some(spec) => match super::SpecArgs::default().load(spec, None, false) {
             Ok(spec) => {
-                let (app, _) = crate::pipeline::App::new(vec![Arc::new(spec)], crate::pipeline::Options::default());
-                Some(Arc::new(crate::pipeline::LiveApp::new(Arc::new(app))))
+                let (app, _) = crate::app::App::new(vec![Arc::new(spec)], crate::app::Options::default());
+                Some(Arc::new(crate::app::LiveApp::new(Arc::new(app))))
             }
             Err(e) => {
                 eprintln!("standin: {e}");
@@ -110,7 +110,7 @@ async fn answer(State(session): State<Arc<Session>>, req: Request) -> Response {
     }
     if let Some(app) = &session.fallback {
         let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-        return crate::pipeline::handle_wrap(State(Arc::clone(app)), req).await;
+        return crate::server::exchange::handle_wrap(State(Arc::clone(app)), req).await;
     }
     session.replayer.not_recorded(&parts.method, &parts.uri)
 }

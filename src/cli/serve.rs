@@ -15,7 +15,7 @@ use clap::{Args, ValueEnum};
 
 use super::watch::{LoadPlan, Watcher};
 use super::SpecArgs;
-use crate::pipeline::App;
+use crate::app::App;
 use crate::spec::Spec;
 
 /// Arguments of `standin serve`, as typed (see [`ServeConfig`] for what they become).
@@ -154,7 +154,7 @@ pub struct ServeConfig {
     /// Where to listen.
     pub addr: SocketAddr,
     /// The app's switches (seed, limits, recording, chaos, upstream).
-    pub options: crate::pipeline::Options,
+    pub options: crate::app::Options,
     /// `--state`: imported at start when it exists, written on shutdown.
     pub state_file: Option<PathBuf>,
     /// `--webhook`: receiver URL and signing secret.
@@ -193,7 +193,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
             keep_secrets: args.record_secrets,
             keep_responses: !args.no_journal_responses,
         });
-        let chaos = crate::pipeline::Chaos {
+        let chaos = crate::app::Chaos {
             latency_ms: args.latency.as_deref().map(parse_latency).transpose()?,
             error_rate: rate(args.fault_rate, "--fault-rate")?,
             reset_rate: rate(args.reset_rate, "--reset-rate")?,
@@ -206,7 +206,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
             max_header_bytes: args.max_header_size,
         };
         let webhooks = args.webhook.iter().map(|w| parse_webhook(w)).collect::<anyhow::Result<_>>()?;
-        let options = crate::pipeline::Options {
+        let options = crate::app::Options {
             seed: args.seed,
             body_limit: args.body_limit,
             rate_limit_off: args.no_rate_limit,

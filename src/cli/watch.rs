@@ -75,7 +75,7 @@ pub struct Watcher {
 
 impl Watcher {
     /// Start polling `plan`'s files; every change that loads is swapped into `live`.
-    pub fn spawn(plan: LoadPlan, live: Arc<crate::pipeline::LiveApp>) -> Watcher {
+    pub fn spawn(plan: LoadPlan, live: Arc<crate::app::LiveApp>) -> Watcher {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         std::thread::spawn(move || poll(&plan, &live, &flag));
@@ -90,7 +90,7 @@ impl Drop for Watcher {
 }
 
 /// Poll until `stop`; reload and swap on a change.
-fn poll(plan: &LoadPlan, live: &crate::pipeline::LiveApp, stop: &AtomicBool) {
+fn poll(plan: &LoadPlan, live: &crate::app::LiveApp, stop: &AtomicBool) {
     let mut last = plan.fingerprint();
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(POLL);

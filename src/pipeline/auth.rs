@@ -1,12 +1,14 @@
-//! Authentication from the spec's security schemes: who is calling (the tenant), or 401.
+//! Stage 3, authenticate: who is calling (the tenant), from the spec's security schemes, or 401;
+//! then the keys declared in `_keys.json` (a revoked key gets 401, a scope limits the methods: 403).
 //!
 //! By default any well-formed credential is accepted, and each distinct credential is its own
 //! tenant. "Well-formed": an API key is present and non-empty; `Basic` decodes to `user:password`;
 //! `Bearer` carries a token.
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 
-use super::reject::Rejection;
+use crate::reject::Rejection;
+use crate::spec::ext::KeyInfo;
 use crate::spec::security::{KeyLocation, SchemeKind};
 use crate::spec::{Operation, Spec};
 
@@ -19,6 +21,36 @@ impl Tenant {
     pub fn anonymous() -> Tenant {
         Tenant(String::new())
     }
+}
+
+/// The caller: its tenant and, when `_keys.json` declares its key, what the key may do.
+#[derive(Debug)]
+pub struct Caller<'s> {
+    pub tenant: Tenant,
+    pub key: Option<&'s KeyInfo>,
+}
+
+/// The stage: [`authenticate`], then the declared key's revocation and scope.
+pub fn caller<'s>(
+    spec: &'s Spec,
+    op: &Operation,
+    method: &Method,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+) -> Result<Caller<'s>, Rejection> {
+    let tenant = authenticate(spec, op, headers, query)?;
+    let key = spec.keys.get(&tenant.0);
+    if let Some(info) = key {
+        if info.revoked {
+            return Err(Rejection::unauthorized("this API key has been revoked".into()));
+        }
+        if let Some((scope, methods)) = info.scope.as_ref().and_then(|s| spec.ext.scopes.get(s).map(|m| (s, m))) {
+            if !methods.iter().any(|m| m == "all" || m.eq_ignore_ascii_case(method.as_str())) {
+                return Err(Rejection::forbidden(format!("This API key's scope ({scope}) does not allow {method} requests.")));
+            }
+        }
+    }
+    Ok(Caller { tenant, key })
 }
 
 /// Check the operation's security requirement. `Ok` with the tenant, or a 401 that says what

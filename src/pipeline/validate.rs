@@ -1,4 +1,4 @@
-//! Request validation: parameters (typed from strings), Content-Type, JSON syntax, and the body
+//! Stage 5, validate. Request validation: parameters (typed from strings), Content-Type, JSON syntax, and the body
 //! against its schema. Every problem is collected, each with where it is and why.
 //!
 //! Uses only what was compiled at load (`Param::validator`, `RequestMedia::validator`);
@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::{Map, Number, Value};
 
-use super::reject::{Problem, Rejection};
+use crate::reject::{Problem, Rejection};
 use crate::spec::convert::{FORBIDDEN_MARKER, FORBIDDEN_PROPERTIES};
 use crate::spec::model::{is_form_mime, is_json_mime, schema_type, Operation, ParamLocation, ParamShape};
 use crate::spec::Spec;
@@ -65,6 +65,28 @@ fn parse_cookies(headers: &HeaderMap) -> HashMap<String, String> {
         }
     }
     out
+}
+
+/// The stage: every problem in the parameters and the body, reported together in one 400 (or
+/// the status the spec's `x-standin` block gives invalid requests), sorted by location.
+pub fn check(
+    spec: &Spec,
+    op: &Operation,
+    path_params: &[(String, String)],
+    query: &[(String, String)],
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), Rejection> {
+    let mut problems = validate_params(op, path_params, query, headers);
+    let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    problems.extend(validate_body(spec, op, content_type, body)?);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    // Stable order for clients and snapshots: by location, then message.
+    problems.sort_by(|a, b| (&a.location, &a.message).cmp(&(&b.location, &b.message)));
+    problems.dedup();
+    Err(Rejection::invalid_request(invalid_status(spec, op), problems))
 }
 
 /// Validate every declared parameter. Returns the problems found (empty when valid).

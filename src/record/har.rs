@@ -387,7 +387,7 @@ mod tests {
             response_body: axum::body::Bytes::from_static(b"\xff\x00binary"),
             operation: Some(Arc::from("createDeal")),
             source: None,
-            violations: vec![crate::pipeline::reject::Problem {
+            violations: vec![crate::reject::Problem {
                 location: "body.name".into(),
                 message: "5 is not of type \"string\"".into(),
                 keyword: Some("type".into()),

@@ -423,7 +423,7 @@ mod tests {
             response_body: Default::default(),
             operation: None,
             source: None,
-            violations: vec![crate::pipeline::reject::Problem { location: "query.limit".into(), message: "m".into(), keyword: None }],
+            violations: vec![crate::reject::Problem { location: "query.limit".into(), message: "m".into(), keyword: None }],
             tenant: None,
             secrets: Arc::default(),
         };

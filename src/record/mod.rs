@@ -14,7 +14,7 @@ pub mod verify;
 
 use std::sync::Arc;
 
-use crate::pipeline::reject::Problem;
+use crate::reject::Problem;
 
 pub use journal::{LogFormat, OperationReport, RecordOptions, Recorder, EXCHANGE_TARGET};
 

@@ -146,7 +146,7 @@ impl Replayer {
     /// The 404 for a request nothing recorded matches: standin's problem envelope with the
     /// `nearest` recorded requests as an extension member.
     pub fn not_recorded(&self, method: &Method, uri: &axum::http::Uri) -> Response {
-        let mut rejection = crate::pipeline::reject::Rejection::not_found(method, uri.path());
+        let mut rejection = crate::reject::Rejection::not_found(method, uri.path());
         rejection.code = CODE_NOT_RECORDED;
         rejection.title = TITLE_NOT_RECORDED;
         rejection.detail = format!("No recorded exchange matches {method} {uri}.");

@@ -18,7 +18,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
-use crate::pipeline::reject::Rejection;
+use crate::reject::Rejection;
 use crate::spec::model::{is_json_mime, Operation, Response, ResponseMedia};
 use crate::spec::{Spec, View};
 

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard}
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
-use crate::pipeline::reject::Rejection;
+use crate::reject::Rejection;
 use crate::respond::fake::{self, Plan};
 use crate::spec::model::{is_json_mime, ParamLocation};
 use crate::spec::{Operation, Spec};
@@ -550,11 +550,7 @@ impl Sandbox {
             let Some(url) = url.as_str().filter(|u| !u.is_empty()).map(str::to_string) else {
                 return Err(Rejection::invalid_request(
                     StatusCode::BAD_REQUEST,
-                    vec![crate::pipeline::reject::Problem {
-                        location: "body".into(),
-                        message: "the webhook url is missing".into(),
-                        keyword: None,
-                    }],
+                    vec![crate::reject::Problem { location: "body".into(), message: "the webhook url is missing".into(), keyword: None }],
                 ));
             };
             let events: Vec<String> = match actions::render(&sub.events, &ctx) {

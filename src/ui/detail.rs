@@ -9,7 +9,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::pipeline::App;
+use crate::app::App;
 use crate::record::{Exchange, HeaderList};
 
 /// What a redacted value is replaced with.

@@ -23,8 +23,8 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use crate::pipeline::reject::Rejection;
-use crate::pipeline::{App, Mount};
+use crate::app::{App, Mount};
+use crate::reject::Rejection;
 
 /// The page, its script and its style sheet (the report's rules are shared with the report).
 const INDEX_HTML: &str = include_str!("index.html");
@@ -61,7 +61,7 @@ pub fn owns(path: &str) -> bool {
 #[allow(clippy::result_large_err)]
 pub fn endpoint(app: &App, method: &Method, path: &str, query: &[(String, String)]) -> Result<Response, Rejection> {
     let read = *method == Method::GET || *method == Method::HEAD;
-    let not_found = || Rejection::not_found(method, &format!("{}{path}", crate::pipeline::ADMIN_PREFIX));
+    let not_found = || Rejection::not_found(method, &format!("{}{path}", crate::admin::ADMIN_PREFIX));
     let arg = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     match path {
         "ui" | "ui/index.html" if read => Ok(page(INDEX_HTML, "text/html; charset=utf-8")),

@@ -4,6 +4,7 @@
 mod common;
 
 mod cli;
+mod exchange;
 mod record;
 mod respond;
 mod robustness;

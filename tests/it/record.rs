@@ -196,7 +196,7 @@ async fn proxy_passes_answers_through_and_reports_both_sides_violations() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let upstream_url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, upstream).await });
-    let options = standin::pipeline::Options {
+    let options = standin::app::Options {
         body_limit: 1 << 20,
         stateless: true,
         record: Some(Default::default()),
@@ -245,21 +245,21 @@ async fn latency_and_injected_faults_for_resilience_tests() {
     assert_eq!(t.get("/api/v2/products").header("prefer", "latency=150").send().await.unwrap().status(), 200);
     assert!(start.elapsed() >= std::time::Duration::from_millis(150));
     // Every request a 500 in the vendor's envelope.
-    let chaos = standin::pipeline::Chaos { error_rate: 1.0, ..Default::default() };
+    let chaos = standin::app::Chaos { error_rate: 1.0, ..Default::default() };
     let t = TestServer::with(
         "specs/bi369.yaml",
         Some("fixtures/bi369"),
-        standin::pipeline::Options { body_limit: 1 << 20, stateless: true, chaos, ..Default::default() },
+        standin::app::Options { body_limit: 1 << 20, stateless: true, chaos, ..Default::default() },
     )
     .await;
     let (status, _, body) = parts(t.get("/v1/crm/leads").bearer_auth("k").send().await.unwrap()).await;
     assert_eq!((status, body["error"]["code"].as_str()), (500, Some("INTERNAL_ERROR")));
     // Every connection cut mid-answer.
-    let chaos = standin::pipeline::Chaos { reset_rate: 1.0, ..Default::default() };
+    let chaos = standin::app::Chaos { reset_rate: 1.0, ..Default::default() };
     let t = TestServer::with(
         "tests/fixtures/specs/shop.yaml",
         None,
-        standin::pipeline::Options { body_limit: 1 << 20, stateless: true, chaos, ..Default::default() },
+        standin::app::Options { body_limit: 1 << 20, stateless: true, chaos, ..Default::default() },
     )
     .await;
     let result = async { t.get("/api/v2/products").send().await?.bytes().await }.await;

@@ -91,7 +91,7 @@ async fn random_requests_never_crash_or_get_a_5xx() {
 async fn mixed_load_keeps_the_server_healthy_and_the_journal_complete() {
     let har = std::env::temp_dir().join(format!("standin-load-{}.har", std::process::id()));
     let record = standin::record::RecordOptions { capacity: 100_000, har: Some(har.clone()), ..Default::default() };
-    let options = standin::pipeline::Options { body_limit: 1 << 20, record: Some(record), rate_limit_off: true, ..Default::default() };
+    let options = standin::app::Options { body_limit: 1 << 20, record: Some(record), rate_limit_off: true, ..Default::default() };
     let t = Arc::new(TestServer::with("specs/bi369.yaml", Some("fixtures/bi369"), options).await);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     let mut tasks = Vec::new();
@@ -137,14 +137,14 @@ async fn mixed_load_keeps_the_server_healthy_and_the_journal_complete() {
     std::fs::remove_file(&har).ok();
 }
 
-fn limited(max_connections: usize, idle_ms: u64, request_ms: u64) -> standin::pipeline::Options {
+fn limited(max_connections: usize, idle_ms: u64, request_ms: u64) -> standin::app::Options {
     let limits = standin::server::Limits {
         max_connections,
         idle_timeout: std::time::Duration::from_millis(idle_ms),
         request_timeout: std::time::Duration::from_millis(request_ms),
         ..Default::default()
     };
-    standin::pipeline::Options { body_limit: 1 << 20, stateless: true, limits, ..Default::default() }
+    standin::app::Options { body_limit: 1 << 20, stateless: true, limits, ..Default::default() }
 }
 
 /// A slow client that never finishes its request is disconnected after the idle timeout.
@@ -187,7 +187,7 @@ async fn requests_slower_than_the_timeout_get_503() {
 #[tokio::test]
 async fn oversized_body_url_and_headers_get_413_414_431_in_the_vendor_envelope() {
     let limits = standin::server::Limits { max_url_bytes: 1024, max_header_bytes: 2048, ..Default::default() };
-    let options = standin::pipeline::Options { body_limit: 4096, rate_limit_off: true, limits, ..Default::default() };
+    let options = standin::app::Options { body_limit: 4096, rate_limit_off: true, limits, ..Default::default() };
     let t = TestServer::with("specs/bench.yaml", Some("fixtures/bench"), options).await;
     let key = ("x-api-key", "ke_live_limits");
     let cases = [

@@ -169,7 +169,7 @@ async fn concurrent_creates_are_all_stored() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_updates_are_not_lost() {
     // 808 requests from one key: over Bi369's 600/min, so rate limits are off here.
-    let options = standin::pipeline::Options { body_limit: 1 << 20, rate_limit_off: true, ..Default::default() };
+    let options = standin::app::Options { body_limit: 1 << 20, rate_limit_off: true, ..Default::default() };
     let t = std::sync::Arc::new(TestServer::with("specs/bi369.yaml", Some("fixtures/bi369"), options).await);
     let mut tasks = Vec::new();
     for w in 0..8 {
@@ -406,7 +406,7 @@ async fn tenants_past_the_cap_forget_the_one_used_longest_ago() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collection_past_the_cap_forgets_its_oldest_items() {
     // 10,002 creates from one key: over Bench's rate limit, so rate limits are off here.
-    let options = standin::pipeline::Options { body_limit: 1 << 20, rate_limit_off: true, ..Default::default() };
+    let options = standin::app::Options { body_limit: 1 << 20, rate_limit_off: true, ..Default::default() };
     let t = TestServer::with("specs/bench.yaml", Some("fixtures/bench"), options).await;
     let (client, url) = (t.client.clone(), t.url("/api/agent/deals"));
     let create = move |name: String| {

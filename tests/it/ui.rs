@@ -13,7 +13,7 @@ async fn shop_keeping_responses() -> TestServer {
     TestServer::with(
         "tests/fixtures/specs/shop.yaml",
         Some("tests/fixtures/responses/shop"),
-        standin::pipeline::Options { seed: 7, body_limit: 1 << 20, stateless: true, record: Some(record), ..Default::default() },
+        standin::app::Options { seed: 7, body_limit: 1 << 20, stateless: true, record: Some(record), ..Default::default() },
     )
     .await
 }
@@ -91,9 +91,9 @@ async fn coverage_keeps_specs_on_one_port_apart_and_can_start_again() {
         Arc::new(load("tests/fixtures/specs/shop.yaml", Some("tests/fixtures/responses/shop"))),
         Arc::new(load("specs/bench.yaml", None)),
     ];
-    let (app, _) = standin::pipeline::App::new(
+    let (app, _) = standin::app::App::new(
         specs,
-        standin::pipeline::Options { stateless: true, rate_limit_off: true, record: Some(Default::default()), ..Default::default() },
+        standin::app::Options { stateless: true, rate_limit_off: true, record: Some(Default::default()), ..Default::default() },
     );
     let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let c = standin::tls::client();

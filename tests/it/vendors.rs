@@ -186,9 +186,9 @@ async fn an_overlay_adds_vendor_behaviour_to_an_unmodified_spec() {
     // The action whose target selects nothing is a warning naming the overlay file.
     assert!(spec.warnings.iter().any(|w| w.file.ends_with("shop-vendor.yaml") && w.pointer == "/actions/3/target"), "{:?}", spec.warnings);
     assert!(!spec.operations.iter().any(|o| o.path.contains(":cancel")), "removed by the overlay");
-    let (app, _) = standin::pipeline::App::new(
+    let (app, _) = standin::app::App::new(
         vec![std::sync::Arc::new(spec)],
-        standin::pipeline::Options { stateless: true, body_limit: 1 << 20, ..Default::default() },
+        standin::app::Options { stateless: true, body_limit: 1 << 20, ..Default::default() },
     );
     let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let c = standin::tls::client();

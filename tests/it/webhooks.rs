@@ -89,8 +89,7 @@ async fn benchwork_subscription_gets_a_signed_execution_completed_after_one_retr
 async fn events_fired_by_hand_reach_command_line_subscriptions() {
     let rx = receiver(0).await;
     let spec = load("specs/bi369.yaml", Some("fixtures/bi369"));
-    let (app, _) =
-        standin::pipeline::App::new(vec![Arc::new(spec)], standin::pipeline::Options { body_limit: 1 << 20, ..Default::default() });
+    let (app, _) = standin::app::App::new(vec![Arc::new(spec)], standin::app::Options { body_limit: 1 << 20, ..Default::default() });
     // What `serve --webhook URL,SECRET` does.
     app.mounts[0].sandbox.as_ref().unwrap().webhooks.subscribe(None, rx.url.clone(), vec![], Some("s3cret".into()));
     let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.unwrap();

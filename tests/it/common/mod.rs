@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::Value;
-use standin::pipeline::App;
+use standin::app::App;
 use standin::server::RunningServer;
 use standin::spec::{LoadOptions, Spec};
 
@@ -32,28 +32,18 @@ impl TestServer {
         Self::with(
             spec,
             fixtures,
-            standin::pipeline::Options {
-                seed,
-                body_limit: 1 << 20,
-                stateless: true,
-                record: Some(Default::default()),
-                ..Default::default()
-            },
+            standin::app::Options { seed, body_limit: 1 << 20, stateless: true, record: Some(Default::default()), ..Default::default() },
         )
         .await
     }
 
     /// Start `spec` as a stateful sandbox (the `serve` default).
     pub async fn stateful(spec: &str, fixtures: Option<&str>) -> TestServer {
-        Self::with(
-            spec,
-            fixtures,
-            standin::pipeline::Options { body_limit: 1 << 20, record: Some(Default::default()), ..Default::default() },
-        )
-        .await
+        Self::with(spec, fixtures, standin::app::Options { body_limit: 1 << 20, record: Some(Default::default()), ..Default::default() })
+            .await
     }
 
-    pub async fn with(spec: &str, fixtures: Option<&str>, options: standin::pipeline::Options) -> TestServer {
+    pub async fn with(spec: &str, fixtures: Option<&str>, options: standin::app::Options) -> TestServer {
         let spec = load(spec, fixtures);
         let (app, _) = App::new(vec![Arc::new(spec)], options);
         let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.expect("bind loopback");

@@ -300,6 +300,40 @@ impl Serialize for ProblemType {
     }
 }
 
+/// Where an error answer's shape comes from: the spec's error envelope (`x-standin.errors`) when
+/// it declares one, else problem+json. A body set with [`Rejection::raw`] is sent as is.
+impl Rejection {
+    /// The answer for this rejection (body, status, content type and its own headers). Answers
+    /// to HEAD lose their body at the transport, not here.
+    pub fn render(&self, envelope: Option<&crate::spec::ext::ErrorEnvelope>) -> axum::response::Response {
+        let (content_type, bytes) = match (&self.raw, envelope) {
+            (Some((ct, body)), _) => (HeaderValue::from_str(ct).unwrap_or(HeaderValue::from_static("text/plain")), body.clone()),
+            (None, Some(env)) => {
+                let problems: Vec<(String, String)> = self.errors.iter().map(|p| (p.location.clone(), p.message.clone())).collect();
+                // Every problem is named in the message too, for envelopes without a problems slot.
+                let message = if self.errors.is_empty() {
+                    self.detail.clone()
+                } else {
+                    self.errors.iter().map(|p| format!("{}: {}", p.location, p.message)).collect::<Vec<_>>().join("; ")
+                };
+                let bytes = match env.render(self.status.as_u16(), self.code, &message, &problems) {
+                    Value::String(s) => s.into_bytes(),
+                    other => other.to_string().into_bytes(),
+                };
+                (HeaderValue::from_str(&env.content_type).unwrap_or(HeaderValue::from_static("application/json")), bytes)
+            }
+            (None, None) => (HeaderValue::from_static("application/problem+json"), self.body_bytes()),
+        };
+        let mut resp = axum::response::Response::new(axum::body::Body::from(bytes));
+        *resp.status_mut() = self.status;
+        resp.headers_mut().insert(axum::http::header::CONTENT_TYPE, content_type);
+        for (name, value) in &self.headers {
+            resp.headers_mut().insert(name.clone(), value.clone());
+        }
+        resp
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

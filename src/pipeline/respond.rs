@@ -1,0 +1,81 @@
+//! Stage 8, respond: the answer itself, from `respond/` (a `Prefer`ed example, a fixture, the
+//! spec's example or generated data) with what the sandbox decided applied to it, built into an
+//! HTTP response with the declared headers, `x-standin-source` and any contract warnings.
+//!
+//! Takes the mount, the routed operation, the request and the sandbox's outcome. Hands on the response
+//! and where its body came from.
+
+use std::borrow::Cow;
+
+use axum::body::Body;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+
+use crate::app::Mount;
+use crate::reject::Rejection;
+use crate::respond::{self, Prefer, RespondInput};
+use crate::state::Outcome;
+
+use super::route::Routed;
+use super::validate;
+
+/// Build the answer for a request that passed every earlier stage.
+pub fn answer(
+    mount: &Mount,
+    seed: u64,
+    parts: &Parts,
+    body: &[u8],
+    routed: &Routed,
+    prefer: &Prefer,
+    outcome: Option<Outcome>,
+) -> Result<(Response, Cow<'static, str>), Rejection> {
+    let spec = &mount.spec;
+    let op = &spec.operations[routed.op];
+    // Each request has its own seed: the same request gets the same generated answer.
+    let seed = seed
+        ^ respond::fake::stable_hash(&[
+            parts.method.as_str().as_bytes(),
+            op.path.as_bytes(),
+            parts.uri.path().as_bytes(),
+            parts.uri.query().unwrap_or("").as_bytes(),
+            body,
+        ]);
+    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let status = outcome.as_ref().and_then(crate::state::status_of);
+    let mut answer =
+        respond::respond(spec, op, RespondInput { prefer, accept, path_params: &routed.params, seed, state: outcome.map(|o| o.body) })?;
+    if let Some(status) = status {
+        answer.status = status.as_u16();
+    }
+
+    // Built in place: `Response::builder()` re-parses every header name and value.
+    let mut response = Response::new(Body::from(answer.body));
+    *response.status_mut() =
+        StatusCode::from_u16(answer.status).map_err(|e| Rejection::internal(format!("response status {}: {e}", answer.status)))?;
+    let headers = response.headers_mut();
+    if let Some(ct) = answer.content_type {
+        headers.insert(header::CONTENT_TYPE, ct);
+    }
+    for (name, value) in answer.headers {
+        headers.append(name, value);
+    }
+    // Example names come from the spec: keep the header value visible ASCII.
+    let source = match &answer.source {
+        Cow::Borrowed(s) => Some(HeaderValue::from_static(s)),
+        Cow::Owned(s) if s.bytes().all(|c| c.is_ascii_graphic()) => HeaderValue::from_str(s).ok(),
+        Cow::Owned(s) => HeaderValue::from_str(&s.chars().map(|c| if c.is_ascii_graphic() { c } else { '_' }).collect::<String>()).ok(),
+    };
+    if let Some(v) = source {
+        headers.insert("x-standin-source", v);
+    }
+    // Contract warnings (accepted, but outside what the API typically takes).
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let warnings = validate::body_warnings(op, content_type, body);
+    if !warnings.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&warnings.join("; ")) {
+            headers.insert("x-standin-warning", v);
+        }
+    }
+    Ok((response, answer.source))
+}

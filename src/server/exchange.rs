@@ -1,0 +1,207 @@
+//! One exchange, from the request's head to the journal: what the transport owns around the
+//! pipeline. Every request comes through [`handle_wrap`] (the router's only handler):
+//!
+//! 1. the request id (`X-Request-Id`, the client's when it sent one) and the CORS preflight;
+//! 2. admin calls (`/__standin/…`) are chosen here, once, and answered by `admin`;
+//! 3. the URL and header size limits, and the body read within its limit and the request timeout;
+//! 4. the pipeline (or, with `--upstream`, the validation proxy) runs with a [`Context`];
+//! 5. its outcome becomes the HTTP answer: a refusal rendered in the spec's error envelope, the
+//!    rate-limit headers of a counted request, CORS headers, no body for HEAD;
+//! 6. [`finish`] journals and records it — every exchange, timeouts and faults included.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+
+use crate::admin;
+use crate::app::{App, LiveApp, Mount};
+use crate::pipeline::{self, rate_limit, Answer, Context, Facts, Refused, RequestId};
+use crate::reject::Rejection;
+
+/// The axum fallback handler: every request comes through here.
+pub async fn handle_wrap(State(live): State<Arc<LiveApp>>, req: Request) -> Response {
+    // A guard, not a new reference: `load_full` would add to one shared reference count on every
+    // request, a cache line both worker threads keep taking from each other.
+    let app = live.load();
+    exchange(&app, req).await
+}
+
+/// The request timeout applies to what can wait: reading the body, injected latency and the
+/// upstream. The rest is computation that no timer could interrupt, so most requests never
+/// touch the timer wheel (registering a timer per request showed in profiles).
+async fn within<T>(limit: std::time::Duration, started: std::time::Instant, f: impl std::future::Future<Output = T>) -> Option<T> {
+    tokio::time::timeout_at(tokio::time::Instant::from_std(started + limit), f).await.ok()
+}
+
+async fn exchange(app: &App, req: Request) -> Response {
+    let started = std::time::Instant::now();
+    let (parts, body) = req.into_parts();
+    let id = RequestId::of(&parts.headers);
+    let cors = parts.headers.contains_key(header::ORIGIN);
+    // CORS preflight: browsers ask before cross-origin calls; a mock accepts them all.
+    if parts.method == Method::OPTIONS && cors && parts.headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
+        return transport(preflight(&parts.headers), &parts.method, &id, false);
+    }
+    if let Some(rest) = admin::admin_path(parts.uri.path()) {
+        let response = match read_body(app, &parts, body, started).await {
+            Ok(bytes) => {
+                let query = pipeline::validate::parse_query(parts.uri.query());
+                admin::endpoint(app, &parts.method, rest, &query, &bytes).unwrap_or_else(|r| r.render(None))
+            }
+            Err(r) => r.render(None),
+        };
+        return transport(response, &parts.method, &id, cors);
+    }
+    let mount = app.mount_of(&parts);
+    let cx = Context { id, started, mount, timeout: app.limits.request_timeout };
+    let (bytes, outcome) = match read_body(app, &parts, body, started).await {
+        Err(rejection) => (Bytes::new(), Err(Refused::bare(rejection))),
+        Ok(bytes) => {
+            let outcome = match &app.upstream {
+                Some(upstream) => within(cx.timeout, started, crate::proxy::forward(upstream, mount, &parts, &bytes))
+                    .await
+                    .unwrap_or_else(|| Err(Refused::bare(Rejection::timeout(cx.timeout)))),
+                None => pipeline::handle(app, &cx, &parts, &bytes).await,
+            };
+            (bytes, outcome)
+        }
+    };
+    let Answer { response, facts } = outcome.unwrap_or_else(|refused| refusal(mount, refused));
+    let response = with_rate_headers(response, mount, &facts);
+    let response = transport(response, &parts.method, &cx.id, cors);
+    match &app.recorder {
+        Some(recorder) => finish(recorder, mount, &cx, parts, bytes, response, facts).await,
+        None => response,
+    }
+}
+
+/// The URL and header size limits, then the body within its limit and the request timeout.
+async fn read_body(app: &App, parts: &Parts, body: Body, started: std::time::Instant) -> Result<Bytes, Rejection> {
+    let limits = &app.limits;
+    let url_len = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
+    if url_len > limits.max_url_bytes {
+        return Err(Rejection::uri_too_long(url_len, limits.max_url_bytes));
+    }
+    let header_len: usize = parts.headers.iter().map(|(n, v)| n.as_str().len() + v.len()).sum();
+    if header_len > limits.max_header_bytes {
+        return Err(Rejection::headers_too_large(header_len, limits.max_header_bytes));
+    }
+    // A request without a body has nothing to wait for: no timer.
+    let has_body = parts.headers.get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0")
+        || parts.headers.contains_key(header::TRANSFER_ENCODING);
+    if !has_body {
+        return Ok(Bytes::new());
+    }
+    match within(limits.request_timeout, started, axum::body::to_bytes(body, app.body_limit)).await {
+        None => Err(Rejection::timeout(limits.request_timeout)),
+        Some(Ok(bytes)) => Ok(bytes),
+        Some(Err(_)) => Err(Rejection::payload_too_large(app.body_limit)),
+    }
+}
+
+/// A refusal as the answer: in the mount's error envelope; the problems of an invalid request
+/// become the exchange's violations. A 5xx is logged here, once, with its internal detail.
+fn refusal(mount: Option<&Mount>, Refused { rejection, mut facts }: Refused) -> Answer {
+    if rejection.status.is_server_error() {
+        tracing::error!(status = rejection.status.as_u16(), code = rejection.code, "{}", rejection.detail);
+    }
+    let response = rejection.render(mount.and_then(|m| m.spec.ext.errors.as_ref()));
+    if rejection.code == "invalid_request" {
+        facts.violations = rejection.errors;
+    }
+    Answer { response, facts }
+}
+
+/// Rate-limit headers on every answer to a counted request, errors included.
+fn with_rate_headers(mut response: Response, mount: Option<&Mount>, facts: &Facts) -> Response {
+    if let (Some(info), Some(policy)) = (facts.rate, mount.and_then(|m| m.spec.ext.rate_limit.as_ref())) {
+        for (name, value) in rate_limit::headers(policy, &info) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+/// What every answer gets at the end: the request id, CORS headers for cross-origin callers,
+/// and no body for HEAD.
+fn transport(mut response: Response, method: &Method, id: &RequestId, cors: bool) -> Response {
+    if *method == Method::HEAD {
+        *response.body_mut() = Body::empty();
+    }
+    let h = response.headers_mut();
+    h.insert(HeaderName::from_static(RequestId::HEADER), id.0.clone());
+    if cors {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("*"));
+    }
+    response
+}
+
+/// Answer a CORS preflight: any origin, the requested method and headers.
+fn preflight(headers: &axum::http::HeaderMap) -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    let h = r.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"));
+    let asked = headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned().unwrap_or(HeaderValue::from_static("*"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked);
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    r
+}
+
+/// The one place an exchange is journaled (and, through the journal, logged and recorded).
+async fn finish(
+    recorder: &crate::record::Recorder,
+    mount: Option<&Mount>,
+    cx: &Context<'_>,
+    parts: Parts,
+    request_body: Bytes,
+    response: Response,
+    facts: Facts,
+) -> Response {
+    let started = cx.started;
+    // The response's headers and body are kept only for the HAR file and the inspector page's
+    // detail view (`RecordOptions::keep_responses`); cloning a header map per exchange cost a
+    // visible share of throughput.
+    let (response, response_headers, response_body) = if recorder.keeps_responses() && !facts.streamed {
+        let (resp_parts, body) = response.into_parts();
+        // Bodies are built in memory: collecting them again is a move, not a copy over a socket.
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+        let headers = crate::record::HeaderList::copy_of(&resp_parts.headers);
+        (Response::from_parts(resp_parts, Body::from(bytes.clone())), headers, bytes)
+    } else {
+        (response, Default::default(), Default::default())
+    };
+    let started_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+        .saturating_sub(started.elapsed().as_millis() as u64);
+    let exchange = crate::record::Exchange {
+        id: 0, // numbered by the writer, in arrival order (no shared counter here)
+        started_ms,
+        duration_us: started.elapsed().as_micros() as u64,
+        method: parts.method.clone(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().map(str::to_string),
+        // Copies, not the shared slices of hyper's read buffer (see `HeaderList`).
+        request_headers: crate::record::HeaderList::copy_of(&parts.headers),
+        request_body: if request_body.is_empty() { request_body } else { axum::body::Bytes::copy_from_slice(&request_body) },
+        status: response.status().as_u16(),
+        response_headers,
+        response_body,
+        operation: facts.operation,
+        source: facts.source,
+        violations: facts.violations,
+        tenant: facts.tenant,
+        // Only the HAR writer redacts; a shared reference count per request costs otherwise.
+        secrets: if recorder.records_har() { mount.map(|m| Arc::clone(&m.secrets)).unwrap_or_default() } else { Default::default() },
+    };
+    recorder.record(exchange);
+    response
+}
