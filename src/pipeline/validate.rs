@@ -37,21 +37,11 @@ fn shorten(msg: String) -> String {
     }
 }
 
-/// Query string pairs, percent-decoded (`+` is a space, as in HTML forms).
+/// Query string pairs, percent-decoded (`+` is a space, as in HTML forms; invalid UTF-8 is
+/// replaced, not refused).
 pub fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
     let Some(raw) = raw else { return Vec::new() };
-    raw.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (form_decode(k), form_decode(v))
-        })
-        .collect()
-}
-
-fn form_decode(s: &str) -> String {
-    let s = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&s).decode_utf8_lossy().into_owned()
+    form_urlencoded::parse(raw.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
 fn parse_cookies(headers: &HeaderMap) -> HashMap<String, String> {
