@@ -4,25 +4,24 @@
 //! (`now - now % window`), so `Reset` is a true epoch second and `Remaining` really counts down.
 //! A bucket is the operation's own limit when it has one, else the spec-wide limit.
 //!
+//! The counts live in a [`WindowCounter`] (in memory: [`MemoryCounter`]), the same kind of
+//! store the sandbox keeps its data in, so a shared store can count for several instances.
+//!
 //! # Implementation rationale
 //! governor's GCRA refills continuously and cannot produce a vendor's fixed-window
-//! `Remaining`/`Reset` (shared/research/crates.md §5). The counters are sharded by key hash so
-//! concurrent tenants do not contend on one lock.
+//! `Remaining`/`Reset` (shared/research/crates.md §5).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderName, HeaderValue};
 
 use crate::spec::ext::RateLimitPolicy;
-
-const SHARDS: usize = 16;
+use crate::state::store::{MemoryCounter, WindowCounter};
 
 /// Counters for one mounted spec.
 #[derive(Debug)]
 pub struct RateLimiter {
-    shards: Vec<Mutex<HashMap<String, (u64, u64)>>>,
+    counter: Box<dyn WindowCounter>,
     /// `--rate-limit-window`: replaces every window length (CI shrinks it to seconds).
     window_override: Option<u64>,
 }
@@ -43,7 +42,7 @@ pub struct RateInfo {
 
 impl RateLimiter {
     pub fn new(window_override: Option<u64>) -> Self {
-        Self { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(), window_override }
+        Self { counter: Box::new(MemoryCounter::default()), window_override }
     }
 
     /// Count one request of `tenant` to operation `op_id` under `policy`.
@@ -62,22 +61,11 @@ impl RateLimiter {
 
     fn count(&self, key: &str, limit: u64, window: u64, now: u64) -> RateInfo {
         let start = now - now % window;
-        let shard = (crate::respond::fake::stable_hash(&[key.as_bytes()]) as usize) % SHARDS;
-        let mut map = self.shards[shard].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Forget windows that ended, so idle tenants do not accumulate.
-        if map.len() > 10_000 {
-            map.retain(|_, (s, _)| *s + window > now);
-        }
-        let entry = map.entry(key.to_string()).or_insert((start, 0));
-        if entry.0 != start {
-            *entry = (start, 0);
-        }
-        let exceeded = entry.1 >= limit;
-        if !exceeded {
-            entry.1 += 1;
-        }
+        // Requests past the limit are counted too; they are refused and leave nothing remaining.
+        let n = self.counter.increment(key, start, window);
+        let exceeded = n > limit;
         let reset = start + window;
-        RateInfo { limit, window, remaining: limit.saturating_sub(entry.1), reset, retry_after: reset.saturating_sub(now).max(1), exceeded }
+        RateInfo { limit, window, remaining: limit.saturating_sub(n), reset, retry_after: reset.saturating_sub(now).max(1), exceeded }
     }
 }
 

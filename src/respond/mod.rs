@@ -10,9 +10,15 @@
 //! follows `Accept` (406 when nothing declared is acceptable). Declared response headers are sent
 //! with their example or a generated value. Path ids are reflected into a top-level `id`
 //! when the result still validates (as stripe-mock does), so `GET /deals/deal_9` answers `deal_9`.
+//!
+//! The sandbox's answer ([`StateAnswer`], plain data) is either the whole body (a stored item) or
+//! applied to the chosen body in a last pass, after the path ids ([`apply`]).
 
+pub mod apply;
 pub mod fake;
 pub mod fixture;
+
+pub use apply::{Page, StateAnswer};
 
 use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue};
@@ -72,21 +78,8 @@ pub struct RespondInput<'r> {
     pub path_params: &'r [(String, String)],
     /// Seed for this request: the CLI seed mixed with a stable hash of the request.
     pub seed: u64,
-    /// The sandbox's say over a JSON body (the source is then `state`).
-    pub state: Option<StateBody>,
-}
-
-/// What the stateful sandbox does to a JSON answer.
-pub enum StateBody {
-    /// The body is this value (a stored item): nothing else is chosen or generated.
-    Replace(Value),
-    /// The body is this JSON text (a stored item serialized where it is stored, without a copy of
-    /// the item): nothing else is chosen or generated.
-    Stored(Bytes),
-    /// Applied to the body chosen by the usual precedence (put a page of items in, set totals).
-    Edit(Box<dyn FnOnce(&mut Value) + Send + Sync>),
-    /// The usual body, unchanged (an action that declares no answer).
-    Keep,
+    /// The sandbox's answer, applied to a JSON body (the source is then `state`).
+    pub state: Option<StateAnswer>,
 }
 
 /// Choose and build the answer for `op`.
@@ -130,22 +123,25 @@ pub fn respond(spec: &Spec, op: &Operation, mut input: RespondInput<'_>) -> Resu
         return Ok(Answer { status, content_type: None, headers, body: Bytes::new(), source: "empty".into() });
     };
 
-    // --- Body.
-    let (value, source) = match state {
-        Some(StateBody::Replace(v)) if !is_binary_mime(&media.mime) => (BodyValue::Json(v), "state".into()),
-        Some(StateBody::Stored(text)) if is_json_mime(&media.mime) => (BodyValue::Bytes(text), "state".into()),
-        Some(StateBody::Stored(text)) if !is_binary_mime(&media.mime) => {
-            (BodyValue::Json(serde_json::from_slice(&text).unwrap_or(Value::Null)), "state".into())
-        }
-        Some(StateBody::Edit(edit)) => match body_value(spec, op, media, input, true)? {
-            (BodyValue::Json(mut v), _) => {
-                edit(&mut v);
-                (BodyValue::Json(v), "state".into())
+    // --- Body: a stored item is the whole body; otherwise the usual precedence chooses one,
+    // then two passes run on it: path ids are reflected, and the sandbox's answer is applied.
+    let (value, source) = match stored_body(state, &media.mime) {
+        Ok(stored) => (stored, "state".into()),
+        Err(state) => {
+            let edits = state.as_ref().is_some_and(StateAnswer::edits);
+            let (value, source) = body_value(spec, op, media, input, edits)?;
+            let value = reflect_path_ids(spec, media, value, &source, input.path_params);
+            match (value, state) {
+                (value, None) => (value, source),
+                (value, Some(StateAnswer::Keep)) => (value, "state".into()),
+                (BodyValue::Json(mut v), Some(answer)) => {
+                    apply::apply_state(&mut v, answer);
+                    (BodyValue::Json(v), "state".into())
+                }
+                // A binary body: nothing to apply to.
+                (value, Some(_)) => (value, source),
             }
-            other => other,
-        },
-        Some(StateBody::Keep) => (body_value(spec, op, media, input, false)?.0, "state".into()),
-        _ => body_value(spec, op, media, input, false)?,
+        }
     };
     let content_type = media.content_type.clone();
     let body = match value {
@@ -164,6 +160,29 @@ fn encode(mime: &str, v: &Value) -> Vec<u8> {
             fake::write_value(&mut out, v, usize::MAX);
             out
         }
+    }
+}
+
+/// The body when the sandbox's answer is a whole stored item the media type can carry, else
+/// the answer back (`None` for a stored item in a binary media type: the usual body is sent).
+fn stored_body(state: Option<StateAnswer>, mime: &str) -> Result<BodyValue, Option<StateAnswer>> {
+    match state {
+        Some(StateAnswer::Item(v)) if !is_binary_mime(mime) => Ok(BodyValue::Json(v)),
+        Some(StateAnswer::ItemText(text)) if is_json_mime(mime) => Ok(BodyValue::Bytes(text)),
+        Some(StateAnswer::ItemText(text)) if !is_binary_mime(mime) => {
+            Ok(BodyValue::Json(serde_json::from_slice(&text).unwrap_or(Value::Null)))
+        }
+        Some(StateAnswer::Item(_) | StateAnswer::ItemText(_)) => Err(None),
+        other => Err(other),
+    }
+}
+
+/// Post-generation pass: reflect the path id into a fixture or generated JSON body (examples
+/// are served as written; bytes were chosen only where reflecting would change nothing).
+fn reflect_path_ids(spec: &Spec, media: &ResponseMedia, value: BodyValue, source: &str, path_params: &[(String, String)]) -> BodyValue {
+    match value {
+        BodyValue::Json(v) if source == "fixture" || source == "generated" => BodyValue::Json(reflect_path_id(spec, media, v, path_params)),
+        other => other,
     }
 }
 
@@ -204,8 +223,7 @@ fn body_value(
                     "fixture".into(),
                 ));
             }
-            let v = reflect_path_id(spec, media, Value::clone(f), input.path_params);
-            return Ok((BodyValue::Json(v), "fixture".into()));
+            return Ok((BodyValue::Json(Value::clone(f)), "fixture".into()));
         }
         if let Some((n, p)) = media.examples.first() {
             // The example is looked up once, when its bytes are first needed.
@@ -238,8 +256,7 @@ fn body_value(
         };
         return Ok((BodyValue::Bytes(Bytes::from(bytes)), "generated".into()));
     }
-    let v = reflect_path_id(spec, media, g.into_value(), input.path_params);
-    Ok((BodyValue::Json(v), "generated".into()))
+    Ok((BodyValue::Json(g.into_value()), "generated".into()))
 }
 
 /// The last path parameter's value when its name says it is an id (`id`, `productId`).
