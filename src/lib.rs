@@ -36,6 +36,7 @@ pub mod cli;
 pub mod coverage;
 #[doc(hidden)]
 pub mod harness;
+pub mod lint;
 pub mod pipeline;
 pub mod record;
 pub mod respond;

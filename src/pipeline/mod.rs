@@ -33,6 +33,8 @@ pub const ADMIN_PREFIX: &str = "/__standin/";
 pub struct Mount {
     pub spec: Arc<Spec>,
     pub table: RouteTable,
+    /// Response validators, generation plans and fixed bodies, compiled on first use.
+    pub artifacts: respond::Artifacts,
     /// Rate-limit counters for this spec's tenants.
     pub limiter: rate_limit::RateLimiter,
     /// The stateful sandbox (`None` with `--stateless`).
@@ -127,7 +129,14 @@ impl App {
                         _ => None,
                     })
                     .collect();
-                Mount { spec, table, limiter: rate_limit::RateLimiter::new(options.rate_limit_window), sandbox, secrets: Arc::new(secrets) }
+                Mount {
+                    artifacts: respond::Artifacts::new(&spec),
+                    spec,
+                    table,
+                    limiter: rate_limit::RateLimiter::new(options.rate_limit_window),
+                    sandbox,
+                    secrets: Arc::new(secrets),
+                }
             })
             .collect();
         mounts.sort_by_key(|m| std::cmp::Reverse(m.spec.base_path.len()));
@@ -431,8 +440,7 @@ async fn proxy(
                     }),
                     Some(media) if crate::spec::model::is_json_mime(&base_ct) => {
                         if let Some(schema) = &media.schema {
-                            let validator =
-                                media.validator.get_or_init(|| m.spec.schemas.compile_pointer(crate::spec::View::Response, schema));
+                            let validator = m.artifacts.media(media).validator(&m.spec, schema);
                             match (validator, serde_json::from_slice::<serde_json::Value>(&bytes)) {
                                 (Ok(v), Ok(instance)) => {
                                     for err in v.iter_errors(&instance) {
@@ -700,7 +708,14 @@ pub fn handle(
     let mut answer = respond::respond(
         spec,
         op,
-        RespondInput { prefer: &prefer, accept, path_params: &path_params, seed, state: outcome.map(|o| o.body) },
+        RespondInput {
+            artifacts: &mount.artifacts,
+            prefer: &prefer,
+            accept,
+            path_params: &path_params,
+            seed,
+            state: outcome.map(|o| o.body),
+        },
     )?;
     if let Some(status) = status {
         answer.status = status.as_u16();

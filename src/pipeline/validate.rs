@@ -15,18 +15,9 @@ use crate::spec::convert::{FORBIDDEN_MARKER, FORBIDDEN_PROPERTIES};
 use crate::spec::model::{is_form_mime, is_json_mime, schema_type, Operation, ParamLocation, ParamShape};
 use crate::spec::Spec;
 
-/// Longest message kept from the validator (instances can be large).
-const MAX_MESSAGE: usize = 240;
-
-/// Shorten a message to [`MAX_MESSAGE`] characters.
-pub fn short(msg: &str) -> String {
-    if msg.len() <= MAX_MESSAGE || msg.chars().count() <= MAX_MESSAGE {
-        return msg.to_string();
-    }
-    let mut s: String = msg.chars().take(MAX_MESSAGE).collect();
-    s.push('…');
-    s
-}
+/// Longest message kept from the validator (instances can be large), and its shortening.
+pub use crate::util::text::short;
+use crate::util::text::MAX_MESSAGE;
 
 /// [`short`] for a message already owned (no copy when it fits).
 fn shorten(msg: String) -> String {
