@@ -19,6 +19,8 @@ use crate::spec::Spec;
 pub struct Mount {
     pub spec: Arc<Spec>,
     pub table: RouteTable,
+    /// Response validators, generation plans and fixed bodies, compiled on first use.
+    pub artifacts: crate::respond::Artifacts,
     /// Rate-limit counters for this spec's tenants.
     pub limiter: rate_limit::RateLimiter,
     /// The stateful sandbox (`None` with `--stateless`).
@@ -113,7 +115,14 @@ impl App {
                         _ => None,
                     })
                     .collect();
-                Mount { spec, table, limiter: rate_limit::RateLimiter::new(options.rate_limit_window), sandbox, secrets: Arc::new(secrets) }
+                Mount {
+                    artifacts: crate::respond::Artifacts::new(&spec),
+                    spec,
+                    table,
+                    limiter: rate_limit::RateLimiter::new(options.rate_limit_window),
+                    sandbox,
+                    secrets: Arc::new(secrets),
+                }
             })
             .collect();
         mounts.sort_by_key(|m| std::cmp::Reverse(m.spec.base_path.len()));

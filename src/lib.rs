@@ -45,6 +45,7 @@ pub mod cli;
 pub mod coverage;
 #[doc(hidden)]
 pub mod harness;
+pub mod lint;
 pub mod pipeline;
 pub mod proxy;
 pub mod record;

@@ -89,8 +89,7 @@ pub async fn forward(upstream: &(String, reqwest::Client), mount: Option<&Mount>
                     }),
                     Some(media) if crate::spec::model::is_json_mime(&base_ct) => {
                         if let Some(schema) = &media.schema {
-                            let validator =
-                                media.validator.get_or_init(|| m.spec.schemas.compile_pointer(crate::spec::View::Response, schema));
+                            let validator = m.artifacts.media(media).validator(&m.spec, schema);
                             match (validator, serde_json::from_slice::<serde_json::Value>(&bytes)) {
                                 (Ok(v), Ok(instance)) => {
                                     for err in v.iter_errors(&instance) {

@@ -234,7 +234,7 @@ impl Rejection {
     /// The problem+json body, serialized: written field by field (the 400 path is hot, and this
     /// is what `serde_json::to_writer(&self.envelope())` writes, key order included).
     pub fn body_bytes(&self) -> Vec<u8> {
-        use crate::respond::fake::write_json_str;
+        use crate::util::json_text::write_json_str;
         let text_len: usize = self.errors.iter().map(|p| p.location.len() + p.message.len() + 48).sum();
         let mut out = Vec::with_capacity(160 + self.detail.len() + text_len);
         out.extend_from_slice(b"{\"type\":\"urn:standin:problem:");

@@ -17,53 +17,14 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
-use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
 /// Deliveries kept in the log.
 const LOG_SIZE: usize = 1_000;
 
-/// `x-standin.webhooks`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct WebhookConfig {
-    #[serde(default = "default_signature_header")]
-    pub signature_header: String,
-    /// The body sent: `{{id}}`, `{{event}}`, `{{now}}`, `{{data}}` are substituted.
-    #[serde(default = "default_payload")]
-    pub payload: Value,
-    /// Retries after the first attempt.
-    #[serde(default = "default_retries")]
-    pub retries: u32,
-    /// First retry delay in milliseconds; doubles each time.
-    #[serde(default = "default_backoff")]
-    pub backoff_ms: u64,
-}
-
-fn default_signature_header() -> String {
-    "X-Standin-Signature".into()
-}
-fn default_payload() -> Value {
-    json!({"id": "{{id}}", "event": "{{event}}", "createdAt": "{{now}}", "data": "{{data}}"})
-}
-fn default_retries() -> u32 {
-    4
-}
-fn default_backoff() -> u64 {
-    500
-}
-
-impl Default for WebhookConfig {
-    fn default() -> Self {
-        Self {
-            signature_header: default_signature_header(),
-            payload: default_payload(),
-            retries: default_retries(),
-            backoff_ms: default_backoff(),
-        }
-    }
-}
+/// `x-standin.webhooks`, read with the spec (`spec::actions`).
+pub use crate::spec::actions::WebhookConfig;
 
 /// One subscription.
 #[derive(Debug, Clone)]
@@ -147,7 +108,7 @@ impl Webhooks {
         for sub in subs {
             let n = self.next.fetch_add(1, Ordering::Relaxed);
             let delivery_id = format!("evt_{n:08}");
-            let now = crate::respond::fake::format_rfc3339(now_secs as i64);
+            let now = crate::util::time::format_rfc3339(now_secs as i64);
             let payload = crate::spec::ext::fill_placeholders(&self.config.payload, &|name| match name {
                 "id" => Some(Value::String(delivery_id.clone())),
                 "event" => Some(Value::String(event.to_string())),

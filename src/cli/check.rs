@@ -1,5 +1,5 @@
 //! `standin check`: load each spec exactly as `serve` would, then lint what serving does not
-//! need to ([`crate::spec::lint`]: examples against their schemas, route conflicts…), and
+//! need to ([`crate::lint`]: examples against their schemas, route conflicts…), and
 //! print every problem. Exit 1 when a spec fails (or, with `--strict`, has warnings).
 
 use std::path::PathBuf;
@@ -40,7 +40,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(spec) => {
                 let mut warnings = spec.warnings.clone();
-                warnings.extend(crate::spec::lint::lint(&spec));
+                warnings.extend(crate::lint::lint(&spec));
                 let bad = args.strict && !warnings.is_empty();
                 if bad {
                     failed += 1;

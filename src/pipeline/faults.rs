@@ -38,9 +38,8 @@ pub async fn apply(app: &App, cx: &Context<'_>, headers: &HeaderMap) -> Result<O
     }
     // The shared request counter (seeding the draws) is touched only when chaos is on.
     let n = if chaos_on { app.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed) } else { 0 };
-    let draw = |salt: &[u8]| {
-        (crate::respond::fake::stable_hash(&[&app.seed.to_le_bytes(), &n.to_le_bytes(), salt]) % 1_000_000) as f64 / 1_000_000.0
-    };
+    let draw =
+        |salt: &[u8]| (crate::util::hash::stable_hash(&[&app.seed.to_le_bytes(), &n.to_le_bytes(), salt]) % 1_000_000) as f64 / 1_000_000.0;
     let latency = prefer_latency
         .or_else(|| chaos.latency_ms.map(|(lo, hi)| if hi > lo { lo + (draw(b"latency") * (hi - lo + 1) as f64) as u64 } else { lo }));
     if let Some(ms) = latency.filter(|ms| *ms > 0) {

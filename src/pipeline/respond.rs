@@ -34,7 +34,7 @@ pub fn answer(
     let op = &spec.operations[routed.op];
     // Each request has its own seed: the same request gets the same generated answer.
     let seed = seed
-        ^ respond::fake::stable_hash(&[
+        ^ crate::util::hash::stable_hash(&[
             parts.method.as_str().as_bytes(),
             op.path.as_bytes(),
             parts.uri.path().as_bytes(),
@@ -43,8 +43,11 @@ pub fn answer(
         ]);
     let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let status = outcome.as_ref().and_then(crate::state::status_of);
-    let mut answer =
-        respond::respond(spec, op, RespondInput { prefer, accept, path_params: &routed.params, seed, state: outcome.map(|o| o.body) })?;
+    let mut answer = respond::respond(
+        spec,
+        op,
+        RespondInput { artifacts: &mount.artifacts, prefer, accept, path_params: &routed.params, seed, state: outcome.map(|o| o.body) },
+    )?;
     if let Some(status) = status {
         answer.status = status.as_u16();
     }

@@ -15,18 +15,9 @@ use crate::spec::convert::{FORBIDDEN_MARKER, FORBIDDEN_PROPERTIES};
 use crate::spec::model::{is_form_mime, is_json_mime, schema_type, Operation, ParamLocation, ParamShape};
 use crate::spec::Spec;
 
-/// Longest message kept from the validator (instances can be large).
-const MAX_MESSAGE: usize = 240;
-
-/// Shorten a message to [`MAX_MESSAGE`] characters.
-pub fn short(msg: &str) -> String {
-    if msg.len() <= MAX_MESSAGE || msg.chars().count() <= MAX_MESSAGE {
-        return msg.to_string();
-    }
-    let mut s: String = msg.chars().take(MAX_MESSAGE).collect();
-    s.push('…');
-    s
-}
+/// Longest message kept from the validator (instances can be large), and its shortening.
+pub use crate::util::text::short;
+use crate::util::text::MAX_MESSAGE;
 
 /// [`short`] for a message already owned (no copy when it fits).
 fn shorten(msg: String) -> String {
@@ -475,7 +466,7 @@ fn message(err: &jsonschema::ValidationError<'_>) -> String {
     const ENOUGH: usize = 4 * MAX_MESSAGE + 4;
     let instance: &Value = err.instance();
     let mut out = Vec::with_capacity(64);
-    let value = |out: &mut Vec<u8>, v: &Value| crate::respond::fake::write_value(out, v, ENOUGH);
+    let value = |out: &mut Vec<u8>, v: &Value| crate::util::json_text::write_value(out, v, ENOUGH);
     let plural = |n: u64, one: &'static str, many: &'static str| if n == 1 { one } else { many };
     match err.kind() {
         ValidationErrorKind::Type { kind: TypeKind::Single(t) } => {

@@ -4,7 +4,7 @@
 //! 1. `Prefer: example=<name>` — that named example of the chosen response;
 //! 2. a fixture for the operation and status (`--fixtures`), unless `Prefer: dynamic=true`;
 //! 3. the spec's `examples`/`example` for the media type, unless `Prefer: dynamic=true`;
-//! 4. data generated from the response schema ([`fake`]), seeded by `--seed` and the request.
+//! 4. data generated from the response schema ([`generate`]), seeded by `--seed` and the request.
 //!
 //! The status is the operation's default success response, or `Prefer: code=<n>`. The media type
 //! follows `Accept` (406 when nothing declared is acceptable). Declared response headers are sent
@@ -15,8 +15,10 @@
 //! applied to the chosen body in a last pass, after the path ids ([`apply`]).
 
 pub mod apply;
-pub mod fake;
-pub mod fixture;
+pub mod artifacts;
+pub mod generate;
+/// The old name of [`generate`], kept for the callers that use it.
+pub use self::generate as fake;
 
 pub use apply::{Page, StateAnswer};
 
@@ -26,7 +28,8 @@ use serde_json::Value;
 
 use crate::reject::Rejection;
 use crate::spec::model::{is_json_mime, Operation, Response, ResponseMedia};
-use crate::spec::{Spec, View};
+use crate::spec::Spec;
+pub use artifacts::Artifacts;
 
 /// What the client asked for through the `Prefer` header (as Prism reads it).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -70,8 +73,10 @@ pub struct Answer {
     pub source: std::borrow::Cow<'static, str>,
 }
 
-/// Everything about the request that decides the answer.
+/// Everything about the request that decides the answer, and the spec's compiled artifacts.
 pub struct RespondInput<'r> {
+    /// What the app compiled from this spec's responses (validators, plans, fixed bodies).
+    pub artifacts: &'r Artifacts,
     pub prefer: &'r Prefer,
     pub accept: Option<&'r str>,
     /// Decoded path parameters, in template order.
@@ -118,7 +123,7 @@ pub fn respond(spec: &Spec, op: &Operation, mut input: RespondInput<'_>) -> Resu
         }
     };
 
-    let headers = response_headers(spec, response, input.seed);
+    let headers = response_headers(spec, input.artifacts, response, input.seed);
     let Some(media) = media else {
         return Ok(Answer { status, content_type: None, headers, body: Bytes::new(), source: "empty".into() });
     };
@@ -130,7 +135,7 @@ pub fn respond(spec: &Spec, op: &Operation, mut input: RespondInput<'_>) -> Resu
         Err(state) => {
             let edits = state.as_ref().is_some_and(StateAnswer::edits);
             let (value, source) = body_value(spec, op, media, input, edits)?;
-            let value = reflect_path_ids(spec, media, value, &source, input.path_params);
+            let value = reflect_path_ids(spec, input.artifacts, media, value, &source, input.path_params);
             match (value, state) {
                 (value, None) => (value, source),
                 (value, Some(StateAnswer::Keep)) => (value, "state".into()),
@@ -157,7 +162,7 @@ fn encode(mime: &str, v: &Value) -> Vec<u8> {
         Value::String(s) if !is_json_mime(mime) => s.as_bytes().to_vec(),
         _ => {
             let mut out = Vec::with_capacity(256);
-            fake::write_value(&mut out, v, usize::MAX);
+            crate::util::json_text::write_value(&mut out, v, usize::MAX);
             out
         }
     }
@@ -179,9 +184,18 @@ fn stored_body(state: Option<StateAnswer>, mime: &str) -> Result<BodyValue, Opti
 
 /// Post-generation pass: reflect the path id into a fixture or generated JSON body (examples
 /// are served as written; bytes were chosen only where reflecting would change nothing).
-fn reflect_path_ids(spec: &Spec, media: &ResponseMedia, value: BodyValue, source: &str, path_params: &[(String, String)]) -> BodyValue {
+fn reflect_path_ids(
+    spec: &Spec,
+    artifacts: &Artifacts,
+    media: &ResponseMedia,
+    value: BodyValue,
+    source: &str,
+    path_params: &[(String, String)],
+) -> BodyValue {
     match value {
-        BodyValue::Json(v) if source == "fixture" || source == "generated" => BodyValue::Json(reflect_path_id(spec, media, v, path_params)),
+        BodyValue::Json(v) if source == "fixture" || source == "generated" => {
+            BodyValue::Json(reflect_path_id(spec, artifacts, media, v, path_params))
+        }
         other => other,
     }
 }
@@ -215,13 +229,11 @@ fn body_value(
             }
         };
     }
+    let artifacts = input.artifacts.media(media);
     if !input.prefer.dynamic {
         if let Some(f) = &media.fixture {
             if !want_value && !reflects_path_id(f, input.path_params) {
-                return Ok((
-                    BodyValue::Bytes(media.fixed_bytes.get_or_init(|| Bytes::from(encode(&media.mime, f))).clone()),
-                    "fixture".into(),
-                ));
+                return Ok((BodyValue::Bytes(artifacts.fixed_bytes(|| Bytes::from(encode(&media.mime, f)))), "fixture".into()));
             }
             return Ok((BodyValue::Json(Value::clone(f)), "fixture".into()));
         }
@@ -229,7 +241,7 @@ fn body_value(
             // The example is looked up once, when its bytes are first needed.
             if !want_value {
                 return Ok((
-                    BodyValue::Bytes(media.fixed_bytes.get_or_init(|| Bytes::from(encode(&media.mime, &example_value(spec, p)))).clone()),
+                    BodyValue::Bytes(artifacts.fixed_bytes(|| Bytes::from(encode(&media.mime, &example_value(spec, p))))),
                     format!("example:{n}").into(),
                 ));
             }
@@ -242,12 +254,12 @@ fn body_value(
     let Some(schema) = &media.schema else {
         return Ok((BodyValue::Json(Value::Object(Default::default())), "generated".into()));
     };
-    let plan = media.plan.get_or_init(|| fake::Plan::compile(&spec.schemas.response, &spec.patterns, schema));
+    let plan = artifacts.plan(spec, schema);
     let g = plan.generate_gen(input.seed, input.prefer.dynamic);
     if !want_value && (id_param(input.path_params).is_none() || !g.has_property("id")) {
         // Straight to bytes: no `Value` tree is built.
         let bytes = match &g {
-            fake::Gen::Str(s) if !is_json_mime(&media.mime) => s.as_bytes().to_vec(),
+            generate::Gen::Str(s) if !is_json_mime(&media.mime) => s.as_bytes().to_vec(),
             _ => {
                 let mut buf = Vec::with_capacity(1024);
                 g.write_json(&mut buf);
@@ -283,7 +295,7 @@ fn example_value(spec: &Spec, pointer: &str) -> Value {
 }
 
 /// Put the last path parameter into a top-level `id` when the body still validates with it.
-fn reflect_path_id(spec: &Spec, media: &ResponseMedia, mut body: Value, path_params: &[(String, String)]) -> Value {
+fn reflect_path_id(spec: &Spec, artifacts: &Artifacts, media: &ResponseMedia, mut body: Value, path_params: &[(String, String)]) -> Value {
     let Some(raw) = id_param(path_params) else { return body };
     let Some(current) = body.get("id") else { return body };
     let candidate = match current {
@@ -296,7 +308,7 @@ fn reflect_path_id(spec: &Spec, media: &ResponseMedia, mut body: Value, path_par
         _ => return body,
     };
     let Some(schema) = &media.schema else { return body };
-    let Ok(validator) = media.validator.get_or_init(|| spec.schemas.compile_pointer(View::Response, schema)) else { return body };
+    let Ok(validator) = artifacts.media(media).validator(spec, schema) else { return body };
     let previous = body.get("id").cloned();
     body["id"] = candidate;
     if validator.is_valid(&body) {
@@ -379,7 +391,7 @@ fn binary_placeholder(mime: &str, seed: u64) -> Vec<u8> {
 const MINIMAL_PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\nxref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \n0000000101 00000 n \ntrailer<</Size 4/Root 1 0 R>>\nstartxref\n164\n%%EOF\n";
 
 /// Declared response headers with their example or a generated value.
-fn response_headers(spec: &Spec, response: &Response, seed: u64) -> Vec<(HeaderName, HeaderValue)> {
+fn response_headers(spec: &Spec, artifacts: &Artifacts, response: &Response, seed: u64) -> Vec<(HeaderName, HeaderValue)> {
     let mut out = Vec::with_capacity(response.headers.len());
     for h in &response.headers {
         let Some(name) = &h.header_name else { continue };
@@ -388,8 +400,8 @@ fn response_headers(spec: &Spec, response: &Response, seed: u64) -> Vec<(HeaderN
             continue;
         }
         let Some(pointer) = h.schema.as_deref() else { continue };
-        let plan = h.plan.get_or_init(|| fake::Plan::compile(&spec.schemas.response, &spec.patterns, pointer).named(&h.name));
-        let value = plan.generate_named(seed ^ fake::stable_hash(&[h.name.as_bytes()]));
+        let plan = artifacts.header_plan(spec, h, pointer);
+        let value = plan.generate_named(seed ^ crate::util::hash::stable_hash(&[h.name.as_bytes()]));
         if let Some(v) = crate::spec::model::header_text(&value).and_then(|t| HeaderValue::from_str(&t).ok()) {
             out.push((name.clone(), v));
         }

@@ -46,7 +46,7 @@ pub struct Extension {
     pub require_headers: HashMap<String, RequiredHeader>,
     /// Webhook payload, signature header and retries (see `webhooks`).
     #[serde(default)]
-    pub webhooks: Option<crate::webhooks::WebhookConfig>,
+    pub webhooks: Option<super::actions::WebhookConfig>,
     /// API-key scopes: scope name → the methods it may use (`all` for every method).
     #[serde(default)]
     pub scopes: HashMap<String, Vec<String>>,
@@ -60,10 +60,10 @@ pub struct Extension {
     pub resources: HashMap<String, ResourceHints>,
     /// Events emitted by CRUD changes, by collection path (see `state`).
     #[serde(default)]
-    pub events: HashMap<String, crate::state::actions::CrudEvents>,
+    pub events: HashMap<String, super::actions::CrudEvents>,
     /// Declared non-CRUD behaviour, by operationId (see `state::actions`).
     #[serde(default)]
-    pub actions: HashMap<String, crate::state::actions::Action>,
+    pub actions: HashMap<String, super::actions::Action>,
 }
 
 /// One `requireOneOf` rule.
@@ -248,17 +248,8 @@ impl ErrorEnvelope {
 
 /// Substitute `{{name}}` placeholders: a string value that is exactly `{{name}}` becomes
 /// `lookup(name)` (any JSON value); other values are kept. Used by error envelopes and webhook
-/// payloads.
-pub fn fill_placeholders(template: &Value, lookup: &dyn Fn(&str) -> Option<Value>) -> Value {
-    match template {
-        Value::String(s) => {
-            s.strip_prefix("{{").and_then(|r| r.strip_suffix("}}")).and_then(|name| lookup(name.trim())).unwrap_or_else(|| template.clone())
-        }
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), fill_placeholders(v, lookup))).collect()),
-        Value::Array(items) => Value::Array(items.iter().map(|v| fill_placeholders(v, lookup)).collect()),
-        other => other.clone(),
-    }
-}
+/// payloads (see `util::template`).
+pub use crate::util::template::substitute as fill_placeholders;
 
 #[cfg(test)]
 mod tests {

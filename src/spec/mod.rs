@@ -7,10 +7,11 @@
 //!
 //! Everything found wrong is collected into [`Diagnostic`]s naming file and JSON pointer.
 
+pub mod actions;
 pub mod convert;
 pub mod error;
 pub mod ext;
-pub mod lint;
+pub mod fixture;
 pub mod load;
 pub mod model;
 pub mod overlay;
@@ -68,8 +69,6 @@ pub struct Spec {
     /// Fixture directory actually used, and how many fixture files were attached.
     pub fixtures: Option<(PathBuf, usize)>,
     pub schemas: Schemas,
-    /// Generators for every `pattern` in the response view, compiled at load.
-    pub patterns: crate::respond::fake::Patterns,
     /// Security schemes the operations' requirements point into.
     pub schemes: Vec<security::Scheme>,
     /// The `x-standin` block.
@@ -331,7 +330,7 @@ impl Spec {
         // --- Fixtures, and the API keys declared beside them.
         let fixtures = match &options.fixtures {
             Some(dir) => {
-                let n = crate::respond::fixture::attach(dir, &mut operations, &schemas, &mut diags);
+                let n = fixture::attach(dir, &mut operations, &schemas, &mut diags);
                 Some((dir.clone(), n))
             }
             None => None,
@@ -376,7 +375,6 @@ impl Spec {
             return Err(fail(diags));
         }
         schemas.finish_loading();
-        let patterns = crate::respond::fake::Patterns::build(&schemas.response);
         Ok(Spec {
             file: path.to_path_buf(),
             title,
@@ -390,7 +388,6 @@ impl Spec {
             webhooks,
             fixtures,
             schemas,
-            patterns,
             schemes,
             ext,
             keys,

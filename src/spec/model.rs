@@ -5,7 +5,7 @@
 //! compiled validators) and responses ordered by precedence. Routing, validation and responding
 //! never look at the raw document again, except to follow schema pointers while generating data.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::http::Method;
 use serde_json::Value;
@@ -160,12 +160,10 @@ pub struct ResponseMedia {
     pub examples: Vec<(String, String)>,
     /// A fixture body for this response (from `--fixtures`), checked at load.
     pub fixture: Option<Arc<Value>>,
-    /// Compiled on first use: response validators are expensive (shared/research/crates.md §2).
-    pub validator: OnceLock<Result<Arc<jsonschema::Validator>, String>>,
-    /// The data generator for `schema`, compiled on first use.
-    pub plan: OnceLock<crate::respond::fake::Plan>,
-    /// The fixture (or else the first example) serialized once, on first use.
-    pub fixed_bytes: OnceLock<axum::body::Bytes>,
+    /// Position among all response media of the spec (in operation, response, media order):
+    /// the serving side keeps what it compiles for this media type (response validator,
+    /// generation plan, serialized body) at this index.
+    pub index: usize,
     /// The Content-Type header answers carry, built at load (none when the media type is not a
     /// valid header value).
     pub content_type: Option<axum::http::HeaderValue>,
@@ -180,8 +178,8 @@ pub struct ResponseHeader {
     pub schema: Option<String>,
     /// The declared example, as the header value it is sent as (built once, at load).
     pub example: Option<axum::http::HeaderValue>,
-    /// The value generator for `schema`, compiled on first use.
-    pub plan: OnceLock<crate::respond::fake::Plan>,
+    /// Position among all response headers of the spec (see [`ResponseMedia::index`]).
+    pub index: usize,
 }
 
 /// One declared response.
@@ -277,7 +275,23 @@ pub fn lower(file: &std::path::Path, doc: &Value, schemas: &Schemas, diags: &mut
             ops.push(lower_operation(file, doc, schemas, method, path, &item_at, shared_params, op, &at, diags));
         }
     }
+    number_responses(&mut ops);
     ops
+}
+
+/// Number every response media type and header of `ops` in order (their `index`).
+fn number_responses(ops: &mut [Operation]) {
+    let (mut media, mut headers) = (0, 0);
+    for response in ops.iter_mut().flat_map(|op| op.responses.iter_mut()) {
+        for m in &mut response.content {
+            m.index = media;
+            media += 1;
+        }
+        for h in &mut response.headers {
+            h.index = headers;
+            headers += 1;
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -485,7 +499,7 @@ pub fn header_text(v: &Value) -> Option<String> {
         Value::Null => None,
         other => {
             let mut out = Vec::new();
-            crate::respond::fake::write_value(&mut out, other, usize::MAX);
+            crate::util::json_text::write_value(&mut out, other, usize::MAX);
             String::from_utf8(out).ok()
         }
     }
@@ -526,9 +540,7 @@ fn lower_response(file: &std::path::Path, doc: &Value, status: StatusKey, r: &Va
                 schema: media.get("schema").map(|_| format!("{m_at}/schema")),
                 examples,
                 fixture: None,
-                validator: OnceLock::new(),
-                plan: OnceLock::new(),
-                fixed_bytes: OnceLock::new(),
+                index: 0,
             });
         }
     }
@@ -549,7 +561,7 @@ fn lower_response(file: &std::path::Path, doc: &Value, status: StatusKey, r: &Va
                         header_name,
                         schema: h.get("schema").map(|_| format!("{h_at}/schema")),
                         example,
-                        plan: OnceLock::new(),
+                        index: 0,
                     });
                 }
                 Err(e) => diags.push(Diagnostic::error(file, &h_at, e)),

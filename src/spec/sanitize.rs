@@ -88,7 +88,7 @@ fn pattern_error(pattern: &str) -> Option<String> {
     let compiled = jsonschema::options().with_draft(jsonschema::Draft::Draft202012).build(&schema);
     compiled
         .is_err()
-        .then(|| format!("pattern {} is not an ECMA-262 regular expression", crate::pipeline::validate::short(&format!("{pattern:?}"))))
+        .then(|| format!("pattern {} is not an ECMA-262 regular expression", crate::util::text::short(&format!("{pattern:?}"))))
 }
 
 /// Remove the keyword holding the bad value at `pointer`: the keyword itself, or the keyword

@@ -265,7 +265,7 @@ impl Default for MemoryCounter {
 
 impl WindowCounter for MemoryCounter {
     fn increment(&self, key: &str, window_start: u64, window: u64) -> u64 {
-        let shard = (crate::respond::fake::stable_hash(&[key.as_bytes()]) as usize) % SHARDS;
+        let shard = (crate::util::hash::stable_hash(&[key.as_bytes()]) as usize) % SHARDS;
         let mut map = self.shards[shard].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // Forget windows that ended, so idle tenants do not accumulate.
         if map.len() > 10_000 {

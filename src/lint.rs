@@ -1,11 +1,16 @@
 //! Spec linting: problems serving does not need to look for, found by `standin check`.
 //!
+//! Reads the spec with the eyes of the later stages (response validation, generation bounds,
+//! the sandbox's inferred resources, the route table), so it sits beside them, not in `spec/`.
+//!
 //! Takes a loaded [`Spec`]; hands back warnings ([`Diagnostic`]s with file and pointer):
 //! examples that break their own schema, formats standin does not check, schemas generation has
 //! to bound, `x-standin` actions naming operations or resources that do not exist, and route
 //! conflicts. Nothing here runs when serving.
 
-use super::{Diagnostic, Spec, View};
+use std::collections::HashMap;
+
+use crate::spec::{Diagnostic, Spec, View};
 
 /// Problems serving does not need to look for: examples that break their own schema, and route
 /// conflicts.
@@ -15,8 +20,7 @@ pub fn lint(spec: &Spec) -> Vec<Diagnostic> {
         for response in &op.responses {
             for media in &response.content {
                 let (Some(schema), false) = (&media.schema, media.examples.is_empty()) else { continue };
-                let validator = media.validator.get_or_init(|| spec.schemas.compile_pointer(View::Response, schema));
-                let Ok(validator) = validator else { continue };
+                let Ok(validator) = spec.schemas.compile_pointer(View::Response, schema) else { continue };
                 for (name, pointer) in &media.examples {
                     let Some(example) = spec.schemas.response.pointer(pointer) else { continue };
                     if let Some(err) = validator.iter_errors(example).next() {
@@ -28,7 +32,7 @@ pub fn lint(spec: &Spec) -> Vec<Diagnostic> {
                             format!(
                                 "example does not match its schema at {:?}: {}",
                                 err.instance_path().as_str(),
-                                crate::pipeline::validate::short(&err.to_string())
+                                crate::util::text::short(&err.to_string())
                             ),
                         ));
                     }
@@ -98,8 +102,8 @@ const KNOWN_FORMATS: [&str; 30] = [
 fn unknown_formats(spec: &Spec, out: &mut Vec<Diagnostic>) {
     let mut seen = std::collections::HashSet::new();
     let skip =
-        |k: &str| matches!(k, "examples" | "info" | "servers" | "tags") || k.starts_with("x-") || super::load::DATA_KEYS.contains(&k);
-    super::load::walk_objects(&spec.schemas.response, "", &skip, &mut |at, map| {
+        |k: &str| matches!(k, "examples" | "info" | "servers" | "tags") || k.starts_with("x-") || crate::spec::load::DATA_KEYS.contains(&k);
+    crate::spec::load::walk_objects(&spec.schemas.response, "", &skip, &mut |at, map| {
         if let Some(serde_json::Value::String(f)) = map.get("format") {
             if !KNOWN_FORMATS.contains(&f.as_str()) && seen.insert(f.clone()) {
                 out.push(Diagnostic::warning(
@@ -115,21 +119,25 @@ fn unknown_formats(spec: &Spec, out: &mut Vec<Diagnostic>) {
 /// Schemas generation has to bound: `minItems` above the array cap, patterns that cannot be
 /// generated (look-around, backreferences, or strings longer than 4,096 characters).
 fn generation_bounds(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let mut generatable: HashMap<String, bool> = HashMap::new();
     let skip =
-        |k: &str| matches!(k, "examples" | "info" | "servers" | "tags") || k.starts_with("x-") || super::load::DATA_KEYS.contains(&k);
-    super::load::walk_objects(&spec.schemas.response, "", &skip, &mut |at, map| {
-        if let Some(n) = map.get("minItems").and_then(serde_json::Value::as_u64).filter(|n| *n as usize > crate::respond::fake::MAX_ARRAY) {
+        |k: &str| matches!(k, "examples" | "info" | "servers" | "tags") || k.starts_with("x-") || crate::spec::load::DATA_KEYS.contains(&k);
+    crate::spec::load::walk_objects(&spec.schemas.response, "", &skip, &mut |at, map| {
+        if let Some(n) =
+            map.get("minItems").and_then(serde_json::Value::as_u64).filter(|n| *n as usize > crate::respond::generate::MAX_ARRAY)
+        {
             out.push(Diagnostic::warning(
                 &spec.file,
                 format!("{at}/minItems"),
                 format!(
                     "minItems {n}: generated arrays are capped at {} items, so generated bodies do not satisfy it",
-                    crate::respond::fake::MAX_ARRAY
+                    crate::respond::generate::MAX_ARRAY
                 ),
             ));
         }
         if let Some(p) = map.get("pattern").and_then(serde_json::Value::as_str) {
-            if !spec.patterns.generatable(p) {
+            let ok = *generatable.entry(p.to_string()).or_insert_with(|| crate::respond::generate::generatable(p));
+            if !ok {
                 out.push(Diagnostic::warning(&spec.file, format!("{at}/pattern"), format!("strings matching {p:?} cannot be generated (unsupported syntax, or longer than 4,096 characters); generated values are plain words")));
             }
         }

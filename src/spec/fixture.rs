@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::spec::model::{is_json_mime, Operation, StatusKey};
-use crate::spec::{Diagnostic, Schemas};
+use super::model::{is_json_mime, Operation, StatusKey};
+use super::{Diagnostic, Schemas};
 
 /// Attach every fixture in `dir` to its operation's response. Returns how many were attached.
 pub fn attach(dir: &Path, ops: &mut [Operation], schemas: &Schemas, diags: &mut Vec<Diagnostic>) -> usize {
@@ -82,8 +82,7 @@ pub fn attach(dir: &Path, ops: &mut [Operation], schemas: &Schemas, diags: &mut 
             }
         };
         if let Some(schema) = &media.schema {
-            let validator = media.validator.get_or_init(|| schemas.compile_pointer(crate::spec::View::Response, schema));
-            match validator {
+            match schemas.compile_pointer(super::View::Response, schema) {
                 Ok(v) => {
                     let mut bad = false;
                     for err in v.iter_errors(&body) {
@@ -94,7 +93,7 @@ pub fn attach(dir: &Path, ops: &mut [Operation], schemas: &Schemas, diags: &mut 
                             format!(
                                 "fixture does not match the response schema of {label} ({}): {}",
                                 response.status,
-                                crate::pipeline::validate::short(&err.to_string())
+                                crate::util::text::short(&err.to_string())
                             ),
                         ));
                     }

@@ -1,0 +1,83 @@
+//! What serving compiles from a spec's responses, owned by the serving side, not by the IR.
+//!
+//! Takes a loaded [`Spec`]; hands respond and the validation proxy, per response media type, its
+//! response validator, its generation [`Plan`] and its fixture or example serialized once, and
+//! per response header its value plan. The spec stays a pure model: nothing here is stored on it.
+//!
+//! # Implementation rationale
+//! Everything is compiled lazily, on first use, and kept. A response validator is expensive
+//! (GitHub's spec has thousands of responses, and building all of them would take seconds before
+//! the first request), and most operations of a big spec are never called in one session.
+//! [`Artifacts::new`] only allocates one empty slot per media type and header, found by their
+//! `index` in the IR.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Bytes;
+
+use super::generate::Plan;
+use crate::spec::model::{ResponseHeader, ResponseMedia};
+use crate::spec::{Spec, View};
+
+/// A response validator, or why the schema cannot be compiled.
+pub type CompiledValidator = Result<Arc<jsonschema::Validator>, String>;
+
+/// The artifacts of one spec's responses (built by the app next to the spec's route table).
+#[derive(Debug, Default)]
+pub struct Artifacts {
+    /// By [`ResponseMedia::index`].
+    media: Vec<MediaArtifacts>,
+    /// By [`ResponseHeader::index`].
+    headers: Vec<OnceLock<Plan>>,
+}
+
+/// What one response media type compiles to, each filled on first use.
+#[derive(Debug, Default)]
+pub struct MediaArtifacts {
+    validator: OnceLock<CompiledValidator>,
+    plan: OnceLock<Plan>,
+    fixed_bytes: OnceLock<Bytes>,
+}
+
+impl Artifacts {
+    /// Empty slots for every response media type and header of `spec` (nothing compiled yet).
+    pub fn new(spec: &Spec) -> Artifacts {
+        let responses = spec.operations.iter().flat_map(|op| op.responses.iter());
+        let (mut media, mut headers) = (0, 0);
+        for r in responses {
+            media = r.content.iter().map(|m| m.index + 1).fold(media, usize::max);
+            headers = r.headers.iter().map(|h| h.index + 1).fold(headers, usize::max);
+        }
+        Artifacts {
+            media: std::iter::repeat_with(MediaArtifacts::default).take(media).collect(),
+            headers: std::iter::repeat_with(OnceLock::new).take(headers).collect(),
+        }
+    }
+
+    /// The artifacts of `media` (a media type of the spec these were built for).
+    pub fn media(&self, media: &ResponseMedia) -> &MediaArtifacts {
+        &self.media[media.index]
+    }
+
+    /// The value plan of a header with a schema at `pointer`, compiled on first use.
+    pub fn header_plan(&self, spec: &Spec, header: &ResponseHeader, pointer: &str) -> &Plan {
+        self.headers[header.index].get_or_init(|| Plan::compile(&spec.schemas.response, pointer).named(&header.name))
+    }
+}
+
+impl MediaArtifacts {
+    /// The response validator of the schema at `pointer`, compiled on first use.
+    pub fn validator(&self, spec: &Spec, pointer: &str) -> &CompiledValidator {
+        self.validator.get_or_init(|| spec.schemas.compile_pointer(View::Response, pointer))
+    }
+
+    /// The generation plan of the schema at `pointer`, compiled on first use.
+    pub fn plan(&self, spec: &Spec, pointer: &str) -> &Plan {
+        self.plan.get_or_init(|| Plan::compile(&spec.schemas.response, pointer))
+    }
+
+    /// The fixed body (fixture, or else the first example), serialized by `encode` on first use.
+    pub fn fixed_bytes(&self, encode: impl FnOnce() -> Bytes) -> Bytes {
+        self.fixed_bytes.get_or_init(encode).clone()
+    }
+}
