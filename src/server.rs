@@ -86,6 +86,7 @@ impl Drop for RunningServer {
 pub async fn start(app: impl Into<Arc<App>>, addr: SocketAddr) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    crate::webhooks::serving_on(addr);
     let (tx, rx) = oneshot::channel::<()>();
     let live = Arc::new(LiveApp::new(app.into()));
     let router = axum::Router::new().fallback(handle_wrap).with_state(Arc::clone(&live));

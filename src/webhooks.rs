@@ -10,6 +10,18 @@
 //! Subscriptions come from the vendor's own API (a `subscribe` action, tenant-scoped) or from
 //! the command line (`serve --webhook URL[,SECRET]`, every tenant and event). The log is at
 //! `GET /__standin/webhooks`; `POST /__standin/webhooks/fire` emits any event by hand.
+//!
+//! # What an API client may subscribe
+//! Subscriptions made through the vendor's API come from clients, so standin must not become
+//! their HTTP proxy ([`check_url`]): only `http`/`https` URLs, no `user:password@`, and never
+//! standin's own listening address (a subscription to `/__standin/reset` would wipe every
+//! tenant; to any other path of its own, a delivery loop). Loopback and private receivers are
+//! allowed: a mock's webhooks usually go to a test receiver on localhost. The own-address check
+//! runs at subscription time and again before each delivery, on the resolved addresses (a name
+//! that later resolves to standin is caught then). Each tenant may hold
+//! [`MAX_SUBSCRIPTIONS_PER_TENANT`] subscriptions; at most [`MAX_IN_FLIGHT`] deliveries are in
+//! flight per mounted spec and [`MAX_QUEUED`] wait, later ones are logged as `dropped`.
+//! Subscriptions from the command line are the operator's and are not checked.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +37,81 @@ const LOG_SIZE: usize = 1_000;
 
 /// `x-standin.webhooks`, read with the spec (`spec::actions`).
 pub use crate::spec::actions::WebhookConfig;
+
+/// Subscriptions one tenant may create through the API.
+pub const MAX_SUBSCRIPTIONS_PER_TENANT: usize = 100;
+
+/// Deliveries sending at once, per mounted spec (each holds a connection).
+pub const MAX_IN_FLIGHT: usize = 64;
+
+/// Deliveries waiting or retrying beyond which new ones are dropped (logged as `dropped`).
+pub const MAX_QUEUED: usize = 10_000;
+
+/// Every address a standin server in this process listens on (several in tests).
+static OWN_ADDRESSES: RwLock<Vec<std::net::SocketAddr>> = RwLock::new(Vec::new());
+
+/// Note an address a server of this process listens on: webhooks never go there.
+pub fn serving_on(addr: std::net::SocketAddr) {
+    if let Ok(mut a) = OWN_ADDRESSES.write() {
+        if !a.contains(&addr) {
+            a.push(addr);
+        }
+    }
+}
+
+/// Whether `target` reaches a server of this process: the same port, on the bound address, a
+/// loopback or unspecified address, or (when bound to every interface) a private one.
+fn is_own(target: std::net::SocketAddr) -> bool {
+    let ip = target.ip().to_canonical();
+    let local = ip.is_loopback() || ip.is_unspecified();
+    OWN_ADDRESSES
+        .read()
+        .map(|own| {
+            own.iter().any(|a| {
+                let bound = a.ip().to_canonical();
+                let private = match ip {
+                    std::net::IpAddr::V4(v4) => v4.is_private() || v4.is_link_local(),
+                    std::net::IpAddr::V6(v6) => (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80,
+                };
+                a.port() == target.port() && (ip == bound || local || (bound.is_unspecified() && private))
+            })
+        })
+        .unwrap_or(false)
+}
+
+/// Why an API client may not subscribe `url` (see the module doc); `None` when it may.
+pub fn check_url(url: &str) -> Option<String> {
+    let Ok(parsed) = reqwest::Url::parse(url) else { return Some(format!("the webhook url {url:?} is not an absolute URL")) };
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Some(format!("the webhook url must be http or https, not {}", parsed.scheme()));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Some("the webhook url must not carry credentials (user:password@)".into());
+    }
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let Some(host) = parsed.host_str().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase()) else {
+        return Some("the webhook url has no host".into());
+    };
+    let ips: Vec<std::net::IpAddr> = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) if host == "localhost" || host.ends_with(".localhost") => vec![std::net::Ipv4Addr::LOCALHOST.into()],
+        Err(_) => Vec::new(), // a name: resolved and checked before each delivery
+    };
+    ips.into_iter().any(|ip| is_own((ip, port).into())).then(|| "the webhook url points at this standin server itself".into())
+}
+
+/// [`check_url`]'s own-address check on what the host resolves to now (before a delivery).
+async fn resolves_to_self(url: &str) -> bool {
+    let Ok(parsed) = reqwest::Url::parse(url) else { return false };
+    let Some(host) = parsed.host_str() else { return false };
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    match tokio::net::lookup_host((host, port)).await {
+        Ok(mut addrs) => addrs.any(is_own),
+        Err(_) => false, // the delivery fails on its own
+    }
+}
+
 
 /// One subscription.
 #[derive(Debug, Clone)]
@@ -46,6 +133,10 @@ pub struct Webhooks {
     /// Built on the first delivery: a TLS-capable client costs megabytes most runs never use.
     client: std::sync::OnceLock<reqwest::Client>,
     next: AtomicU64,
+    /// Deliveries sending now ([`MAX_IN_FLIGHT`] permits).
+    sending: Arc<tokio::sync::Semaphore>,
+    /// Deliveries not finished (waiting, sending or retrying).
+    queued: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl std::fmt::Debug for Webhooks {
@@ -62,6 +153,8 @@ impl Webhooks {
             log: Arc::new(Mutex::new(VecDeque::new())),
             client: std::sync::OnceLock::new(),
             next: AtomicU64::new(1),
+            sending: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
+            queued: Arc::default(),
         }
     }
 
@@ -77,7 +170,23 @@ impl Webhooks {
             .clone()
     }
 
-    /// Add a subscription; returns its id.
+    /// Add a subscription an API client asked for: refused (with the reason) when [`check_url`]
+    /// refuses its URL or the tenant has [`MAX_SUBSCRIPTIONS_PER_TENANT`] already.
+    pub fn subscribe_for(&self, tenant: &str, url: String, events: Vec<String>, secret: Option<String>) -> Result<String, String> {
+        if let Some(reason) = check_url(&url) {
+            return Err(reason);
+        }
+        let id = format!("wh_{:06}", self.next.fetch_add(1, Ordering::Relaxed));
+        // Counted and added under one lock: concurrent requests cannot pass the bound together.
+        let mut subs = self.subscriptions.write().map_err(|_| "the subscriptions are unavailable".to_string())?;
+        if subs.iter().filter(|s| s.tenant.as_deref() == Some(tenant)).count() >= MAX_SUBSCRIPTIONS_PER_TENANT {
+            return Err(format!("this tenant has {MAX_SUBSCRIPTIONS_PER_TENANT} webhook subscriptions already, the most it may hold"));
+        }
+        subs.push(Subscription { id: id.clone(), tenant: Some(tenant.to_string()), url, events, secret });
+        Ok(id)
+    }
+
+    /// Add a subscription (unchecked: the command line's); returns its id.
     pub fn subscribe(&self, tenant: Option<String>, url: String, events: Vec<String>, secret: Option<String>) -> String {
         let id = format!("wh_{:06}", self.next.fetch_add(1, Ordering::Relaxed));
         if let Ok(mut s) = self.subscriptions.write() {
@@ -117,14 +226,20 @@ impl Webhooks {
                 _ => None,
             });
             let body = payload.to_string();
+            let dropped = self.queued.load(Ordering::Relaxed) >= MAX_QUEUED;
+            let status = if dropped { "dropped" } else { "pending" };
             let entry =
-                json!({"id": delivery_id, "event": event, "subscription": sub.id, "url": sub.url, "status": "pending", "attempts": []});
+                json!({"id": delivery_id, "event": event, "subscription": sub.id, "url": sub.url, "status": status, "attempts": []});
             if let Ok(mut log) = self.log.lock() {
                 if log.len() >= LOG_SIZE {
                     log.pop_front();
                 }
                 log.push_back(entry);
             }
+            if dropped {
+                continue;
+            }
+            self.queued.fetch_add(1, Ordering::Relaxed);
             let job = Job {
                 id: delivery_id,
                 sub,
@@ -134,6 +249,8 @@ impl Webhooks {
                 backoff_ms: self.config.backoff_ms,
                 client: self.client(),
                 log: Arc::clone(&self.log),
+                sending: Arc::clone(&self.sending),
+                queued: Arc::clone(&self.queued),
             };
             runtime.spawn(job.run());
         }
@@ -155,17 +272,30 @@ struct Job {
     backoff_ms: u64,
     client: reqwest::Client,
     log: Arc<Mutex<VecDeque<Value>>>,
+    sending: Arc<tokio::sync::Semaphore>,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Job {
     async fn run(self) {
+        self.attempts().await;
+        self.queued.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    async fn attempts(&self) {
         let mut delay = Duration::from_millis(self.backoff_ms);
         for attempt in 0..=self.retries {
             if attempt > 0 {
                 tokio::time::sleep(delay).await;
                 delay = delay.saturating_mul(2);
             }
+            // A permit per attempt, not across the backoff sleeps.
+            let Ok(_permit) = self.sending.acquire().await else { return };
             let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            if self.sub.tenant.is_some() && resolves_to_self(&self.sub.url).await {
+                self.record(json!({"at": t, "error": "refused: the url resolves to this standin server"}), false, true);
+                return;
+            }
             let mut req =
                 self.client.post(&self.sub.url).header("content-type", "application/json").header("user-agent", "standin-webhooks");
             if let Some(secret) = &self.sub.secret {

@@ -7,11 +7,20 @@
 //! otherwise.
 //!
 //! # Implementation rationale
-//! The file is written as `{"log":{…,"entries":[` … `]}}`. Each new entry is written over the
-//! closing `]}}` together with a fresh closing, in one write: a crash or `kill -9` leaves the
-//! file with every entry answered so far and its closing brackets. Rewriting the whole file per
-//! entry, or writing the closing only at shutdown, was rejected: the first costs a full write per
-//! request, the second leaves a file no HAR reader opens after a crash.
+//! The file is written as `{"log":{…,"entries":[` on one line, then each entry on a line of its
+//! own (every line but the last entry's ends in `,`; JSON strings escape newlines, so an entry never spans
+//! lines), then the closing `]}}`. Each new entry is written over the closing together with a
+//! fresh closing, in one `write_all` at the closing's offset: between entries the file is always
+//! a complete HAR document. Rewriting the whole file per entry, or writing the closing only at
+//! shutdown, was rejected: the first costs a full write per request, the second leaves a file no
+//! HAR reader opens after a crash.
+//!
+//! A write the process dies in (a `kill -9` during a multi-page entry: the kernel may have
+//! copied only some pages) can leave the file ending in part of one entry and no closing. No
+//! in-place scheme avoids that without a rename per entry; instead [`read`] recovers such a file:
+//! every complete entry line is kept, the torn last line is dropped with a warning. Only the
+//! entry being written when the process died is lost, and it had not been answered yet (the
+//! recorder answers after the write, see [`super::journal`]).
 //!
 //! Reading is lenient (HAR files from browsers and proxies leave out `cache`, `timings`,
 //! `cookies`…): only `request.method`, `request.url` and `response.status` are required.
@@ -207,10 +216,21 @@ impl Entry {
     }
 }
 
-/// Read a HAR file. Errors name the file and, for a bad entry, its pointer.
+/// Read a HAR file. Errors name the file and, for a bad entry, its pointer. A file standin was
+/// writing when it died mid-entry is read up to its last complete entry, with a warning (see
+/// the module doc).
 pub fn read(path: &Path) -> Result<Vec<Entry>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let doc: Value = serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+    let doc: Value = match serde_json::from_str(&text) {
+        Ok(doc) => doc,
+        Err(e) => match recover_torn(&text) {
+            Some((doc, dropped)) => {
+                tracing::warn!("{}: the recording ends in a torn entry ({dropped} bytes, cut by a crash while it was written); read up to the last complete entry", path.display());
+                doc
+            }
+            None => return Err(format!("{}: not JSON: {e}", path.display())),
+        },
+    };
     let Some(Value::Array(list)) = doc.pointer("/log/entries") else {
         return Err(format!("{}#/log/entries: not a HAR file (no entries array)", path.display()));
     };
@@ -220,11 +240,33 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, String> {
         .collect()
 }
 
+/// A HAR file in standin's line layout whose last entry is torn: the document made of its
+/// complete entries, and how many bytes were dropped. `None` when it is not in that layout.
+fn recover_torn(text: &str) -> Option<(Value, usize)> {
+    let mut lines = text.split('\n');
+    let head = lines.next()?;
+    if !head.starts_with("{\"log\":") || !head.ends_with("\"entries\":[") {
+        return None;
+    }
+    let mut doc: Value = serde_json::from_str(&format!("{head}]}}}}")).ok()?;
+    let mut entries = Vec::new();
+    let mut kept = head.len();
+    for line in lines {
+        let Ok(entry) = serde_json::from_str::<Value>(line.strip_suffix(',').unwrap_or(line)) else { break };
+        entries.push(entry);
+        kept += 1 + line.len();
+    }
+    *doc.pointer_mut("/log/entries")? = Value::Array(entries);
+    Some((doc, text.len().saturating_sub(kept)))
+}
+
 /// An open HAR file.
 #[derive(Debug)]
 pub struct HarFile {
     file: File,
     entries: u64,
+    /// Where the closing `]}}` starts: the next entry is written there.
+    close_at: u64,
 }
 
 impl HarFile {
@@ -244,10 +286,11 @@ impl HarFile {
         file.write_all(open.as_bytes())?;
         file.write_all(CLOSE)?;
         file.sync_data()?;
-        Ok(HarFile { file, entries: 0 })
+        Ok(HarFile { file, entries: 0, close_at: open.len() as u64 })
     }
 
-    /// Append one exchange, keeping the file complete.
+    /// Append one exchange, keeping the file complete: entry and new closing in one write over
+    /// the old closing (see the module doc for a write cut short).
     pub fn append(&mut self, e: &Exchange, keep_secrets: bool) -> std::io::Result<()> {
         let mut bytes = Vec::with_capacity(1024 + e.request_body.len() + e.response_body.len());
         if self.entries > 0 {
@@ -256,9 +299,10 @@ impl HarFile {
         bytes.push(b'\n');
         serde_json::to_writer(&mut bytes, &entry(e, keep_secrets))?;
         bytes.extend_from_slice(CLOSE);
-        self.file.seek(SeekFrom::End(-(CLOSE.len() as i64)))?;
+        self.file.seek(SeekFrom::Start(self.close_at))?;
         self.file.write_all(&bytes)?;
         self.file.flush()?;
+        self.close_at += (bytes.len() - CLOSE.len()) as u64;
         self.entries += 1;
         Ok(())
     }
@@ -430,6 +474,33 @@ mod tests {
         let doc: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(doc["log"]["version"], "1.2");
         assert_eq!(doc["log"]["creator"]["name"], "standin");
+    }
+
+    #[test]
+    fn a_file_torn_in_its_last_entry_reads_up_to_the_last_complete_entry() {
+        let dir = std::env::temp_dir().join(format!("standin-har-torn-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("torn.har");
+        let mut file = HarFile::create(&path).unwrap();
+        file.append(&exchange(1), false).unwrap();
+        file.append(&exchange(2), false).unwrap();
+        let whole = std::fs::read(&path).unwrap();
+        // The separator `,\n` never occurs inside an entry (strings escape newlines).
+        let second = whole.windows(2).rposition(|w| w == b",\n").unwrap();
+        // Every cut inside the second entry, and one just after the first entry's closing.
+        let mut reads = Vec::new();
+        for cut in [second, second + 1, second + 2, second + 40, whole.len() - CLOSE.len() - 1, whole.len() - 3] {
+            std::fs::write(&path, &whole[..cut]).unwrap();
+            reads.push((cut, read(&path).map(|e| e.iter().map(|e| e.standin.as_ref().unwrap().id).collect::<Vec<_>>())));
+        }
+        std::fs::write(&path, "{\"log\": {\"entries\": [").unwrap();
+        let foreign = read(&path);
+        std::fs::remove_dir_all(&dir).ok();
+        for (cut, got) in &reads[..5] {
+            assert_eq!(got.as_deref(), Ok(&[1][..]), "cut at {cut}");
+        }
+        assert_eq!(reads[5].1.as_deref(), Ok(&[1, 2][..]), "a torn closing alone loses nothing");
+        assert!(foreign.is_err_and(|e| e.contains("not JSON")), "files of other layouts are not guessed at");
     }
 
     #[test]

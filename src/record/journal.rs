@@ -1,8 +1,10 @@
 //! The [`Recorder`]: the journal of recent exchanges, the HAR file, the completion line and the
 //! contract report, all kept by one writer thread.
 //!
-//! Takes [`Exchange`]s from the request path through a channel: the request path only pays for
-//! a send, and never wakes the writer (it polls; reads of the journal flush it first). Hands
+//! Takes [`Exchange`]s from the request path through a channel: without a HAR file the request
+//! path only pays for a send, and never wakes the writer (it polls; reads of the journal flush
+//! it first). With a HAR file it wakes the writer and waits until the entry is written (see
+//! below). Hands
 //! on the journal (the last `capacity` exchanges, for `GET /__standin/requests` and
 //! `/__standin/violations`), HAR entries (when recording), one `tracing` event per exchange on
 //! [`EXCHANGE_TARGET`] (the completion line, in the chosen [`LogFormat`]), and per operation
@@ -12,6 +14,18 @@
 //! A writer thread rather than a lock around the journal on the request path: many requests
 //! finish at once on a busy server, and only the writer ever touches the file. Reads of the
 //! journal (admin calls) lock it briefly; the request path never does.
+//!
+//! # Durability of the HAR file
+//! When recording, [`Recorder::record`] hands the exchange over with an acknowledgement, wakes
+//! the writer and waits (asynchronously, the worker thread is free meanwhile) until the entry is
+//! written to the file, so the response leaves only once its entry is in the kernel's page
+//! cache: a `kill -9` at any later instant finds it in the file. Not `fsync`ed: the threat is the
+//! process dying, not the machine; a power cut may lose the last entries. Exchanges that finish
+//! together are written by one wake-up of the writer (group commit), each in one write call (see
+//! [`super::har`] for why the file stays readable). Cost: one thread hand-off and one `write`
+//! per exchange on the response's path: +0.2 to +0.3 ms median per request, measured on a debug
+//! build on a busy 2-core machine (sequential keep-alive GETs). Without a HAR file
+//! nothing waits: the journal is memory only and the previous polling hand-off is kept.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
@@ -65,8 +79,9 @@ pub struct RecordOptions {
 
 enum Message {
     /// Allocated once on the request path and kept as is in the journal (numbered by the
-    /// writer while it is still the only reference).
-    Exchange(Arc<Exchange>),
+    /// writer while it is still the only reference); the sender, when recording a HAR file, is
+    /// told once its entry is written.
+    Exchange(Arc<Exchange>, Option<tokio::sync::oneshot::Sender<()>>),
     Flush(mpsc::Sender<()>),
     Close,
 }
@@ -120,6 +135,8 @@ struct Writer {
     next_id: u64,
     batch: Vec<Arc<Exchange>>,
     acks: Vec<mpsc::Sender<()>>,
+    /// Request paths waiting for their HAR entry to be written.
+    written: Vec<tokio::sync::oneshot::Sender<()>>,
     evicted: Vec<Arc<Exchange>>,
 }
 
@@ -152,7 +169,8 @@ impl Writer {
         use tokio::sync::mpsc::error::TryRecvError;
         while self.batch.len() < BATCH {
             match self.rx.try_recv() {
-                Ok(Message::Exchange(mut ex)) => {
+                Ok(Message::Exchange(mut ex, ack)) => {
+                    self.written.extend(ack);
                     if let Some(e) = Arc::get_mut(&mut ex) {
                         e.id = self.next_id;
                         if self.har.is_none() {
@@ -184,6 +202,10 @@ impl Writer {
                 }
             }
             log_line(self.options.log, ex);
+        }
+        // Written (or recording stopped): the responses may leave.
+        for ack in self.written.drain(..) {
+            let _ = ack.send(());
         }
         let mut report = self.report.lock().unwrap_or_else(PoisonError::into_inner);
         for ex in &self.batch {
@@ -243,6 +265,7 @@ impl Recorder {
             next_id: 1,
             batch: Vec::with_capacity(BATCH),
             acks: Vec::new(),
+            written: Vec::new(),
             evicted: Vec::new(),
         };
         let writer = std::thread::Builder::new().name("standin-recorder".into()).spawn(move || writer.run())?;
@@ -275,9 +298,20 @@ impl Recorder {
         j.get(i).filter(|e| e.id == id).cloned()
     }
 
-    /// Hand an exchange to the writer (never blocks).
-    pub fn record(&self, exchange: Exchange) {
-        let _ = self.tx.send(Message::Exchange(Arc::new(exchange)));
+    /// Hand an exchange to the writer. Without a HAR file it returns at once; with one it
+    /// resolves once the entry is written (the module doc's durability section), so the caller
+    /// sends the response after that.
+    pub async fn record(&self, exchange: Exchange) {
+        if !self.records_har {
+            let _ = self.tx.send(Message::Exchange(Arc::new(exchange), None));
+            return;
+        }
+        let (ack, written) = tokio::sync::oneshot::channel();
+        if self.tx.send(Message::Exchange(Arc::new(exchange), Some(ack))).is_ok() {
+            self.thread.unpark();
+            // An error means the writer is gone (closed): nothing more to wait for.
+            let _ = written.await;
+        }
     }
 
     /// Wait until everything recorded so far is written.

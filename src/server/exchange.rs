@@ -202,6 +202,6 @@ async fn finish(
         // Only the HAR writer redacts; a shared reference count per request costs otherwise.
         secrets: if recorder.records_har() { mount.map(|m| Arc::clone(&m.secrets)).unwrap_or_default() } else { Default::default() },
     };
-    recorder.record(exchange);
+    recorder.record(exchange).await;
     response
 }

@@ -8,6 +8,18 @@
 //! file is placed under `/x-standin-bundle/<n>` of the root document and the reference rewritten
 //! to point there. Inlining would loop forever on recursive schemas that span files; a bundle
 //! keeps them as references, which the validator and the generator already handle.
+//!
+//! # What a spec may make standin read
+//! A spec is input, possibly someone else's. Every file is read with a size cap checked while
+//! reading ([`MAX_SPEC_BYTES`]; `metadata().len()` is 0 for `/dev/zero` and pipes). A `$ref`
+//! target must be a regular file (not `/dev/zero`, `/dev/stdin`, a FIFO, a directory) under the
+//! root spec's folder, symlinks resolved first, or under a folder named in the
+//! [`REF_ROOTS_ENV`] variable (`:`-separated): a spec cannot read `/etc/passwd` or `~/.ssh` into
+//! the served documents. The root spec and overlays, named by the user, may be any readable file
+//! (a pipe from `<(…)` too), size-capped all the same. Flow collections (`[`, `{`) nested deeper
+//! than [`MAX_FLOW_DEPTH`] are refused by a pre-scan before the YAML parser sees the text:
+//! libyaml's cost grows with the square of the depth (100,000 brackets took 23 s), and the
+//! deserializer refuses anything past 128 levels anyway.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,17 +34,102 @@ pub use crate::util::pointer::{deref, encode_pointer, get as pointer, push_token
 /// The key of the root document under which referenced files are bundled.
 pub const BUNDLE_KEY: &str = "x-standin-bundle";
 
-/// Files larger than this are refused before parsing (a spec is text; GitHub's is 13 MB).
-const MAX_SPEC_BYTES: u64 = 256 * 1024 * 1024;
+/// Files larger than this are refused, checked while reading (a spec is text; GitHub's is
+/// 13 MB, MS Graph's 47 MB).
+pub const MAX_SPEC_BYTES: u64 = 256 * 1024 * 1024;
 
-/// Read and parse one YAML or JSON file.
+/// Deepest nesting of YAML flow collections (`[…]`, `{…}`) read (see the module doc).
+pub const MAX_FLOW_DEPTH: usize = 256;
+
+/// Folders besides the root spec's that `$ref`s may read from, `:`-separated.
+pub const REF_ROOTS_ENV: &str = "STANDIN_REF_ROOTS";
+
+/// Read and parse one YAML or JSON file (the root spec or an overlay: any readable file).
 pub fn read_document(path: &Path) -> Result<Value, Diagnostic> {
-    let meta = std::fs::metadata(path).map_err(|e| Diagnostic::error(path, "", format!("cannot read file: {e}")))?;
-    if meta.len() > MAX_SPEC_BYTES {
-        return Err(Diagnostic::error(path, "", format!("file is {} bytes, over the {MAX_SPEC_BYTES}-byte limit", meta.len())));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| Diagnostic::error(path, "", format!("cannot read file: {e}")))?;
+    let file = std::fs::File::open(path).map_err(|e| Diagnostic::error(path, "", format!("cannot read file: {e}")))?;
+    let text = read_capped(path, file)?;
     parse_document(path, &text)
+}
+
+/// The whole of `file` as text, refused past [`MAX_SPEC_BYTES`] without reading further.
+fn read_capped(path: &Path, file: std::fs::File) -> Result<String, Diagnostic> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    file.take(MAX_SPEC_BYTES + 1).read_to_end(&mut bytes).map_err(|e| Diagnostic::error(path, "", format!("cannot read file: {e}")))?;
+    if bytes.len() as u64 > MAX_SPEC_BYTES {
+        return Err(Diagnostic::error(path, "", format!("file is over the {MAX_SPEC_BYTES}-byte limit ({} MiB)", MAX_SPEC_BYTES >> 20)));
+    }
+    String::from_utf8(bytes).map_err(|e| Diagnostic::error(path, "", format!("cannot read file: not UTF-8 text ({e})")))
+}
+
+/// What kind of file `t` is, for a message (`a character device`).
+fn kind_of(t: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Whether flow collections in YAML `text` nest deeper than `limit`: the line where they do.
+///
+/// Two counts, either can trip it: one that skips quoted scalars and comments (a quote opens
+/// only where a scalar can start), and one that counts every bracket. The first alone is blinded
+/// by a stray quote that never closes, the second alone by closing brackets inside strings; a
+/// false alarm needs hundreds of unbalanced brackets inside strings or block scalars.
+fn flow_depth_over(text: &str, limit: usize) -> Option<usize> {
+    let (mut aware, mut plain, mut line) = (0usize, 0usize, 1usize);
+    // `last`: the last byte that was not a space (or a newline); `prev`: the byte before.
+    let (mut quote, mut last, mut prev) = (None::<u8>, b'\n', b'\n');
+    let mut bytes = text.bytes().peekable();
+    while let Some(b) = bytes.next() {
+        if b == b'\n' {
+            line += 1;
+        }
+        match b {
+            b'[' | b'{' => plain += 1,
+            b']' | b'}' => plain = plain.saturating_sub(1),
+            _ => {}
+        }
+        match (quote, b) {
+            // An escaped character (a newline is left to the loop, which counts it).
+            (Some(b'"'), b'\\') => {
+                bytes.next_if(|&c| c != b'\n');
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') if matches!(last, b'\n' | b':' | b'-' | b'[' | b'{' | b',' | b'?') => quote = Some(b),
+            (None, b'#') if prev.is_ascii_whitespace() => {
+                // A comment, to the end of the line.
+                while let Some(&c) = bytes.peek() {
+                    if c == b'\n' {
+                        break;
+                    }
+                    bytes.next();
+                }
+            }
+            (None, b'[' | b'{') => aware += 1,
+            (None, b']' | b'}') => aware = aware.saturating_sub(1),
+            _ => {}
+        }
+        if aware > limit || plain > limit {
+            return Some(line);
+        }
+        if b == b'\n' || !b.is_ascii_whitespace() {
+            last = b;
+        }
+        prev = b;
+    }
+    None
 }
 
 /// Parse YAML or JSON text. JSON is tried first when the text looks like JSON (it is ~5x faster).
@@ -46,6 +143,13 @@ pub fn parse_document(path: &Path, text: &str) -> Result<Value, Diagnostic> {
             }
             Err(_) => {} // fall through: YAML is a superset of JSON
         }
+    }
+    if let Some(line) = flow_depth_over(text, MAX_FLOW_DEPTH) {
+        return Err(Diagnostic::error(
+            path,
+            "",
+            format!("invalid YAML at line {line}: flow collections (`[`, `{{`) nested deeper than {MAX_FLOW_DEPTH} levels"),
+        ));
     }
     let mut yaml: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| {
         let at = e.location().map(|l| format!(" at line {} column {}", l.line(), l.column())).unwrap_or_default();
@@ -61,8 +165,11 @@ pub fn parse_document(path: &Path, text: &str) -> Result<Value, Diagnostic> {
 /// Returns the problems found (unreadable files, bad references); the document is still usable
 /// for collecting further problems.
 pub fn bundle(root_path: &Path, root: &mut Value) -> Vec<Diagnostic> {
-    let mut bundler = Bundler { files: HashMap::new(), docs: Vec::new(), diags: Vec::new() };
     let base = root_path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+    let extra = std::env::var_os(REF_ROOTS_ENV).unwrap_or_default();
+    let roots = std::iter::once(base.clone()).chain(std::env::split_paths(&extra)).filter_map(|r| r.canonicalize().ok()).collect();
+    let mut bundler = Bundler { files: HashMap::new(), docs: Vec::new(), diags: Vec::new(), roots };
     bundler.rewrite(root, &base, root_path, "", "");
     // Referenced files are processed breadth-first; each may reference more files.
     let mut next = 0;
@@ -89,6 +196,8 @@ struct Bundler {
     /// Bundled files, in index order; a document is taken out while it is being rewritten.
     docs: Vec<(PathBuf, Value)>,
     diags: Vec<Diagnostic>,
+    /// Folders `$ref` targets must be under (canonical): the root spec's and [`REF_ROOTS_ENV`].
+    roots: Vec<PathBuf>,
 }
 
 impl Bundler {
@@ -156,7 +265,7 @@ impl Bundler {
         let index = match self.files.get(&canonical) {
             Some(&i) => i,
             None => {
-                let doc = match read_document(&canonical) {
+                let doc = match self.read_target(&canonical, file, at) {
                     Ok(d) => d,
                     Err(d) => {
                         self.diags.push(d);
@@ -170,6 +279,37 @@ impl Bundler {
             }
         };
         Some(format!("#/{BUNDLE_KEY}/{index}{fragment}"))
+    }
+
+    /// Read a `$ref` target (canonical path): a regular file under one of the roots. Errors
+    /// name the referring file and pointer, and the target.
+    fn read_target(&self, target: &Path, file: &Path, at: &str) -> Result<Value, Diagnostic> {
+        // `stat` first: opening a FIFO would block until something writes to it; the open file
+        // is checked again (it may have been swapped in between).
+        let cannot = |e: std::io::Error| Diagnostic::error(file, at, format!("referenced file {} cannot be read: {e}", target.display()));
+        let irregular = |kind| {
+            Diagnostic::error(
+                file,
+                at,
+                format!("referenced file {} is {}: references are read only from regular files", target.display(), kind_of(kind)),
+            )
+        };
+        let kind = std::fs::metadata(target).map_err(cannot)?.file_type();
+        if !kind.is_file() {
+            return Err(irregular(kind));
+        }
+        if !self.roots.iter().any(|r| target.starts_with(r)) {
+            let root = self.roots.first().map_or_else(String::new, |r| format!(" {}", r.display()));
+            return Err(Diagnostic::error(file, at, format!("referenced file {} is outside the spec's folder{root}: references are read only under it (name more folders in {REF_ROOTS_ENV}, `:`-separated)", target.display())));
+        }
+        let handle = std::fs::File::open(target).map_err(cannot)?;
+        let kind = handle.metadata().map_err(cannot)?.file_type();
+        if !kind.is_file() {
+            return Err(irregular(kind));
+        }
+        let text = read_capped(target, handle)
+            .map_err(|d| Diagnostic::error(file, at, format!("referenced file {}: {}", target.display(), d.message)))?;
+        parse_document(target, &text)
     }
 }
 

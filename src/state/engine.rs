@@ -127,7 +127,9 @@ impl Sandbox {
             _ => Vec::new(),
         };
         let secret = actions::render(&sub.secret, &ctx).as_str().map(str::to_string);
-        let id = self.webhooks.subscribe(Some(tenant_key.to_string()), url.clone(), events.clone(), secret);
+        let id = self.webhooks.subscribe_for(tenant_key, url.clone(), events.clone(), secret).map_err(|message| {
+            Rejection::invalid_request(StatusCode::BAD_REQUEST, vec![Problem { location: "body.url".into(), message, keyword: None }])
+        })?;
         Ok(Some(serde_json::json!({"id": id, "url": url, "events": events})))
     }
 

@@ -284,3 +284,87 @@ async fn snapshot_what_a_client_sent() {
         .unwrap();
     insta::assert_json_snapshot!(t.server.sent(), { "[].headers.authorization" => "[credentials]" });
 }
+
+/// `kill -9` right after an answer, with no pause: the answer left only once its entry was in
+/// the file, so the HAR has it. Several rounds, since the loss this guards against was a race.
+#[test]
+fn kill_9_right_after_one_answer_finds_it_in_the_har() {
+    let dir = std::env::temp_dir().join(format!("standin-har-k9-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    for round in 0..5 {
+        let file = dir.join(format!("one-{round}.har"));
+        let (mut child, url) = serve(&["--spec", "specs/bench.yaml", "--record", file.to_str().unwrap()]);
+        let status = rt.block_on(async {
+            let r =
+                standin::tls::client().get(format!("{url}/api/agent/deals?limit={}", round + 1)).header("x-api-key", "ke_live_k9").send();
+            r.await.unwrap().status()
+        });
+        child.kill().unwrap(); // SIGKILL
+        let _ = child.wait();
+        assert_eq!(status, 200);
+        let entries = standin::record::har::read(&file).expect("the HAR parses after kill -9");
+        assert_eq!(entries.len(), 1, "round {round}: the answered exchange is in the HAR");
+        assert_eq!(entries[0].path_and_query(), format!("/api/agent/deals?limit={}", round + 1));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Large entries written while the process is killed: the file reads back (a torn last entry
+/// at worst, dropped with a warning) and holds every exchange a client got an answer for.
+#[test]
+fn kill_9_under_load_with_large_entries_keeps_every_answered_exchange_readable() {
+    use std::sync::{Arc, Mutex};
+    let dir = std::env::temp_dir().join(format!("standin-har-k9-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let body = Arc::new(format!("{{\"customerName\": \"{}\"}}", "x".repeat(400 * 1024)));
+    for round in 0..3u64 {
+        let file = dir.join(format!("load-{round}.har"));
+        let (mut child, url) = serve(&["--spec", "specs/bench.yaml", "--record", file.to_str().unwrap()]);
+        let answered: Arc<Mutex<Vec<u64>>> = Arc::default();
+        rt.block_on(async {
+            let c = standin::tls::client();
+            let senders: Vec<_> = (0..4u64)
+                .map(|task| {
+                    let (c, url, body, answered) = (c.clone(), url.clone(), Arc::clone(&body), Arc::clone(&answered));
+                    tokio::spawn(async move {
+                        for n in 0.. {
+                            let seq = task * 1_000_000 + n;
+                            let r = c
+                                .post(format!("{url}/api/agent/deals?seq={seq}"))
+                                .header("x-api-key", "ke_live_k9")
+                                .header("content-type", "application/json")
+                                .body(body.as_str().to_owned());
+                            match r.send().await {
+                                Ok(_) => answered.lock().unwrap().push(seq),
+                                Err(_) => break,
+                            }
+                        }
+                    })
+                })
+                .collect();
+            // Kill mid-stream: once answers flow (a loaded machine may take a while), a little later.
+            for _ in 0..200 {
+                if !answered.lock().unwrap().is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100 + 97 * round)).await;
+            child.kill().unwrap(); // SIGKILL
+            for s in senders {
+                let _ = s.await;
+            }
+        });
+        let _ = child.wait();
+        let entries = standin::record::har::read(&file).expect("the HAR reads back after kill -9 mid-write");
+        let recorded: std::collections::HashSet<String> = entries.iter().map(|e| e.path_and_query().to_string()).collect();
+        let answered = answered.lock().unwrap().clone();
+        assert!(!answered.is_empty(), "round {round}: some requests were answered before the kill");
+        for seq in &answered {
+            assert!(recorded.contains(&format!("/api/agent/deals?seq={seq}")), "round {round}: answered exchange {seq} is missing");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -117,3 +117,85 @@ fn every_generated_body_validates_against_its_schema() {
         failures.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
     );
 }
+
+/// A spec in a fresh folder of its own, with `extra` files beside it; returns its path.
+fn spec_dir(name: &str, spec: &str, extra: &[(&str, &str)]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("standin-specs-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (file, text) in extra {
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+    std::fs::write(dir.join("spec.yaml"), spec).unwrap();
+    dir.join("spec.yaml")
+}
+
+/// A spec whose one response schema is `$ref: <target>`.
+fn spec_referencing(target: &str) -> String {
+    format!(
+        "openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n  /a:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema:\n                $ref: '{target}'\n"
+    )
+}
+
+const REF_POINTER: &str = "/paths/~1a/get/responses/200/content/application~1json/schema/$ref";
+
+#[test]
+fn refs_to_devices_fifos_and_files_outside_the_spec_folder_are_refused_naming_file_and_pointer() {
+    let fifo_dir = std::env::temp_dir().join(format!("standin-specs-fifo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&fifo_dir);
+    std::fs::create_dir_all(&fifo_dir).unwrap();
+    let fifo = fifo_dir.join("pipe.yaml");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let outside = std::env::temp_dir().join(format!("standin-specs-outside-{}.yaml", std::process::id()));
+    std::fs::write(&outside, "type: string\n").unwrap();
+    let cases = [
+        ("/dev/zero", "is a character device"),
+        ("/dev/urandom", "is a character device"),
+        // A device, a pipe or nothing, depending on how the tests run: refused or unreadable.
+        ("/dev/stdin", "read"),
+        ("../", "is a directory"),
+        (outside.to_str().unwrap(), "is outside the spec's folder"),
+        ("../../../../../../../../etc/hostname", "is outside the spec's folder"),
+    ];
+    for (i, (target, expected)) in cases.iter().enumerate() {
+        let path = spec_dir(&format!("ref{i}"), &spec_referencing(target), &[]);
+        let started = std::time::Instant::now();
+        let err = Spec::load(&path, &LoadOptions::default()).expect_err(target);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{target}: refused at once");
+        let d = err.errors.iter().find(|d| d.severity == Severity::Error).unwrap();
+        assert_eq!((d.file.as_path(), d.pointer.as_str()), (path.as_path(), REF_POINTER), "{target}: {err}");
+        assert!(d.message.contains(expected), "{target}: {d}");
+    }
+    // A FIFO inside the spec's folder: refused without blocking on the open.
+    let path = fifo_dir.join("spec.yaml");
+    std::fs::write(&path, spec_referencing("pipe.yaml")).unwrap();
+    let err = Spec::load(&path, &LoadOptions::default()).expect_err("fifo");
+    assert!(err.to_string().contains("is a FIFO") && err.to_string().contains(REF_POINTER), "{err}");
+    // Files under the spec's folder still load, subfolders included.
+    let path = spec_dir("ok", &spec_referencing("schemas/s.yaml"), &[]);
+    std::fs::create_dir_all(path.parent().unwrap().join("schemas")).unwrap();
+    std::fs::write(path.parent().unwrap().join("schemas/s.yaml"), "type: string\n").unwrap();
+    Spec::load(&path, &LoadOptions::default()).unwrap();
+    std::fs::remove_dir_all(&fifo_dir).ok();
+    std::fs::remove_file(&outside).ok();
+}
+
+#[test]
+fn deeply_nested_flow_yaml_is_refused_at_once_naming_the_file_and_line() {
+    let bomb = format!("openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths: {{}}\nx-bomb: {}\n", "[".repeat(100_000));
+    let path = spec_dir("deep", &bomb, &[]);
+    let started = std::time::Instant::now();
+    let err = Spec::load(&path, &LoadOptions::default()).expect_err("too deep");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
+    let d = &err.errors[0];
+    assert_eq!(d.file, path);
+    assert!(d.message.contains("line 4") && d.message.contains("nested deeper than 256"), "{d}");
+    // Closing brackets inside quoted strings do not hide the depth, nor a stray quote before.
+    let sneaky =
+        format!("openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths: {{}}\nx-a: rock 'n roll\nx-bomb: {}\n", "[ \"]\", ".repeat(300));
+    let err = Spec::load(&spec_dir("sneaky", &sneaky, &[]), &LoadOptions::default()).expect_err("too deep");
+    assert!(err.to_string().contains("nested deeper than 256"), "{err}");
+    // Ordinary flow collections, brackets in strings and comments are fine.
+    let fine = "openapi: 3.0.3\ninfo: {title: 't [', version: '1'}\npaths: {}\nx-a: [[1, 2], {b: \"]]]]\"}] # [[[[\n";
+    Spec::load(&spec_dir("fine", fine, &[]), &LoadOptions::default()).unwrap();
+}

@@ -109,3 +109,97 @@ async fn events_fired_by_hand_reach_command_line_subscriptions() {
     assert!(payload["id"].is_string() && payload["createdAt"].is_string());
     assert!(headers.contains_key("x-bi369-signature"));
 }
+
+#[tokio::test]
+async fn subscriptions_to_other_schemes_credentials_or_standin_itself_are_refused_with_the_vendors_error() {
+    let t = TestServer::stateful("specs/benchwork.yaml", Some("fixtures/benchwork")).await;
+    let own = t.url("");
+    let port = own.rsplit(':').next().unwrap().trim_end_matches('/').to_string();
+    let auth = |r: reqwest::RequestBuilder| r.header("authorization", "Bearer bw_live_ssrf");
+    for url in [
+        format!("{own}/__standin/reset"),
+        format!("http://localhost:{port}/__standin/reset"),
+        format!("http://[::1]:{port}/api/v1/workflows"),
+        format!("http://0.0.0.0:{port}/"),
+        "ftp://127.0.0.1/x".to_string(),
+        "file:///etc/passwd".to_string(),
+        "http://user:pw@127.0.0.1:9/hook".to_string(),
+    ] {
+        let (status, _, body) = parts(
+            auth(t.post_json("/api/v1/webhooks", &json!({"url": url, "events": ["execution.completed"], "secret": "s"})))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 400, "{url}: {body}");
+        assert!(body.to_string().contains("webhook url"), "{url}: the reason is given: {body}");
+    }
+    // A loopback receiver on another port is what a test suite uses: allowed.
+    let rx = receiver(0).await;
+    let (status, _, body) = parts(
+        auth(t.post_json("/api/v1/webhooks", &json!({"url": rx.url, "events": ["execution.completed"], "secret": "s"})))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn a_tenant_holds_a_bounded_number_of_subscriptions() {
+    let options =
+        standin::pipeline::Options { body_limit: 1 << 20, record: Some(Default::default()), rate_limit_off: true, ..Default::default() };
+    let t = TestServer::with("specs/benchwork.yaml", Some("fixtures/benchwork"), options).await;
+    let post = |key: &'static str| {
+        t.post_json("/api/v1/webhooks", &json!({"url": "http://127.0.0.1:9/hook", "events": ["execution.completed"], "secret": "s"}))
+            .header("authorization", format!("Bearer {key}"))
+    };
+    for i in 0..standin::webhooks::MAX_SUBSCRIPTIONS_PER_TENANT {
+        assert_eq!(post("bw_live_many").send().await.unwrap().status(), 200, "subscription {i}");
+    }
+    let (status, _, body) = parts(post("bw_live_many").send().await.unwrap()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("subscriptions already"), "{body}");
+    assert_eq!(post("bw_live_other").send().await.unwrap().status(), 200, "other tenants are not affected");
+}
+
+#[tokio::test]
+async fn deliveries_in_flight_are_bounded() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // A slow receiver that notes the most deliveries it held at once.
+    let (now, most, done) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (n, m, d) = (Arc::clone(&now), Arc::clone(&most), Arc::clone(&done));
+    let app = axum::Router::new().fallback(move || {
+        let (n, m, d) = (Arc::clone(&n), Arc::clone(&m), Arc::clone(&d));
+        async move {
+            m.fetch_max(n.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            n.fetch_sub(1, Ordering::SeqCst);
+            d.fetch_add(1, Ordering::SeqCst);
+            axum::http::StatusCode::OK
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let spec = load("specs/bi369.yaml", Some("fixtures/bi369"));
+    let (app, _) =
+        standin::pipeline::App::new(vec![Arc::new(spec)], standin::pipeline::Options { body_limit: 1 << 20, ..Default::default() });
+    let hooks = &app.mounts[0].sandbox.as_ref().unwrap().webhooks;
+    for _ in 0..200 {
+        hooks.subscribe(None, url.clone(), vec![], None);
+    }
+    let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let r = standin::tls::client()
+        .post(format!("{}/__standin/webhooks/fire", server.url()))
+        .body(json!({"event": "invoice.overdue", "data": {"id": 1}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(wait_for(|| done.load(Ordering::SeqCst) == 200).await, "every delivery arrives: {}", done.load(Ordering::SeqCst));
+    let most = most.load(Ordering::SeqCst);
+    assert!(most <= standin::webhooks::MAX_IN_FLIGHT && most > 1, "at most {} at once, saw {most}", standin::webhooks::MAX_IN_FLIGHT);
+}
