@@ -112,7 +112,6 @@ async fn resolves_to_self(url: &str) -> bool {
     }
 }
 
-
 /// One subscription.
 #[derive(Debug, Clone)]
 pub struct Subscription {

@@ -150,7 +150,7 @@ async fn subscriptions_to_other_schemes_credentials_or_standin_itself_are_refuse
 #[tokio::test]
 async fn a_tenant_holds_a_bounded_number_of_subscriptions() {
     let options =
-        standin::pipeline::Options { body_limit: 1 << 20, record: Some(Default::default()), rate_limit_off: true, ..Default::default() };
+        standin::app::Options { body_limit: 1 << 20, record: Some(Default::default()), rate_limit_off: true, ..Default::default() };
     let t = TestServer::with("specs/benchwork.yaml", Some("fixtures/benchwork"), options).await;
     let post = |key: &'static str| {
         t.post_json("/api/v1/webhooks", &json!({"url": "http://127.0.0.1:9/hook", "events": ["execution.completed"], "secret": "s"}))
@@ -185,8 +185,7 @@ async fn deliveries_in_flight_are_bounded() {
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     let spec = load("specs/bi369.yaml", Some("fixtures/bi369"));
-    let (app, _) =
-        standin::pipeline::App::new(vec![Arc::new(spec)], standin::pipeline::Options { body_limit: 1 << 20, ..Default::default() });
+    let (app, _) = standin::app::App::new(vec![Arc::new(spec)], standin::app::Options { body_limit: 1 << 20, ..Default::default() });
     let hooks = &app.mounts[0].sandbox.as_ref().unwrap().webhooks;
     for _ in 0..200 {
         hooks.subscribe(None, url.clone(), vec![], None);
