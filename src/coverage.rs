@@ -312,7 +312,7 @@ impl Coverage {
         report.summary.requests = t.requests;
         report.summary.unmatched = report.unmatched.requests;
         report.timeline = TimelineReport {
-            started_at: t.timeline.start_ms.map(|ms| crate::respond::fake::format_rfc3339((ms / 1000) as i64)),
+            started_at: t.timeline.start_ms.map(|ms| crate::util::time::format_rfc3339((ms / 1000) as i64)),
             started_ms: t.timeline.start_ms,
             bucket_ms: t.timeline.width_ms.max(1_000),
             buckets: t

@@ -11,10 +11,13 @@
 //! routes/    RouteTable::build once; lookup → RouteMatch (404 / 405 + Allow)
 //! pipeline/  handle_wrap → handle: route → validate → respond; Rejection → error envelope
 //! state/     stateful sandbox: inferred resources, per-tenant CRUD store seeded from fixtures
-//! respond/   source precedence: Prefer example > fixture > spec example > generated (fake)
+//! respond/   source precedence: Prefer example > fixture > spec example > generated (generate/);
+//!            Artifacts: response validators, plans, fixed bodies, compiled on first use
+//! util/      leaf helpers: JSON pointers and text, hashing, time, {{…}} templates
 //! server.rs  bind, serve, graceful shutdown
 //! coverage.rs contract coverage, tallied by the journal's writer; ui/ the inspector page and
 //!            the HTML coverage report (`/__standin/ui`, `serve --report-html`)
+//! lint.rs    `check`: spec problems serving does not look for (reads every stage)
 //! cli/       serve, check, routes
 //! ```
 //!

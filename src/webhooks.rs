@@ -104,11 +104,11 @@ impl Webhooks {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
-        let now_secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let now_secs = crate::util::time::unix_secs();
         for sub in subs {
             let n = self.next.fetch_add(1, Ordering::Relaxed);
             let delivery_id = format!("evt_{n:08}");
-            let now = crate::respond::fake::format_rfc3339(now_secs as i64);
+            let now = crate::util::time::format_rfc3339(now_secs as i64);
             let payload = crate::spec::ext::fill_placeholders(&self.config.payload, &|name| match name {
                 "id" => Some(Value::String(delivery_id.clone())),
                 "event" => Some(Value::String(event.to_string())),
@@ -165,7 +165,7 @@ impl Job {
                 tokio::time::sleep(delay).await;
                 delay = delay.saturating_mul(2);
             }
-            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let t = crate::util::time::unix_secs();
             let mut req =
                 self.client.post(&self.sub.url).header("content-type", "application/json").header("user-agent", "standin-webhooks");
             if let Some(secret) = &self.sub.secret {

@@ -374,7 +374,7 @@ impl Recorder {
 fn summary(e: &Exchange) -> Value {
     json!({
         "id": e.id,
-        "startedAt": crate::respond::fake::format_rfc3339((e.started_ms / 1000) as i64),
+        "startedAt": crate::util::time::format_rfc3339((e.started_ms / 1000) as i64),
         "durationMs": e.duration_us as f64 / 1000.0,
         "method": e.method.as_str(),
         "path": e.path,

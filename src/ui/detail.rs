@@ -73,7 +73,7 @@ pub fn detail(app: &App, e: &Exchange) -> Value {
     let kept = !e.response_headers.is_empty() || !e.response_body.is_empty();
     json!({
         "id": e.id,
-        "startedAt": crate::respond::fake::format_rfc3339((e.started_ms / 1000) as i64),
+        "startedAt": crate::util::time::format_rfc3339((e.started_ms / 1000) as i64),
         "startedMs": e.started_ms,
         "durationMs": e.duration_us as f64 / 1000.0,
         "method": e.method.as_str(),
