@@ -17,11 +17,14 @@
 //! proxy.rs    serve --upstream: forward and check both directions (in the pipeline's place)
 //! reject.rs   Rejection, the one error type, and its envelopes
 //! state/      stateful sandbox: inferred resources, per-tenant CRUD store seeded from fixtures
-//! respond/    source precedence: Prefer example > fixture > spec example > generated (fake)
+//! respond/    source precedence: Prefer example > fixture > spec example > generated (generate/);
+//!             Artifacts: response validators, plans, fixed bodies, compiled on first use
 //! record/     the journal, its log line, HAR recording, replay and verify
 //! coverage.rs contract coverage, tallied by the journal's writer; ui/ the inspector page and
 //!             the HTML coverage report (`/__standin/ui`, `serve --report-html`)
-//! util/       helpers that import nothing of ours (JSON pointers, …)
+//! util/       leaf helpers, importing nothing of ours: JSON pointers and text, hashing, time,
+//!             {{…}} templates
+//! lint.rs     `check`: spec problems serving does not look for (reads every stage)
 //! cli/        serve, check, routes, record/replay/verify, completions, man
 //! ```
 //!

@@ -212,7 +212,7 @@ impl Webhooks {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
-        let now_secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let now_secs = crate::util::time::unix_secs();
         for sub in subs {
             let n = self.next.fetch_add(1, Ordering::Relaxed);
             let delivery_id = format!("evt_{n:08}");
@@ -290,7 +290,7 @@ impl Job {
             }
             // A permit per attempt, not across the backoff sleeps.
             let Ok(_permit) = self.sending.acquire().await else { return };
-            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let t = crate::util::time::unix_secs();
             if self.sub.tenant.is_some() && resolves_to_self(&self.sub.url).await {
                 self.record(json!({"at": t, "error": "refused: the url resolves to this standin server"}), false, true);
                 return;

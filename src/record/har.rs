@@ -336,9 +336,7 @@ fn body_text(bytes: &[u8]) -> (String, Option<String>) {
 
 /// `2026-12-03T10:00:00.123Z`.
 fn started_date_time(started_ms: u64) -> String {
-    let secs = crate::util::time::format_rfc3339((started_ms / 1000) as i64);
-    let whole = secs.strip_suffix('Z').unwrap_or(&secs);
-    format!("{whole}.{:03}Z", started_ms % 1000)
+    crate::util::time::format_rfc3339_millis(started_ms)
 }
 
 /// The HAR entry of an exchange.

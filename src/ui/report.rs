@@ -32,7 +32,7 @@ pub fn html(report: &Report) -> String {
     out.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n");
     let _ = writeln!(out, "<title>{}</title>", esc(&title));
     let _ = writeln!(out, "<style>\n{REPORT_CSS}</style>\n</head>\n<body class=\"cov-page\">");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let now = crate::util::time::unix_secs();
     let _ = writeln!(out, "<p class=\"cov-generated\">standin · written {}</p>", esc(&crate::util::time::format_rfc3339(now as i64)));
     out.push_str(&fragment(report));
     out.push_str("</body>\n</html>\n");

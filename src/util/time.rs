@@ -53,6 +53,13 @@ pub fn format_rfc3339(secs: i64) -> String {
     String::from_utf8(out.to_vec()).unwrap_or_default()
 }
 
+/// Format Unix milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` (HAR's `startedDateTime`).
+pub fn format_rfc3339_millis(ms: u64) -> String {
+    let secs = format_rfc3339((ms / 1000) as i64);
+    let whole = secs.strip_suffix('Z').unwrap_or(&secs);
+    format!("{whole}.{:03}Z", ms % 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +70,6 @@ mod tests {
         assert_eq!(format_rfc3339(951_782_400 + 86_399), "2000-02-29T23:59:59Z");
         assert_eq!(format_rfc3339(1_767_225_599), "2025-12-31T23:59:59Z");
         assert_eq!(format_rfc3339(1_705_309_200), "2024-01-15T09:00:00Z");
+        assert_eq!(format_rfc3339_millis(1_705_309_200_007), "2024-01-15T09:00:00.007Z");
     }
 }
