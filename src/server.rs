@@ -86,7 +86,7 @@ impl Drop for RunningServer {
 pub async fn start(app: impl Into<Arc<App>>, addr: SocketAddr) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    crate::webhooks::serving_on(addr);
+    let own = crate::webhooks::serving_on(addr);
     let (tx, rx) = oneshot::channel::<()>();
     let live = Arc::new(LiveApp::new(app.into()));
     let router = axum::Router::new().fallback(handle_wrap).with_state(Arc::clone(&live));
@@ -97,6 +97,7 @@ pub async fn start(app: impl Into<Arc<App>>, addr: SocketAddr) -> std::io::Resul
         idle: limits.idle_timeout,
     };
     let task = tokio::spawn(async move {
+        let _own = own; // webhooks refuse this address while the server runs
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 let _ = rx.await;

@@ -50,11 +50,25 @@ pub const MAX_QUEUED: usize = 10_000;
 /// Every address a standin server in this process listens on (several in tests).
 static OWN_ADDRESSES: RwLock<Vec<std::net::SocketAddr>> = RwLock::new(Vec::new());
 
-/// Note an address a server of this process listens on: webhooks never go there.
-pub fn serving_on(addr: std::net::SocketAddr) {
+/// Note an address a server of this process listens on: webhooks never go there while the
+/// returned guard lives (the server's task holds it; a port freed may be a test receiver's next).
+pub fn serving_on(addr: std::net::SocketAddr) -> ServingOn {
     if let Ok(mut a) = OWN_ADDRESSES.write() {
-        if !a.contains(&addr) {
-            a.push(addr);
+        a.push(addr);
+    }
+    ServingOn(addr)
+}
+
+/// Keeps an address in the own-address list until dropped (see [`serving_on`]).
+#[derive(Debug)]
+pub struct ServingOn(std::net::SocketAddr);
+
+impl Drop for ServingOn {
+    fn drop(&mut self) {
+        if let Ok(mut a) = OWN_ADDRESSES.write() {
+            if let Some(i) = a.iter().position(|x| *x == self.0) {
+                a.swap_remove(i);
+            }
         }
     }
 }

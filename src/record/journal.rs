@@ -48,6 +48,16 @@ const BATCH: usize = 256;
 /// Violations kept per operation for the report (the count of calls is not bounded).
 const MAX_REPORTED_VIOLATIONS: usize = 100;
 
+/// Problems kept per violation in the report: the first ones, then `moreProblems: <count>`.
+pub const MAX_REPORTED_PROBLEMS: usize = 20;
+
+/// Problems an exchange keeps in the journal (the HAR file has them all).
+pub const MAX_JOURNAL_PROBLEMS: usize = 100;
+
+/// Bytes of a problem's message kept in the report and the journal (a message can quote the
+/// offending value).
+const MAX_MESSAGE: usize = 1024;
+
 /// How the completion line is written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LogFormat {
@@ -72,8 +82,9 @@ pub struct RecordOptions {
     /// Keep credentials in the recording (`--record-secrets`).
     pub keep_secrets: bool,
     /// Keep each response's headers and body in the journal for the inspector page's detail
-    /// view (`serve` default; `--no-journal-responses` off). Without a HAR file, bodies past
-    /// [`crate::ui::KEPT_BODY`] are cut by the writer (off the request path).
+    /// view (`serve` default; `--no-journal-responses` off). The journal keeps request and
+    /// response bodies up to [`crate::ui::KEPT_BODY`] bytes (cut by the writer, off the request
+    /// path, after the HAR file got them whole).
     pub keep_responses: bool,
 }
 
@@ -173,9 +184,6 @@ impl Writer {
                     self.written.extend(ack);
                     if let Some(e) = Arc::get_mut(&mut ex) {
                         e.id = self.next_id;
-                        if self.har.is_none() {
-                            crate::ui::bound_body(&mut e.response_body);
-                        }
                     }
                     self.next_id += 1;
                     self.batch.push(ex);
@@ -212,11 +220,18 @@ impl Writer {
             let entry = report_entry(&mut report, ex);
             entry.calls += 1;
             if !ex.violations.is_empty() && entry.violations.len() < MAX_REPORTED_VIOLATIONS {
-                entry.violations.push(json!({"exchange": ex.id, "status": ex.status, "problems": ex.violations}));
+                entry.violations.push(reported_violation(ex));
             }
         }
         drop(report);
         self.coverage.observe(&self.batch);
+        // The journal is memory: bodies and problem lists are cut to bounds here, after the HAR
+        // file and the tallies have seen them whole.
+        for ex in &mut self.batch {
+            if let Some(e) = Arc::get_mut(ex) {
+                bound_for_journal(e);
+            }
+        }
         let mut journal = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
         for ex in self.batch.drain(..) {
             if journal.len() >= self.capacity {
@@ -227,6 +242,51 @@ impl Writer {
         drop(journal);
         // Old exchanges are freed outside the lock.
         self.evicted.clear();
+    }
+}
+
+/// A violation as the report keeps it: the first [`MAX_REPORTED_PROBLEMS`] problems, messages
+/// cut to [`MAX_MESSAGE`], and how many more there were.
+fn reported_violation(ex: &Exchange) -> Value {
+    let problems: Vec<Value> = ex
+        .violations
+        .iter()
+        .take(MAX_REPORTED_PROBLEMS)
+        .map(|p| {
+            let mut p = p.clone();
+            cut_message(&mut p.message);
+            serde_json::to_value(p).unwrap_or(Value::Null)
+        })
+        .collect();
+    let mut v = json!({"exchange": ex.id, "status": ex.status, "problems": problems});
+    if ex.violations.len() > MAX_REPORTED_PROBLEMS {
+        v["moreProblems"] = Value::from(ex.violations.len() - MAX_REPORTED_PROBLEMS);
+    }
+    v
+}
+
+/// Cut `message` to [`MAX_MESSAGE`] bytes (on a character boundary), marked with `…`.
+fn cut_message(message: &mut String) {
+    if message.len() > MAX_MESSAGE {
+        let mut end = MAX_MESSAGE;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
+}
+
+/// What the journal keeps of an exchange: bodies cut to [`crate::ui::KEPT_BODY`] bytes plus
+/// one (the truncation marker the inspector reads), at most [`MAX_JOURNAL_PROBLEMS`] problems
+/// with their messages cut.
+fn bound_for_journal(e: &mut Exchange) {
+    crate::ui::bound_body(&mut e.request_body);
+    crate::ui::bound_body(&mut e.response_body);
+    e.violations.truncate(MAX_JOURNAL_PROBLEMS);
+    e.violations.shrink_to_fit();
+    for p in &mut e.violations {
+        cut_message(&mut p.message);
     }
 }
 
@@ -367,7 +427,11 @@ impl Recorder {
                 } else {
                     serde_json::from_slice(&e.request_body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&e.request_body).into_owned()))
                 };
-                json!({"method": e.method.as_str(), "path": e.path, "query": e.query, "headers": headers, "body": body, "status": e.status, "operation": e.operation.as_deref()})
+                let mut sent = json!({"method": e.method.as_str(), "path": e.path, "query": e.query, "headers": headers, "body": body, "status": e.status, "operation": e.operation.as_deref()});
+                if e.request_body.len() > crate::ui::KEPT_BODY {
+                    sent["bodyTruncated"] = Value::Bool(true); // the journal keeps the first bytes only
+                }
+                sent
             })
             .collect()
     }
@@ -464,5 +528,50 @@ mod tests {
         assert_eq!(text_line(&e), "GET /api/v1/tags?limit=0 400 0.4ms - (1 violations)");
         let e = Exchange { query: None, status: 200, violations: Vec::new(), source: Some("fixture".into()), ..e };
         assert_eq!(text_line(&e), "GET /api/v1/tags 200 0.4ms fixture");
+    }
+
+    #[test]
+    fn the_journal_and_report_keep_bounded_bodies_and_problems_while_the_har_keeps_them_whole() {
+        let dir = std::env::temp_dir().join(format!("standin-journal-bounds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let har = dir.join("bounds.har");
+        let problem =
+            |i: usize| crate::pipeline::reject::Problem { location: format!("body.k{i}"), message: "m".repeat(5000), keyword: None };
+        let big = axum::body::Bytes::from(vec![b'x'; 9 << 20]);
+        let exchange = Exchange {
+            id: 0,
+            started_ms: 0,
+            duration_us: 1,
+            method: axum::http::Method::POST,
+            path: "/a".into(),
+            query: None,
+            request_headers: Default::default(),
+            request_body: big.clone(),
+            status: 400,
+            response_headers: Default::default(),
+            response_body: big,
+            operation: Some(Arc::from("op")),
+            source: None,
+            violations: (0..500).map(problem).collect(),
+            tenant: None,
+            secrets: Arc::default(),
+        };
+        let recorder = Recorder::start(RecordOptions { har: Some(har.clone()), ..Default::default() }).unwrap();
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(recorder.record(exchange));
+        let kept = recorder.exchange(1).unwrap();
+        let report = recorder.report();
+        recorder.close();
+        let entries = super::super::har::read(&har).unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+
+        assert_eq!((kept.request_body.len(), kept.response_body.len()), (crate::ui::KEPT_BODY + 1, crate::ui::KEPT_BODY + 1));
+        assert_eq!(kept.violations.len(), MAX_JOURNAL_PROBLEMS);
+        assert!(kept.violations[0].message.len() <= MAX_MESSAGE + 3, "messages are cut");
+        let v = &report["op"].violations[0];
+        assert_eq!(v["problems"].as_array().unwrap().len(), MAX_REPORTED_PROBLEMS);
+        assert_eq!(v["moreProblems"], 500 - MAX_REPORTED_PROBLEMS);
+        let whole = &entries[0];
+        assert_eq!(whole.request.body_size, 9 << 20, "the HAR keeps the whole body");
+        assert_eq!(whole.standin.as_ref().unwrap().violations.len(), 500);
     }
 }
