@@ -535,8 +535,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("standin-journal-bounds-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let har = dir.join("bounds.har");
-        let problem =
-            |i: usize| crate::pipeline::reject::Problem { location: format!("body.k{i}"), message: "m".repeat(5000), keyword: None };
+        let problem = |i: usize| crate::reject::Problem { location: format!("body.k{i}"), message: "m".repeat(5000), keyword: None };
         let big = axum::body::Bytes::from(vec![b'x'; 9 << 20]);
         let exchange = Exchange {
             id: 0,
