@@ -7,17 +7,19 @@
 use std::collections::HashMap;
 
 use axum::http::{HeaderMap, StatusCode};
-use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::{Map, Number, Value};
 
 use crate::reject::{Problem, Rejection};
-use crate::spec::convert::{FORBIDDEN_MARKER, FORBIDDEN_PROPERTIES};
 use crate::spec::model::{is_form_mime, is_json_mime, schema_type, Operation, ParamLocation, ParamShape};
 use crate::spec::Spec;
 
 /// Longest message kept from the validator (instances can be large), and its shortening.
 pub use crate::util::text::short;
 use crate::util::text::MAX_MESSAGE;
+
+mod messages;
+use messages::push_problems;
+pub use messages::static_keyword;
 
 /// [`short`] for a message already owned (no copy when it fits).
 fn shorten(msg: String) -> String {
@@ -421,244 +423,9 @@ pub fn invalid_status(spec: &Spec, op: &Operation) -> StatusCode {
     }
 }
 
-/// Add the problems one validator error stands for, each with a readable location.
-fn push_problems(err: &jsonschema::ValidationError<'_>, instance: &Value, root: Option<&str>, out: &mut Vec<Problem>) {
-    let keyword = static_keyword(err.kind().keyword());
-    let location = readable_location(err.instance_path().as_str(), instance, root);
-    match err.kind() {
-        ValidationErrorKind::Required { property } => {
-            let name = property.as_str().map_or_else(|| property.to_string(), str::to_string);
-            out.push(Problem { location: child(location, &name), message: "is required".into(), keyword: Some(keyword) });
-        }
-        ValidationErrorKind::AdditionalProperties { unexpected } | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
-            for name in unexpected {
-                out.push(Problem {
-                    location: child(location.clone(), name),
-                    message: "is not a declared property and additional properties are not allowed".into(),
-                    keyword: Some(keyword.clone()),
-                });
-            }
-        }
-        // A readOnly/writeOnly refusal clause (see spec::convert): name each property sent.
-        ValidationErrorKind::Not { schema } if schema.get(FORBIDDEN_MARKER).is_some() => {
-            let flag = schema.get(FORBIDDEN_MARKER).and_then(Value::as_str).unwrap_or_default();
-            let names = schema.get(FORBIDDEN_PROPERTIES).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
-            let here = crate::spec::load::pointer(instance, err.instance_path().as_str());
-            for n in names.iter().filter_map(Value::as_str).filter(|n| here.is_some_and(|h| h.get(*n).is_some())) {
-                out.push(Problem {
-                    location: child(location.clone(), n),
-                    message: format!("is {flag} and must not be sent in a request"),
-                    keyword: Some(static_keyword(flag)),
-                });
-            }
-        }
-        _ => out.push(Problem { location, message: message(err), keyword: Some(keyword) }),
-    }
-}
-
-/// The message of one validator error: jsonschema's own wording, [`short`]ened, written here for
-/// the common kinds. jsonschema's `Display` renders the instance through the formatting
-/// machinery (about 2,000 instructions a message, the largest cost of a 400) and renders all of
-/// it before it is cut: a type error on a 1 MB body rendered 1 MB.
-fn message(err: &jsonschema::ValidationError<'_>) -> String {
-    // Past this many bytes a message has more than MAX_MESSAGE characters (4 bytes at most each),
-    // so `short` cuts it where it would cut the whole text.
-    const ENOUGH: usize = 4 * MAX_MESSAGE + 4;
-    let instance: &Value = err.instance();
-    let mut out = Vec::with_capacity(64);
-    let value = |out: &mut Vec<u8>, v: &Value| crate::util::json_text::write_value(out, v, ENOUGH);
-    let plural = |n: u64, one: &'static str, many: &'static str| if n == 1 { one } else { many };
-    match err.kind() {
-        ValidationErrorKind::Type { kind: TypeKind::Single(t) } => {
-            value(&mut out, instance);
-            out.extend_from_slice(b" is not of type \"");
-            out.extend_from_slice(t.as_str().as_bytes());
-            out.push(b'"');
-        }
-        ValidationErrorKind::Type { kind: TypeKind::Multiple(types) } => {
-            value(&mut out, instance);
-            out.extend_from_slice(b" is not of types ");
-            for (i, t) in types.iter().enumerate() {
-                if i > 0 {
-                    out.extend_from_slice(b", ");
-                }
-                out.push(b'"');
-                out.extend_from_slice(t.as_str().as_bytes());
-                out.push(b'"');
-            }
-        }
-        ValidationErrorKind::Enum { options } => {
-            let Some(options) = options.as_array() else { return short(&err.to_string()) };
-            value(&mut out, instance);
-            out.extend_from_slice(b" is not one of ");
-            // jsonschema shows three options, or two and a count.
-            let shown = if options.len() <= 3 { options.len() } else { 2 };
-            for (i, option) in options.iter().take(shown).enumerate() {
-                out.extend_from_slice(match i {
-                    0 => b"",
-                    _ if i == options.len() - 1 => b" or ",
-                    _ => b", ",
-                });
-                value(&mut out, option);
-            }
-            if shown < options.len() {
-                out.extend_from_slice(format!(" or {} other candidates", options.len() - shown).as_bytes());
-            }
-        }
-        ValidationErrorKind::Pattern { pattern } => {
-            value(&mut out, instance);
-            out.extend_from_slice(b" does not match \"");
-            out.extend_from_slice(pattern.as_bytes());
-            out.push(b'"');
-        }
-        ValidationErrorKind::Format { format } => {
-            value(&mut out, instance);
-            out.extend_from_slice(b" is not a \"");
-            out.extend_from_slice(format.as_bytes());
-            out.push(b'"');
-        }
-        ValidationErrorKind::Minimum { limit }
-        | ValidationErrorKind::Maximum { limit }
-        | ValidationErrorKind::ExclusiveMinimum { limit }
-        | ValidationErrorKind::ExclusiveMaximum { limit } => {
-            value(&mut out, instance);
-            out.extend_from_slice(match err.kind() {
-                ValidationErrorKind::Minimum { .. } => b" is less than the minimum of ",
-                ValidationErrorKind::Maximum { .. } => b" is greater than the maximum of ",
-                ValidationErrorKind::ExclusiveMinimum { .. } => b" is less than or equal to the minimum of ",
-                _ => b" is greater than or equal to the maximum of ",
-            });
-            value(&mut out, limit);
-        }
-        ValidationErrorKind::MinLength { limit } | ValidationErrorKind::MaxLength { limit } => {
-            let longer = matches!(err.kind(), ValidationErrorKind::MaxLength { .. });
-            value(&mut out, instance);
-            out.extend_from_slice(
-                format!(" is {} than {limit} character{}", if longer { "longer" } else { "shorter" }, plural(*limit, "", "s")).as_bytes(),
-            );
-        }
-        ValidationErrorKind::MinItems { limit } | ValidationErrorKind::MaxItems { limit } => {
-            let more = matches!(err.kind(), ValidationErrorKind::MaxItems { .. });
-            value(&mut out, instance);
-            out.extend_from_slice(
-                format!(" has {} than {limit} item{}", if more { "more" } else { "less" }, plural(*limit, "", "s")).as_bytes(),
-            );
-        }
-        ValidationErrorKind::Constant { expected_value } => {
-            value(&mut out, expected_value);
-            out.extend_from_slice(b" was expected");
-        }
-        _ => return short(&err.to_string()),
-    }
-    // Only whole UTF-8 sequences were written (strings are cut at character boundaries).
-    shorten(String::from_utf8(out).unwrap_or_default())
-}
-
-/// The keyword as a `'static` string when it is one standin knows, so a problem costs no
-/// allocation for it.
-pub fn static_keyword(keyword: &str) -> std::borrow::Cow<'static, str> {
-    // A `match` on the text: the compiler dispatches on length first (a linear scan of the list
-    // compared up to 48 strings per problem).
-    macro_rules! known {
-        ($($k:literal),* $(,)?) => {
-            match keyword {
-                $($k => std::borrow::Cow::Borrowed($k),)*
-                other => std::borrow::Cow::Owned(other.to_string()),
-            }
-        };
-    }
-    known!(
-        "$ref",
-        "additionalItems",
-        "additionalProperties",
-        "allOf",
-        "anyOf",
-        "const",
-        "contains",
-        "contentEncoding",
-        "contentMediaType",
-        "contentSchema",
-        "dependentRequired",
-        "dependentSchemas",
-        "enum",
-        "exclusiveMaximum",
-        "exclusiveMinimum",
-        "false",
-        "falseSchema",
-        "format",
-        "if",
-        "items",
-        "maxContains",
-        "maxItems",
-        "maxLength",
-        "maxProperties",
-        "maximum",
-        "minContains",
-        "minItems",
-        "minLength",
-        "minProperties",
-        "minimum",
-        "multipleOf",
-        "not",
-        "oneOf",
-        "pattern",
-        "prefixItems",
-        "propertyNames",
-        "readOnly",
-        "required",
-        "type",
-        "unevaluatedItems",
-        "unevaluatedProperties",
-        "uniqueItems",
-        "writeOnly",
-        "dependencies",
-        "patternProperties",
-        "properties",
-        "then",
-        "else",
-        "$dynamicRef",
-    )
-}
-
-fn child(mut location: String, name: &str) -> String {
-    if !location.is_empty() {
-        location.push('.');
-    }
-    location.push_str(name);
-    location
-}
-
-/// `/items/0/sku` → `body.items[0].sku`; `/query/limit` → `query.limit`.
-fn readable_location(pointer: &str, instance: &Value, root: Option<&str>) -> String {
-    let mut out = String::with_capacity(root.map_or(0, str::len) + pointer.len() + 24);
-    out.push_str(root.unwrap_or(""));
-    // Only a token of digits can be an array index; without one, the instance need not be walked.
-    let may_index = pointer.split('/').skip(1).any(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()));
-    let mut current = may_index.then_some(instance);
-    for token in pointer.split('/').skip(1) {
-        let token = crate::spec::error::unescaped(token);
-        let token = token.as_ref();
-        match current {
-            Some(Value::Array(items)) => {
-                out.push('[');
-                out.push_str(token);
-                out.push(']');
-                current = token.parse::<usize>().ok().and_then(|i| items.get(i));
-            }
-            other => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(token);
-                current = other.and_then(|v| v.get(token));
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use super::messages::{message, readable_location};
     use super::*;
     use serde_json::json;
 
