@@ -20,7 +20,7 @@
 //! respond/    source precedence: Prefer example > fixture > spec example > generated (generate/);
 //!             Artifacts: response validators, plans, fixed bodies, compiled on first use
 //! record/     the journal, its log line, HAR recording, replay and verify
-//! coverage.rs contract coverage, tallied by the journal's writer; ui/ the inspector page and
+//! coverage/   contract coverage, tallied by the journal's writer; ui/ the inspector page and
 //!             the HTML coverage report (`/__standin/ui`, `serve --report-html`)
 //! util/       leaf helpers, importing nothing of ours: JSON pointers and text, hashing, time,
 //!             {{…}} templates
