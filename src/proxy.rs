@@ -64,56 +64,8 @@ pub async fn forward(upstream: &(String, reqwest::Client), mount: Option<&Mount>
     let status = upstream_resp.status();
     let headers = upstream_resp.headers().clone();
     let bytes = upstream_resp.bytes().await.unwrap_or_default();
-    // --- Check the answer against the spec.
     if let Some((m, o)) = op {
-        match o.response_for(status.as_u16()) {
-            None => violations.push(Problem {
-                location: "response.status".into(),
-                message: format!("{status} is not a declared response of {}", o.label()),
-                keyword: Some("status".into()),
-            }),
-            Some(declared) => {
-                let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-                let base_ct = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-                let media = declared.content.iter().find(|c| c.mime == base_ct).or_else(|| {
-                    declared
-                        .content
-                        .iter()
-                        .find(|c| crate::spec::model::is_json_mime(&c.mime) && crate::spec::model::is_json_mime(&base_ct))
-                });
-                match media {
-                    None if !declared.content.is_empty() && !bytes.is_empty() => violations.push(Problem {
-                        location: "response.header.content-type".into(),
-                        message: format!("{ct:?} is not a declared media type of this response"),
-                        keyword: Some("contentType".into()),
-                    }),
-                    Some(media) if crate::spec::model::is_json_mime(&base_ct) => {
-                        if let Some(schema) = &media.schema {
-                            let validator = m.artifacts.media(media).validator(&m.spec, schema);
-                            match (validator, serde_json::from_slice::<serde_json::Value>(&bytes)) {
-                                (Ok(v), Ok(instance)) => {
-                                    for err in v.iter_errors(&instance) {
-                                        let at = err.instance_path().as_str().replace('/', ".");
-                                        violations.push(Problem {
-                                            location: format!("response.body{at}"),
-                                            message: crate::pipeline::validate::short(&err.to_string()),
-                                            keyword: Some(crate::pipeline::validate::static_keyword(err.kind().keyword())),
-                                        });
-                                    }
-                                }
-                                (_, Err(e)) => violations.push(Problem {
-                                    location: "response.body".into(),
-                                    message: format!("malformed JSON: {e}"),
-                                    keyword: Some("json".into()),
-                                }),
-                                (Err(_), _) => {}
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
+        check_response(m, o, status, &headers, &bytes, &mut violations);
     }
     let mut resp = Response::new(Body::from(bytes));
     *resp.status_mut() = status;
@@ -124,4 +76,61 @@ pub async fn forward(upstream: &(String, reqwest::Client), mount: Option<&Mount>
     }
     resp.headers_mut().insert("x-standin-source", HeaderValue::from_static("upstream"));
     Ok(Answer { response: resp, facts: Facts { operation, violations, source: Some("upstream".into()), ..Facts::default() } })
+}
+
+/// Every way the upstream's answer breaks the operation's declared responses: an undeclared
+/// status, an undeclared media type, a JSON body its schema refuses.
+fn check_response(
+    m: &Mount,
+    o: &crate::spec::Operation,
+    status: axum::http::StatusCode,
+    headers: &axum::http::HeaderMap,
+    bytes: &Bytes,
+    violations: &mut Vec<Problem>,
+) {
+    match o.response_for(status.as_u16()) {
+        None => violations.push(Problem {
+            location: "response.status".into(),
+            message: format!("{status} is not a declared response of {}", o.label()),
+            keyword: Some("status".into()),
+        }),
+        Some(declared) => {
+            let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let base_ct = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let media = declared.content.iter().find(|c| c.mime == base_ct).or_else(|| {
+                declared.content.iter().find(|c| crate::spec::model::is_json_mime(&c.mime) && crate::spec::model::is_json_mime(&base_ct))
+            });
+            match media {
+                None if !declared.content.is_empty() && !bytes.is_empty() => violations.push(Problem {
+                    location: "response.header.content-type".into(),
+                    message: format!("{ct:?} is not a declared media type of this response"),
+                    keyword: Some("contentType".into()),
+                }),
+                Some(media) if crate::spec::model::is_json_mime(&base_ct) => {
+                    if let Some(schema) = &media.schema {
+                        let validator = m.artifacts.media(media).validator(&m.spec, schema);
+                        match (validator, serde_json::from_slice::<serde_json::Value>(bytes)) {
+                            (Ok(v), Ok(instance)) => {
+                                for err in v.iter_errors(&instance) {
+                                    let at = err.instance_path().as_str().replace('/', ".");
+                                    violations.push(Problem {
+                                        location: format!("response.body{at}"),
+                                        message: crate::pipeline::validate::short(&err.to_string()),
+                                        keyword: Some(crate::pipeline::validate::static_keyword(err.kind().keyword())),
+                                    });
+                                }
+                            }
+                            (_, Err(e)) => violations.push(Problem {
+                                location: "response.body".into(),
+                                message: format!("malformed JSON: {e}"),
+                                keyword: Some("json".into()),
+                            }),
+                            (Err(_), _) => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
 }
