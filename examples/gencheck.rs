@@ -25,7 +25,7 @@ fn main() {
                     }
                 };
                 for seed in 0..seeds {
-                    let body = standin::respond::fake::generate(&spec.schemas.response, schema, seed, seed % 2 == 1);
+                    let body = standin::respond::generate::generate(&spec.schemas.response, schema, seed, seed % 2 == 1);
                     checked += 1;
                     let err = v.iter_errors(&body).next().map(|e| format!("{e} at {}", e.instance_path().as_str()));
                     if let Some(e) = err {

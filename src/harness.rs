@@ -28,7 +28,7 @@ pub fn spec_load(data: &[u8]) {
             for r in &op.responses {
                 for m in &r.content {
                     if let Some(p) = &m.schema {
-                        let _ = crate::respond::fake::generate(&spec.schemas.response, p, 1, true);
+                        let _ = crate::respond::generate::generate(&spec.schemas.response, p, 1, true);
                     }
                 }
             }

@@ -17,8 +17,6 @@
 pub mod apply;
 pub mod artifacts;
 pub mod generate;
-/// The old name of [`generate`], kept for the callers that use it.
-pub use self::generate as fake;
 
 pub use apply::{Page, StateAnswer};
 

@@ -11,7 +11,7 @@ use super::infer::{Resource, Role};
 use super::store::{CollectionKey, TenantStore, MAX_ITEMS};
 use super::{actions, lists, now_rfc3339, Outcome, Sandbox};
 use crate::reject::Rejection;
-use crate::respond::{fake, Page, StateAnswer};
+use crate::respond::{Page, StateAnswer};
 use crate::spec::{Operation, Spec};
 
 /// One CRUD request, as [`Sandbox::handle`] received it.
@@ -97,7 +97,7 @@ impl Sandbox {
         let seq = tenant.next_seq();
         let item = match self.item_plan(spec, key.0) {
             // Static generation: schema defaults (and examples) fill what the client did not send.
-            Some(plan) => plan.generate(fake::stable_hash(&[tenant_key.as_bytes(), &seq.to_le_bytes()]), false),
+            Some(plan) => plan.generate(crate::util::hash::stable_hash(&[tenant_key.as_bytes(), &seq.to_le_bytes()]), false),
             None => Value::Object(Map::new()),
         };
         let mut sent = Some(sent);
@@ -117,9 +117,9 @@ impl Sandbox {
         item
     }
 
-    fn item_plan(&self, spec: &Spec, ri: usize) -> Option<&fake::Plan> {
+    fn item_plan(&self, spec: &Spec, ri: usize) -> Option<&crate::respond::generate::Plan> {
         let pointer = self.resources[ri].item_schema.as_deref()?;
-        Some(self.plans[ri].get_or_init(|| fake::Plan::compile(&spec.schemas.response, pointer)))
+        Some(self.plans[ri].get_or_init(|| crate::respond::generate::Plan::compile(&spec.schemas.response, pointer)))
     }
 }
 
@@ -144,7 +144,7 @@ fn get(r: &Resource, tenant: &dyn TenantStore, key: &CollectionKey, id: &str) ->
             // The item is the whole body: written out where it is stored, not copied.
             None => {
                 let mut text = Vec::with_capacity(512);
-                fake::write_value(&mut text, item, usize::MAX);
+                crate::util::json_text::write_value(&mut text, item, usize::MAX);
                 Outcome { status: None, body: StateAnswer::ItemText(text.into()) }
             }
             Some(_) => wrap(r, item.clone(), None),

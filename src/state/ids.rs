@@ -6,7 +6,6 @@
 use serde_json::{Map, Value};
 
 use super::infer::Resource;
-use crate::respond::fake;
 
 /// The id of an item as a map key.
 pub(crate) fn id_string(v: &Value) -> String {
@@ -49,7 +48,7 @@ pub(crate) fn new_id(r: &Resource, existing: &Map<String, Value>, generated: &Va
     // hashed field lookup in every item (a create would then cost time per stored item). The
     // first item's id stands for the style of the rest.
     let max_key = || existing.keys().filter_map(|k| k.parse::<i64>().ok()).max().unwrap_or(0);
-    let random = fake::stable_hash(&[r.name.as_bytes(), &seq.to_le_bytes(), &(existing.len() as u64).to_le_bytes()]);
+    let random = crate::util::hash::stable_hash(&[r.name.as_bytes(), &seq.to_le_bytes(), &(existing.len() as u64).to_le_bytes()]);
     match r.id_style.as_deref() {
         Some("integer") => return Value::from(max_key() + 1),
         Some("uuid") => {
@@ -80,7 +79,7 @@ pub(crate) fn new_id(r: &Resource, existing: &Map<String, Value>, generated: &Va
     if candidate.is_empty() {
         // No schema for the id: keep the prefix the existing ids share (`deal_`).
         let prefix = first.and_then(Value::as_str).and_then(|s| s.find('_').map(|p| &s[..=p])).unwrap_or("").to_string();
-        candidate = format!("{prefix}{:08x}", fake::stable_hash(&[r.name.as_bytes(), &seq.to_le_bytes()]) as u32);
+        candidate = format!("{prefix}{:08x}", crate::util::hash::stable_hash(&[r.name.as_bytes(), &seq.to_le_bytes()]) as u32);
     }
     if existing.contains_key(&candidate) {
         // The generated id is often the schema's example, the same for every item: number it by

@@ -42,7 +42,7 @@ pub use events::{EventSink, Events};
 pub use store::{MAX_ITEMS, MAX_TENANTS};
 
 use crate::reject::Rejection;
-use crate::respond::fake::{self, Plan};
+use crate::respond::generate::Plan;
 use crate::spec::model::is_json_mime;
 use crate::spec::{Operation, Spec};
 use ids::{id_string, parent_of};
@@ -214,18 +214,18 @@ pub fn mask(key: &str) -> String {
     // kind apart without showing them (vendor keys share their prefix, so the prefix alone
     // would merge every tenant in the journal and the state dump).
     let shown = key.char_indices().nth(4).map_or(key, |(i, _)| &key[..i]);
-    let tag = fake::stable_hash(&[key.as_bytes()]);
+    let tag = crate::util::hash::stable_hash(&[key.as_bytes()]);
     let mut out = String::with_capacity(shown.len() + 9);
     out.push_str(shown);
     out.push('…');
-    fake::push_hex(&mut out, &tag.to_be_bytes()[5..]);
+    crate::util::hash::push_hex(&mut out, &tag.to_be_bytes()[5..]);
     out
 }
 
 /// Now, as the timestamps of stored items and events carry it.
 fn now_rfc3339() -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    fake::format_rfc3339(secs)
+    crate::util::time::format_rfc3339(secs)
 }
 
 /// Status for a stateful answer that is not the operation's default.

@@ -1,7 +1,7 @@
 //! Spec loading across the corpus: every shipped spec loads with its fixtures; known-bad specs
 //! fail naming file and pointer; generated bodies validate against their own schemas.
 
-use standin::respond::fake;
+use standin::respond::generate as fake;
 use standin::spec::{LoadOptions, Severity, Spec, View};
 
 use crate::common::{load, repo};
