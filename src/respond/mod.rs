@@ -346,6 +346,14 @@ fn negotiate<'m>(content: &'m [ResponseMedia], accept: Option<&str>) -> Option<&
         if found.is_some() {
             return found;
         }
+        // A vendor's JSON media type (`application/vnd.github.v3+json`) asked of a spec that
+        // declares plain JSON, or the other way round: both are JSON, so JSON is what the client
+        // can read (RFC 6839 structured syntax suffix).
+        if is_json_mime(range) {
+            if let Some(json) = content.iter().find(|m| is_json_mime(&m.mime)) {
+                return Some(json);
+            }
+        }
     }
     None
 }

@@ -58,6 +58,19 @@ async fn accept_chooses_the_media_type_or_406() {
     assert_eq!(resp.headers()["content-type"], "application/json");
 }
 
+/// A vendor SDK that asks for its vendor JSON type (Octokit sends
+/// `application/vnd.github.v3+json`) of a spec that declares `application/json` gets JSON, not 406.
+#[tokio::test]
+async fn a_vendor_json_media_type_is_answered_with_the_declared_json() {
+    let t = TestServer::shop().await;
+    let resp = t.get("/api/v2/products").header("accept", "application/vnd.github.v3+json").send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    resp.json::<serde_json::Value>().await.expect("a JSON body");
+    // Not JSON at all is still refused.
+    assert_eq!(t.get("/api/v2/products").header("accept", "text/csv").send().await.unwrap().status(), 406);
+}
+
 #[tokio::test]
 async fn declared_response_headers_are_sent() {
     let t = TestServer::shop().await;
