@@ -107,12 +107,10 @@ impl RequestId {
             c.set(n);
             n
         });
-        let mut hex = [0u8; 16];
-        for (i, d) in hex.iter_mut().enumerate() {
-            *d = b"0123456789abcdef"[((n >> ((15 - i) * 4)) & 0xf) as usize];
-        }
-        // Hex digits are always a valid header value.
-        RequestId(HeaderValue::from_bytes(&hex).expect("hex digits are a valid header value"))
+        let mut hex = String::with_capacity(16);
+        crate::util::hash::push_hex(&mut hex, &n.to_be_bytes());
+        // Hex digits are always a valid header value; the fallback is never taken.
+        RequestId(HeaderValue::from_str(&hex).unwrap_or(HeaderValue::from_static("0000000000000000")))
     }
 }
 

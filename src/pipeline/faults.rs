@@ -3,16 +3,17 @@
 //! the sandbox runs, so a request answered with an injected 500 or a cut connection has stored
 //! nothing, as a real failing server would have.
 //!
-//! Takes the app's chaos settings, the request's `Prefer` headers and the exchange's context.
+//! Takes the app's chaos settings, the request's parsed `Prefer` and the exchange's context.
 //! Hands on nothing (go on), a 500, a 503 when the latency outlasts the request timeout, or an
 //! answer whose connection is cut mid-body.
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderValue};
 use axum::response::Response;
 
 use crate::app::App;
 use crate::reject::Rejection;
+use crate::respond::Prefer;
 
 use super::context::Context;
 
@@ -24,14 +25,9 @@ pub enum Fault {
 }
 
 /// Wait out the latency, then draw the faults.
-pub async fn apply(app: &App, cx: &Context<'_>, headers: &HeaderMap) -> Result<Option<Fault>, Rejection> {
+pub async fn apply(app: &App, cx: &Context<'_>, prefer: &Prefer) -> Result<Option<Fault>, Rejection> {
     let chaos = &app.chaos;
-    let prefer_latency = headers
-        .get_all("prefer")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split([',', ';']))
-        .find_map(|p| p.trim().strip_prefix("latency=")?.trim().parse::<u64>().ok());
+    let prefer_latency = prefer.latency;
     let chaos_on = chaos.latency_ms.is_some() || chaos.reset_rate > 0.0 || chaos.error_rate > 0.0;
     if !chaos_on && prefer_latency.is_none() {
         return Ok(None);

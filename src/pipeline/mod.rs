@@ -58,11 +58,11 @@ pub async fn handle(app: &App, cx: &Context<'_>, parts: &Parts, body: &[u8]) -> 
         }
     }
     validate::check(spec, op, &routed.params, &query, &parts.headers, body).map_err(facts.refuse())?;
-    if let Some(faults::Fault::Cut(response)) = faults::apply(app, cx, &parts.headers).await.map_err(facts.refuse())? {
-        return Ok(Answer { response, facts: Facts { source: Some("fault".into()), streamed: true, ..facts } });
-    }
     let prefer_values: Vec<&str> = parts.headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).collect();
     let prefer = crate::respond::Prefer::parse(&prefer_values);
+    if let Some(faults::Fault::Cut(response)) = faults::apply(app, cx, &prefer).await.map_err(facts.refuse())? {
+        return Ok(Answer { response, facts: Facts { source: Some("fault".into()), streamed: true, ..facts } });
+    }
     let outcome = state::run(mount, &routed, &caller.tenant.0, &query, body, &prefer).map_err(facts.refuse())?;
     let (response, source) = respond::answer(mount, app.seed, parts, body, &routed, &prefer, outcome).map_err(facts.refuse())?;
     facts.source = Some(source);

@@ -121,10 +121,7 @@ pub fn path_and_query(url: &str) -> &str {
     after_scheme.find('/').map_or("/", |i| &after_scheme[i..])
 }
 
-/// Name and value of each query parameter, decoded (`+` is a space), in order.
-pub fn parse_query(query: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(query.as_bytes()).into_owned().collect()
-}
+pub use crate::util::text::parse_query;
 
 #[cfg(test)]
 mod tests {

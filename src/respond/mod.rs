@@ -35,10 +35,12 @@ pub struct Prefer {
     pub code: Option<u16>,
     pub example: Option<String>,
     pub dynamic: bool,
+    /// `latency=MS`: wait this long before answering (the fault stage reads it).
+    pub latency: Option<u64>,
 }
 
 impl Prefer {
-    /// Parse `Prefer: code=404, example=name, dynamic=true` (also `;`-separated).
+    /// Parse `Prefer: code=404, example=name, dynamic=true, latency=300` (also `;`-separated).
     pub fn parse(values: &[&str]) -> Prefer {
         let mut p = Prefer::default();
         for v in values {
@@ -49,6 +51,7 @@ impl Prefer {
                     "code" => p.code = val.parse().ok(),
                     "example" => p.example = Some(val.to_string()),
                     "dynamic" => p.dynamic = val.eq_ignore_ascii_case("true"),
+                    "latency" if p.latency.is_none() => p.latency = val.parse().ok(),
                     _ => {}
                 }
             }
@@ -423,8 +426,11 @@ mod tests {
     fn prefer_reads_code_example_and_dynamic() {
         assert_eq!(
             Prefer::parse(&["code=404, example=missing", "dynamic=true"]),
-            Prefer { code: Some(404), example: Some("missing".into()), dynamic: true }
+            Prefer { code: Some(404), example: Some("missing".into()), dynamic: true, latency: None }
         );
+        // The first latency counts; one that is no number is ignored.
+        assert_eq!(Prefer::parse(&["latency=300; latency=5"]).latency, Some(300));
+        assert_eq!(Prefer::parse(&["latency=soon"]).latency, None);
     }
 
     #[test]

@@ -33,8 +33,7 @@ fn shorten(msg: String) -> String {
 /// Query string pairs, percent-decoded (`+` is a space, as in HTML forms; invalid UTF-8 is
 /// replaced, not refused).
 pub fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
-    let Some(raw) = raw else { return Vec::new() };
-    form_urlencoded::parse(raw.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    raw.map(crate::util::text::parse_query).unwrap_or_default()
 }
 
 fn parse_cookies(headers: &HeaderMap) -> HashMap<String, String> {
