@@ -43,6 +43,9 @@ pub struct Page {
     pub total_pointer: Option<String>,
     /// Paging values to echo next to the total (`limit`, `offset`, `page`, `perPage`).
     pub echo: Vec<(String, Value)>,
+    /// Whether items follow this page: set into a top-level `has_more` (Stripe's cursor
+    /// lists) when the body has one.
+    pub more: bool,
 }
 
 impl StateAnswer {
@@ -71,6 +74,9 @@ pub(crate) fn apply_state(body: &mut Value, answer: StateAnswer) {
                 None => *body = Value::Array(page.items),
             }
             set_totals(body, page.total_pointer.as_deref(), page.total, &page.echo);
+            if let Some(slot) = body.get_mut("has_more").filter(|v| v.is_boolean()) {
+                *slot = Value::Bool(page.more);
+            }
         }
         StateAnswer::Deleted { id_field, id } => {
             if let (Some(obj), Some(v)) = (body.as_object_mut(), id) {
@@ -130,6 +136,7 @@ mod tests {
             total: 7,
             total_pointer: None,
             echo: vec![("limit".into(), json!(1)), ("offset".into(), json!(0))],
+            more: true,
         };
         apply_state(&mut body, StateAnswer::Page(page));
         assert_eq!(body, json!({"data": [{"id": 1}], "meta": {"total": 7, "limit": 1, "other": 1}}));

@@ -7,6 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::ids::{id_string, new_id};
+use super::implicit::Implicit;
 use super::infer::{Resource, Role};
 use super::store::{CollectionKey, TenantStore, MAX_ITEMS};
 use super::{actions, lists, now_rfc3339, Outcome, Sandbox};
@@ -26,42 +27,81 @@ pub(crate) struct Request<'q> {
 }
 
 impl Sandbox {
-    /// Carry out a CRUD request on the tenant's store.
-    pub(crate) fn crud(&self, spec: &Spec, req: Request<'_>) -> Result<Outcome, Rejection> {
+    /// Carry out a CRUD request on the tenant's store. `Ok(None)`: answer as the contract mock
+    /// would (the sandbox cannot tell what the item would be).
+    pub(crate) fn crud(&self, spec: &Spec, req: Request<'_>) -> Result<Option<Outcome>, Rejection> {
         let r = &self.resources[req.ri];
         let param = |name: &str| req.path_params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let key: CollectionKey = (req.ri, super::ids::parent_key(r, req.path_params));
         let tenant = self.store.tenant(req.tenant_key);
+        self.check_parent(&*tenant, req.ri, req.path_params)?;
         let not_found = |id: &str| Rejection::resource_not_found(&singular_title(&r.name), id);
         let id = || param(&r.id_param).unwrap_or_default();
         match req.role {
-            Role::List => Ok(list(spec, r, req.op, &*tenant, &key, req.query)),
-            Role::Get => get(r, &*tenant, &key, &id()).ok_or_else(|| not_found(&id())),
+            Role::List => Ok(Some(list(spec, r, req.op, &*tenant, &key, req.query))),
+            Role::Get => {
+                let id = id();
+                if let Some(found) = get(r, &*tenant, &key, &id) {
+                    return Ok(Some(found));
+                }
+                match self.implicit_item(spec, &*tenant, &key, &id, req.tenant_key) {
+                    Implicit::Item(item) => Ok(Some(wrap(r, item, None))),
+                    Implicit::Unknown => Ok(None),
+                    Implicit::Missing => Err(not_found(&id)),
+                }
+            }
             Role::Create => {
-                let sent = unwrap_body(r, req.body);
-                let item = self.create_item(spec, &*tenant, &key, sent, req.tenant_key, &now_rfc3339());
+                let sent = self.request_fields(spec, req.op, r, req.body);
+                let mut item = self.create_item(spec, &*tenant, &key, sent, req.tenant_key, &now_rfc3339());
+                if !r.parent_params.is_empty() {
+                    // The child's reference to its parent comes from the path.
+                    item = self.reference_parents(&*tenant, &key, item, req.path_params);
+                }
                 self.emit_crud(spec, r, req.tenant_key, &item, |e| &e.create);
                 let status = req.op.default_response().map(|resp| resp.status.concrete());
-                Ok(wrap(r, item, status))
+                Ok(Some(wrap(r, item, status)))
             }
             Role::Patch | Role::Put => {
                 let id = id();
-                let sent = unwrap_body(r, req.body);
+                let sent = self.request_fields(spec, req.op, r, req.body);
                 let now = now_rfc3339();
                 let mut sent = Some(sent);
                 let merge = req.role == Role::Patch;
-                let item = tenant
-                    .update(&key, &id, &mut |item| change(item, sent.take().unwrap_or(Value::Null), &r.id_field, merge, &now))
-                    .ok_or_else(|| not_found(&id))?;
+                let mut apply = |item: &mut Value| change(item, sent.take().unwrap_or(Value::Null), &r.id_field, merge, &now);
+                let item = match tenant.update(&key, &id, &mut apply) {
+                    Some(item) => item,
+                    // An item never created in a collection without fixtures: it exists as the
+                    // mock would answer it, and this change is stored on it.
+                    None => match self.implicit_item(spec, &*tenant, &key, &id, req.tenant_key) {
+                        Implicit::Item(mut item) => {
+                            apply(&mut item);
+                            tenant.create(&key, item, &mut |_, _| id.clone()).0
+                        }
+                        Implicit::Unknown => return Ok(None),
+                        Implicit::Missing => return Err(not_found(&id)),
+                    },
+                };
                 self.emit_crud(spec, r, req.tenant_key, &item, |e| &e.update);
-                Ok(wrap(r, item, None))
+                Ok(Some(wrap(r, item, None)))
             }
             Role::Delete => {
                 let id = id();
-                let removed = tenant.delete(&key, &id).ok_or_else(|| not_found(&id))?;
+                let removed = match tenant.delete(&key, &id) {
+                    Some(removed) => removed,
+                    None if self.seeded[req.ri] || self.is_deleted(&*tenant, &key, &id) => return Err(not_found(&id)),
+                    // Never created, no fixtures: deleted as the mock answers it.
+                    None => {
+                        let mut item = Map::new();
+                        item.insert(r.id_field.clone(), Value::String(id.clone()));
+                        Value::Object(item)
+                    }
+                };
+                if !self.seeded[req.ri] {
+                    self.mark_deleted(&*tenant, &key, &id);
+                }
                 self.emit_crud(spec, r, req.tenant_key, &removed, |e| &e.delete);
                 let id_value = removed.get(&r.id_field).cloned();
-                Ok(Outcome { status: None, body: StateAnswer::Deleted { id_field: r.id_field.clone(), id: id_value } })
+                Ok(Some(Outcome { status: None, body: StateAnswer::Deleted { id_field: r.id_field.clone(), id: id_value } }))
             }
         }
     }
@@ -100,9 +140,11 @@ impl Sandbox {
             Some(plan) => plan.generate(crate::util::hash::stable_hash(&[tenant_key.as_bytes(), &seq.to_le_bytes()]), false),
             None => Value::Object(Map::new()),
         };
+        // A natural key the client names (a label's `name`) is the id; else one is made.
+        let chosen = sent.get(&r.id_field).filter(|v| r.client_id && (v.is_string() || v.is_number())).cloned();
         let mut sent = Some(sent);
         let (item, forgotten) = tenant.create(key, item, &mut |existing, item| {
-            let id = new_id(r, existing, item, seq);
+            let id = chosen.clone().unwrap_or_else(|| new_id(r, existing, item, seq));
             if let Some(obj) = item.as_object_mut() {
                 place_fields(obj, sent.take().unwrap_or(Value::Null), &r.id_field, false);
                 obj.insert(r.id_field.clone(), id.clone());
@@ -117,7 +159,7 @@ impl Sandbox {
         item
     }
 
-    fn item_plan(&self, spec: &Spec, ri: usize) -> Option<&crate::respond::generate::Plan> {
+    pub(crate) fn item_plan(&self, spec: &Spec, ri: usize) -> Option<&crate::respond::generate::Plan> {
         let pointer = self.resources[ri].item_schema.as_deref()?;
         Some(self.plans[ri].get_or_init(|| crate::respond::generate::Plan::compile(&spec.schemas.response, pointer)))
     }
@@ -127,13 +169,14 @@ impl Sandbox {
 fn list(spec: &Spec, r: &Resource, op: &Operation, tenant: &dyn TenantStore, key: &CollectionKey, query: &[(String, String)]) -> Outcome {
     let page_size =
         crate::spec::load::pointer(&spec.schemas.response, "/x-standin/pagination/pageSize").and_then(Value::as_u64).map(|n| n as usize);
-    let mut found = (Vec::new(), 0, Vec::new());
-    tenant.list(key, &mut |items| found = lists::list(op, items.values().collect(), query, page_size));
-    let (items, total, echo) = found;
+    let mut found = None;
+    tenant.list(key, &mut |items| found = Some(lists::list(op, items.values().collect(), query, page_size, &r.id_field)));
+    let lists::Listed { items, total, echo, more } =
+        found.unwrap_or(lists::Listed { items: Vec::new(), total: 0, echo: Vec::new(), more: false });
     let total_pointer = crate::spec::load::pointer(&spec.schemas.response, "/x-standin/pagination/totalPointer")
         .and_then(Value::as_str)
         .map(str::to_string);
-    Outcome { status: None, body: StateAnswer::Page(Page { list_key: r.list_key.clone(), items, total, total_pointer, echo }) }
+    Outcome { status: None, body: StateAnswer::Page(Page { list_key: r.list_key.clone(), items, total, total_pointer, echo, more }) }
 }
 
 /// Item `id` of collection `key`, or `None` when there is no such item.
@@ -177,8 +220,7 @@ fn change(item: &mut Value, sent: Value, id_field: &str, merge: bool, now: &str)
 }
 
 /// The item part of a create/update body (`{"tag": {...}}` → the tag), as an object.
-fn unwrap_body(r: &Resource, body: &[u8]) -> Value {
-    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Object(Map::new()));
+pub(crate) fn unwrap_body(r: &Resource, v: Value) -> Value {
     match (&r.body_key, &v) {
         (Some(k), Value::Object(m)) if m.get(k).is_some_and(Value::is_object) => m[k].clone(),
         _ => v,
@@ -213,6 +255,9 @@ fn place_fields(obj: &mut Map<String, Value>, sent: Value, id_field: &str, merge
             }
         };
         match (slot, merge) {
+            // A value of another shape than the item's field (an id string sent for an object
+            // such as a pull request's `head`) is a reference, not the field: it stays.
+            (Some(slot), _) if !fits(slot, &v) => {}
             (Some(slot), true) if v.is_null() => *slot = Value::Null,
             (Some(slot), true) => merge_patch(slot, v),
             (Some(slot), false) => *slot = v,
@@ -221,6 +266,30 @@ fn place_fields(obj: &mut Map<String, Value>, sent: Value, id_field: &str, merge
                 obj.insert(k, v);
             }
         }
+    }
+}
+
+/// Whether a sent value can stand in a field whose current (stored or generated) value is
+/// `slot`: the same JSON kind (numbers of any kind), or any value where the field is `null`;
+/// for arrays, the first items of both of one kind.
+fn fits(slot: &Value, sent: &Value) -> bool {
+    fn kind(v: &Value) -> u8 {
+        match v {
+            Value::Null => 0,
+            Value::Bool(_) => 1,
+            Value::Number(_) => 2,
+            Value::String(_) => 3,
+            Value::Array(_) => 4,
+            Value::Object(_) => 5,
+        }
+    }
+    match (slot, sent) {
+        (Value::Null, _) | (_, Value::Null) => true,
+        (Value::Array(a), Value::Array(b)) => match (a.first(), b.first()) {
+            (Some(x), Some(y)) => x.is_null() || kind(x) == kind(y),
+            _ => true,
+        },
+        _ => kind(slot) == kind(sent),
     }
 }
 

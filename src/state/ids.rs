@@ -111,6 +111,7 @@ mod tests {
             list_key: None,
             item_key: None,
             id_field: "id".into(),
+            client_id: false,
             item_schema: None,
             body_key: None,
             id_style: style.map(str::to_string),

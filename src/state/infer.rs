@@ -40,8 +40,11 @@ pub struct Resource {
     pub list_key: Option<String>,
     /// The property of a single-item body that holds the item (`None`: the body is the item).
     pub item_key: Option<String>,
-    /// The item's id property.
+    /// The item's id property: the field the item path's parameter looks it up by.
     pub id_field: String,
+    /// Whether the client names the id on create (a label's `name`: the create body has the
+    /// id field), instead of the server assigning one.
+    pub client_id: bool,
     /// Pointer (response view) of the item schema, when known.
     pub item_schema: Option<String>,
     /// The property of the create/update body that wraps the item (`{"tag": {...}}`), if any.
@@ -65,7 +68,7 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
         if coll.method != Method::GET && coll.method != Method::POST {
             continue;
         }
-        if out.iter().any(|r: &Resource| r.collection == coll.path) {
+        if out.iter().any(|r: &Resource| r.collection == coll.path) || is_item_path(spec, &coll.path) {
             continue;
         }
         // The item path: the collection path plus one `{param}` segment.
@@ -99,9 +102,16 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
                 _ => {}
             }
         }
+        // `POST` on the item path updates it (Stripe's `POST /v1/customers/{customer}`) when the
+        // path declares no `PATCH` and no collection under it.
+        let post_updates = |item_path: &str| {
+            !items.iter().any(|(_, o)| o.path == item_path && o.method == Method::PATCH)
+                && !spec.operations.iter().any(|o| is_child_item(item_path, &o.path))
+        };
         for (i, o) in &items {
             let role = match o.method {
                 Method::GET => Role::Get,
+                Method::POST if post_updates(&o.path) => Role::Patch,
                 Method::PATCH => Role::Patch,
                 Method::PUT => Role::Put,
                 Method::DELETE => Role::Delete,
@@ -131,24 +141,19 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
         let id_field = item_schema
             .as_deref()
             .and_then(|p| object_properties(doc, p))
-            .and_then(|props| {
-                if props.contains(&"id".to_string()) {
-                    Some("id".to_string())
-                } else if props.contains(&id_param) {
-                    Some(id_param.clone())
-                } else {
-                    props.into_iter().find(|p| p.ends_with("Id") || p.ends_with("_id") || p == "uuid")
-                }
-            })
+            .and_then(|props| id_field_for(&id_param, &props))
             .unwrap_or_else(|| "id".to_string());
         let singular = name.strip_suffix('s').unwrap_or(&name).to_string();
         let body_key = op(Role::Create)
             .and_then(|o| request_pointer(doc, o))
             .and_then(|p| object_properties(doc, &p))
             .and_then(|props| props.into_iter().find(|p| *p == singular));
+        let create_fields =
+            op(Role::Create).and_then(|o| request_pointer(doc, o)).and_then(|p| object_properties(doc, &p)).unwrap_or_default();
         let hints = spec.ext.resources.get(&coll.path).cloned().unwrap_or_default();
         let list_key = hints.list_key.or(list_key);
         let id_field = hints.id_field.unwrap_or(id_field);
+        let client_id = !["id", "uuid", "number"].contains(&id_field.as_str()) && create_fields.contains(&id_field);
         out.push(Resource {
             id_style: hints.id_style,
             name,
@@ -159,11 +164,55 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
             list_key,
             item_key,
             id_field,
+            client_id,
             item_schema,
             body_key,
         });
     }
     out
+}
+
+/// Whether `path` ends in a `{param}` segment under a path the spec also declares: an item
+/// path (`/gists/{gist_id}`), never a collection, even when a deeper `{sha}` sits below it.
+fn is_item_path(spec: &Spec, path: &str) -> bool {
+    let Some((parent, last)) = path.rsplit_once('/') else { return false };
+    last.starts_with('{') && !parent.is_empty() && spec.operations.iter().any(|o| o.path == parent)
+}
+
+/// Whether `path` is `item_path` plus one `{param}` segment.
+fn is_child_item(item_path: &str, path: &str) -> bool {
+    path.strip_prefix(item_path).and_then(|rest| rest.strip_prefix("/{")).is_some_and(|rest| rest.ends_with('}') && !rest.contains('/'))
+}
+
+/// The item field a path parameter looks an item up by, among the item schema's `props`: the
+/// parameter's own name (`name`, `ref`), its last word (`issue_number` → `number`, `file_sha` →
+/// `sha`, `taskId` → `id`), `login` for a user-like name (`username`), `name` for a named
+/// thing (`branch`, `tag`), then `id`, `uuid` or a field ending in `Id`/`_id`.
+pub(crate) fn id_field_for(param: &str, props: &[String]) -> Option<String> {
+    let has = |f: &str| props.iter().any(|p| p == f);
+    if has(param) {
+        return Some(param.to_string());
+    }
+    let tail = match param.rfind(|c: char| c == '_' || c == '-' || c.is_ascii_uppercase()) {
+        Some(i) if i > 0 => param[i..].trim_start_matches(['_', '-']).to_ascii_lowercase(),
+        _ => String::new(),
+    };
+    if !tail.is_empty() && has(&tail) {
+        return Some(tail);
+    }
+    let lower = param.to_ascii_lowercase();
+    if has("login") && ["user", "login", "owner", "org", "member", "assignee"].iter().any(|w| lower.contains(w)) {
+        return Some("login".into());
+    }
+    if has("name") && (lower.ends_with("name") || ["branch", "tag", "label", "environment", "secret"].contains(&lower.as_str())) {
+        return Some("name".into());
+    }
+    for f in ["id", "uuid"] {
+        if has(f) {
+            return Some(f.into());
+        }
+    }
+    props.iter().find(|p| p.ends_with("Id") || p.ends_with("_id")).cloned()
 }
 
 /// Pointer of the JSON schema of an operation's default success response.
@@ -181,7 +230,8 @@ fn request_pointer(doc: &Value, op: &Operation) -> Option<String> {
     let body = doc.pointer(&op.pointer)?.get("requestBody")?;
     let (body, at) = deref(doc, body, &format!("{}/requestBody", op.pointer)).ok()?;
     let content = body.get("content")?.as_object()?;
-    let (mime, _) = content.iter().find(|(m, _)| is_json_mime(m))?;
+    let (mime, _) =
+        content.iter().find(|(m, _)| is_json_mime(m)).or_else(|| content.iter().find(|(m, _)| crate::spec::model::is_form_mime(m)))?;
     Some(format!("{at}/content/{}/schema", crate::spec::error::escape_token(mime)))
 }
 
@@ -195,12 +245,17 @@ fn object_properties(doc: &Value, pointer: &str) -> Option<Vec<String>> {
         if let Some(p) = s.get("properties").and_then(Value::as_object) {
             out.extend(p.keys().cloned());
         }
-        if let Some(all) = s.get("allOf").and_then(Value::as_array) {
-            all.iter().for_each(|m| collect(doc, m, out, depth + 1));
+        // Every member of a composition (`oneOf: [private-user, public-user]`) adds its fields.
+        for key in ["allOf", "oneOf", "anyOf"] {
+            if let Some(all) = s.get(key).and_then(Value::as_array) {
+                all.iter().for_each(|m| collect(doc, m, out, depth + 1));
+            }
         }
     }
     let mut out = Vec::new();
     collect(doc, doc.pointer(pointer)?, &mut out, 0);
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|p| seen.insert(p.clone()));
     (!out.is_empty()).then_some(out)
 }
 

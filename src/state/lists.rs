@@ -18,16 +18,23 @@ use crate::respond::Page;
 const PAGE_PARAMS: [&str; 7] = ["limit", "offset", "page", "perPage", "per_page", "pageSize", "page_size"];
 const SEARCH_PARAMS: [&str; 3] = ["search", "q", "query"];
 const SORT_PARAMS: [&str; 3] = ["sort", "sortBy", "order_by"];
+/// Filter values that mean "no filter" (GitHub's `state=all`, `milestone=*`).
+const ALL_VALUES: [&str; 3] = ["all", "any", "*"];
+
+/// One page of a list and what the list body reports about it.
+pub(crate) struct Listed {
+    pub items: Vec<Value>,
+    /// How many items matched, before paging.
+    pub total: usize,
+    /// The paging values to echo (`limit`, `offset`, `page`, `perPage`).
+    pub echo: Vec<(String, Value)>,
+    /// Whether items follow this page (`has_more`).
+    pub more: bool,
+}
 
 /// Filter, search, sort and page a list (`page_size`: the vendor's fixed page size, for APIs
-/// that page with `page` alone). Returns the page, the total before paging, and the
-/// paging values to echo (`limit`, `offset`, `page`, `perPage`).
-pub(crate) fn list(
-    op: &Operation,
-    mut items: Vec<&Value>,
-    query: &[(String, String)],
-    page_size: Option<usize>,
-) -> (Vec<Value>, usize, Vec<(String, Value)>) {
+/// that page with `page` alone; `id_field`: what a cursor names).
+pub(crate) fn list(op: &Operation, mut items: Vec<&Value>, query: &[(String, String)], page_size: Option<usize>, id_field: &str) -> Listed {
     let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let declared = |name: &str| op.params.iter().find(|p| p.location == ParamLocation::Query && p.name == name);
     for p in op.params.iter().filter(|p| p.location == ParamLocation::Query) {
@@ -36,9 +43,12 @@ pub(crate) fn list(
             continue;
         }
         let Some(wanted) = q(name) else { continue };
-        let wanted: Vec<&str> = wanted.split(',').collect();
-        // Only parameters that name a field of the items filter.
-        if !items.iter().any(|i| i.get(name).is_some()) {
+        let wanted: Vec<&str> = wanted.split(',').filter(|w| !ALL_VALUES.contains(w)).collect();
+        // Only parameters that name a scalar field of the items filter, and only with values of
+        // the field's type (`state=all`, `labels=bug` against an array, `since=<date>` against
+        // a number leave the list whole).
+        let Some(sample) = items.iter().find_map(|i| i.get(name).filter(|v| !v.is_null())) else { continue };
+        if wanted.is_empty() || !wanted.iter().all(|w| fits(sample, w)) {
             continue;
         }
         items.retain(|i| i.get(name).is_some_and(|v| wanted.contains(&id_string(v).as_str())));
@@ -61,35 +71,71 @@ pub(crate) fn list(
         });
     }
     let total = items.len();
+    let (start, size, echo) = window(op, query, &items, id_field, page_size);
+    // Only the page is copied out of the store.
+    let page: Vec<Value> = items.into_iter().skip(start).take(size).cloned().collect();
+    let more = start.saturating_add(page.len()) < total;
+    Listed { items: page, total, echo, more }
+}
+
+/// Where the page starts and how long it is, and the paging values to echo: by `page` and a
+/// page size, by `limit`/`offset`, or by a cursor (`starting_after`/`ending_before`: the id of
+/// the item the page starts after or ends before; an unknown id gives an empty page).
+fn window(
+    op: &Operation,
+    query: &[(String, String)],
+    items: &[&Value],
+    id_field: &str,
+    page_size: Option<usize>,
+) -> (usize, usize, Vec<(String, Value)>) {
+    let total = items.len();
+    let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let declared = |name: &str| op.params.iter().find(|p| p.location == ParamLocation::Query && p.name == name);
     let num = |name: &str| -> Option<usize> {
         q(name)
             .and_then(|v| v.parse().ok())
             .or_else(|| declared(name).and_then(|p| p.default.as_ref()).and_then(Value::as_u64).map(|n| n as usize))
     };
+    let cursor = |name: &str| declared(name).and(q(name)).filter(|v| !v.is_empty());
+    let at = |id: &str| items.iter().position(|i| i.get(id_field).is_some_and(|v| id_string(v) == id));
     let mut echo = Vec::new();
     let page_size_name = ["perPage", "per_page", "pageSize", "page_size"].into_iter().find(|n| declared(n).is_some());
-    let (start, size) = if declared("page").is_some() {
+    if declared("page").is_some() {
         let page = num("page").unwrap_or(1).max(1);
         let size = page_size_name.and_then(num).or_else(|| num("limit")).or(page_size).unwrap_or(total.max(1)).max(1);
         echo.push(("page".to_string(), Value::from(page)));
         if let Some(n) = page_size_name {
             echo.push((n.to_string(), Value::from(size)));
         }
-        ((page - 1).saturating_mul(size), size)
-    } else {
-        let offset = num("offset").unwrap_or(0);
-        let limit = num("limit").unwrap_or(total);
-        if declared("offset").is_some() {
-            echo.push(("offset".to_string(), Value::from(offset)));
-        }
-        if declared("limit").is_some() {
-            echo.push(("limit".to_string(), Value::from(limit)));
-        }
-        (offset, limit)
-    };
-    // Only the page is copied out of the store.
-    let page = items.into_iter().skip(start).take(size).cloned().collect();
-    (page, total, echo)
+        return ((page - 1).saturating_mul(size), size, echo);
+    }
+    let limit = num("limit").unwrap_or(total);
+    if declared("limit").is_some() {
+        echo.push(("limit".to_string(), Value::from(limit)));
+    }
+    if let Some(after) = cursor("starting_after") {
+        return (at(after).map_or(total, |p| p + 1), limit, echo);
+    }
+    if let Some(before) = cursor("ending_before") {
+        let end = at(before).unwrap_or(0);
+        let start = end.saturating_sub(limit);
+        return (start, end - start, echo);
+    }
+    let offset = num("offset").unwrap_or(0);
+    if declared("offset").is_some() {
+        echo.insert(0, ("offset".to_string(), Value::from(offset)));
+    }
+    (offset, limit, echo)
+}
+
+/// Whether the query value `wanted` can be a value of the field `sample` is a value of.
+fn fits(sample: &Value, wanted: &str) -> bool {
+    match sample {
+        Value::Number(_) => wanted.parse::<f64>().is_ok(),
+        Value::Bool(_) => wanted == "true" || wanted == "false",
+        Value::String(_) => true,
+        _ => false,
+    }
 }
 
 fn compare(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {

@@ -26,6 +26,7 @@ mod crud;
 mod engine;
 pub mod events;
 mod ids;
+mod implicit;
 pub mod infer;
 mod lists;
 mod scheduler;
@@ -59,6 +60,11 @@ pub struct Sandbox {
     plans: Vec<OnceLock<Plan>>,
     /// Every tenant's data (seeded from the fixtures).
     store: Box<dyn Store>,
+    /// Per resource: whether fixtures seed it (then they list every item: an id not among them
+    /// is a 404; without fixtures an item never seen exists as the mock answers it).
+    seeded: Vec<bool>,
+    /// Per resource: the resource of its parent path, for a nested one.
+    parents: Vec<Option<usize>>,
     /// Events emitted by state changes (actions), for the journal and webhooks.
     pub events: Arc<Events>,
     /// Subscriptions and deliveries.
@@ -80,6 +86,7 @@ impl Sandbox {
         let mut roles = HashMap::new();
         let mut seed = Collections::new();
         for (ri, r) in resources.iter().enumerate() {
+            tracing::debug!(collection = %r.collection, id_param = %r.id_param, id_field = %r.id_field, roles = ?r.ops.iter().map(|(role, _)| *role).collect::<Vec<_>>(), "sandbox resource");
             for (role, op) in &r.ops {
                 roles.insert(*op, (ri, *role));
             }
@@ -105,11 +112,13 @@ impl Sandbox {
             }
         }
         let plans = resources.iter().map(|_| OnceLock::new()).collect();
+        let seeded = (0..resources.len()).map(|ri| seed.keys().any(|(i, _)| *i == ri)).collect();
+        let parents = implicit::parents(&resources);
         let webhooks = Arc::new(crate::webhooks::Webhooks::new(spec.ext.webhooks.clone().unwrap_or_default()));
         let events = Arc::new(Events::default());
         let sink = Arc::clone(&webhooks);
         events.set_sink(Box::new(move |tenant, event, data| sink.emit(tenant, event, data)));
-        Sandbox { resources, roles, plans, store: Box::new(store::MemoryStore::new(seed)), events, webhooks }
+        Sandbox { resources, roles, plans, seeded, parents, store: Box::new(store::MemoryStore::new(seed)), events, webhooks }
     }
 
     /// The role an operation plays, if it is part of a resource.
@@ -169,6 +178,9 @@ impl Sandbox {
         for (key, collections) in self.store.export() {
             let mut tenant = Map::new();
             for ((ri, parent), items) in collections {
+                if parent.contains(implicit::DELETED) {
+                    continue;
+                }
                 let name = if parent.is_empty() {
                     self.resources[ri].collection.clone()
                 } else {
@@ -197,7 +209,7 @@ impl Sandbox {
             return self.run_action(spec, op, action, tenant, path_params, body).map(Some);
         }
         let Some((ri, role)) = self.role(op_index) else { return Ok(None) };
-        self.crud(spec, crud::Request { op, ri, role, tenant_key: tenant, path_params, query, body }).map(Some)
+        self.crud(spec, crud::Request { op, ri, role, tenant_key: tenant, path_params, query, body })
     }
 }
 

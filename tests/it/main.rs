@@ -9,6 +9,7 @@ mod record;
 mod respond;
 mod robustness;
 mod routing;
+mod sandbox;
 mod specs;
 mod state;
 mod swagger2;

@@ -220,13 +220,7 @@ pub fn validate_body(spec: &Spec, op: &Operation, content_type: Option<&str>, bo
             }
         }
     } else if is_form {
-        let text = String::from_utf8_lossy(body);
-        let raw = form_to_value(&parse_query(Some(&text)));
-        let doc = &spec.schemas.request;
-        match media.schema.as_deref().and_then(|p| crate::spec::load::pointer(doc, p)) {
-            Some(schema) => coerce_to_schema(doc, schema, raw, 0),
-            None => raw,
-        }
+        typed_form(spec, media.schema.as_deref(), body)
     } else {
         return Ok(Vec::new());
     };
@@ -238,6 +232,25 @@ pub fn validate_body(spec: &Spec, op: &Operation, content_type: Option<&str>, bo
         push_problems(&e, &instance, Some("body"), &mut problems);
     }
     Ok(problems)
+}
+
+/// A form-encoded body as the JSON value its schema describes (brackets nest, strings are typed
+/// by the schema), so the sandbox stores it like a JSON body. `None` when the operation
+/// declares no form body.
+pub fn form_body(spec: &Spec, op: &Operation, body: &[u8]) -> Option<Value> {
+    let media = op.body.as_ref()?.content.iter().find(|m| is_form_mime(&m.mime))?;
+    Some(typed_form(spec, media.schema.as_deref(), body))
+}
+
+/// Parse a form body and type its strings from the schema at `schema` (request view).
+fn typed_form(spec: &Spec, schema: Option<&str>, body: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(body);
+    let raw = form_to_value(&parse_query(Some(&text)));
+    let doc = &spec.schemas.request;
+    match schema.and_then(|p| crate::spec::load::pointer(doc, p)) {
+        Some(schema) => coerce_to_schema(doc, schema, raw, 0),
+        None => raw,
+    }
 }
 
 /// Build a JSON value from form pairs: `a[b][c]=1` nests objects, `a[]=x` and repeated keys make

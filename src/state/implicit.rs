@@ -1,0 +1,159 @@
+//! What the sandbox assumes about items it never saw, so it never answers worse than the
+//! contract mock: an item of a collection without fixtures exists as the mock would answer it
+//! (a generated item with the path id) until it is deleted; a nested resource's parent must
+//! exist; a created child refers to the parent in its path; a create or update body is read
+//! like the validator reads it (JSON, or a form typed by its schema).
+//!
+//! Takes a resource, the tenant's store and the request's path parameters; hands back items,
+//! the vendor's 404 for a missing parent, and whether an id was deleted (kept as tombstones in
+//! the store, in a collection of their own next to the items).
+
+use serde_json::{Map, Value};
+
+use super::crud::singular_title;
+use super::ids::{id_string, parent_key};
+use super::infer::Resource;
+use super::store::{CollectionKey, TenantStore};
+use super::Sandbox;
+use crate::reject::Rejection;
+use crate::spec::{Operation, Spec};
+
+/// Marks the parent key of a collection of tombstones (ids deleted from `(ri, parent)`).
+pub(crate) const DELETED: char = '\u{1}';
+
+/// What the sandbox knows of an item it does not hold.
+pub(crate) enum Implicit {
+    /// It exists as the mock answers it: this generated item with the path id.
+    Item(Value),
+    /// It was deleted, or its collection has fixtures (which list every item): 404.
+    Missing,
+    /// Nothing to go by (no item schema): the mock answers.
+    Unknown,
+}
+
+impl Sandbox {
+    /// The item `id` of collection `key` as the mock would answer it, if the sandbox may assume it.
+    pub(crate) fn implicit_item(&self, spec: &Spec, tenant: &dyn TenantStore, key: &CollectionKey, id: &str, tenant_key: &str) -> Implicit {
+        if self.seeded[key.0] || self.is_deleted(tenant, key, id) {
+            return Implicit::Missing;
+        }
+        let r = &self.resources[key.0];
+        let Some(plan) = self.item_plan(spec, key.0) else { return Implicit::Unknown };
+        let mut item =
+            plan.generate(crate::util::hash::stable_hash(&[tenant_key.as_bytes(), r.collection.as_bytes(), id.as_bytes()]), false);
+        let Some(slot) = item.get_mut(&r.id_field) else { return Implicit::Unknown };
+        *slot = typed_like(slot, id);
+        Implicit::Item(item)
+    }
+
+    /// Whether `id` was deleted from collection `key`.
+    pub(crate) fn is_deleted(&self, tenant: &dyn TenantStore, key: &CollectionKey, id: &str) -> bool {
+        let mut found = false;
+        tenant.list(&tombstones(key), &mut |items| found = items.contains_key(id));
+        found
+    }
+
+    /// Remember that `id` was deleted from collection `key`.
+    pub(crate) fn mark_deleted(&self, tenant: &dyn TenantStore, key: &CollectionKey, id: &str) {
+        tenant.create(&tombstones(key), Value::Bool(true), &mut |_, _| id.to_string());
+    }
+
+    /// The vendor's 404 when a nested resource's parent item does not exist (it was deleted, or
+    /// its collection has fixtures and none with that id).
+    pub(crate) fn check_parent(&self, tenant: &dyn TenantStore, ri: usize, path_params: &[(String, String)]) -> Result<(), Rejection> {
+        let Some(pi) = self.parents[ri] else { return Ok(()) };
+        let parent = &self.resources[pi];
+        let id = path_params.iter().find(|(k, _)| *k == parent.id_param).map(|(_, v)| v.as_str()).unwrap_or_default();
+        let key = (pi, parent_key(parent, path_params));
+        let mut exists = false;
+        tenant.list(&key, &mut |items| exists = items.contains_key(id));
+        if exists || !(self.seeded[pi] || self.is_deleted(tenant, &key, id)) {
+            return self.check_parent(tenant, pi, path_params);
+        }
+        Err(Rejection::resource_not_found(&singular_title(&parent.name), id))
+    }
+
+    /// Set a created child's references to its parents (`projectId`, `project_id`, `project`)
+    /// from the path, where the item has such a field; the stored item is changed too.
+    pub(crate) fn reference_parents(
+        &self,
+        tenant: &dyn TenantStore,
+        key: &CollectionKey,
+        item: Value,
+        path_params: &[(String, String)],
+    ) -> Value {
+        let r = &self.resources[key.0];
+        let mut refs = Map::new();
+        for (field, value) in parent_fields(r, path_params) {
+            if let Some(slot) = item.get(&field).filter(|v| !v.is_object() && !v.is_array()) {
+                refs.insert(field, typed_like(slot, &value));
+            }
+        }
+        if refs.is_empty() {
+            return item;
+        }
+        let Some(id) = item.get(&r.id_field).map(id_string) else { return item };
+        let mut refs = Some(refs);
+        let changed = tenant.update(key, &id, &mut |stored| {
+            if let (Some(obj), Some(refs)) = (stored.as_object_mut(), refs.take()) {
+                obj.extend(refs);
+            }
+        });
+        changed.unwrap_or(item)
+    }
+
+    /// The fields a create or update sent, as a JSON value: the JSON body, or a form body typed
+    /// by its schema, unwrapped from the resource's body key.
+    pub(crate) fn request_fields(&self, spec: &Spec, op: &Operation, r: &Resource, body: &[u8]) -> Value {
+        let sent = match serde_json::from_slice::<Value>(body) {
+            Ok(v) => v,
+            Err(_) if !body.is_empty() => crate::pipeline::validate::form_body(spec, op, body).unwrap_or(Value::Object(Map::new())),
+            Err(_) => Value::Object(Map::new()),
+        };
+        super::crud::unwrap_body(r, sent)
+    }
+}
+
+/// The tombstones of collection `key`.
+fn tombstones(key: &CollectionKey) -> CollectionKey {
+    (key.0, format!("{}{DELETED}", key.1))
+}
+
+/// `raw` (a path value) as the JSON kind of `like`: a number where the field is one.
+pub(crate) fn typed_like(like: &Value, raw: &str) -> Value {
+    match like {
+        Value::Number(_) => raw.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(raw.to_string())),
+        _ => Value::String(raw.to_string()),
+    }
+}
+
+/// The resource each nested resource's parent path names: `/projects/{id}/tasks` → the
+/// resource whose items are `/projects/{id}`.
+pub(crate) fn parents(resources: &[Resource]) -> Vec<Option<usize>> {
+    resources
+        .iter()
+        .map(|r| {
+            let (parent_item, _) = r.collection.rsplit_once('/')?;
+            resources
+                .iter()
+                .position(|p| p.op(super::infer::Role::Get).is_some() && format!("{}/{{{}}}", p.collection, p.id_param) == parent_item)
+        })
+        .collect()
+}
+
+/// The candidate reference fields of a nested resource's item and their values from the path:
+/// for `/projects/{id}/tasks`, `projectId`, `project_id` and `project` ← the `{id}` value.
+fn parent_fields(r: &Resource, path_params: &[(String, String)]) -> Vec<(String, String)> {
+    let segments: Vec<&str> = r.collection.split('/').collect();
+    let mut out = Vec::new();
+    for p in &r.parent_params {
+        let Some(pos) = segments.iter().position(|s| *s == format!("{{{p}}}")) else { continue };
+        let Some(name) = pos.checked_sub(1).and_then(|i| segments.get(i)) else { continue };
+        let Some(value) = path_params.iter().find(|(k, _)| k == p).map(|(_, v)| v.clone()) else { continue };
+        let singular = name.strip_suffix('s').unwrap_or(name);
+        for field in [format!("{singular}Id"), format!("{singular}_id"), singular.to_string()] {
+            out.push((field, value.clone()));
+        }
+    }
+    out
+}

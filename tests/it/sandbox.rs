@@ -1,0 +1,158 @@
+//! What the stateful sandbox infers from a vendor's spec so it never answers worse than the
+//! contract mock: the id field a path parameter looks items up by, request fields that fit the
+//! item, items never created, "all"-style filters, deeper siblings, form bodies, `POST`
+//! updates, cursor pages and nested parents (tests/fixtures/specs/sandbox.yaml).
+
+use serde_json::{json, Value};
+
+use crate::common::{parts, TestServer};
+
+const SPEC: &str = "tests/fixtures/specs/sandbox.yaml";
+
+async fn sandbox() -> TestServer {
+    TestServer::stateful(SPEC, None).await
+}
+
+async fn send(t: &TestServer, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut r = t.client.request(method.parse().unwrap(), t.url(path));
+    if let Some(b) = body {
+        r = r.header("content-type", "application/json").body(b.to_string());
+    }
+    let (status, _, body) = parts(r.send().await.unwrap()).await;
+    (status, body)
+}
+
+async fn form(t: &TestServer, path: &str, body: &str) -> (u16, Value) {
+    let r = t.client.post(t.url(path)).header("content-type", "application/x-www-form-urlencoded").body(body.to_string());
+    let (status, _, body) = parts(r.send().await.unwrap()).await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn items_are_keyed_by_the_field_the_path_parameter_names() {
+    let t = sandbox().await;
+    let (_, first) = send(&t, "POST", "/repos/octocat/issues", Some(json!({"title": "one"}))).await;
+    let (_, second) = send(&t, "POST", "/repos/octocat/issues", Some(json!({"title": "two"}))).await;
+    assert_ne!(first["number"], second["number"], "{first} {second}");
+    let n = second["number"].as_i64().unwrap();
+    let (status, got) = send(&t, "GET", &format!("/repos/octocat/issues/{n}"), None).await;
+    assert_eq!((status, got["title"].as_str()), (200, Some("two")), "{got}");
+    let (status, patched) = send(&t, "PATCH", &format!("/repos/octocat/issues/{n}"), Some(json!({"state": "closed"}))).await;
+    assert_eq!((status, patched["state"].as_str(), patched["title"].as_str()), (200, Some("closed"), Some("two")));
+    // A natural key the client names (a label's `name`) is the id it is read back by.
+    let (status, label) = send(&t, "POST", "/repos/octocat/labels", Some(json!({"name": "sdk-label", "color": "ff0000"}))).await;
+    assert_eq!((status, label["name"].as_str()), (201, Some("sdk-label")), "{label}");
+    let (status, got) = send(&t, "GET", "/repos/octocat/labels/sdk-label", None).await;
+    assert_eq!((status, got["color"].as_str()), (200, Some("ff0000")), "{got}");
+    let (status, _) = send(&t, "DELETE", "/repos/octocat/labels/sdk-label", None).await;
+    assert_eq!(status, 204);
+    let (status, _) = send(&t, "GET", "/repos/octocat/labels/sdk-label", None).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_request_field_of_another_shape_does_not_replace_the_item_field() {
+    let t = sandbox().await;
+    let (status, issue) = send(&t, "POST", "/repos/octocat/issues", Some(json!({"title": "pr", "head": "feature"}))).await;
+    assert_eq!(status, 201);
+    assert!(issue["head"].is_object() && issue["head"]["ref"].is_string(), "{issue}");
+    assert_eq!(issue["title"], "pr");
+}
+
+#[tokio::test]
+async fn an_item_never_created_answers_like_the_mock_until_deleted() {
+    let t = sandbox().await;
+    let (status, user) = send(&t, "GET", "/users/hubot", None).await;
+    assert_eq!((status, user["login"].as_str()), (200, Some("hubot")), "{user}");
+    assert!(user["id"].is_i64(), "{user}");
+    let (status, _) = send(&t, "DELETE", "/users/hubot", None).await;
+    assert_eq!(status, 204);
+    let (status, _) = send(&t, "GET", "/users/hubot", None).await;
+    assert_eq!(status, 404);
+    // An update of an item never created is stored on it.
+    let (status, patched) = send(&t, "PATCH", "/repos/octocat/issues/7", Some(json!({"title": "seven"}))).await;
+    assert_eq!((status, patched["number"].as_i64(), patched["title"].as_str()), (200, Some(7), Some("seven")), "{patched}");
+    let (_, got) = send(&t, "GET", "/repos/octocat/issues/7", None).await;
+    assert_eq!(got["title"], "seven");
+}
+
+#[tokio::test]
+async fn all_style_values_and_values_of_another_type_do_not_filter() {
+    let t = sandbox().await;
+    send(&t, "POST", "/repos/octocat/issues", Some(json!({"title": "open one", "state": "open"}))).await;
+    let (_, closed) = send(&t, "POST", "/repos/octocat/issues", Some(json!({"title": "closed one", "state": "closed"}))).await;
+    let (_, all) = send(&t, "GET", "/repos/octocat/issues?state=all", None).await;
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    let (_, only) = send(&t, "GET", "/repos/octocat/issues?state=closed", None).await;
+    assert_eq!(only, json!([closed]));
+}
+
+#[tokio::test]
+async fn a_path_with_a_deeper_sibling_is_an_item_not_a_collection() {
+    let t = sandbox().await;
+    let (_, gist) = send(&t, "POST", "/gists", Some(json!({"description": "mine"}))).await;
+    let id = gist["id"].as_str().unwrap();
+    let (status, got) = send(&t, "GET", &format!("/gists/{id}"), None).await;
+    assert_eq!((status, got["description"].as_str()), (200, Some("mine")), "{got}");
+    let (status, revision) = send(&t, "GET", &format!("/gists/{id}/3d7a7bd"), None).await;
+    assert!(status == 200 && revision.is_object(), "{status} {revision}");
+}
+
+#[tokio::test]
+async fn form_bodies_are_stored_and_post_on_an_item_updates_it() {
+    let t = sandbox().await;
+    let (status, c) = form(&t, "/v1/customers", "email=ari%40example.com&name=Ari&balance=150&metadata[plan]=pro").await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!((c["email"].as_str(), c["name"].as_str(), c["balance"].as_i64()), (Some("ari@example.com"), Some("Ari"), Some(150)));
+    assert_eq!(c["metadata"], json!({"plan": "pro"}));
+    let id = c["id"].as_str().unwrap().to_string();
+    let (status, u) = form(&t, &format!("/v1/customers/{id}"), "name=Ari+Updated").await;
+    assert_eq!(
+        (status, u["id"].as_str(), u["name"].as_str(), u["email"].as_str()),
+        (200, Some(id.as_str()), Some("Ari Updated"), Some("ari@example.com"))
+    );
+    let (_, list) = send(&t, "GET", "/v1/customers?email=ari%40example.com", None).await;
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(1), "{list}");
+}
+
+#[tokio::test]
+async fn a_nested_item_needs_its_parent_and_refers_to_it() {
+    let t = sandbox().await;
+    let (_, c) = form(&t, "/v1/customers", "email=n%40example.com").await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let (status, source) = form(&t, &format!("/v1/customers/{id}/sources"), "source=tok_visa").await;
+    assert_eq!((status, source["customer"].as_str()), (200, Some(id.as_str())), "{source}");
+    let sid = source["id"].as_str().unwrap();
+    let (status, got) = send(&t, "GET", &format!("/v1/customers/{id}/sources/{sid}"), None).await;
+    assert_eq!((status, got["customer"].as_str()), (200, Some(id.as_str())), "{got}");
+    send(&t, "DELETE", &format!("/v1/customers/{id}"), None).await;
+    let (status, _) = form(&t, &format!("/v1/customers/{id}/sources"), "source=tok_visa").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn cursor_pages_come_from_the_store_with_a_true_has_more() {
+    let t = sandbox().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let (_, c) = form(&t, "/v1/customers", &format!("email=c{i}%40example.com")).await;
+        ids.push(c["id"].as_str().unwrap().to_string());
+    }
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let q = after.as_ref().map(|a| format!("&starting_after={a}")).unwrap_or_default();
+        let (status, page) = send(&t, "GET", &format!("/v1/customers?limit=2{q}"), None).await;
+        assert_eq!(status, 200, "{page}");
+        let data = page["data"].as_array().unwrap();
+        seen.extend(data.iter().map(|c| c["id"].as_str().unwrap().to_string()));
+        if page["has_more"] != true || seen.len() > 10 {
+            break;
+        }
+        after = seen.last().cloned();
+    }
+    assert_eq!(seen, ids);
+    let (_, before) = send(&t, "GET", &format!("/v1/customers?limit=2&ending_before={}", ids[3]), None).await;
+    let got: Vec<&str> = before["data"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(got, vec![ids[1].as_str(), ids[2].as_str()]);
+}
