@@ -43,6 +43,7 @@ pub fn answer(
         ]);
     let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let status = outcome.as_ref().and_then(crate::state::status_of);
+    let next_page = outcome.as_ref().and_then(crate::state::next_page);
     let mut answer = respond::respond(
         spec,
         op,
@@ -62,6 +63,9 @@ pub fn answer(
     }
     for (name, value) in answer.headers {
         headers.append(name, value);
+    }
+    if let Some(next) = next_page {
+        crate::state::link_next(headers, parts, next);
     }
     // Example names come from the spec: keep the header value visible ASCII.
     let source = match &answer.source {

@@ -169,6 +169,59 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
             body_key,
         });
     }
+    let singles = singletons(spec, &out);
+    out.extend(singles);
+    out
+}
+
+/// Items with no collection the spec declares (`GET`/`PATCH`/`DELETE /repos/{owner}/{repo}`,
+/// where `/repos/{owner}` has no operation): a resource of their own, with no list or create,
+/// so an update is read back and a delete makes them 404.
+fn singletons(spec: &Spec, known: &[Resource]) -> Vec<Resource> {
+    let doc = &spec.schemas.response;
+    let claimed: std::collections::HashSet<usize> = known.iter().flat_map(|r| r.ops.iter().map(|(_, i)| *i)).collect();
+    let mut out: Vec<Resource> = Vec::new();
+    for (gi, get) in spec.operations.iter().enumerate() {
+        if get.method != Method::GET || claimed.contains(&gi) || out.iter().any(|r| r.ops.iter().any(|(_, i)| *i == gi)) {
+            continue;
+        }
+        let Some((parent, last)) = get.path.rsplit_once('/') else { continue };
+        let Some(id_param) = last.strip_prefix('{').and_then(|l| l.strip_suffix('}')) else { continue };
+        if parent.is_empty() || spec.operations.iter().any(|o| o.path == parent) {
+            continue;
+        }
+        let mut ops = vec![(Role::Get, gi)];
+        for (i, o) in spec.operations.iter().enumerate().filter(|(i, o)| o.path == get.path && !claimed.contains(i)) {
+            match o.method {
+                Method::PATCH => ops.push((Role::Patch, i)),
+                Method::PUT => ops.push((Role::Put, i)),
+                Method::DELETE => ops.push((Role::Delete, i)),
+                _ => {}
+            }
+        }
+        let Some(name) = parent.rsplit('/').find(|s| !s.is_empty() && !s.starts_with('{')).map(str::to_string) else { continue };
+        if ops.len() < 2 {
+            continue; // read-only: the mock's answer is as good
+        }
+        let Some((item_key, item_schema)) = success_pointer(doc, get).map(|p| item_layout(doc, &p)) else { continue };
+        let props = item_schema.as_deref().and_then(|p| object_properties(doc, p)).unwrap_or_default();
+        let hints = spec.ext.resources.get(parent).cloned().unwrap_or_default();
+        let Some(id_field) = hints.id_field.or_else(|| id_field_for(id_param, &props)) else { continue };
+        out.push(Resource {
+            name,
+            collection: parent.to_string(),
+            id_param: id_param.to_string(),
+            parent_params: crate::spec::model::template_names(parent),
+            ops,
+            list_key: None,
+            item_key,
+            id_field,
+            client_id: false,
+            item_schema,
+            body_key: None,
+            id_style: hints.id_style,
+        });
+    }
     out
 }
 
@@ -204,7 +257,7 @@ pub(crate) fn id_field_for(param: &str, props: &[String]) -> Option<String> {
     if has("login") && ["user", "login", "owner", "org", "member", "assignee"].iter().any(|w| lower.contains(w)) {
         return Some("login".into());
     }
-    if has("name") && (lower.ends_with("name") || ["branch", "tag", "label", "environment", "secret"].contains(&lower.as_str())) {
+    if has("name") && (lower.ends_with("name") || ["repo", "branch", "tag", "label", "environment", "secret"].contains(&lower.as_str())) {
         return Some("name".into());
     }
     for f in ["id", "uuid"] {

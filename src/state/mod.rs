@@ -240,6 +240,33 @@ fn now_rfc3339() -> String {
     crate::util::time::format_rfc3339(secs)
 }
 
+/// For a page of a list paged by `page`, the page that follows it (`None` on the last page);
+/// `None` for any other answer.
+pub fn next_page(outcome: &Outcome) -> Option<Option<u64>> {
+    let StateAnswer::Page(p) = &outcome.body else { return None };
+    let page = p.echo.iter().find(|(k, _)| k == "page")?.1.as_u64()?;
+    Some(p.more.then_some(page + 1))
+}
+
+/// Point a `Link` header the spec declares (GitHub's, whose example names the vendor's host)
+/// at this server: the same request with the next `page` as `rel="next"`, or no header on the
+/// last page, so a paging client walks the store's pages and stops.
+pub fn link_next(headers: &mut axum::http::HeaderMap, request: &axum::http::request::Parts, next: Option<u64>) {
+    if !headers.contains_key(axum::http::header::LINK) {
+        return;
+    }
+    headers.remove(axum::http::header::LINK);
+    let (Some(next), Some(host)) = (next, request.headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok())) else { return };
+    let scheme = request.headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).or(request.uri.scheme_str()).unwrap_or("http");
+    let mut query: Vec<String> =
+        request.uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty() && !p.starts_with("page=")).map(str::to_string).collect();
+    query.push(format!("page={next}"));
+    let link = format!("<{scheme}://{host}{}?{}>; rel=\"next\"", request.uri.path(), query.join("&"));
+    if let Ok(v) = axum::http::HeaderValue::from_str(&link) {
+        headers.insert(axum::http::header::LINK, v);
+    }
+}
+
 /// Status for a stateful answer that is not the operation's default.
 pub fn status_of(outcome: &Outcome) -> Option<StatusCode> {
     outcome.status.and_then(|s| StatusCode::from_u16(s).ok())

@@ -156,3 +156,50 @@ async fn cursor_pages_come_from_the_store_with_a_true_has_more() {
     let got: Vec<&str> = before["data"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(got, vec![ids[1].as_str(), ids[2].as_str()]);
 }
+
+#[tokio::test]
+async fn a_deep_object_under_any_of_object_or_integer_is_typed() {
+    let t = sandbox().await;
+    let (status, page) = send(&t, "GET", "/v1/customers?created%5Bgte%5D=1700000000&limit=3", None).await;
+    assert_eq!(status, 200, "{page}");
+    let (status, problem) = send(&t, "GET", "/v1/customers?created%5Bgte%5D=soon", None).await;
+    assert_eq!(status, 400, "{problem}");
+}
+
+#[tokio::test]
+async fn an_item_without_a_declared_collection_keeps_its_updates_and_deletion() {
+    let t = sandbox().await;
+    let (status, repo) = send(&t, "GET", "/repos/octocat/hello-world", None).await;
+    assert_eq!((status, repo["name"].as_str()), (200, Some("hello-world")), "{repo}");
+    let (_, patched) = send(&t, "PATCH", "/repos/octocat/hello-world", Some(json!({"description": "updated"}))).await;
+    assert_eq!(patched["description"], "updated");
+    let (_, got) = send(&t, "GET", "/repos/octocat/hello-world", None).await;
+    assert_eq!((got["description"].as_str(), got["name"].as_str()), (Some("updated"), Some("hello-world")));
+    let (status, _) = send(&t, "DELETE", "/repos/octocat/hello-world", None).await;
+    assert_eq!(status, 204);
+    let (status, _) = send(&t, "GET", "/repos/octocat/hello-world", None).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_declared_link_header_pages_through_this_server() {
+    let t = sandbox().await;
+    for title in ["a", "b", "c"] {
+        send(&t, "POST", "/repos/octocat/issues", Some(json!({"title": title}))).await;
+    }
+    let mut next = Some(t.url("/repos/octocat/issues?per_page=2"));
+    let mut titles = Vec::new();
+    while let Some(url) = next.take() {
+        assert!(url.starts_with(&t.server.url()), "{url}");
+        let resp = t.client.get(&url).send().await.unwrap();
+        next = resp.headers().get("link").map(|l| {
+            let l = l.to_str().unwrap();
+            assert!(l.ends_with("rel=\"next\""), "{l}");
+            l[1..l.find('>').unwrap()].to_string()
+        });
+        let (_, _, page) = parts(resp).await;
+        titles.extend(page.as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap().to_string()));
+        assert!(titles.len() <= 3, "{titles:?}");
+    }
+    assert_eq!(titles, ["a", "b", "c"]);
+}

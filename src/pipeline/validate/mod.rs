@@ -80,14 +80,7 @@ pub fn validate_params(op: &Operation, path_params: &[(String, String)], query: 
     let mut cookies: Option<HashMap<String, String>> = None;
     for p in &op.params {
         let value = if p.location == ParamLocation::Query && matches!(p.shape, ParamShape::Object) && p.style == "deepObject" {
-            // `filter[status]=new` → `{"status": "new"}`.
-            let obj: Map<String, Value> = query
-                .iter()
-                .filter_map(|(k, v)| {
-                    Some((k.strip_prefix(p.name.as_str())?.strip_prefix('[')?.strip_suffix(']')?.to_string(), scalar(v, None)))
-                })
-                .collect();
-            (!obj.is_empty()).then_some(Value::Object(obj))
+            deep_object(p, query)
         } else {
             let raw: Vec<&str> = match p.location {
                 ParamLocation::Path => path_params.iter().filter(|(k, _)| *k == p.name).map(|(_, v)| v.as_str()).collect(),
@@ -117,6 +110,41 @@ pub fn validate_params(op: &Operation, path_params: &[(String, String)], query: 
         }
     }
     problems
+}
+
+/// A `deepObject` query parameter as an object: `filter[status]=new` → `{"status": "new"}`.
+/// Its values stay strings when that validates; else numbers and booleans are read as such
+/// (`created[gte]=1700000000` under `anyOf: [object of integers, integer]`), which needs no walk
+/// of the schema per request, only a second check.
+fn deep_object(p: &crate::spec::model::Param, query: &[(String, String)]) -> Option<Value> {
+    let fields: Vec<(&str, &str)> = query
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix(p.name.as_str())?.strip_prefix('[')?.strip_suffix(']')?, v.as_str())))
+        .collect();
+    if fields.is_empty() {
+        return None;
+    }
+    let build = |typed: bool| -> Value {
+        Value::Object(
+            fields.iter().map(|(k, v)| (k.to_string(), if typed { guess_scalar(v) } else { Value::String(v.to_string()) })).collect(),
+        )
+    };
+    let strings = build(false);
+    match &p.validator {
+        Some(validator) if !validator.is_valid(&strings) => {
+            let typed = build(true);
+            Some(if validator.is_valid(&typed) { typed } else { strings })
+        }
+        _ => Some(strings),
+    }
+}
+
+/// A query string read as the JSON scalar it looks like (an integer, a number, a boolean).
+fn guess_scalar(s: &str) -> Value {
+    match s {
+        "true" | "false" => scalar(s, Some("boolean")),
+        _ => scalar(s, Some("number")),
+    }
 }
 
 /// Turn the raw strings of one parameter into the JSON value its schema expects. Values that do
