@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::infer::Resource;
+use crate::util::hash::stable_hash;
 
 /// The id of an item as a map key.
 pub(crate) fn id_string(v: &Value) -> String {
@@ -82,18 +83,52 @@ pub(crate) fn new_id(r: &Resource, existing: &Map<String, Value>, generated: &Va
         candidate = format!("{prefix}{:08x}", crate::util::hash::stable_hash(&[r.name.as_bytes(), &seq.to_le_bytes()]) as u32);
     }
     if existing.contains_key(&candidate) {
-        // The generated id is often the schema's example, the same for every item: number it by
+        // The generated id is often the schema's example, the same for every item: a new one in
+        // its style (`cus_NffrFeUfNV2Hib` → `cus_` and 14 more letters and digits), varied by
         // the tenant's create count, which is never reused (not even after old items are
         // forgotten), so one create costs one probe, not one per earlier create.
         let base = std::mem::take(&mut candidate);
-        candidate = format!("{base}{seq}");
-        let mut n = 0;
+        candidate = in_style_of(&base, stable_hash(&[r.name.as_bytes(), base.as_bytes(), &seq.to_le_bytes()]));
+        let mut n = 0u64;
         while existing.contains_key(&candidate) {
             n += 1;
-            candidate = format!("{base}{seq}_{n}");
+            candidate = format!("{}{seq}_{n}", in_style_of(&base, stable_hash(&[base.as_bytes(), &n.to_le_bytes()])));
         }
     }
     Value::String(candidate)
+}
+
+/// A new id shaped like `sample`: its prefix up to the last `_` or `-` kept when it starts with
+/// letters (`cus_`, `pi_`), each later character replaced by a random one of its class (digit,
+/// lower or upper case letter; hex digits where the sample is hex, as in a `sha` or a UUID);
+/// other characters (`-`, `.`) stay.
+fn in_style_of(sample: &str, seed: u64) -> String {
+    let cut = sample
+        .rfind(['_', '-'])
+        .filter(|&i| i > 0 && sample[..i].bytes().all(|b| b.is_ascii_alphabetic() || b == b'_'))
+        .map_or(0, |i| i + 1);
+    let (prefix, rest) = sample.split_at(cut);
+    if rest.is_empty() {
+        return format!("{sample}{:x}", seed & 0xffff);
+    }
+    let hex = rest.bytes().filter(u8::is_ascii_alphanumeric).all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let mut state = seed | 1;
+    let mut out = String::with_capacity(sample.len());
+    out.push_str(prefix);
+    for b in rest.bytes() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let n = (state >> 32) as u8;
+        out.push(match b {
+            _ if !b.is_ascii_alphanumeric() => char::from(b),
+            _ if hex => char::from(b"0123456789abcdef"[usize::from(n % 16)]),
+            b'0'..=b'9' => char::from(b'0' + n % 10),
+            b'A'..=b'Z' => char::from(b'A' + n % 26),
+            _ => char::from(b'a' + n % 26),
+        });
+    }
+    out
 }
 
 #[cfg(test)]
@@ -134,5 +169,16 @@ mod tests {
         let uuid = new_id(&resource(Some("uuid")), &existing, &json!({}), 1);
         assert_eq!(uuid.as_str().unwrap().len(), 36);
         assert!(new_id(&resource(Some("ord_")), &existing, &json!({}), 1).as_str().unwrap().starts_with("ord_"));
+    }
+
+    #[test]
+    fn ids_made_after_a_repeated_example_keep_its_style() {
+        let mut existing = Map::new();
+        existing.insert("cus_NffrFeUfNV2Hib".into(), json!({"id": "cus_NffrFeUfNV2Hib"}));
+        let id = new_id(&resource(None), &existing, &json!({"id": "cus_NffrFeUfNV2Hib"}), 2);
+        let id = id.as_str().unwrap();
+        assert!(id.starts_with("cus_") && id.len() == 18 && id != "cus_NffrFeUfNV2Hib", "{id}");
+        let sha = in_style_of("3a0f86fb8db8eea7ccbb9a95f325ddbedfb25e15", 9);
+        assert!(sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()), "{sha}");
     }
 }

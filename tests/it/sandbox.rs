@@ -203,3 +203,27 @@ async fn a_declared_link_header_pages_through_this_server() {
     }
     assert_eq!(titles, ["a", "b", "c"]);
 }
+
+#[tokio::test]
+async fn multipart_bodies_are_stored_like_json_ones() {
+    let t = sandbox().await;
+    let body = "--XyZ\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\ndispute_evidence\r\n--XyZ\r\nContent-Disposition: form-data; name=\"size\"\r\n\r\n2048\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n";
+    let r = t.client.post(t.url("/v1/files")).header("content-type", "multipart/form-data; boundary=XyZ").body(body);
+    let (status, _, file) = parts(r.send().await.unwrap()).await;
+    assert_eq!((status, file["purpose"].as_str(), file["size"].as_i64()), (200, Some("dispute_evidence"), Some(2048)), "{file}");
+    let (_, got) = send(&t, "GET", &format!("/v1/files/{}", file["id"].as_str().unwrap()), None).await;
+    assert_eq!(got, file);
+}
+
+#[tokio::test]
+async fn new_ids_keep_the_style_of_the_spec_example() {
+    let t = sandbox().await;
+    let mut ids = std::collections::HashSet::new();
+    for _ in 0..3 {
+        let (_, c) = form(&t, "/v1/customers", "email=x%40example.com").await;
+        let id = c["id"].as_str().unwrap().to_string();
+        assert!(id.starts_with("cus_") && id.len() == "cus_NffrFeUfNV2Hib".len(), "{id}");
+        ids.insert(id);
+    }
+    assert_eq!(ids.len(), 3);
+}

@@ -265,15 +265,50 @@ pub fn validate_body(spec: &Spec, op: &Operation, content_type: Option<&str>, bo
 /// A form-encoded body as the JSON value its schema describes (brackets nest, strings are typed
 /// by the schema), so the sandbox stores it like a JSON body. `None` when the operation
 /// declares no form body.
+/// A `multipart/form-data` body is read the same way, its parts as fields (a file part as its
+/// text).
 pub fn form_body(spec: &Spec, op: &Operation, body: &[u8]) -> Option<Value> {
-    let media = op.body.as_ref()?.content.iter().find(|m| is_form_mime(&m.mime))?;
-    Some(typed_form(spec, media.schema.as_deref(), body))
+    let content = &op.body.as_ref()?.content;
+    if let Some(media) = content.iter().find(|m| is_form_mime(&m.mime)) {
+        return Some(typed_form(spec, media.schema.as_deref(), body));
+    }
+    let media = content.iter().find(|m| m.mime.split(';').next().unwrap_or("").trim() == "multipart/form-data")?;
+    let pairs = multipart_pairs(body)?;
+    Some(typed_pairs(spec, media.schema.as_deref(), &pairs))
+}
+
+/// The fields of a `multipart/form-data` body (`name` → text), its boundary read from its first
+/// line.
+fn multipart_pairs(body: &[u8]) -> Option<Vec<(String, String)>> {
+    let text = String::from_utf8_lossy(body);
+    let boundary = text.lines().next()?.trim_end().strip_prefix("--")?.to_string();
+    let mut pairs = Vec::new();
+    for part in text.split(&format!("--{boundary}")).skip(1) {
+        if part.starts_with("--") {
+            break;
+        }
+        let part = part.strip_prefix("\r\n").or_else(|| part.strip_prefix('\n')).unwrap_or(part);
+        let (head, value) = part.split_once("\r\n\r\n").or_else(|| part.split_once("\n\n"))?;
+        let name = head
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))
+            .and_then(|l| l.split(';').find_map(|p| p.trim().strip_prefix("name=")))
+            .map(|n| n.trim_matches('"').to_string())?;
+        let value = value.strip_suffix("\r\n").or_else(|| value.strip_suffix('\n')).unwrap_or(value);
+        pairs.push((name, value.to_string()));
+    }
+    Some(pairs)
 }
 
 /// Parse a form body and type its strings from the schema at `schema` (request view).
 fn typed_form(spec: &Spec, schema: Option<&str>, body: &[u8]) -> Value {
     let text = String::from_utf8_lossy(body);
-    let raw = form_to_value(&parse_query(Some(&text)));
+    typed_pairs(spec, schema, &parse_query(Some(&text)))
+}
+
+/// Form fields as a JSON value typed from the schema at `schema` (request view).
+fn typed_pairs(spec: &Spec, schema: Option<&str>, pairs: &[(String, String)]) -> Value {
+    let raw = form_to_value(pairs);
     let doc = &spec.schemas.request;
     match schema.and_then(|p| crate::spec::load::pointer(doc, p)) {
         Some(schema) => coerce_to_schema(doc, schema, raw, 0),
