@@ -55,7 +55,7 @@ pub struct Extension {
     #[serde(default)]
     pub require_one_of: Vec<RequireOneOf>,
     /// What resource inference cannot see, by collection path: `idField`, `idStyle`
-    /// (`integer`, `uuid`, or a prefix such as `deal_`), `listKey`.
+    /// (`integer`, `uuid`, or a prefix such as `deal_`), `listKey`, `parentField`.
     #[serde(default)]
     pub resources: HashMap<String, ResourceHints>,
     /// Events emitted by CRUD changes, by collection path (see `state`).
@@ -122,6 +122,9 @@ pub struct ResourceHints {
     /// `integer`, `uuid`, or a literal prefix for generated ids (`deal_`).
     pub id_style: Option<String>,
     pub list_key: Option<String>,
+    /// The item field that refers to the parent of a nested resource (`project_ref`), when it
+    /// is not `projectId`, `project_id` or `project`.
+    pub parent_field: Option<String>,
 }
 
 /// Rate limit policy: a fixed window per API key.

@@ -26,11 +26,23 @@ pub(crate) fn parent_of(r: &Resource, item: &Value) -> Option<String> {
     for p in &r.parent_params {
         let pos = segments.iter().position(|s| *s == format!("{{{p}}}"))?;
         let parent_name = segments.get(pos.checked_sub(1)?)?;
-        let singular = parent_name.strip_suffix('s').unwrap_or(parent_name);
-        let value = [format!("{singular}Id"), format!("{singular}_id"), p.clone()].iter().find_map(|f| item.get(f).map(id_string))?;
+        let value = reference_fields(r, p, parent_name).iter().find_map(|f| item.get(f).map(id_string))?;
         parts.push(value);
     }
     Some(parts.join("\u{0}"))
+}
+
+/// The fields of a nested resource's item that may refer to the parent named by path parameter
+/// `param` under the literal segment `segment` (`projects`): `parentField` for the innermost
+/// parent when declared, else `projectId`, `project_id`, `project` and the parameter's name.
+pub(crate) fn reference_fields(r: &Resource, param: &str, segment: &str) -> Vec<String> {
+    if let (Some(f), Some(last)) = (&r.parent_field, r.parent_params.last()) {
+        if last == param {
+            return vec![f.clone()];
+        }
+    }
+    let singular = segment.strip_suffix('s').unwrap_or(segment);
+    vec![format!("{singular}Id"), format!("{singular}_id"), singular.to_string(), param.to_string()]
 }
 
 /// The parent key of a request: the values of `r`'s parent path parameters, joined by NUL.
@@ -150,6 +162,7 @@ mod tests {
             item_schema: None,
             body_key: None,
             id_style: style.map(str::to_string),
+            parent_field: None,
         }
     }
 

@@ -142,7 +142,8 @@ pub(crate) fn parents(resources: &[Resource]) -> Vec<Option<usize>> {
 }
 
 /// The candidate reference fields of a nested resource's item and their values from the path:
-/// for `/projects/{id}/tasks`, `projectId`, `project_id` and `project` ← the `{id}` value.
+/// for `/projects/{id}/tasks`, `projectId`, `project_id` and `project` (or the declared
+/// `parentField`) ← the `{id}` value.
 fn parent_fields(r: &Resource, path_params: &[(String, String)]) -> Vec<(String, String)> {
     let segments: Vec<&str> = r.collection.split('/').collect();
     let mut out = Vec::new();
@@ -150,8 +151,8 @@ fn parent_fields(r: &Resource, path_params: &[(String, String)]) -> Vec<(String,
         let Some(pos) = segments.iter().position(|s| *s == format!("{{{p}}}")) else { continue };
         let Some(name) = pos.checked_sub(1).and_then(|i| segments.get(i)) else { continue };
         let Some(value) = path_params.iter().find(|(k, _)| k == p).map(|(_, v)| v.clone()) else { continue };
-        let singular = name.strip_suffix('s').unwrap_or(name);
-        for field in [format!("{singular}Id"), format!("{singular}_id"), singular.to_string()] {
+        // The parameter's own name (`{id}`) may be the child's id field: never overwritten.
+        for field in super::ids::reference_fields(r, p, name).into_iter().filter(|f| *f != r.id_field) {
             out.push((field, value.clone()));
         }
     }

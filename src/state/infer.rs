@@ -51,6 +51,8 @@ pub struct Resource {
     pub body_key: Option<String>,
     /// `x-standin.resources.<path>.idStyle`: `integer`, `uuid`, or an id prefix.
     pub id_style: Option<String>,
+    /// `x-standin.resources.<path>.parentField`: the field naming the (innermost) parent.
+    pub parent_field: Option<String>,
 }
 
 impl Resource {
@@ -156,6 +158,7 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
         let client_id = !["id", "uuid", "number"].contains(&id_field.as_str()) && create_fields.contains(&id_field);
         out.push(Resource {
             id_style: hints.id_style,
+            parent_field: hints.parent_field,
             name,
             collection: coll.path.clone(),
             id_param,
@@ -220,6 +223,7 @@ fn singletons(spec: &Spec, known: &[Resource]) -> Vec<Resource> {
             item_schema,
             body_key: None,
             id_style: hints.id_style,
+            parent_field: hints.parent_field,
         });
     }
     out

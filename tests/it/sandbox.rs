@@ -227,3 +227,12 @@ async fn new_ids_keep_the_style_of_the_spec_example() {
     }
     assert_eq!(ids.len(), 3);
 }
+
+#[tokio::test]
+async fn x_standin_resources_overrides_the_id_and_parent_fields() {
+    let t = sandbox().await;
+    let (status, team) = send(&t, "POST", "/orgs/acme/teams", Some(json!({"slug": "core", "name": "Core"}))).await;
+    assert_eq!((status, team["slug"].as_str(), team["org_ref"].as_str()), (201, Some("core"), Some("acme")), "{team}");
+    let (status, got) = send(&t, "GET", "/orgs/acme/teams/core", None).await;
+    assert_eq!((status, got), (200, team));
+}
