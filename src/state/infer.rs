@@ -2,8 +2,12 @@
 //! (`GET`/`PATCH`/`PUT`/`DELETE /crm/leads/{id}`), nested ones too (`/projects/{id}/tasks`).
 //!
 //! Built once at load from the operation IR. For each resource it records which operation
-//! plays which role, where the items sit in the list body (`deals`, `data`), whether single
-//! items are wrapped (`{"data": item}`), and the item schema (for ids and server-set fields).
+//! plays which role (`POST` on an item path is an update where no collection sits under it),
+//! where the items sit in the list body (`deals`, `data`), whether single items are wrapped
+//! (`{"data": item}`), the item schema (for ids and server-set fields) and the id field the item
+//! path's parameter looks items up by (`{issue_number}` → `number`). A path whose parent path is
+//! declared is an item, never a collection; an item with no collection declared is a resource
+//! of its own. `x-standin.resources` overrides what is inferred.
 
 use axum::http::Method;
 use serde_json::Value;
@@ -96,31 +100,7 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
             None => continue,
         };
         let Some(name) = coll.path.rsplit('/').find(|s| !s.is_empty() && !s.starts_with('{')).map(str::to_string) else { continue };
-        let mut ops = Vec::new();
-        for (i, o) in spec.operations.iter().enumerate().filter(|(_, o)| o.path == coll.path) {
-            match o.method {
-                Method::GET => ops.push((Role::List, i)),
-                Method::POST => ops.push((Role::Create, i)),
-                _ => {}
-            }
-        }
-        // `POST` on the item path updates it (Stripe's `POST /v1/customers/{customer}`) when the
-        // path declares no `PATCH` and no collection under it.
-        let post_updates = |item_path: &str| {
-            !items.iter().any(|(_, o)| o.path == item_path && o.method == Method::PATCH)
-                && !spec.operations.iter().any(|o| is_child_item(item_path, &o.path))
-        };
-        for (i, o) in &items {
-            let role = match o.method {
-                Method::GET => Role::Get,
-                Method::POST if post_updates(&o.path) => Role::Patch,
-                Method::PATCH => Role::Patch,
-                Method::PUT => Role::Put,
-                Method::DELETE => Role::Delete,
-                _ => continue,
-            };
-            ops.push((role, *i));
-        }
+        let ops = roles(spec, &coll.path, &items);
         let op = |role| ops.iter().find(|(r, _)| *r == role).map(|(_, i)| &spec.operations[*i]);
         let list_key = op(Role::List).and_then(|o| {
             let ext = doc.pointer(&o.pointer).and_then(|v| v.get("x-standin-list-key")).and_then(Value::as_str).map(str::to_string);
@@ -175,6 +155,36 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
     let singles = singletons(spec, &out);
     out.extend(singles);
     out
+}
+
+/// Which operation plays which role: `GET`/`POST` on the collection path list and create; on
+/// the item path `GET` gets, `PATCH`/`PUT`/`DELETE` change, and `POST` updates (Stripe's
+/// `POST /v1/customers/{customer}`) when the path declares no `PATCH` and no collection under it.
+fn roles(spec: &Spec, collection: &str, items: &[(usize, &Operation)]) -> Vec<(Role, usize)> {
+    let mut ops = Vec::new();
+    for (i, o) in spec.operations.iter().enumerate().filter(|(_, o)| o.path == collection) {
+        match o.method {
+            Method::GET => ops.push((Role::List, i)),
+            Method::POST => ops.push((Role::Create, i)),
+            _ => {}
+        }
+    }
+    let post_updates = |item_path: &str| {
+        !items.iter().any(|(_, o)| o.path == item_path && o.method == Method::PATCH)
+            && !spec.operations.iter().any(|o| is_child_item(item_path, &o.path))
+    };
+    for (i, o) in items {
+        let role = match o.method {
+            Method::GET => Role::Get,
+            Method::POST if post_updates(&o.path) => Role::Patch,
+            Method::PATCH => Role::Patch,
+            Method::PUT => Role::Put,
+            Method::DELETE => Role::Delete,
+            _ => continue,
+        };
+        ops.push((role, *i));
+    }
+    ops
 }
 
 /// Items with no collection the spec declares (`GET`/`PATCH`/`DELETE /repos/{owner}/{repo}`,

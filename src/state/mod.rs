@@ -8,15 +8,21 @@
 //!
 //! * Each tenant (distinct credential) starts from the fixture data set (the list and get
 //!   fixtures of each resource) and sees only its own data.
-//! * POST assigns an id in the style of the existing ids (integers count up; prefixed ids keep
-//!   their prefix), fills the fields the client did not send from the item schema, and sets
-//!   `createdAt`/`updatedAt`. PATCH merges (RFC 7396), PUT replaces, DELETE removes.
-//! * Lists filter by query parameters that name item fields, search (`search`, `q`, `query`),
-//!   sort (`sort=field` or `-field`), and page (`limit`/`offset` or `page`/`perPage`) with true
-//!   totals.
+//! * POST assigns an id in the style of the existing ids or the schema's example (integers
+//!   count up; prefixed ids keep their prefix) unless the client names a natural key, fills the
+//!   fields the client did not send from the item schema, and sets `createdAt`/`updatedAt`.
+//!   PATCH merges (RFC 7396), PUT replaces, DELETE removes. Sent fields (JSON, form or multipart
+//!   bodies) are stored only where they fit the item's fields.
+//! * Items never created in a collection without fixtures exist as the mock answers them until
+//!   deleted (`implicit`); a nested resource's parent must exist.
+//! * Lists filter by query parameters that name scalar item fields (with values of their type,
+//!   never `all`), search (`search`, `q`, `query`), sort (`sort=field` or `-field`), and page
+//!   (`limit`/`offset`, `page`/`perPage`, or `starting_after`/`ending_before` cursors) with true
+//!   totals and `has_more`.
 //! * Operations declared in `x-standin.actions` run the action engine instead.
 //!
-//! Layout: [`infer`] finds the resources; `crud` and `lists` answer CRUD requests; `ids`
+//! Layout: [`infer`] finds the resources; `crud` and `lists` answer CRUD requests, `implicit`
+//! what they assume of items never seen; `ids`
 //! makes ids and keys; [`actions`] declares actions and `engine` carries them out, with
 //! `scheduler` for their delayed changes; [`events`] logs what changed; [`store`] keeps the
 //! data (in memory; see its doc for the locking).
