@@ -170,7 +170,7 @@ fn list(spec: &Spec, r: &Resource, op: &Operation, tenant: &dyn TenantStore, key
     let page_size =
         crate::spec::load::pointer(&spec.schemas.response, "/x-standin/pagination/pageSize").and_then(Value::as_u64).map(|n| n as usize);
     let mut found = None;
-    tenant.list(key, &mut |items| found = Some(lists::list(op, items.values().collect(), query, page_size, &r.id_field)));
+    tenant.list(key, &mut |items| found = Some(lists::list(op, r, items.values().collect(), query, page_size)));
     let lists::Listed { items, total, echo, more } =
         found.unwrap_or(lists::Listed { items: Vec::new(), total: 0, echo: Vec::new(), more: false });
     let total_pointer = crate::spec::load::pointer(&spec.schemas.response, "/x-standin/pagination/totalPointer")

@@ -163,6 +163,7 @@ mod tests {
             body_key: None,
             id_style: style.map(str::to_string),
             parent_field: None,
+            enums: vec![],
         }
     }
 

@@ -57,6 +57,9 @@ pub struct Resource {
     pub id_style: Option<String>,
     /// `x-standin.resources.<path>.parentField`: the field naming the (innermost) parent.
     pub parent_field: Option<String>,
+    /// The string values each enum field of the item may take (list filters outside them are
+    /// ignored).
+    pub enums: Vec<(String, Vec<String>)>,
 }
 
 impl Resource {
@@ -137,6 +140,7 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
         let id_field = hints.id_field.unwrap_or(id_field);
         let client_id = !["id", "uuid", "number"].contains(&id_field.as_str()) && create_fields.contains(&id_field);
         out.push(Resource {
+            enums: item_schema.as_deref().map(|p| field_enums(doc, p)).unwrap_or_default(),
             id_style: hints.id_style,
             parent_field: hints.parent_field,
             name,
@@ -234,6 +238,7 @@ fn singletons(spec: &Spec, known: &[Resource]) -> Vec<Resource> {
             body_key: None,
             id_style: hints.id_style,
             parent_field: hints.parent_field,
+            enums: Vec::new(),
         });
     }
     out
@@ -324,6 +329,33 @@ fn object_properties(doc: &Value, pointer: &str) -> Option<Vec<String>> {
     let mut seen = std::collections::HashSet::new();
     out.retain(|p| seen.insert(p.clone()));
     (!out.is_empty()).then_some(out)
+}
+
+/// The string `enum`s of the item schema's top-level fields (through `$ref` and compositions):
+/// a list filter with a value outside its field's enum (`state=all`) is no filter.
+fn field_enums(doc: &Value, pointer: &str) -> Vec<(String, Vec<String>)> {
+    fn collect(doc: &Value, s: &Value, out: &mut Vec<(String, Vec<String>)>, depth: usize) {
+        if depth > 8 {
+            return;
+        }
+        let Ok((s, _)) = deref(doc, s, "") else { return };
+        for (name, p) in s.get("properties").and_then(Value::as_object).into_iter().flatten() {
+            let Ok((p, _)) = deref(doc, p, "") else { continue };
+            if let Some(values) = p.get("enum").and_then(Value::as_array) {
+                out.push((name.clone(), values.iter().filter_map(Value::as_str).map(str::to_string).collect()));
+            }
+        }
+        for key in ["allOf", "oneOf", "anyOf"] {
+            if let Some(all) = s.get(key).and_then(Value::as_array) {
+                all.iter().for_each(|m| collect(doc, m, out, depth + 1));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(s) = doc.pointer(pointer) {
+        collect(doc, s, &mut out, 0);
+    }
+    out
 }
 
 /// The first property of an object schema whose schema is an array: where a list body keeps

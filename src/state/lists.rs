@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use super::ids::id_string;
+use super::infer::Resource;
 use crate::spec::model::ParamLocation;
 use crate::spec::Operation;
 
@@ -34,7 +35,8 @@ pub(crate) struct Listed {
 
 /// Filter, search, sort and page a list (`page_size`: the vendor's fixed page size, for APIs
 /// that page with `page` alone; `id_field`: what a cursor names).
-pub(crate) fn list(op: &Operation, mut items: Vec<&Value>, query: &[(String, String)], page_size: Option<usize>, id_field: &str) -> Listed {
+pub(crate) fn list(op: &Operation, r: &Resource, mut items: Vec<&Value>, query: &[(String, String)], page_size: Option<usize>) -> Listed {
+    let id_field = r.id_field.as_str();
     let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let declared = |name: &str| op.params.iter().find(|p| p.location == ParamLocation::Query && p.name == name);
     for p in op.params.iter().filter(|p| p.location == ParamLocation::Query) {
@@ -48,7 +50,8 @@ pub(crate) fn list(op: &Operation, mut items: Vec<&Value>, query: &[(String, Str
         // the field's type (`state=all`, `labels=bug` against an array, `since=<date>` against
         // a number leave the list whole).
         let Some(sample) = items.iter().find_map(|i| i.get(name).filter(|v| !v.is_null())) else { continue };
-        if wanted.is_empty() || !wanted.iter().all(|w| fits(sample, w)) {
+        let allowed = r.enums.iter().find(|(f, _)| f == name).map(|(_, values)| values);
+        if wanted.is_empty() || !wanted.iter().all(|w| fits(sample, w) && allowed.is_none_or(|a| a.iter().any(|v| v == w))) {
             continue;
         }
         items.retain(|i| i.get(name).is_some_and(|v| wanted.contains(&id_string(v).as_str())));

@@ -83,6 +83,9 @@ async fn all_style_values_and_values_of_another_type_do_not_filter() {
     let (_, closed) = send(&t, "POST", "/repos/octocat/issues", Some(json!({"title": "closed one", "state": "closed"}))).await;
     let (_, all) = send(&t, "GET", "/repos/octocat/issues?state=all", None).await;
     assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    // A value outside the field's enum is no filter either.
+    let (_, everything) = send(&t, "GET", "/repos/octocat/issues?state=everything", None).await;
+    assert_eq!(everything.as_array().unwrap().len(), 2, "{everything}");
     let (_, only) = send(&t, "GET", "/repos/octocat/issues?state=closed", None).await;
     assert_eq!(only, json!([closed]));
 }
