@@ -80,8 +80,16 @@ pub(crate) fn apply_state(body: &mut Value, answer: StateAnswer) {
         }
         StateAnswer::Deleted { id_field, id } => {
             if let (Some(obj), Some(v)) = (body.as_object_mut(), id) {
-                if obj.contains_key(&id_field) {
-                    obj.insert(id_field, v);
+                if let Some(slot) = obj.get_mut(&id_field) {
+                    // A path id (text) goes into a numeric field as a number, or not at all.
+                    match (&*slot, v) {
+                        (Value::Number(_), Value::String(s)) => {
+                            if let Ok(n) = s.parse::<i64>() {
+                                *slot = Value::from(n);
+                            }
+                        }
+                        (_, v) => *slot = v,
+                    }
                 }
             }
         }
@@ -147,6 +155,9 @@ mod tests {
         let mut with = json!({"id": "x", "deleted": true});
         apply_state(&mut with, StateAnswer::Deleted { id_field: "id".into(), id: Some(json!("d_1")) });
         assert_eq!(with, json!({"id": "d_1", "deleted": true}));
+        let mut numeric = json!({"id": 1});
+        apply_state(&mut numeric, StateAnswer::Deleted { id_field: "id".into(), id: Some(json!("42")) });
+        assert_eq!(numeric, json!({"id": 42}));
         let mut without = json!({"ok": true});
         apply_state(&mut without, StateAnswer::Deleted { id_field: "id".into(), id: Some(json!("d_1")) });
         assert_eq!(without, json!({"ok": true}));
