@@ -239,3 +239,19 @@ async fn x_standin_resources_overrides_the_id_and_parent_fields() {
     let (status, got) = send(&t, "GET", "/orgs/acme/teams/core", None).await;
     assert_eq!((status, got), (200, team));
 }
+
+#[tokio::test]
+async fn bi369_tasks_need_their_project_and_take_its_id_from_the_path() {
+    let t = TestServer::stateful("specs/bi369.yaml", Some("fixtures/bi369")).await;
+    let post = |path: &str| {
+        t.client
+            .post(t.url(path))
+            .bearer_auth("key_nested")
+            .header("content-type", "application/json")
+            .body(json!({"title": "T"}).to_string())
+    };
+    let (status, _, body) = parts(post("/v1/projects/999999/tasks").send().await.unwrap()).await;
+    assert_eq!((status, body["error"]["message"].as_str()), (404, Some("Project with ID 999999 not found")), "{body}");
+    let (status, _, body) = parts(post("/v1/projects/301/tasks").send().await.unwrap()).await;
+    assert_eq!((status, &body["data"]["projectId"]), (201, &json!(301)), "{body}");
+}
