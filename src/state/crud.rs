@@ -67,7 +67,7 @@ impl Sandbox {
                 let now = now_rfc3339();
                 let mut sent = Some(sent);
                 let merge = req.role == Role::Patch;
-                let mut apply = |item: &mut Value| change(item, sent.take().unwrap_or(Value::Null), &r.id_field, merge, &now);
+                let mut apply = |item: &mut Value| change(item, sent.take().unwrap_or(Value::Null), r, merge, &now);
                 let item = match tenant.update(&key, &id, &mut apply) {
                     Some(item) => item,
                     // An item never created in a collection without fixtures: it exists as the
@@ -146,7 +146,7 @@ impl Sandbox {
         let (item, forgotten) = tenant.create(key, item, &mut |existing, item| {
             let id = chosen.clone().unwrap_or_else(|| new_id(r, existing, item, seq));
             if let Some(obj) = item.as_object_mut() {
-                place_fields(obj, sent.take().unwrap_or(Value::Null), &r.id_field, false);
+                place_fields(obj, sent.take().unwrap_or(Value::Null), r, false);
                 obj.insert(r.id_field.clone(), id.clone());
                 stamp(obj, now, true);
             }
@@ -198,10 +198,11 @@ fn get(r: &Resource, tenant: &dyn TenantStore, key: &CollectionKey, id: &str) ->
 
 /// Change a stored item by a PATCH (`merge`: RFC 7396) or a PUT (replace; the id and the
 /// creation time stay), and stamp its update time.
-fn change(item: &mut Value, sent: Value, id_field: &str, merge: bool, now: &str) {
+fn change(item: &mut Value, sent: Value, r: &Resource, merge: bool, now: &str) {
+    let id_field = r.id_field.as_str();
     if merge {
         if let Some(obj) = item.as_object_mut() {
-            place_fields(obj, sent, id_field, true);
+            place_fields(obj, sent, r, true);
         }
     } else if let (Some(obj), Value::Object(sent)) = (item.as_object_mut(), sent) {
         let keep: Vec<(String, Value)> =
@@ -238,12 +239,13 @@ pub(crate) fn wrap(r: &Resource, item: Value, status: Option<u16>) -> Outcome {
 }
 
 /// Put the fields a client sent into an item: top-level where the item has them, else one
-/// level down where a child object has them (JSON:API `attributes`), else top-level. With
+/// level down where a child object has them (JSON:API `attributes`), else top-level (unless
+/// the item schema is closed and does not declare them). With
 /// `merge`, values merge (RFC 7396) instead of replacing. The id is never taken from a client.
-fn place_fields(obj: &mut Map<String, Value>, sent: Value, id_field: &str, merge: bool) {
+fn place_fields(obj: &mut Map<String, Value>, sent: Value, r: &Resource, merge: bool) {
     let Value::Object(sent) = sent else { return };
     for (k, v) in sent {
-        if k == id_field {
+        if k == r.id_field {
             continue;
         }
         let slot = if obj.contains_key(&k) {
@@ -262,6 +264,8 @@ fn place_fields(obj: &mut Map<String, Value>, sent: Value, id_field: &str, merge
             (Some(slot), true) => merge_patch(slot, v),
             (Some(slot), false) => *slot = v,
             (None, _) if merge && v.is_null() => {}
+            // A field the item's closed schema does not declare would break the answer's schema.
+            (None, _) if r.closed.as_ref().is_some_and(|fields| !fields.contains(&k)) => {}
             (None, _) => {
                 obj.insert(k, v);
             }

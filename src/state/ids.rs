@@ -164,6 +164,7 @@ mod tests {
             id_style: style.map(str::to_string),
             parent_field: None,
             enums: vec![],
+            closed: None,
         }
     }
 

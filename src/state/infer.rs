@@ -57,6 +57,9 @@ pub struct Resource {
     pub id_style: Option<String>,
     /// `x-standin.resources.<path>.parentField`: the field naming the (innermost) parent.
     pub parent_field: Option<String>,
+    /// The item's declared fields when its schema admits no others (`additionalProperties:
+    /// false`): sent fields outside them are not stored.
+    pub closed: Option<Vec<String>>,
     /// The string values each enum field of the item may take (list filters outside them are
     /// ignored).
     pub enums: Vec<(String, Vec<String>)>,
@@ -141,6 +144,7 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
         let client_id = !["id", "uuid", "number"].contains(&id_field.as_str()) && create_fields.contains(&id_field);
         out.push(Resource {
             enums: item_schema.as_deref().map(|p| field_enums(doc, p)).unwrap_or_default(),
+            closed: item_schema.as_deref().and_then(|p| closed_fields(doc, p)),
             id_style: hints.id_style,
             parent_field: hints.parent_field,
             name,
@@ -239,6 +243,7 @@ fn singletons(spec: &Spec, known: &[Resource]) -> Vec<Resource> {
             id_style: hints.id_style,
             parent_field: hints.parent_field,
             enums: Vec::new(),
+            closed: None,
         });
     }
     out
@@ -329,6 +334,12 @@ fn object_properties(doc: &Value, pointer: &str) -> Option<Vec<String>> {
     let mut seen = std::collections::HashSet::new();
     out.retain(|p| seen.insert(p.clone()));
     (!out.is_empty()).then_some(out)
+}
+
+/// The declared fields of the object schema at `pointer` when it admits no others.
+fn closed_fields(doc: &Value, pointer: &str) -> Option<Vec<String>> {
+    let (s, _) = deref(doc, doc.pointer(pointer)?, pointer).ok()?;
+    (s.get("additionalProperties") == Some(&Value::Bool(false))).then(|| object_properties(doc, pointer).unwrap_or_default())
 }
 
 /// The string `enum`s of the item schema's top-level fields (through `$ref` and compositions):

@@ -40,8 +40,11 @@ async fn items_are_keyed_by_the_field_the_path_parameter_names() {
     let (status, patched) = send(&t, "PATCH", &format!("/repos/octocat/issues/{n}"), Some(json!({"state": "closed"}))).await;
     assert_eq!((status, patched["state"].as_str(), patched["title"].as_str()), (200, Some("closed"), Some("two")));
     // A natural key the client names (a label's `name`) is the id it is read back by.
-    let (status, label) = send(&t, "POST", "/repos/octocat/labels", Some(json!({"name": "sdk-label", "color": "ff0000"}))).await;
+    let (status, label) =
+        send(&t, "POST", "/repos/octocat/labels", Some(json!({"name": "sdk-label", "color": "ff0000", "extra": 1}))).await;
     assert_eq!((status, label["name"].as_str()), (201, Some("sdk-label")), "{label}");
+    // The label schema is closed: a field it does not declare is not stored.
+    assert!(label.get("extra").is_none(), "{label}");
     let (status, got) = send(&t, "GET", "/repos/octocat/labels/sdk-label", None).await;
     assert_eq!((status, got["color"].as_str()), (200, Some("ff0000")), "{got}");
     let (status, _) = send(&t, "DELETE", "/repos/octocat/labels/sdk-label", None).await;
