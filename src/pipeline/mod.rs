@@ -57,14 +57,14 @@ pub async fn handle(app: &App, cx: &Context<'_>, parts: &Parts, body: &[u8]) -> 
             return Err(facts.refuse()(Rejection::rate_limited(info.limit, info.retry_after)));
         }
     }
-    validate::check(spec, op, &routed.params, &query, &parts.headers, body).map_err(facts.refuse())?;
+    facts.warnings = validate::check(spec, op, &routed.params, &query, &parts.headers, body).map_err(facts.refuse())?;
     let prefer_values: Vec<&str> = parts.headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).collect();
     let prefer = crate::respond::Prefer::parse(&prefer_values);
     if let Some(faults::Fault::Cut(response)) = faults::apply(app, cx, &prefer).await.map_err(facts.refuse())? {
         return Ok(Answer { response, facts: Facts { source: Some("fault".into()), streamed: true, ..facts } });
     }
     let outcome = state::run(mount, &routed, &caller.tenant.0, &query, body, &prefer).map_err(facts.refuse())?;
-    let (response, source) = respond::answer(mount, app.seed, parts, body, &routed, &prefer, outcome).map_err(facts.refuse())?;
+    let (response, source) = respond::answer(mount, app.seed, parts, body, &routed, &prefer, outcome, &facts.warnings).map_err(facts.refuse())?;
     facts.source = Some(source);
     Ok(Answer { response, facts })
 }

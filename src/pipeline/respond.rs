@@ -13,7 +13,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 
 use crate::app::Mount;
-use crate::reject::Rejection;
+use crate::reject::{Problem, Rejection};
 use crate::respond::{self, Prefer, RespondInput};
 use crate::state::Outcome;
 
@@ -29,6 +29,7 @@ pub fn answer(
     routed: &Routed,
     prefer: &Prefer,
     outcome: Option<Outcome>,
+    inferred: &[Problem],
 ) -> Result<(Response, Cow<'static, str>), Rejection> {
     let spec = &mount.spec;
     let op = &spec.operations[routed.op];
@@ -72,11 +73,25 @@ pub fn answer(
     if let Some(v) = source {
         headers.insert("x-standin-source", v);
     }
-    // Contract warnings (accepted, but outside what the API typically takes).
+    // Contract warnings: accepted, but outside what the API typically takes, or breaking what the
+    // spec's author only inferred.
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let warnings = validate::body_warnings(op, content_type, body);
+    let mut warnings = validate::body_warnings(op, content_type, body);
+    if !inferred.is_empty() {
+        let n = inferred.len();
+        let first = &inferred[0];
+        let more = if n > 1 { format!(" (and {} more)", n - 1) } else { String::new() };
+        warnings.push(format!(
+            "accepted despite {n} problem{} with inferred constraints (not in the vendor's documentation): {} {}{more}",
+            if n == 1 { "" } else { "s" },
+            first.location,
+            first.message
+        ));
+    }
     if !warnings.is_empty() {
-        if let Ok(v) = HeaderValue::from_str(&warnings.join("; ")) {
+        // Header values are visible ASCII: messages quote the client's values.
+        let text: String = warnings.join("; ").chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' }).collect();
+        if let Ok(v) = HeaderValue::from_str(&crate::util::text::short(&text)) {
             headers.insert("x-standin-warning", v);
         }
     }

@@ -210,6 +210,8 @@ pub struct Operation {
     pub security: Vec<Vec<usize>>,
     /// [`Operation::label`], shared: every exchange in the journal names its operation.
     pub label: Arc<str>,
+    /// The whole operation is inferred (`x-standin-inferred`): its request problems are warnings.
+    pub inferred: bool,
 }
 
 impl Operation {
@@ -478,6 +480,7 @@ fn lower_operation(
         responses,
         security: Vec::new(),
         label,
+        inferred: false,
     }
 }
 
