@@ -64,7 +64,8 @@ pub async fn handle(app: &App, cx: &Context<'_>, parts: &Parts, body: &[u8]) -> 
         return Ok(Answer { response, facts: Facts { source: Some("fault".into()), streamed: true, ..facts } });
     }
     let outcome = state::run(mount, &routed, &caller.tenant.0, &query, body, &prefer).map_err(facts.refuse())?;
-    let (response, source) = respond::answer(mount, app.seed, parts, body, &routed, &prefer, outcome, &facts.warnings).map_err(facts.refuse())?;
+    let (mut response, source) = respond::answer(mount, app.seed, parts, body, &routed, &prefer, outcome).map_err(facts.refuse())?;
+    respond::warn_inferred(&mut response, &facts.warnings);
     facts.source = Some(source);
     Ok(Answer { response, facts })
 }

@@ -29,7 +29,6 @@ pub fn answer(
     routed: &Routed,
     prefer: &Prefer,
     outcome: Option<Outcome>,
-    inferred: &[Problem],
 ) -> Result<(Response, Cow<'static, str>), Rejection> {
     let spec = &mount.spec;
     let op = &spec.operations[routed.op];
@@ -73,27 +72,33 @@ pub fn answer(
     if let Some(v) = source {
         headers.insert("x-standin-source", v);
     }
-    // Contract warnings: accepted, but outside what the API typically takes, or breaking what the
-    // spec's author only inferred.
+    // Contract warnings (accepted, but outside what the API typically takes).
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let mut warnings = validate::body_warnings(op, content_type, body);
-    if !inferred.is_empty() {
-        let n = inferred.len();
-        let first = &inferred[0];
-        let more = if n > 1 { format!(" (and {} more)", n - 1) } else { String::new() };
-        warnings.push(format!(
-            "accepted despite {n} problem{} with inferred constraints (not in the vendor's documentation): {} {}{more}",
-            if n == 1 { "" } else { "s" },
-            first.location,
-            first.message
-        ));
-    }
+    let warnings = validate::body_warnings(op, content_type, body);
     if !warnings.is_empty() {
-        // Header values are visible ASCII: messages quote the client's values.
-        let text: String = warnings.join("; ").chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' }).collect();
-        if let Ok(v) = HeaderValue::from_str(&crate::util::text::short(&text)) {
+        if let Ok(v) = HeaderValue::from_str(&warnings.join("; ")) {
             headers.insert("x-standin-warning", v);
         }
     }
     Ok((response, answer.source))
+}
+
+/// Tell the client its request broke constraints the spec marks inferred (`spec::inferred`) and
+/// was answered anyway: one more `X-Standin-Warning` value naming the first problem and the count.
+pub fn warn_inferred(response: &mut Response, inferred: &[Problem]) {
+    let Some(first) = inferred.first() else { return };
+    let n = inferred.len();
+    let more = if n > 1 { format!(" (and {} more)", n - 1) } else { String::new() };
+    let text = format!(
+        "accepted despite {n} problem{} with inferred constraints (not in the vendor's documentation): {} {}{more}",
+        if n == 1 { "" } else { "s" },
+        first.location,
+        first.message
+    );
+    // Header values are visible ASCII: messages quote the client's values.
+    let text: String =
+        crate::util::text::short(&text).chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' }).collect();
+    if let Ok(v) = HeaderValue::from_str(&text) {
+        response.headers_mut().append("x-standin-warning", v);
+    }
 }

@@ -34,28 +34,48 @@ pub fn mark(request: &Value, doc: &Value, ext: &Extension, operations: &mut [Ope
     // Only specs that use the marker pay for the walk (a text search is far cheaper than the walk
     // on a large spec, and most specs have no marker at all).
     if mentions_marker(request) {
-        super::load::walk_objects(request, "", &|k| k == "examples" || super::load::DATA_KEYS.contains(&k), &mut |at, map| {
-            match map.get(MARKER) {
-                Some(Value::Bool(true)) => pointers.push(at.to_string()),
-                Some(Value::Array(keywords)) => {
-                    for k in keywords.iter().filter_map(Value::as_str) {
-                        let mut p = at.to_string();
-                        crate::util::pointer::push_token(&mut p, k);
-                        pointers.push(p);
-                    }
+        super::load::walk_objects(request, "", &|k| k == "examples" || super::load::DATA_KEYS.contains(&k), &mut |at, map| match map
+            .get(MARKER)
+        {
+            Some(Value::Bool(true)) => pointers.push(at.to_string()),
+            Some(Value::Array(keywords)) => {
+                for k in keywords.iter().filter_map(Value::as_str) {
+                    let mut p = at.to_string();
+                    crate::util::pointer::push_token(&mut p, k);
+                    pointers.push(p);
                 }
-                _ => {}
             }
+            _ => {}
         });
     }
-    pointers.sort();
-    pointers.dedup();
+    follow_refs(request, &mut pointers);
     for op in operations {
         let listed = op.operation_id.as_deref().is_some_and(|id| ext.inferred.iter().any(|e| e == id));
         let marked = doc.pointer(&op.pointer).and_then(|o| o.get(MARKER)) == Some(&Value::Bool(true));
         op.inferred = listed || marked;
     }
     pointers
+}
+
+/// Add what the wholly inferred schemas reference, transitively (an inferred body's `Currency`
+/// enum is as inferred as the body), then sort. Keyword-level entries (`…/required`) reference
+/// nothing and are kept as they are.
+fn follow_refs(request: &Value, pointers: &mut Vec<String>) {
+    let mut seen: std::collections::HashSet<String> = pointers.iter().cloned().collect();
+    let mut work: Vec<String> = pointers.clone();
+    while let Some(at) = work.pop() {
+        let Some(node) = request.pointer(&at) else { continue };
+        super::load::walk_objects(node, "", &|k| k == "examples" || super::load::DATA_KEYS.contains(&k), &mut |_, map| {
+            let Some(target) = map.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) else { return };
+            let target = percent_encoding::percent_decode_str(target).decode_utf8_lossy().into_owned();
+            if seen.insert(target.clone()) {
+                pointers.push(target.clone());
+                work.push(target);
+            }
+        });
+    }
+    pointers.sort();
+    pointers.dedup();
 }
 
 /// Whether any object of `value` has the marker key (a cheap pre-check before the full walk).
@@ -101,7 +121,9 @@ mod tests {
             "A": {"type": "object", "x-standin-inferred": true},
             "B": {"type": "object", "properties": {"c": {"type": "string", "x-standin-inferred": true}}},
             "D": {"type": "object"},
-            "E": {"type": "object", "x-standin-inferred": ["required", "additionalProperties"]}
+            "E": {"type": "object", "x-standin-inferred": ["required", "additionalProperties"], "properties": {"f": {"$ref": "#/components/schemas/G"}}},
+            "F": {"x-standin-inferred": true, "properties": {"g": {"$ref": "#/components/schemas/G"}}},
+            "G": {"type": "string"}
         }}});
         let ext = Extension { inferred: vec!["#/components/schemas/D".into()], ..Extension::default() };
         let found = mark(&doc, &doc, &ext, &mut []);
@@ -112,7 +134,9 @@ mod tests {
                 "/components/schemas/B/properties/c",
                 "/components/schemas/D",
                 "/components/schemas/E/additionalProperties",
-                "/components/schemas/E/required"
+                "/components/schemas/E/required",
+                "/components/schemas/F",
+                "/components/schemas/G"
             ]
         );
     }

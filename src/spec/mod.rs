@@ -341,7 +341,7 @@ impl Spec {
 
 /// The document's version and schema dialect (`2.0` documents were lowered to 3.0 before).
 fn read_version(path: &Path, doc: &Value, diags: &mut Vec<Diagnostic>) -> Result<(String, Dialect), Diagnostic> {
-let found = match (doc.get("openapi").and_then(Value::as_str), doc.get("swagger")) {
+    let found = match (doc.get("openapi").and_then(Value::as_str), doc.get("swagger")) {
         (Some(v), _) if v.starts_with("3.0") => (v.to_string(), Dialect::Oas30),
         (Some(v), _) if v.starts_with("3.1") => (v.to_string(), Dialect::Oas31),
         (Some(v), _) if v.starts_with("3.2") => {
@@ -349,11 +349,7 @@ let found = match (doc.get("openapi").and_then(Value::as_str), doc.get("swagger"
             (v.to_string(), Dialect::Oas31)
         }
         (Some(v), _) => {
-            return Err(Diagnostic::error(
-                path,
-                "/openapi",
-                format!("unsupported OpenAPI version {v:?}: standin reads 3.0.x and 3.1.x"),
-            ))
+            return Err(Diagnostic::error(path, "/openapi", format!("unsupported OpenAPI version {v:?}: standin reads 3.0.x and 3.1.x")))
         }
         (None, Some(v)) => {
             return Err(Diagnostic::error(
@@ -363,11 +359,7 @@ let found = match (doc.get("openapi").and_then(Value::as_str), doc.get("swagger"
             ))
         }
         (None, None) => {
-            return Err(Diagnostic::error(
-                path,
-                "",
-                "not an OpenAPI document: no `openapi` field (expected \"3.0.x\" or \"3.1.x\")",
-            ))
+            return Err(Diagnostic::error(path, "", "not an OpenAPI document: no `openapi` field (expected \"3.0.x\" or \"3.1.x\")"))
         }
     };
     Ok(found)
@@ -376,7 +368,7 @@ let found = match (doc.get("openapi").and_then(Value::as_str), doc.get("swagger"
 /// The API keys declared in the fixture directory's `_keys.json`, each checked against the
 /// scopes and plans of the `x-standin` block.
 fn read_keys(options: &LoadOptions, ext: &ext::Extension, diags: &mut Vec<Diagnostic>) -> HashMap<String, ext::KeyInfo> {
-match options.fixtures.as_ref().map(|d| d.join("_keys.json")).filter(|p| p.exists()) {
+    match options.fixtures.as_ref().map(|d| d.join("_keys.json")).filter(|p| p.exists()) {
         Some(file) => match std::fs::read_to_string(&file)
             .map_err(|e| e.to_string())
             .and_then(|t| serde_json::from_str::<HashMap<String, ext::KeyInfo>>(&t).map_err(|e| e.to_string()))
