@@ -251,34 +251,7 @@ impl Spec {
             return Err(fail(diags));
         }
 
-        // --- Schema views and the registry.
-        for pointer in convert::relax_all_of(&mut doc) {
-            diags.push(Diagnostic::warning(path, format!("{pointer}/allOf"), "no instance can satisfy this allOf: a member has `additionalProperties: false` and the others add properties; standin ignores that `additionalProperties: false`"));
-        }
-        // The response view is converted in place; the request view is a partial copy.
-        let (mut request, mut response) = convert::build_views(doc, dialect);
-        if options.repair_all_schemas {
-            diags.extend(sanitize::repair(path, &mut request, &mut response));
-        }
-        let registered = |request, response| {
-            Schemas::new(request, response)
-                .map_err(|e| fail(vec![Diagnostic::error(path, "", format!("schemas cannot be registered: {e}"))]))
-        };
-        let mut schemas = registered(request, response)?;
-
-        // --- Operations. A schema the validator cannot compile leaves its body unvalidated: then
-        // repair the views (drop only the keywords at fault) and lower again.
-        let mut lowered = Vec::new();
-        let mut operations = model::lower(path, &schemas.response, &schemas, &mut lowered);
-        if !options.repair_all_schemas && schemas.compile_failures() > 0 {
-            drop(operations);
-            let (mut request, mut response) = schemas.into_views();
-            diags.extend(sanitize::repair(path, &mut request, &mut response));
-            schemas = registered(request, response)?;
-            lowered.clear();
-            operations = model::lower(path, &schemas.response, &schemas, &mut lowered);
-        }
-        diags.extend(lowered);
+        let (schemas, mut operations) = build_schemas(path, doc, dialect, options, &mut diags).map_err(|e| fail(vec![e]))?;
         lint_operation_ids(path, &operations, &mut diags);
         let schemes = security::read_schemes(path, &schemas.response, &mut diags);
         security::attach_requirements(path, &schemas.response, &schemes, &mut operations, &mut diags);
@@ -293,11 +266,7 @@ impl Spec {
             ["webhooks", "x-webhooks"].iter().filter_map(|k| schemas.response.get(*k)).filter_map(Value::as_object).map(|m| m.len()).sum();
 
         // --- Base path.
-        let server_host = schemas.response.pointer("/servers/0/url").and_then(Value::as_str).and_then(|u| {
-            let rest = u.split_once("://")?.1;
-            let host = rest.split(['/', ':']).next()?;
-            (!host.is_empty() && !host.contains('{')).then(|| host.to_ascii_lowercase())
-        });
+        let server_host = server_host(&schemas.response);
         let base_path = match &options.base_path {
             Some(b) => normalize_base(b),
             None => normalize_base(&server_path(&schemas.response)),
@@ -337,6 +306,50 @@ impl Spec {
             inferred,
         })
     }
+}
+
+/// Convert the document to its two schema views, register them, and lower the operations. A
+/// schema the validator cannot compile leaves its body unvalidated: then the views are repaired
+/// (only the keywords at fault dropped) and the operations lowered again.
+fn build_schemas(
+    path: &Path,
+    mut doc: Value,
+    dialect: Dialect,
+    options: &LoadOptions,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<(Schemas, Vec<Operation>), Diagnostic> {
+    for pointer in convert::relax_all_of(&mut doc) {
+        diags.push(Diagnostic::warning(path, format!("{pointer}/allOf"), "no instance can satisfy this allOf: a member has `additionalProperties: false` and the others add properties; standin ignores that `additionalProperties: false`"));
+    }
+    // The response view is converted in place; the request view is a partial copy.
+    let (mut request, mut response) = convert::build_views(doc, dialect);
+    if options.repair_all_schemas {
+        diags.extend(sanitize::repair(path, &mut request, &mut response));
+    }
+    let registered = |request, response| {
+        Schemas::new(request, response).map_err(|e| Diagnostic::error(path, "", format!("schemas cannot be registered: {e}")))
+    };
+    let mut schemas = registered(request, response)?;
+    let mut lowered = Vec::new();
+    let mut operations = model::lower(path, &schemas.response, &schemas, &mut lowered);
+    if !options.repair_all_schemas && schemas.compile_failures() > 0 {
+        drop(operations);
+        let (mut request, mut response) = schemas.into_views();
+        diags.extend(sanitize::repair(path, &mut request, &mut response));
+        schemas = registered(request, response)?;
+        lowered.clear();
+        operations = model::lower(path, &schemas.response, &schemas, &mut lowered);
+    }
+    diags.extend(lowered);
+    Ok((schemas, operations))
+}
+
+/// The host of the first `servers` URL, lower case (none when it is a template).
+fn server_host(doc: &Value) -> Option<String> {
+    let url = doc.pointer("/servers/0/url").and_then(Value::as_str)?;
+    let rest = url.split_once("://")?.1;
+    let host = rest.split(['/', ':']).next()?;
+    (!host.is_empty() && !host.contains('{')).then(|| host.to_ascii_lowercase())
 }
 
 /// The document's version and schema dialect (`2.0` documents were lowered to 3.0 before).

@@ -82,20 +82,7 @@ pub(super) fn message(err: &jsonschema::ValidationError<'_>) -> String {
         ValidationErrorKind::Enum { options } => {
             let Some(options) = options.as_array() else { return short(&err.to_string()) };
             value(&mut out, instance);
-            out.extend_from_slice(b" is not one of ");
-            // jsonschema shows three options, or two and a count.
-            let shown = if options.len() <= 3 { options.len() } else { 2 };
-            for (i, option) in options.iter().take(shown).enumerate() {
-                out.extend_from_slice(match i {
-                    0 => b"",
-                    _ if i == options.len() - 1 => b" or ",
-                    _ => b", ",
-                });
-                value(&mut out, option);
-            }
-            if shown < options.len() {
-                out.extend_from_slice(format!(" or {} other candidates", options.len() - shown).as_bytes());
-            }
+            write_options(&mut out, options, &value);
         }
         ValidationErrorKind::Pattern { pattern } => {
             value(&mut out, instance);
@@ -144,6 +131,23 @@ pub(super) fn message(err: &jsonschema::ValidationError<'_>) -> String {
     }
     // Only whole UTF-8 sequences were written (strings are cut at character boundaries).
     shorten(String::from_utf8(out).unwrap_or_default())
+}
+
+/// ` is not one of "a", "b" or "c"`: jsonschema shows three options, or two and a count.
+fn write_options(out: &mut Vec<u8>, options: &[Value], value: &dyn Fn(&mut Vec<u8>, &Value)) {
+    out.extend_from_slice(b" is not one of ");
+    let shown = if options.len() <= 3 { options.len() } else { 2 };
+    for (i, option) in options.iter().take(shown).enumerate() {
+        out.extend_from_slice(match i {
+            0 => b"",
+            _ if i == options.len() - 1 => b" or ",
+            _ => b", ",
+        });
+        value(out, option);
+    }
+    if shown < options.len() {
+        out.extend_from_slice(format!(" or {} other candidates", options.len() - shown).as_bytes());
+    }
 }
 
 /// The keyword as a `'static` string when it is one standin knows, so a problem costs no

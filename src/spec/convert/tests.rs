@@ -38,11 +38,7 @@ fn request_view_holds_only_what_request_schemas_reach_at_the_same_pointers() {
     assert_eq!(req.pointer("/components/schemas/Deal"), None, "only responses use it");
     assert_eq!(req.pointer("/components/examples"), None);
     assert_eq!(req.pointer("/paths/~1deals/post/responses"), None);
-    assert_eq!(
-        req.pointer("/paths/~1deals/post/requestBody/content/application~1json/examples"),
-        None,
-        "examples maps are for responses"
-    );
+    assert_eq!(req.pointer("/paths/~1deals/post/requestBody/content/application~1json/examples"), None, "examples maps are for responses");
     assert_eq!(req["openapi"], "3.0.3");
 }
 
