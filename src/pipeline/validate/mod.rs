@@ -64,18 +64,35 @@ pub fn check(
     let mut found = validate_params(spec, op, path_params, query, headers);
     let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     found.extend(validate_body(spec, op, content_type, body)?);
-    let Found { mut problems, mut warnings, .. } = found;
+    let Found { mut problems, mut warnings, more_problems, .. } = found;
     // Stable order for clients and snapshots: by location, then message.
     let order = |a: &Problem, b: &Problem| (&a.location, &a.message).cmp(&(&b.location, &b.message));
     warnings.sort_by(order);
     warnings.dedup();
-    if problems.is_empty() {
+    if problems.is_empty() && more_problems == 0 {
         return Ok(warnings);
     }
     problems.sort_by(order);
     problems.dedup();
-    Err(Rejection::invalid_request(invalid_status(spec, op), problems))
+    if more_problems == 0 {
+        return Err(Rejection::invalid_request(invalid_status(spec, op), problems));
+    }
+    // The answer names the first problems and says how many more there are.
+    let total = problems.len() + more_problems;
+    problems.push(Problem {
+        location: "request".into(),
+        message: format!("{more_problems} more problems not listed (at most {MAX_PROBLEMS} are)"),
+        keyword: Some("truncated".into()),
+    });
+    let mut refusal = Rejection::invalid_request(invalid_status(spec, op), problems);
+    refusal.detail = format!("The request does not match the API description: {total} problems, the first {MAX_PROBLEMS} listed.");
+    Err(refusal)
 }
+
+/// Most problems one answer lists (of each kind: refusals and warnings); the rest are counted.
+/// A hostile body (hundreds of thousands of undeclared keys) would otherwise get an answer a
+/// hundred times its size.
+pub const MAX_PROBLEMS: usize = 100;
 
 /// What validation found: problems with documented constraints (a refusal) and with inferred
 /// ones (warnings; see `spec::inferred`).
@@ -83,6 +100,8 @@ pub fn check(
 pub struct Found<'s> {
     pub problems: Vec<Problem>,
     pub warnings: Vec<Problem>,
+    /// Problems found past [`MAX_PROBLEMS`], counted, not kept (warnings past it are dropped).
+    pub more_problems: usize,
     /// The spec's inferred schema pointers.
     inferred: &'s [String],
     /// The whole operation is inferred.
@@ -102,23 +121,32 @@ impl<'s> Found<'s> {
     }
 
     fn extend(&mut self, other: Found<'_>) {
-        self.problems.extend(other.problems);
-        self.warnings.extend(other.warnings);
+        let room = MAX_PROBLEMS.saturating_sub(self.problems.len());
+        self.more_problems += other.more_problems + other.problems.len().saturating_sub(room);
+        self.problems.extend(other.problems.into_iter().take(room));
+        let room = MAX_PROBLEMS.saturating_sub(self.warnings.len());
+        self.warnings.extend(other.warnings.into_iter().take(room));
     }
 
     /// A problem standin found itself (a missing value): inferred only with its operation.
     fn push(&mut self, problem: Problem) {
-        if self.all_inferred {
-            self.warnings.push(problem);
-        } else {
-            self.problems.push(problem);
+        let list = if self.all_inferred { &mut self.warnings } else { &mut self.problems };
+        if list.len() < MAX_PROBLEMS {
+            list.push(problem);
+        } else if !self.all_inferred {
+            self.more_problems += 1;
         }
     }
 
     /// The problems of one validator error, sorted by the kind of the keyword that failed.
     fn push_error(&mut self, err: &jsonschema::ValidationError<'_>, instance: &Value, root: Option<&str>) {
         let soft = self.all_inferred || (!self.inferred.is_empty() && self.keyword_is_inferred(err));
-        push_problems(err, instance, root, if soft { &mut self.warnings } else { &mut self.problems });
+        let list = if soft { &mut self.warnings } else { &mut self.problems };
+        let before = list.len();
+        let stands_for = push_problems(err, instance, root, list, MAX_PROBLEMS);
+        if !soft {
+            self.more_problems += stands_for - (self.problems.len() - before);
+        }
     }
 
     fn keyword_is_inferred(&self, err: &jsonschema::ValidationError<'_>) -> bool {
