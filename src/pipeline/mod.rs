@@ -50,13 +50,8 @@ pub async fn handle(app: &App, cx: &Context<'_>, parts: &Parts, body: &[u8]) -> 
     vendor_rules::check(spec, op, &parts.headers, &query, body).map_err(facts.refuse())?;
     let caller = auth::caller(spec, op, &parts.method, &parts.headers, &query).map_err(facts.refuse())?;
     facts.tenant = Some(crate::state::mask(&caller.tenant.0));
-    if let (Some(policy), false) = (&spec.ext.rate_limit, app.rate_limit_off) {
-        let info = mount.limiter.check(policy, &caller.tenant.0, op.operation_id.as_deref(), caller.key.and_then(|k| k.plan.as_deref()));
-        facts.rate = Some(info);
-        if info.exceeded {
-            return Err(facts.refuse()(Rejection::rate_limited(info.limit, info.retry_after)));
-        }
-    }
+    facts.rate = rate_limit::count(app, mount, op, &caller);
+    rate_limit::enforce(facts.rate).map_err(facts.refuse())?;
     facts.warnings = validate::check(spec, op, &routed.params, &query, &parts.headers, body).map_err(facts.refuse())?;
     let prefer_values: Vec<&str> = parts.headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).collect();
     let prefer = crate::respond::Prefer::parse(&prefer_values);
