@@ -31,6 +31,8 @@ mod lists;
 mod scheduler;
 pub mod store;
 
+/// The one clock of the sandbox's timestamps (`createdAt`, event times), shared with the rest.
+use crate::util::time::now_rfc3339;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
@@ -223,11 +225,6 @@ pub fn mask(key: &str) -> String {
 }
 
 /// Now, as the timestamps of stored items and events carry it.
-fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    crate::util::time::format_rfc3339(secs)
-}
-
 /// Status for a stateful answer that is not the operation's default.
 pub fn status_of(outcome: &Outcome) -> Option<StatusCode> {
     outcome.status.and_then(|s| StatusCode::from_u16(s).ok())
