@@ -31,9 +31,9 @@ pub async fn forward(upstream: &(String, reqwest::Client), mount: Option<&Mount>
                 operation = Some(Arc::clone(&o.label));
                 let query = crate::pipeline::validate::parse_query(parts.uri.query());
                 let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-                let mut problems = crate::pipeline::validate::validate_params(o, &params, &query, &parts.headers);
+                let mut problems = crate::pipeline::validate::validate_params(&m.spec, o, &params, &query, &parts.headers).all();
                 match crate::pipeline::validate::validate_body(&m.spec, o, ct, body) {
-                    Ok(p) => problems.extend(p),
+                    Ok(p) => problems.extend(p.all()),
                     Err(r) => problems.extend(r.errors),
                 }
                 violations.extend(problems.into_iter().map(|p| Problem { location: format!("request.{}", p.location), ..p }));

@@ -38,6 +38,7 @@ fn exchange(id: u64, label: &Arc<str>, query: &str, body: &str) -> Arc<Exchange>
         operation: Some(Arc::clone(label)),
         source: None,
         violations: Vec::new(),
+        warnings: Vec::new(),
         tenant: None,
         secrets: Default::default(),
     })

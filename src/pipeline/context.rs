@@ -38,6 +38,8 @@ pub struct Facts {
     pub rate: Option<RateInfo>,
     /// Every way the request (or, through the proxy, the upstream's answer) broke the spec.
     pub violations: Vec<Problem>,
+    /// Problems with inferred constraints only (`spec::inferred`): answered, with a warning.
+    pub warnings: Vec<Problem>,
     /// Where the answer came from (`generated`, `fixture`, `state`, `example:<name>`,
     /// `upstream`, `fault`), as the `x-standin-source` header says it.
     pub source: Option<Cow<'static, str>>,

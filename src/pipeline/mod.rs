@@ -50,21 +50,17 @@ pub async fn handle(app: &App, cx: &Context<'_>, parts: &Parts, body: &[u8]) -> 
     vendor_rules::check(spec, op, &parts.headers, &query, body).map_err(facts.refuse())?;
     let caller = auth::caller(spec, op, &parts.method, &parts.headers, &query).map_err(facts.refuse())?;
     facts.tenant = Some(crate::state::mask(&caller.tenant.0));
-    if let (Some(policy), false) = (&spec.ext.rate_limit, app.rate_limit_off) {
-        let info = mount.limiter.check(policy, &caller.tenant.0, op.operation_id.as_deref(), caller.key.and_then(|k| k.plan.as_deref()));
-        facts.rate = Some(info);
-        if info.exceeded {
-            return Err(facts.refuse()(Rejection::rate_limited(info.limit, info.retry_after)));
-        }
-    }
-    validate::check(spec, op, &routed.params, &query, &parts.headers, body).map_err(facts.refuse())?;
+    facts.rate = rate_limit::count(app, mount, op, &caller);
+    rate_limit::enforce(facts.rate).map_err(facts.refuse())?;
+    facts.warnings = validate::check(spec, op, &routed.params, &query, &parts.headers, body).map_err(facts.refuse())?;
     let prefer_values: Vec<&str> = parts.headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).collect();
     let prefer = crate::respond::Prefer::parse(&prefer_values);
     if let Some(faults::Fault::Cut(response)) = faults::apply(app, cx, &prefer).await.map_err(facts.refuse())? {
         return Ok(Answer { response, facts: Facts { source: Some("fault".into()), streamed: true, ..facts } });
     }
     let outcome = state::run(mount, &routed, &caller.tenant.0, &query, body, &prefer).map_err(facts.refuse())?;
-    let (response, source) = respond::answer(mount, app.seed, parts, body, &routed, &prefer, outcome).map_err(facts.refuse())?;
+    let (mut response, source) = respond::answer(mount, app.seed, parts, body, &routed, &prefer, outcome).map_err(facts.refuse())?;
+    respond::warn_inferred(&mut response, &facts.warnings);
     facts.source = Some(source);
     Ok(Answer { response, facts })
 }

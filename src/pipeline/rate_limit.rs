@@ -18,6 +18,27 @@ use axum::http::{HeaderName, HeaderValue};
 use crate::spec::ext::RateLimitPolicy;
 use crate::state::store::{MemoryCounter, WindowCounter};
 
+/// The stage, first half: count the request against its tenant's window, when the spec has a
+/// rate limit and limits are on. The count is kept in the answer's facts either way (the
+/// vendor's rate-limit headers go on refusals too).
+pub fn count(
+    app: &crate::app::App,
+    mount: &crate::app::Mount,
+    op: &crate::spec::Operation,
+    caller: &super::auth::Caller<'_>,
+) -> Option<RateInfo> {
+    let policy = mount.spec.ext.rate_limit.as_ref().filter(|_| !app.rate_limit_off)?;
+    Some(mount.limiter.check(policy, &caller.tenant.0, op.operation_id.as_deref(), caller.key.and_then(|k| k.plan.as_deref())))
+}
+
+/// The stage, second half: a request over its window's limit is refused with 429.
+pub fn enforce(rate: Option<RateInfo>) -> Result<(), crate::reject::Rejection> {
+    match rate {
+        Some(info) if info.exceeded => Err(crate::reject::Rejection::rate_limited(info.limit, info.retry_after)),
+        _ => Ok(()),
+    }
+}
+
 /// Counters for one mounted spec.
 #[derive(Debug)]
 pub struct RateLimiter {

@@ -13,7 +13,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 
 use crate::app::Mount;
-use crate::reject::Rejection;
+use crate::reject::{Problem, Rejection};
 use crate::respond::{self, Prefer, RespondInput};
 use crate::state::Outcome;
 
@@ -85,4 +85,24 @@ pub fn answer(
         }
     }
     Ok((response, answer.source))
+}
+
+/// Tell the client its request broke constraints the spec marks inferred (`spec::inferred`) and
+/// was answered anyway: one more `X-Standin-Warning` value naming the first problem and the count.
+pub fn warn_inferred(response: &mut Response, inferred: &[Problem]) {
+    let Some(first) = inferred.first() else { return };
+    let n = inferred.len();
+    let more = if n > 1 { format!(" (and {} more)", n - 1) } else { String::new() };
+    let text = format!(
+        "accepted despite {n} problem{} with inferred constraints (not in the vendor's documentation): {} {}{more}",
+        if n == 1 { "" } else { "s" },
+        first.location,
+        first.message
+    );
+    // Header values are visible ASCII: messages quote the client's values.
+    let text: String =
+        crate::util::text::short(&text).chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' }).collect();
+    if let Ok(v) = HeaderValue::from_str(&text) {
+        response.headers_mut().append("x-standin-warning", v);
+    }
 }

@@ -434,6 +434,7 @@ mod tests {
                 message: "5 is not of type \"string\"".into(),
                 keyword: Some("type".into()),
             }],
+            warnings: Vec::new(),
             tenant: None,
             secrets: Arc::new(vec!["x-api-key".into(), "key".into()]),
         }

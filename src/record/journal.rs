@@ -283,10 +283,12 @@ fn cut_message(message: &mut String) {
 fn bound_for_journal(e: &mut Exchange) {
     crate::ui::bound_body(&mut e.request_body);
     crate::ui::bound_body(&mut e.response_body);
-    e.violations.truncate(MAX_JOURNAL_PROBLEMS);
-    e.violations.shrink_to_fit();
-    for p in &mut e.violations {
-        cut_message(&mut p.message);
+    for list in [&mut e.violations, &mut e.warnings] {
+        list.truncate(MAX_JOURNAL_PROBLEMS);
+        list.shrink_to_fit();
+        for p in list.iter_mut() {
+            cut_message(&mut p.message);
+        }
     }
 }
 
@@ -440,7 +442,7 @@ impl Recorder {
     pub fn violations(&self) -> Vec<Value> {
         self.flush();
         let j = self.journal.lock().unwrap_or_else(PoisonError::into_inner);
-        j.iter().filter(|e| !e.violations.is_empty()).map(|e| summary(e)).collect()
+        j.iter().filter(|e| !e.violations.is_empty() || !e.warnings.is_empty()).map(|e| summary(e)).collect()
     }
 
     /// The contract report so far: operation → calls and violations.
@@ -470,7 +472,7 @@ impl Recorder {
 
 /// The journal's view of an exchange (the admin API and the JSON completion line).
 fn summary(e: &Exchange) -> Value {
-    json!({
+    let mut v = json!({
         "id": e.id,
         "startedAt": crate::util::time::format_rfc3339((e.started_ms / 1000) as i64),
         "durationMs": e.duration_us as f64 / 1000.0,
@@ -482,7 +484,16 @@ fn summary(e: &Exchange) -> Value {
         "source": e.source,
         "tenant": e.tenant,
         "violations": e.violations,
-    })
+    });
+    if !e.warnings.is_empty() {
+        // Answered anyway: each is a violation of kind `warning` (an inferred constraint).
+        let warnings = e.warnings.iter().filter_map(|p| serde_json::to_value(p).ok()).map(|mut w| {
+            w["kind"] = Value::from("warning");
+            w
+        });
+        v["warnings"] = Value::Array(warnings.collect());
+    }
+    v
 }
 
 /// The text completion line: `GET /path?query 200 0.4ms source (n violations)`.
@@ -522,6 +533,7 @@ mod tests {
             operation: None,
             source: None,
             violations: vec![crate::reject::Problem { location: "query.limit".into(), message: "m".into(), keyword: None }],
+            warnings: Vec::new(),
             tenant: None,
             secrets: Arc::default(),
         };
@@ -552,6 +564,7 @@ mod tests {
             operation: Some(Arc::from("op")),
             source: None,
             violations: (0..500).map(problem).collect(),
+            warnings: Vec::new(),
             tenant: None,
             secrets: Arc::default(),
         };

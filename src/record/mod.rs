@@ -43,6 +43,8 @@ pub struct Exchange {
     pub source: Option<std::borrow::Cow<'static, str>>,
     /// Contract violations of the request (the problems of a 400/422).
     pub violations: Vec<Problem>,
+    /// Problems with constraints the spec marks inferred: the request was answered anyway.
+    pub warnings: Vec<Problem>,
     /// The caller's credential, masked (`ke_l…`).
     pub tenant: Option<String>,
     /// Credentials and API keys (header and query names) to redact in the recording.

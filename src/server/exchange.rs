@@ -198,6 +198,7 @@ async fn finish(
         operation: facts.operation,
         source: facts.source,
         violations: facts.violations,
+        warnings: facts.warnings,
         tenant: facts.tenant,
         // Only the HAR writer redacts; a shared reference count per request costs otherwise.
         secrets: if recorder.records_har() { mount.map(|m| Arc::clone(&m.secrets)).unwrap_or_default() } else { Default::default() },

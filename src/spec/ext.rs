@@ -64,6 +64,10 @@ pub struct Extension {
     /// Declared non-CRUD behaviour, by operationId (see `state::actions`).
     #[serde(default)]
     pub actions: HashMap<String, super::actions::Action>,
+    /// What the spec's author inferred rather than read in the vendor's documentation: schema
+    /// pointers (`#/components/schemas/InvoiceCreate`) and operationIds (see `spec::inferred`).
+    #[serde(default)]
+    pub inferred: Vec<String>,
 }
 
 /// One `requireOneOf` rule.

@@ -37,78 +37,80 @@ pub fn attach(dir: &Path, ops: &mut [Operation], schemas: &Schemas, diags: &mut 
         if stem.starts_with('_') {
             continue;
         }
-        let (op_id, status) = match stem.rsplit_once('.') {
-            Some((id, code)) if code.parse::<u16>().is_ok() => (id, code.parse::<u16>().ok()),
-            _ => (stem, None),
-        };
-        let Some(op) = ops.iter_mut().find(|o| o.operation_id.as_deref() == Some(op_id)) else {
-            diags.push(Diagnostic::error(&file, "", format!("fixture names operationId {op_id:?}, which the spec does not have")));
-            continue;
-        };
-        let label = op.label().to_string();
-        let response = match status {
-            None => {
-                let idx = op.default_response().map(|r| r.status);
-                idx.and_then(|s| op.responses.iter_mut().find(|r| r.status == s))
-            }
-            Some(code) => op.responses.iter_mut().find(|r| r.status == StatusKey::Code(code)).or(None),
-        };
-        let Some(response) = response else {
-            diags.push(Diagnostic::error(
-                &file,
-                "",
-                format!(
-                    "operation {label} declares no response for this fixture ({})",
-                    status.map_or("no success response".to_string(), |s| format!("status {s}"))
-                ),
-            ));
-            continue;
-        };
-        let Some(media) = response.content.iter_mut().find(|m| is_json_mime(&m.mime)) else {
-            diags.push(Diagnostic::error(
-                &file,
-                "",
-                format!("response {} of {label} has no JSON content to hold a fixture", response.status),
-            ));
-            continue;
-        };
-        let body = match std::fs::read_to_string(&file).map_err(|e| e.to_string()).and_then(|t| {
-            serde_json::from_str::<Value>(&t).map_err(|e| format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()))
-        }) {
-            Ok(b) => b,
-            Err(e) => {
-                diags.push(Diagnostic::error(&file, "", e));
-                continue;
-            }
-        };
-        if let Some(schema) = &media.schema {
-            match schemas.compile_pointer(super::View::Response, schema) {
-                Ok(v) => {
-                    let mut bad = false;
-                    for err in v.iter_errors(&body) {
-                        bad = true;
-                        diags.push(Diagnostic::error(
-                            &file,
-                            err.instance_path().to_string(),
-                            format!(
-                                "fixture does not match the response schema of {label} ({}): {}",
-                                response.status,
-                                crate::util::text::short(&err.to_string())
-                            ),
-                        ));
-                    }
-                    if bad {
-                        continue;
-                    }
-                }
-                Err(e) => {
-                    diags.push(Diagnostic::error(&file, "", format!("response schema of {label} cannot be compiled: {e}")));
-                    continue;
-                }
-            }
-        }
-        media.fixture = Some(Arc::new(body));
-        attached += 1;
+        attached += usize::from(attach_file(&file, stem, ops, schemas, diags));
     }
     attached
+}
+
+/// Attach one fixture file (`stem` is its name without `.json`): whether it was attached (a
+/// mistake is a diagnostic naming the file).
+fn attach_file(file: &Path, stem: &str, ops: &mut [Operation], schemas: &Schemas, diags: &mut Vec<Diagnostic>) -> bool {
+    let (op_id, status) = match stem.rsplit_once('.') {
+        Some((id, code)) if code.parse::<u16>().is_ok() => (id, code.parse::<u16>().ok()),
+        _ => (stem, None),
+    };
+    let Some(op) = ops.iter_mut().find(|o| o.operation_id.as_deref() == Some(op_id)) else {
+        diags.push(Diagnostic::error(file, "", format!("fixture names operationId {op_id:?}, which the spec does not have")));
+        return false;
+    };
+    let label = op.label().to_string();
+    let response = match status {
+        None => {
+            let idx = op.default_response().map(|r| r.status);
+            idx.and_then(|s| op.responses.iter_mut().find(|r| r.status == s))
+        }
+        Some(code) => op.responses.iter_mut().find(|r| r.status == StatusKey::Code(code)).or(None),
+    };
+    let Some(response) = response else {
+        diags.push(Diagnostic::error(
+            file,
+            "",
+            format!(
+                "operation {label} declares no response for this fixture ({})",
+                status.map_or("no success response".to_string(), |s| format!("status {s}"))
+            ),
+        ));
+        return false;
+    };
+    let Some(media) = response.content.iter_mut().find(|m| is_json_mime(&m.mime)) else {
+        diags.push(Diagnostic::error(file, "", format!("response {} of {label} has no JSON content to hold a fixture", response.status)));
+        return false;
+    };
+    let body = match std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| {
+        serde_json::from_str::<Value>(&t).map_err(|e| format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()))
+    }) {
+        Ok(b) => b,
+        Err(e) => {
+            diags.push(Diagnostic::error(file, "", e));
+            return false;
+        }
+    };
+    if let Some(schema) = &media.schema {
+        match schemas.compile_pointer(super::View::Response, schema) {
+            Ok(v) => {
+                let mut bad = false;
+                for err in v.iter_errors(&body) {
+                    bad = true;
+                    diags.push(Diagnostic::error(
+                        file,
+                        err.instance_path().to_string(),
+                        format!(
+                            "fixture does not match the response schema of {label} ({}): {}",
+                            response.status,
+                            crate::util::text::short(&err.to_string())
+                        ),
+                    ));
+                }
+                if bad {
+                    return false;
+                }
+            }
+            Err(e) => {
+                diags.push(Diagnostic::error(file, "", format!("response schema of {label} cannot be compiled: {e}")));
+                return false;
+            }
+        }
+    }
+    media.fixture = Some(Arc::new(body));
+    true
 }

@@ -12,6 +12,7 @@ pub mod convert;
 pub mod error;
 pub mod ext;
 pub mod fixture;
+pub mod inferred;
 pub mod load;
 pub mod model;
 pub mod overlay;
@@ -75,6 +76,9 @@ pub struct Spec {
     pub ext: ext::Extension,
     /// API keys declared in the fixture directory's `_keys.json` (scope, plan, revoked).
     pub keys: HashMap<String, ext::KeyInfo>,
+    /// Pointers (into the request view, sorted) of the schemas marked inferred: breaking them is
+    /// a warning, not a refusal (see [`inferred`]).
+    pub inferred: Vec<String>,
 }
 
 /// The converted documents and the schema registry validators are compiled against.
@@ -220,35 +224,7 @@ impl Spec {
         if swagger2 {
             doc = swagger2::lower(path, doc, &mut diags);
         }
-        let (openapi, dialect) = match (doc.get("openapi").and_then(Value::as_str), doc.get("swagger")) {
-            (Some(v), _) if v.starts_with("3.0") => (v.to_string(), Dialect::Oas30),
-            (Some(v), _) if v.starts_with("3.1") => (v.to_string(), Dialect::Oas31),
-            (Some(v), _) if v.starts_with("3.2") => {
-                diags.push(Diagnostic::warning(path, "/openapi", format!("OpenAPI {v} is read with 3.1 rules")));
-                (v.to_string(), Dialect::Oas31)
-            }
-            (Some(v), _) => {
-                return Err(fail(vec![Diagnostic::error(
-                    path,
-                    "/openapi",
-                    format!("unsupported OpenAPI version {v:?}: standin reads 3.0.x and 3.1.x"),
-                )]))
-            }
-            (None, Some(v)) => {
-                return Err(fail(vec![Diagnostic::error(
-                    path,
-                    "/swagger",
-                    format!("unsupported Swagger version {v}: standin reads Swagger 2.0 and OpenAPI 3.0.x/3.1.x"),
-                )]))
-            }
-            (None, None) => {
-                return Err(fail(vec![Diagnostic::error(
-                    path,
-                    "",
-                    "not an OpenAPI document: no `openapi` field (expected \"3.0.x\" or \"3.1.x\")",
-                )]))
-            }
-        };
+        let (openapi, dialect) = read_version(path, &doc, &mut diags).map_err(|e| fail(vec![e]))?;
         if !doc.is_object() {
             return Err(fail(vec![Diagnostic::error(path, "", "the document must be an object")]));
         }
@@ -275,34 +251,7 @@ impl Spec {
             return Err(fail(diags));
         }
 
-        // --- Schema views and the registry.
-        for pointer in convert::relax_all_of(&mut doc) {
-            diags.push(Diagnostic::warning(path, format!("{pointer}/allOf"), "no instance can satisfy this allOf: a member has `additionalProperties: false` and the others add properties; standin ignores that `additionalProperties: false`"));
-        }
-        // The response view is converted in place; the request view is a partial copy.
-        let (mut request, mut response) = convert::build_views(doc, dialect);
-        if options.repair_all_schemas {
-            diags.extend(sanitize::repair(path, &mut request, &mut response));
-        }
-        let registered = |request, response| {
-            Schemas::new(request, response)
-                .map_err(|e| fail(vec![Diagnostic::error(path, "", format!("schemas cannot be registered: {e}"))]))
-        };
-        let mut schemas = registered(request, response)?;
-
-        // --- Operations. A schema the validator cannot compile leaves its body unvalidated: then
-        // repair the views (drop only the keywords at fault) and lower again.
-        let mut lowered = Vec::new();
-        let mut operations = model::lower(path, &schemas.response, &schemas, &mut lowered);
-        if !options.repair_all_schemas && schemas.compile_failures() > 0 {
-            drop(operations);
-            let (mut request, mut response) = schemas.into_views();
-            diags.extend(sanitize::repair(path, &mut request, &mut response));
-            schemas = registered(request, response)?;
-            lowered.clear();
-            operations = model::lower(path, &schemas.response, &schemas, &mut lowered);
-        }
-        diags.extend(lowered);
+        let (schemas, mut operations) = build_schemas(path, doc, dialect, options, &mut diags).map_err(|e| fail(vec![e]))?;
         lint_operation_ids(path, &operations, &mut diags);
         let schemes = security::read_schemes(path, &schemas.response, &mut diags);
         security::attach_requirements(path, &schemas.response, &schemes, &mut operations, &mut diags);
@@ -317,11 +266,7 @@ impl Spec {
             ["webhooks", "x-webhooks"].iter().filter_map(|k| schemas.response.get(*k)).filter_map(Value::as_object).map(|m| m.len()).sum();
 
         // --- Base path.
-        let server_host = schemas.response.pointer("/servers/0/url").and_then(Value::as_str).and_then(|u| {
-            let rest = u.split_once("://")?.1;
-            let host = rest.split(['/', ':']).next()?;
-            (!host.is_empty() && !host.contains('{')).then(|| host.to_ascii_lowercase())
-        });
+        let server_host = server_host(&schemas.response);
         let base_path = match &options.base_path {
             Some(b) => normalize_base(b),
             None => normalize_base(&server_path(&schemas.response)),
@@ -335,41 +280,8 @@ impl Spec {
             }
             None => None,
         };
-        let keys = match options.fixtures.as_ref().map(|d| d.join("_keys.json")).filter(|p| p.exists()) {
-            Some(file) => match std::fs::read_to_string(&file)
-                .map_err(|e| e.to_string())
-                .and_then(|t| serde_json::from_str::<HashMap<String, ext::KeyInfo>>(&t).map_err(|e| e.to_string()))
-            {
-                Ok(k) => {
-                    for (key, info) in &k {
-                        if let Some(scope) = &info.scope {
-                            if !ext.scopes.contains_key(scope) {
-                                diags.push(Diagnostic::error(
-                                    &file,
-                                    format!("/{}/scope", error::escape_token(key)),
-                                    format!("scope {scope:?} is not in x-standin.scopes"),
-                                ));
-                            }
-                        }
-                        if let Some(plan) = &info.plan {
-                            if !ext.rate_limit.as_ref().is_some_and(|r| r.plans.contains_key(plan)) {
-                                diags.push(Diagnostic::error(
-                                    &file,
-                                    format!("/{}/plan", error::escape_token(key)),
-                                    format!("plan {plan:?} is not in x-standin.rateLimit.plans"),
-                                ));
-                            }
-                        }
-                    }
-                    k
-                }
-                Err(e) => {
-                    diags.push(Diagnostic::error(&file, "", format!("invalid keys file: {e}")));
-                    HashMap::new()
-                }
-            },
-            None => HashMap::new(),
-        };
+        let keys = read_keys(options, &ext, &mut diags);
+        let inferred = inferred::mark(&schemas.request, &schemas.response, &ext, &mut operations);
 
         if diags.iter().any(|d| d.severity == Severity::Error) {
             return Err(fail(diags));
@@ -391,7 +303,118 @@ impl Spec {
             schemes,
             ext,
             keys,
+            inferred,
         })
+    }
+}
+
+/// Convert the document to its two schema views, register them, and lower the operations. A
+/// schema the validator cannot compile leaves its body unvalidated: then the views are repaired
+/// (only the keywords at fault dropped) and the operations lowered again.
+fn build_schemas(
+    path: &Path,
+    mut doc: Value,
+    dialect: Dialect,
+    options: &LoadOptions,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<(Schemas, Vec<Operation>), Diagnostic> {
+    for pointer in convert::relax_all_of(&mut doc) {
+        diags.push(Diagnostic::warning(path, format!("{pointer}/allOf"), "no instance can satisfy this allOf: a member has `additionalProperties: false` and the others add properties; standin ignores that `additionalProperties: false`"));
+    }
+    // The response view is converted in place; the request view is a partial copy.
+    let (mut request, mut response) = convert::build_views(doc, dialect);
+    if options.repair_all_schemas {
+        diags.extend(sanitize::repair(path, &mut request, &mut response));
+    }
+    let registered = |request, response| {
+        Schemas::new(request, response).map_err(|e| Diagnostic::error(path, "", format!("schemas cannot be registered: {e}")))
+    };
+    let mut schemas = registered(request, response)?;
+    let mut lowered = Vec::new();
+    let mut operations = model::lower(path, &schemas.response, &schemas, &mut lowered);
+    if !options.repair_all_schemas && schemas.compile_failures() > 0 {
+        drop(operations);
+        let (mut request, mut response) = schemas.into_views();
+        diags.extend(sanitize::repair(path, &mut request, &mut response));
+        schemas = registered(request, response)?;
+        lowered.clear();
+        operations = model::lower(path, &schemas.response, &schemas, &mut lowered);
+    }
+    diags.extend(lowered);
+    Ok((schemas, operations))
+}
+
+/// The host of the first `servers` URL, lower case (none when it is a template).
+fn server_host(doc: &Value) -> Option<String> {
+    let url = doc.pointer("/servers/0/url").and_then(Value::as_str)?;
+    let rest = url.split_once("://")?.1;
+    let host = rest.split(['/', ':']).next()?;
+    (!host.is_empty() && !host.contains('{')).then(|| host.to_ascii_lowercase())
+}
+
+/// The document's version and schema dialect (`2.0` documents were lowered to 3.0 before).
+fn read_version(path: &Path, doc: &Value, diags: &mut Vec<Diagnostic>) -> Result<(String, Dialect), Diagnostic> {
+    let found = match (doc.get("openapi").and_then(Value::as_str), doc.get("swagger")) {
+        (Some(v), _) if v.starts_with("3.0") => (v.to_string(), Dialect::Oas30),
+        (Some(v), _) if v.starts_with("3.1") => (v.to_string(), Dialect::Oas31),
+        (Some(v), _) if v.starts_with("3.2") => {
+            diags.push(Diagnostic::warning(path, "/openapi", format!("OpenAPI {v} is read with 3.1 rules")));
+            (v.to_string(), Dialect::Oas31)
+        }
+        (Some(v), _) => {
+            return Err(Diagnostic::error(path, "/openapi", format!("unsupported OpenAPI version {v:?}: standin reads 3.0.x and 3.1.x")))
+        }
+        (None, Some(v)) => {
+            return Err(Diagnostic::error(
+                path,
+                "/swagger",
+                format!("unsupported Swagger version {v}: standin reads Swagger 2.0 and OpenAPI 3.0.x/3.1.x"),
+            ))
+        }
+        (None, None) => {
+            return Err(Diagnostic::error(path, "", "not an OpenAPI document: no `openapi` field (expected \"3.0.x\" or \"3.1.x\")"))
+        }
+    };
+    Ok(found)
+}
+
+/// The API keys declared in the fixture directory's `_keys.json`, each checked against the
+/// scopes and plans of the `x-standin` block.
+fn read_keys(options: &LoadOptions, ext: &ext::Extension, diags: &mut Vec<Diagnostic>) -> HashMap<String, ext::KeyInfo> {
+    match options.fixtures.as_ref().map(|d| d.join("_keys.json")).filter(|p| p.exists()) {
+        Some(file) => match std::fs::read_to_string(&file)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<HashMap<String, ext::KeyInfo>>(&t).map_err(|e| e.to_string()))
+        {
+            Ok(k) => {
+                for (key, info) in &k {
+                    if let Some(scope) = &info.scope {
+                        if !ext.scopes.contains_key(scope) {
+                            diags.push(Diagnostic::error(
+                                &file,
+                                format!("/{}/scope", error::escape_token(key)),
+                                format!("scope {scope:?} is not in x-standin.scopes"),
+                            ));
+                        }
+                    }
+                    if let Some(plan) = &info.plan {
+                        if !ext.rate_limit.as_ref().is_some_and(|r| r.plans.contains_key(plan)) {
+                            diags.push(Diagnostic::error(
+                                &file,
+                                format!("/{}/plan", error::escape_token(key)),
+                                format!("plan {plan:?} is not in x-standin.rateLimit.plans"),
+                            ));
+                        }
+                    }
+                }
+                k
+            }
+            Err(e) => {
+                diags.push(Diagnostic::error(&file, "", format!("invalid keys file: {e}")));
+                HashMap::new()
+            }
+        },
+        None => HashMap::new(),
     }
 }
 

@@ -210,6 +210,8 @@ pub struct Operation {
     pub security: Vec<Vec<usize>>,
     /// [`Operation::label`], shared: every exchange in the journal names its operation.
     pub label: Arc<str>,
+    /// The whole operation is inferred (`x-standin-inferred`): its request problems are warnings.
+    pub inferred: bool,
 }
 
 impl Operation {
@@ -307,7 +309,49 @@ fn lower_operation(
     at: &str,
     diags: &mut Vec<Diagnostic>,
 ) -> Operation {
-    // --- Parameters: path-item level, overridden by operation level (same name + location).
+    let raw = gather_params(file, doc, item_at, shared_params, op, at, diags);
+    let params: Vec<Param> = raw.iter().filter_map(|(p, p_at)| lower_param(file, doc, schemas, path, p, p_at, diags)).collect();
+    for cap in template_names(path) {
+        if !params.iter().any(|p| p.location == ParamLocation::Path && p.name == cap) {
+            diags.push(Diagnostic::warning(
+                file,
+                at,
+                format!("path template variable {{{cap}}} has no declared path parameter; it is accepted as any string"),
+            ));
+        }
+    }
+
+    let body = op.get("requestBody").and_then(|b| lower_body(file, doc, schemas, b, &format!("{at}/requestBody"), diags));
+    let responses = lower_responses(file, doc, op, at, diags);
+
+    let operation_id = op.get("operationId").and_then(Value::as_str).map(str::to_string);
+    let label = Arc::from(operation_id.clone().unwrap_or_else(|| format!("{method} {path}")));
+    Operation {
+        method,
+        path: path.to_string(),
+        operation_id,
+        summary: op.get("summary").and_then(Value::as_str).map(str::to_string),
+        pointer: at.to_string(),
+        params,
+        body,
+        responses,
+        security: Vec::new(),
+        label,
+        inferred: false,
+    }
+}
+
+/// The parameters of an operation: path-item level, overridden by operation level (same name
+/// and location), each resolved with the pointer it was found at.
+fn gather_params(
+    file: &std::path::Path,
+    doc: &Value,
+    item_at: &str,
+    shared_params: Option<&Value>,
+    op: &Value,
+    at: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(Value, String)> {
     let mut raw: Vec<(Value, String)> = Vec::new();
     for (list, list_at) in [(shared_params, format!("{item_at}/parameters")), (op.get("parameters"), format!("{at}/parameters"))] {
         let Some(list) = list else { continue };
@@ -327,121 +371,131 @@ fn lower_operation(
             }
         }
     }
-    let mut params = Vec::new();
-    for (p, p_at) in &raw {
-        let Some(name) = p.get("name").and_then(Value::as_str) else {
-            diags.push(Diagnostic::error(file, p_at, "parameter has no `name`"));
-            continue;
-        };
-        let location = match p.get("in").and_then(Value::as_str) {
-            Some("path") => ParamLocation::Path,
-            Some("query") => ParamLocation::Query,
-            Some("header") => ParamLocation::Header,
-            Some("cookie") => ParamLocation::Cookie,
-            other => {
-                diags.push(Diagnostic::error(file, p_at, format!("parameter {name:?} has invalid `in`: {other:?}")));
-                continue;
-            }
-        };
-        // OpenAPI 3 §4.8.12.1: these header parameters are ignored.
-        if location == ParamLocation::Header && ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str()) {
-            continue;
+    raw
+}
+
+/// One parameter, lowered with its validator; `None` (with a diagnostic where it is a mistake)
+/// for one that is not served (an ignored header, a name missing from the path).
+fn lower_param(
+    file: &std::path::Path,
+    doc: &Value,
+    schemas: &Schemas,
+    path: &str,
+    p: &Value,
+    p_at: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Param> {
+    let Some(name) = p.get("name").and_then(Value::as_str) else {
+        diags.push(Diagnostic::error(file, p_at, "parameter has no `name`"));
+        return None;
+    };
+    let location = match p.get("in").and_then(Value::as_str) {
+        Some("path") => ParamLocation::Path,
+        Some("query") => ParamLocation::Query,
+        Some("header") => ParamLocation::Header,
+        Some("cookie") => ParamLocation::Cookie,
+        other => {
+            diags.push(Diagnostic::error(file, p_at, format!("parameter {name:?} has invalid `in`: {other:?}")));
+            return None;
         }
-        if location == ParamLocation::Path && !path.contains(&format!("{{{name}}}")) {
-            diags.push(Diagnostic::warning(file, p_at, format!("path parameter {name:?} does not appear in the path template {path:?}")));
-            continue;
-        }
-        let required = location == ParamLocation::Path || p.get("required") == Some(&Value::Bool(true));
-        let style = p.get("style").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| {
-            match location {
-                ParamLocation::Query | ParamLocation::Cookie => "form",
-                _ => "simple",
-            }
-            .to_string()
-        });
-        let explode = p.get("explode").and_then(Value::as_bool).unwrap_or(style == "form");
-        let (shape, schema_ptr) = if p.get("schema").is_some() {
-            (param_shape(doc, &format!("{p_at}/schema")), Some(format!("{p_at}/schema")))
-        } else if let Some((mime, _)) = p.get("content").and_then(Value::as_object).and_then(|c| c.iter().next()) {
-            (ParamShape::Json, Some(format!("{p_at}/content/{}/schema", escape_token(mime))).filter(|ptr| doc.pointer(ptr).is_some()))
-        } else {
-            (ParamShape::Scalar(None), None)
-        };
-        let key = if location == ParamLocation::Header { name.to_ascii_lowercase() } else { name.to_string() };
-        // One validator per parameter, not one for an object of all of them: a request then
-        // checks the parameters it sent without building that object (measured: 3,600
-        // instructions of a 29,000-instruction GET).
-        let validator = schema_ptr.as_deref().and_then(|ptr| match schemas.compile_pointer(super::convert::View::Request, ptr) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                diags.push(Diagnostic::warning(
-                    file,
-                    ptr,
-                    format!("parameter schema cannot be compiled, so parameter {name:?} is not validated: {e}"),
-                ));
-                None
-            }
-        });
-        let default = schema_ptr
-            .as_deref()
-            .and_then(|ptr| doc.pointer(ptr))
-            .and_then(|s| deref(doc, s, "").ok())
-            .and_then(|(s, _)| s.get("default").cloned());
-        let location_name = format!("{}.{key}", location.as_str());
-        params.push(Param { name: name.to_string(), location, required, style, explode, shape, default, location_name, validator });
+    };
+    // OpenAPI 3 §4.8.12.1: these header parameters are ignored.
+    if location == ParamLocation::Header && ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str()) {
+        return None;
     }
-    for cap in template_names(path) {
-        if !params.iter().any(|p| p.location == ParamLocation::Path && p.name == cap) {
+    if location == ParamLocation::Path && !path.contains(&format!("{{{name}}}")) {
+        diags.push(Diagnostic::warning(file, p_at, format!("path parameter {name:?} does not appear in the path template {path:?}")));
+        return None;
+    }
+    let required = location == ParamLocation::Path || p.get("required") == Some(&Value::Bool(true));
+    let style = p.get("style").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| {
+        match location {
+            ParamLocation::Query | ParamLocation::Cookie => "form",
+            _ => "simple",
+        }
+        .to_string()
+    });
+    let explode = p.get("explode").and_then(Value::as_bool).unwrap_or(style == "form");
+    let (shape, schema_ptr) = if p.get("schema").is_some() {
+        (param_shape(doc, &format!("{p_at}/schema")), Some(format!("{p_at}/schema")))
+    } else if let Some((mime, _)) = p.get("content").and_then(Value::as_object).and_then(|c| c.iter().next()) {
+        (ParamShape::Json, Some(format!("{p_at}/content/{}/schema", escape_token(mime))).filter(|ptr| doc.pointer(ptr).is_some()))
+    } else {
+        (ParamShape::Scalar(None), None)
+    };
+    let key = if location == ParamLocation::Header { name.to_ascii_lowercase() } else { name.to_string() };
+    // One validator per parameter, not one for an object of all of them: a request then
+    // checks the parameters it sent without building that object (measured: 3,600
+    // instructions of a 29,000-instruction GET).
+    let validator = schema_ptr.as_deref().and_then(|ptr| match schemas.compile_pointer(super::convert::View::Request, ptr) {
+        Ok(v) => Some(v),
+        Err(e) => {
             diags.push(Diagnostic::warning(
                 file,
-                at,
-                format!("path template variable {{{cap}}} has no declared path parameter; it is accepted as any string"),
+                ptr,
+                format!("parameter schema cannot be compiled, so parameter {name:?} is not validated: {e}"),
             ));
+            None
+        }
+    });
+    let default = schema_ptr
+        .as_deref()
+        .and_then(|ptr| doc.pointer(ptr))
+        .and_then(|s| deref(doc, s, "").ok())
+        .and_then(|(s, _)| s.get("default").cloned());
+    let location_name = format!("{}.{key}", location.as_str());
+    Some(Param { name: name.to_string(), location, required, style, explode, shape, default, location_name, validator })
+}
+
+/// The request body of an operation: one validator per JSON or form media type.
+fn lower_body(
+    file: &std::path::Path,
+    doc: &Value,
+    schemas: &Schemas,
+    b: &Value,
+    b_at: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<RequestBody> {
+    let (b, b_at) = match deref(doc, b, b_at) {
+        Ok(x) => x,
+        Err(e) => {
+            diags.push(Diagnostic::error(file, b_at, e));
+            return None;
+        }
+    };
+    let mut content = Vec::new();
+    if let Some(map) = b.get("content").and_then(Value::as_object) {
+        for (mime, media) in map {
+            let schema_ptr = format!("{b_at}/content/{}/schema", escape_token(mime));
+            let mime_l = mime.to_ascii_lowercase();
+            let validator = if media.get("schema").is_some() && (is_json_mime(&mime_l) || is_form_mime(&mime_l)) {
+                match schemas.compile_pointer(super::convert::View::Request, &schema_ptr) {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        diags.push(Diagnostic::warning(
+                            file,
+                            &schema_ptr,
+                            format!("request body schema cannot be compiled, so this body is not validated: {e}"),
+                        ));
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let schema = media.get("schema").map(|_| schema_ptr.clone());
+            let mut warn_max_items = Vec::new();
+            if let Some(s) = doc.pointer(&schema_ptr) {
+                collect_warn_max_items(doc, s, &mut Vec::new(), &mut warn_max_items, 0);
+            }
+            content.push(RequestMedia { mime: mime_l, validator, schema, warn_max_items });
         }
     }
+    Some(RequestBody { required: b.get("required") == Some(&Value::Bool(true)), content })
+}
 
-    // --- Request body.
-    let body = op.get("requestBody").and_then(|b| {
-        let b_at = format!("{at}/requestBody");
-        let (b, b_at) = match deref(doc, b, &b_at) {
-            Ok(x) => x,
-            Err(e) => {
-                diags.push(Diagnostic::error(file, &b_at, e));
-                return None;
-            }
-        };
-        let mut content = Vec::new();
-        if let Some(map) = b.get("content").and_then(Value::as_object) {
-            for (mime, media) in map {
-                let schema_ptr = format!("{b_at}/content/{}/schema", escape_token(mime));
-                let mime_l = mime.to_ascii_lowercase();
-                let validator = if media.get("schema").is_some() && (is_json_mime(&mime_l) || is_form_mime(&mime_l)) {
-                    match schemas.compile_pointer(super::convert::View::Request, &schema_ptr) {
-                        Ok(v) => Some(v),
-                        Err(e) => {
-                            diags.push(Diagnostic::warning(
-                                file,
-                                &schema_ptr,
-                                format!("request body schema cannot be compiled, so this body is not validated: {e}"),
-                            ));
-                            None
-                        }
-                    }
-                } else {
-                    None
-                };
-                let schema = media.get("schema").map(|_| schema_ptr.clone());
-                let mut warn_max_items = Vec::new();
-                if let Some(s) = doc.pointer(&schema_ptr) {
-                    collect_warn_max_items(doc, s, &mut Vec::new(), &mut warn_max_items, 0);
-                }
-                content.push(RequestMedia { mime: mime_l, validator, schema, warn_max_items });
-            }
-        }
-        Some(RequestBody { required: b.get("required") == Some(&Value::Bool(true)), content })
-    });
-
-    // --- Responses.
+/// The declared responses, ordered by precedence (exact codes, ranges, `default`).
+fn lower_responses(file: &std::path::Path, doc: &Value, op: &Value, at: &str, diags: &mut Vec<Diagnostic>) -> Vec<Response> {
     let mut responses = Vec::new();
     match op.get("responses").and_then(Value::as_object) {
         None => diags.push(Diagnostic::warning(file, at, "operation declares no `responses`; it answers 204 with no body")),
@@ -464,21 +518,7 @@ fn lower_operation(
         }
     }
     responses.sort_by_key(|r| r.status);
-
-    let operation_id = op.get("operationId").and_then(Value::as_str).map(str::to_string);
-    let label = Arc::from(operation_id.clone().unwrap_or_else(|| format!("{method} {path}")));
-    Operation {
-        method,
-        path: path.to_string(),
-        operation_id,
-        summary: op.get("summary").and_then(Value::as_str).map(str::to_string),
-        pointer: at.to_string(),
-        params,
-        body,
-        responses,
-        security: Vec::new(),
-        label,
-    }
+    responses
 }
 
 /// The `Content-Type` to send for a declared media type (wildcards become concrete).

@@ -38,6 +38,8 @@ mod lists;
 mod scheduler;
 pub mod store;
 
+/// The one clock of the sandbox's timestamps (`createdAt`, event times), shared with the rest.
+use crate::util::time::now_rfc3339;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
@@ -238,12 +240,6 @@ pub fn mask(key: &str) -> String {
     out.push('…');
     crate::util::hash::push_hex(&mut out, &tag.to_be_bytes()[5..]);
     out
-}
-
-/// Now, as the timestamps of stored items and events carry it.
-fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    crate::util::time::format_rfc3339(secs)
 }
 
 /// For a page of a list paged by `page`, the page that follows it (`None` on the last page);

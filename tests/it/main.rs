@@ -5,6 +5,7 @@ mod common;
 
 mod cli;
 mod exchange;
+mod inferred;
 mod record;
 mod respond;
 mod robustness;

@@ -160,3 +160,27 @@ async fn a_pattern_the_validator_cannot_compile_costs_only_that_pattern() {
     let ok = t.post_json("/e", &json!({"guid": "not hex", "count": 5, "default": 10})).send().await.unwrap();
     assert_eq!(ok.status(), 200);
 }
+
+#[tokio::test]
+async fn a_body_with_thousands_of_problems_lists_the_first_hundred_and_counts_the_rest() {
+    let t = TestServer::shop().await;
+    // 20,000 undeclared keys: one validator error standing for 20,000 problems.
+    let mut body = serde_json::Map::new();
+    for i in 0..20_000 {
+        body.insert(format!("k{i}"), json!(i));
+    }
+    body.insert("name".into(), json!("Lamp"));
+    body.insert("price".into(), json!(5));
+    body.insert("currency".into(), json!("EUR"));
+    let resp = t.post_json("/api/v2/products", &serde_json::Value::Object(body)).send().await.unwrap();
+    let size = resp.content_length();
+    let (status, _, body) = parts(resp).await;
+    assert_eq!(status, 400);
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), standin::pipeline::validate::MAX_PROBLEMS + 1);
+    let last = errors.last().unwrap();
+    assert_eq!(last["keyword"], "truncated");
+    assert_eq!(last["message"], "19900 more problems not listed (at most 100 are)");
+    assert!(body["detail"].as_str().unwrap().contains("20000 problems"), "{}", body["detail"]);
+    assert!(size.unwrap_or(0) < 64 << 10, "the answer stays small: {size:?} bytes");
+}

@@ -26,6 +26,7 @@ async fn bench_answers_with_true_rate_limit_headers_that_count_down() {
 #[tokio::test]
 async fn bench_61st_request_in_a_minute_is_429_with_retry_after() {
     let t = bench().await;
+    crate::common::fresh_window(60, 10).await;
     for i in 0..60 {
         let r = t.get("/api/agent/deals").header("x-api-key", "ke_live_burst").send().await.unwrap();
         assert_eq!(r.status(), 200, "request {}", i + 1);
@@ -133,6 +134,7 @@ async fn bi369_declared_keys_have_scopes_plans_and_revocation() {
     let (status, _, body) = parts(t.get("/v1/crm/leads").bearer_auth("key_revoked").send().await.unwrap()).await;
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("UNAUTHORIZED")));
     // Plans: an undeclared key has the default (Pro) 600/min; the Enterprise key 3,000.
+    crate::common::fresh_window(60, 40).await;
     for i in 0..600 {
         assert_eq!(t.get("/v1/projects").bearer_auth("key_someone").send().await.unwrap().status(), 200, "request {}", i + 1);
     }
@@ -214,4 +216,38 @@ async fn benchwork_and_bento_error_envelopes() {
     let (status, _, body) = parts(t.get("/api/v1/fetch/tags?site_uuid=s").header("user-agent", "AcmeCRM/1.0").send().await.unwrap()).await;
     assert_eq!(status, 401);
     insta::assert_json_snapshot!("bento_unauthorized", body);
+}
+
+#[tokio::test]
+async fn bodies_the_docs_do_not_describe_are_accepted_with_a_warning_and_documented_types_stay_hard() {
+    // Bi369 documents no invoice fields: what a client written from its doc sends is answered.
+    let t = TestServer::stateful("specs/bi369.yaml", Some("fixtures/bi369")).await;
+    let invoice = json!({"customerName": "Northwind", "amount": 4200, "currency": "EUR", "dueDate": "2025-03-31"});
+    let resp = t.post_json("/v1/finance/invoices", &invoice).bearer_auth("key_1").send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    assert!(resp.headers()["x-standin-warning"].to_str().unwrap().contains("inferred"));
+    let (_, _, body) = parts(resp).await;
+    assert_eq!(body["success"], true);
+    // A body that is not JSON is still the vendor's 400 (the doc: "all requests use JSON").
+    let resp = t
+        .client
+        .post(t.url("/v1/finance/invoices"))
+        .bearer_auth("key_1")
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+
+    // Bench documents the deal's fields but not the field set of its create body.
+    let t = bench().await;
+    let deal = json!({"customerName": "Johnson Residence", "value": 24500, "status": "demo_scheduled", "region": "west"});
+    let resp = t.post_json("/api/agent/deals", &deal).header("x-api-key", "ke_live_x").send().await.unwrap();
+    assert_eq!(resp.status(), 201, "an undocumented field is a warning");
+    assert!(resp.headers().contains_key("x-standin-warning"));
+    let bad = json!({"customerName": "Johnson Residence", "value": "a lot"});
+    let (status, _, body) = parts(t.post_json("/api/agent/deals", &bad).header("x-api-key", "ke_live_x").send().await.unwrap()).await;
+    assert_eq!(status, 400, "the deal's value is a documented number");
+    assert_eq!(body["error"]["details"][0]["field"], "body.value", "{body}");
 }

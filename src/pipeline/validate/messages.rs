@@ -13,38 +13,65 @@ use crate::util::text::MAX_MESSAGE;
 
 use super::{short, shorten};
 
-/// Add the problems one validator error stands for, each with a readable location.
-pub(super) fn push_problems(err: &jsonschema::ValidationError<'_>, instance: &Value, root: Option<&str>, out: &mut Vec<Problem>) {
+/// Add the problems one validator error stands for, each with a readable location, while `out`
+/// holds fewer than `cap`; returns how many problems the error stands for (an
+/// `additionalProperties` error names every undeclared key: a body with 700,000 of them is one
+/// error, and building a problem for each would cost more than the whole request).
+pub(super) fn push_problems(
+    err: &jsonschema::ValidationError<'_>,
+    instance: &Value,
+    root: Option<&str>,
+    out: &mut Vec<Problem>,
+    cap: usize,
+) -> usize {
     let keyword = static_keyword(err.kind().keyword());
-    let location = readable_location(err.instance_path().as_str(), instance, root);
+    let room = |out: &Vec<Problem>| out.len() < cap;
     match err.kind() {
         ValidationErrorKind::Required { property } => {
-            let name = property.as_str().map_or_else(|| property.to_string(), str::to_string);
-            out.push(Problem { location: child(location, &name), message: "is required".into(), keyword: Some(keyword) });
+            if room(out) {
+                let location = readable_location(err.instance_path().as_str(), instance, root);
+                let name = property.as_str().map_or_else(|| property.to_string(), str::to_string);
+                out.push(Problem { location: child(location, &name), message: "is required".into(), keyword: Some(keyword) });
+            }
+            1
         }
         ValidationErrorKind::AdditionalProperties { unexpected } | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
-            for name in unexpected {
+            let location = readable_location(err.instance_path().as_str(), instance, root);
+            for name in unexpected.iter().take(cap.saturating_sub(out.len())) {
                 out.push(Problem {
                     location: child(location.clone(), name),
                     message: "is not a declared property and additional properties are not allowed".into(),
                     keyword: Some(keyword.clone()),
                 });
             }
+            unexpected.len()
         }
         // A readOnly/writeOnly refusal clause (see spec::convert): name each property sent.
         ValidationErrorKind::Not { schema } if schema.get(FORBIDDEN_MARKER).is_some() => {
+            let location = readable_location(err.instance_path().as_str(), instance, root);
             let flag = schema.get(FORBIDDEN_MARKER).and_then(Value::as_str).unwrap_or_default();
             let names = schema.get(FORBIDDEN_PROPERTIES).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
             let here = crate::spec::load::pointer(instance, err.instance_path().as_str());
-            for n in names.iter().filter_map(Value::as_str).filter(|n| here.is_some_and(|h| h.get(*n).is_some())) {
-                out.push(Problem {
-                    location: child(location.clone(), n),
-                    message: format!("is {flag} and must not be sent in a request"),
-                    keyword: Some(static_keyword(flag)),
-                });
+            let mut n = 0;
+            for name in names.iter().filter_map(Value::as_str).filter(|n| here.is_some_and(|h| h.get(*n).is_some())) {
+                n += 1;
+                if room(out) {
+                    out.push(Problem {
+                        location: child(location.clone(), name),
+                        message: format!("is {flag} and must not be sent in a request"),
+                        keyword: Some(static_keyword(flag)),
+                    });
+                }
             }
+            n
         }
-        _ => out.push(Problem { location, message: message(err), keyword: Some(keyword) }),
+        _ => {
+            if room(out) {
+                let location = readable_location(err.instance_path().as_str(), instance, root);
+                out.push(Problem { location, message: message(err), keyword: Some(keyword) });
+            }
+            1
+        }
     }
 }
 
@@ -82,20 +109,7 @@ pub(super) fn message(err: &jsonschema::ValidationError<'_>) -> String {
         ValidationErrorKind::Enum { options } => {
             let Some(options) = options.as_array() else { return short(&err.to_string()) };
             value(&mut out, instance);
-            out.extend_from_slice(b" is not one of ");
-            // jsonschema shows three options, or two and a count.
-            let shown = if options.len() <= 3 { options.len() } else { 2 };
-            for (i, option) in options.iter().take(shown).enumerate() {
-                out.extend_from_slice(match i {
-                    0 => b"",
-                    _ if i == options.len() - 1 => b" or ",
-                    _ => b", ",
-                });
-                value(&mut out, option);
-            }
-            if shown < options.len() {
-                out.extend_from_slice(format!(" or {} other candidates", options.len() - shown).as_bytes());
-            }
+            write_options(&mut out, options, &value);
         }
         ValidationErrorKind::Pattern { pattern } => {
             value(&mut out, instance);
@@ -144,6 +158,23 @@ pub(super) fn message(err: &jsonschema::ValidationError<'_>) -> String {
     }
     // Only whole UTF-8 sequences were written (strings are cut at character boundaries).
     shorten(String::from_utf8(out).unwrap_or_default())
+}
+
+/// ` is not one of "a", "b" or "c"`: jsonschema shows three options, or two and a count.
+fn write_options(out: &mut Vec<u8>, options: &[Value], value: &dyn Fn(&mut Vec<u8>, &Value)) {
+    out.extend_from_slice(b" is not one of ");
+    let shown = if options.len() <= 3 { options.len() } else { 2 };
+    for (i, option) in options.iter().take(shown).enumerate() {
+        out.extend_from_slice(match i {
+            0 => b"",
+            _ if i == options.len() - 1 => b" or ",
+            _ => b", ",
+        });
+        value(out, option);
+    }
+    if shown < options.len() {
+        out.extend_from_slice(format!(" or {} other candidates", options.len() - shown).as_bytes());
+    }
 }
 
 /// The keyword as a `'static` string when it is one standin knows, so a problem costs no

@@ -50,7 +50,9 @@ fn parse_cookies(headers: &HeaderMap) -> HashMap<String, String> {
 }
 
 /// The stage: every problem in the parameters and the body, reported together in one 400 (or
-/// the status the spec's `x-standin` block gives invalid requests), sorted by location.
+/// the status the spec's `x-standin` block gives invalid requests), sorted by location. A request
+/// that breaks only inferred constraints (see `spec::inferred`) passes: its problems come back
+/// as warnings.
 pub fn check(
     spec: &Spec,
     op: &Operation,
@@ -58,25 +60,115 @@ pub fn check(
     query: &[(String, String)],
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(), Rejection> {
-    let mut problems = validate_params(op, path_params, query, headers);
+) -> Result<Vec<Problem>, Rejection> {
+    let mut found = validate_params(spec, op, path_params, query, headers);
     let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    problems.extend(validate_body(spec, op, content_type, body)?);
-    if problems.is_empty() {
-        return Ok(());
-    }
+    found.extend(validate_body(spec, op, content_type, body)?);
+    let Found { mut problems, mut warnings, more_problems, .. } = found;
     // Stable order for clients and snapshots: by location, then message.
-    problems.sort_by(|a, b| (&a.location, &a.message).cmp(&(&b.location, &b.message)));
+    let order = |a: &Problem, b: &Problem| (&a.location, &a.message).cmp(&(&b.location, &b.message));
+    warnings.sort_by(order);
+    warnings.dedup();
+    if problems.is_empty() && more_problems == 0 {
+        return Ok(warnings);
+    }
+    problems.sort_by(order);
     problems.dedup();
-    Err(Rejection::invalid_request(invalid_status(spec, op), problems))
+    if more_problems == 0 {
+        return Err(Rejection::invalid_request(invalid_status(spec, op), problems));
+    }
+    // The answer names the first problems and says how many more there are.
+    let total = problems.len() + more_problems;
+    problems.push(Problem {
+        location: "request".into(),
+        message: format!("{more_problems} more problems not listed (at most {MAX_PROBLEMS} are)"),
+        keyword: Some("truncated".into()),
+    });
+    let mut refusal = Rejection::invalid_request(invalid_status(spec, op), problems);
+    refusal.detail = format!("The request does not match the API description: {total} problems, the first {MAX_PROBLEMS} listed.");
+    Err(refusal)
+}
+
+/// Most problems one answer lists (of each kind: refusals and warnings); the rest are counted.
+/// A hostile body (hundreds of thousands of undeclared keys) would otherwise get an answer a
+/// hundred times its size.
+pub const MAX_PROBLEMS: usize = 100;
+
+/// What validation found: problems with documented constraints (a refusal) and with inferred
+/// ones (warnings; see `spec::inferred`).
+#[derive(Debug, Default)]
+pub struct Found<'s> {
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<Problem>,
+    /// Problems found past [`MAX_PROBLEMS`], counted, not kept (warnings past it are dropped).
+    pub more_problems: usize,
+    /// The spec's inferred schema pointers.
+    inferred: &'s [String],
+    /// The whole operation is inferred.
+    all_inferred: bool,
+}
+
+impl<'s> Found<'s> {
+    fn new(spec: &'s Spec, op: &Operation) -> Self {
+        Found { inferred: &spec.inferred, all_inferred: op.inferred, ..Found::default() }
+    }
+
+    /// Every problem, whatever its kind (the proxy reports both alike).
+    pub fn all(self) -> Vec<Problem> {
+        let mut all = self.problems;
+        all.extend(self.warnings);
+        all
+    }
+
+    fn extend(&mut self, other: Found<'_>) {
+        let room = MAX_PROBLEMS.saturating_sub(self.problems.len());
+        self.more_problems += other.more_problems + other.problems.len().saturating_sub(room);
+        self.problems.extend(other.problems.into_iter().take(room));
+        let room = MAX_PROBLEMS.saturating_sub(self.warnings.len());
+        self.warnings.extend(other.warnings.into_iter().take(room));
+    }
+
+    /// A problem standin found itself (a missing value): inferred only with its operation.
+    fn push(&mut self, problem: Problem) {
+        let list = if self.all_inferred { &mut self.warnings } else { &mut self.problems };
+        if list.len() < MAX_PROBLEMS {
+            list.push(problem);
+        } else if !self.all_inferred {
+            self.more_problems += 1;
+        }
+    }
+
+    /// The problems of one validator error, sorted by the kind of the keyword that failed.
+    fn push_error(&mut self, err: &jsonschema::ValidationError<'_>, instance: &Value, root: Option<&str>) {
+        let soft = self.all_inferred || (!self.inferred.is_empty() && self.keyword_is_inferred(err));
+        let list = if soft { &mut self.warnings } else { &mut self.problems };
+        let before = list.len();
+        let stands_for = push_problems(err, instance, root, list, MAX_PROBLEMS);
+        if !soft {
+            self.more_problems += stands_for - (self.problems.len() - before);
+        }
+    }
+
+    fn keyword_is_inferred(&self, err: &jsonschema::ValidationError<'_>) -> bool {
+        let Some(uri) = err.absolute_keyword_location() else { return false };
+        let Some((_, fragment)) = uri.as_str().split_once('#') else { return false };
+        let pointer = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy();
+        crate::spec::inferred::is_inferred(self.inferred, &pointer)
+    }
 }
 
 /// Validate every declared parameter. Returns the problems found (empty when valid).
 ///
 /// Each parameter sent is typed from its strings and checked with its own validator; a required
 /// one that is missing is named. Nothing is built for parameters the request does not carry.
-pub fn validate_params(op: &Operation, path_params: &[(String, String)], query: &[(String, String)], headers: &HeaderMap) -> Vec<Problem> {
-    let mut problems = Vec::new();
+pub fn validate_params<'s>(
+    spec: &'s Spec,
+    op: &Operation,
+    path_params: &[(String, String)],
+    query: &[(String, String)],
+    headers: &HeaderMap,
+) -> Found<'s> {
+    let mut problems = Found::new(spec, op);
     let mut cookies: Option<HashMap<String, String>> = None;
     for p in &op.params {
         let value = if p.location == ParamLocation::Query && matches!(p.shape, ParamShape::Object) && p.style == "deepObject" {
@@ -105,7 +197,7 @@ pub fn validate_params(op: &Operation, path_params: &[(String, String)], query: 
         let Some(validator) = &p.validator else { continue };
         if !validator.is_valid(&value) {
             for e in validator.iter_errors(&value) {
-                push_problems(&e, &value, Some(&p.location_name), &mut problems);
+                problems.push_error(&e, &value, Some(&p.location_name));
             }
         }
     }
@@ -208,17 +300,17 @@ fn scalar(s: &str, ty: Option<&str>) -> Value {
 }
 
 /// Check Content-Type and validate the body. `Err` for 415; `Ok(problems)` otherwise.
-pub fn validate_body(spec: &Spec, op: &Operation, content_type: Option<&str>, body: &[u8]) -> Result<Vec<Problem>, Rejection> {
-    let Some(decl) = &op.body else { return Ok(Vec::new()) };
+pub fn validate_body<'s>(spec: &'s Spec, op: &Operation, content_type: Option<&str>, body: &[u8]) -> Result<Found<'s>, Rejection> {
+    let mut found = Found::new(spec, op);
+    let Some(decl) = &op.body else { return Ok(found) };
     if body.is_empty() {
-        return Ok(if decl.required {
-            vec![Problem { location: "body".into(), message: "a request body is required".into(), keyword: Some("required".into()) }]
-        } else {
-            Vec::new()
-        });
+        if decl.required {
+            found.push(Problem { location: "body".into(), message: "a request body is required".into(), keyword: Some("required".into()) });
+        }
+        return Ok(found);
     }
     if decl.content.is_empty() {
-        return Ok(Vec::new());
+        return Ok(found);
     }
     let accepted: Vec<&str> = decl.content.iter().map(|m| m.mime.as_str()).collect();
     let base = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
@@ -235,31 +327,32 @@ pub fn validate_body(spec: &Spec, op: &Operation, content_type: Option<&str>, bo
     };
     let is_json = base.as_deref().is_some_and(is_json_mime) && base.as_deref() != Some("*/*");
     let is_form = base.as_deref().is_some_and(is_form_mime);
-    let Some(validator) = &media.validator else { return Ok(Vec::new()) };
+    let Some(validator) = &media.validator else { return Ok(found) };
     let instance: Value = if is_json {
         match serde_json::from_slice(body) {
             Ok(v) => v,
             Err(e) => {
-                return Ok(vec![Problem {
+                // Malformed JSON is never a warning: the body cannot be understood at all.
+                found.problems.push(Problem {
                     location: "body".into(),
                     message: format!("malformed JSON at line {} column {}: {e}", e.line(), e.column()),
                     keyword: Some("json".into()),
-                }]);
+                });
+                return Ok(found);
             }
         }
     } else if is_form {
         typed_form(spec, media.schema.as_deref(), body)
     } else {
-        return Ok(Vec::new());
+        return Ok(found);
     };
     if validator.is_valid(&instance) {
-        return Ok(Vec::new());
+        return Ok(found);
     }
-    let mut problems = Vec::with_capacity(8);
     for e in validator.iter_errors(&instance) {
-        push_problems(&e, &instance, Some("body"), &mut problems);
+        found.push_error(&e, &instance, Some("body"));
     }
-    Ok(problems)
+    Ok(found)
 }
 
 /// A form-encoded body as the JSON value its schema describes (brackets nest, strings are typed

@@ -118,3 +118,14 @@ pub fn terminate(child: &mut std::process::Child) {
     let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
 }
+
+/// Wait, if need be, until at least `needed` seconds remain in the current fixed rate-limit
+/// window of `window` seconds (windows are aligned to the epoch), so a test that counts a whole
+/// window's requests is not split by a window boundary on a slow machine.
+pub async fn fresh_window(window: u64, needed: u64) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let left = window - now.as_secs() % window;
+    if left < needed {
+        tokio::time::sleep(std::time::Duration::from_millis(left * 1000 + 50)).await;
+    }
+}
