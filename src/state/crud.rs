@@ -137,7 +137,12 @@ impl Sandbox {
         let seq = tenant.next_seq();
         let item = match self.item_plan(spec, key.0) {
             // Static generation: schema defaults (and examples) fill what the client did not send.
-            Some(plan) => plan.generate(crate::util::hash::stable_hash(&[tenant_key.as_bytes(), &seq.to_le_bytes()]), false),
+            Some(plan) => {
+                let seed = crate::util::hash::stable_hash(&[tenant_key.as_bytes(), &seq.to_le_bytes()]);
+                let mut item = plan.generate(seed, false);
+                fill_null_objects(&mut item, &sent, &mut |n| plan.generate(seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15), false));
+                item
+            }
             None => Value::Object(Map::new()),
         };
         // A natural key the client names (a label's `name`) is the id; else one is made.
@@ -261,6 +266,9 @@ fn place_fields(obj: &mut Map<String, Value>, sent: Value, r: &Resource, merge: 
             // such as a pull request's `head`) is a reference, not the field: it stays.
             (Some(slot), _) if !fits(slot, &v) => {}
             (Some(slot), true) if v.is_null() => *slot = Value::Null,
+            // An object sent for an object field fills it: the generated subfields the client
+            // did not send stay (a price's `recurring` keeps its `interval_count`).
+            (Some(slot), _) if slot.is_object() && v.is_object() && !r.maps.contains(&k) => merge_patch(slot, v),
             (Some(slot), true) => merge_patch(slot, v),
             (Some(slot), false) => *slot = v,
             (None, _) if merge && v.is_null() => {}
@@ -268,6 +276,24 @@ fn place_fields(obj: &mut Map<String, Value>, sent: Value, r: &Resource, merge: 
             (None, _) if r.closed.as_ref().is_some_and(|fields| !fields.contains(&k)) => {}
             (None, _) => {
                 obj.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Where the client sends an object for a field the generated item left `null` (a nullable
+/// `card`), take the field from another generation (`regenerate(n)`, a few tries) so the
+/// object sent fills a whole one, with the subfields its schema requires.
+fn fill_null_objects(item: &mut Value, sent: &Value, regenerate: &mut dyn FnMut(u64) -> Value) {
+    let (Some(obj), Some(sent)) = (item.as_object_mut(), sent.as_object()) else { return };
+    for (k, v) in sent {
+        if !v.is_object() || !obj.get(k).is_some_and(Value::is_null) {
+            continue;
+        }
+        for n in 1..=3 {
+            if let Some(found) = regenerate(n).get_mut(k).filter(|f| f.is_object()) {
+                obj.insert(k.clone(), found.take());
+                break;
             }
         }
     }
@@ -355,6 +381,19 @@ mod tests {
         let mut t = json!({"a": 1, "b": {"c": 2, "d": 3}});
         merge_patch(&mut t, json!({"a": 5, "b": {"d": null, "e": 4}}));
         assert_eq!(t, json!({"a": 5, "b": {"c": 2, "e": 4}}));
+    }
+
+    #[test]
+    fn an_object_sent_for_a_null_field_takes_the_field_from_another_generation() {
+        let mut item = json!({"card": null, "name": null});
+        fill_null_objects(&mut item, &json!({"card": {"token": "tok"}, "name": "x"}), &mut |n| {
+            if n < 2 {
+                json!({"card": null})
+            } else {
+                json!({"card": {"brand": "visa", "last4": "4242"}})
+            }
+        });
+        assert_eq!(item, json!({"card": {"brand": "visa", "last4": "4242"}, "name": null}));
     }
 
     #[test]

@@ -165,6 +165,7 @@ mod tests {
             parent_field: None,
             enums: vec![],
             closed: None,
+            maps: vec![],
         }
     }
 

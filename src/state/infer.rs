@@ -60,6 +60,8 @@ pub struct Resource {
     /// The item's declared fields when its schema admits no others (`additionalProperties:
     /// false`): sent fields outside them are not stored.
     pub closed: Option<Vec<String>>,
+    /// The item's map fields (`metadata`): an object sent replaces them rather than merging.
+    pub maps: Vec<String>,
     /// The string values each enum field of the item may take (list filters outside them are
     /// ignored).
     pub enums: Vec<(String, Vec<String>)>,
@@ -145,6 +147,7 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
         out.push(Resource {
             enums: item_schema.as_deref().map(|p| field_enums(doc, p)).unwrap_or_default(),
             closed: item_schema.as_deref().and_then(|p| closed_fields(doc, p)),
+            maps: item_schema.as_deref().map(|p| map_fields(doc, p)).unwrap_or_default(),
             id_style: hints.id_style,
             parent_field: hints.parent_field,
             name,
@@ -244,6 +247,7 @@ fn singletons(spec: &Spec, known: &[Resource]) -> Vec<Resource> {
             parent_field: hints.parent_field,
             enums: Vec::new(),
             closed: None,
+            maps: Vec::new(),
         });
     }
     out
@@ -342,30 +346,52 @@ fn closed_fields(doc: &Value, pointer: &str) -> Option<Vec<String>> {
     (s.get("additionalProperties") == Some(&Value::Bool(false))).then(|| object_properties(doc, pointer).unwrap_or_default())
 }
 
-/// The string `enum`s of the item schema's top-level fields (through `$ref` and compositions):
-/// a list filter with a value outside its field's enum (`state=all`) is no filter.
-fn field_enums(doc: &Value, pointer: &str) -> Vec<(String, Vec<String>)> {
-    fn collect(doc: &Value, s: &Value, out: &mut Vec<(String, Vec<String>)>, depth: usize) {
+/// Call `f` with each top-level field of the object schema at `pointer` and its schema (through
+/// `$ref` and compositions).
+fn each_field(doc: &Value, pointer: &str, f: &mut dyn FnMut(&str, &Value)) {
+    fn walk(doc: &Value, s: &Value, f: &mut dyn FnMut(&str, &Value), depth: usize) {
         if depth > 8 {
             return;
         }
         let Ok((s, _)) = deref(doc, s, "") else { return };
         for (name, p) in s.get("properties").and_then(Value::as_object).into_iter().flatten() {
-            let Ok((p, _)) = deref(doc, p, "") else { continue };
-            if let Some(values) = p.get("enum").and_then(Value::as_array) {
-                out.push((name.clone(), values.iter().filter_map(Value::as_str).map(str::to_string).collect()));
+            if let Ok((p, _)) = deref(doc, p, "") {
+                f(name, p);
             }
         }
         for key in ["allOf", "oneOf", "anyOf"] {
             if let Some(all) = s.get(key).and_then(Value::as_array) {
-                all.iter().for_each(|m| collect(doc, m, out, depth + 1));
+                all.iter().for_each(|m| walk(doc, m, f, depth + 1));
             }
         }
     }
-    let mut out = Vec::new();
     if let Some(s) = doc.pointer(pointer) {
-        collect(doc, s, &mut out, 0);
+        walk(doc, s, f, 0);
     }
+}
+
+/// The string `enum`s of the item schema's top-level fields: a list filter with a value outside
+/// its field's enum (`state=all`) is no filter.
+fn field_enums(doc: &Value, pointer: &str) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    each_field(doc, pointer, &mut |name, p| {
+        if let Some(values) = p.get("enum").and_then(Value::as_array) {
+            out.push((name.to_string(), values.iter().filter_map(Value::as_str).map(str::to_string).collect()));
+        }
+    });
+    out
+}
+
+/// The item's top-level fields that are maps (objects of free keys, such as `metadata`): an
+/// object sent for one replaces it, where an object sent for a structured one is merged in.
+fn map_fields(doc: &Value, pointer: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    each_field(doc, pointer, &mut |name, p| {
+        let is_object = p.get("type").and_then(Value::as_str) == Some("object") || p.get("additionalProperties").is_some();
+        if is_object && p.get("properties").is_none() && ["allOf", "oneOf", "anyOf"].iter().all(|k| p.get(*k).is_none()) {
+            out.push(name.to_string());
+        }
+    });
     out
 }
 
