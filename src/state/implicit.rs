@@ -41,8 +41,11 @@ impl Sandbox {
         let Some(plan) = self.item_plan(spec, key.0) else { return Implicit::Unknown };
         let mut item =
             plan.generate(crate::util::hash::stable_hash(&[tenant_key.as_bytes(), r.collection.as_bytes(), id.as_bytes()]), false);
+        // A path id that cannot be the field (`{workflow_id}` as a file name, the field an
+        // integer): the mock answers.
         let Some(slot) = item.get_mut(&r.id_field) else { return Implicit::Unknown };
-        *slot = typed_like(slot, id);
+        let Some(typed) = typed_like(slot, id) else { return Implicit::Unknown };
+        *slot = typed;
         Implicit::Item(item)
     }
 
@@ -85,8 +88,8 @@ impl Sandbox {
         let r = &self.resources[key.0];
         let mut refs = Map::new();
         for (field, value) in parent_fields(r, path_params) {
-            if let Some(slot) = item.get(&field).filter(|v| !v.is_object() && !v.is_array()) {
-                refs.insert(field, typed_like(slot, &value));
+            if let Some(typed) = item.get(&field).filter(|v| !v.is_object() && !v.is_array()).and_then(|slot| typed_like(slot, &value)) {
+                refs.insert(field, typed);
             }
         }
         if refs.is_empty() {
@@ -119,11 +122,12 @@ fn tombstones(key: &CollectionKey) -> CollectionKey {
     (key.0, format!("{}{DELETED}", key.1))
 }
 
-/// `raw` (a path value) as the JSON kind of `like`: a number where the field is one.
-pub(crate) fn typed_like(like: &Value, raw: &str) -> Value {
+/// `raw` (a path value) as the JSON kind of `like`: a number where the field is one (`None`
+/// when it is not a number), else text.
+pub(crate) fn typed_like(like: &Value, raw: &str) -> Option<Value> {
     match like {
-        Value::Number(_) => raw.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(raw.to_string())),
-        _ => Value::String(raw.to_string()),
+        Value::Number(_) => raw.parse::<i64>().ok().map(Value::from),
+        _ => Some(Value::String(raw.to_string())),
     }
 }
 

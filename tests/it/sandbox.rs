@@ -68,6 +68,11 @@ async fn an_item_never_created_answers_like_the_mock_until_deleted() {
     let (status, user) = send(&t, "GET", "/users/hubot", None).await;
     assert_eq!((status, user["login"].as_str()), (200, Some("hubot")), "{user}");
     assert!(user["id"].is_i64(), "{user}");
+    // The path id goes into a numeric id field only as a number; else the mock answers.
+    let (status, flow) = send(&t, "GET", "/workflows/7", None).await;
+    assert_eq!((status, flow["id"].as_i64()), (200, Some(7)), "{flow}");
+    let (status, flow) = send(&t, "GET", "/workflows/ci.yml", None).await;
+    assert!(status == 200 && flow["id"].is_i64(), "{status} {flow}");
     let (status, _) = send(&t, "DELETE", "/users/hubot", None).await;
     assert_eq!(status, 204);
     let (status, _) = send(&t, "GET", "/users/hubot", None).await;
