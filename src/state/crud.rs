@@ -38,7 +38,13 @@ impl Sandbox {
         let not_found = |id: &str| Rejection::resource_not_found(&singular_title(&r.name), id);
         let id = || param(&r.id_param).unwrap_or_default();
         match req.role {
-            Role::List => Ok(Some(list(spec, r, req.op, &*tenant, &key, req.query))),
+            Role::List => {
+                let mut page = list(spec, r, req.op, &*tenant, &key, req.query);
+                if let StateAnswer::Page(p) = &mut page.body {
+                    self.fit_to_list(spec, req.ri, &mut p.items);
+                }
+                Ok(Some(page))
+            }
             Role::Get => {
                 let id = id();
                 if let Some(found) = get(r, &*tenant, &key, &id) {
@@ -302,7 +308,7 @@ fn fill_null_objects(item: &mut Value, sent: &Value, regenerate: &mut dyn FnMut(
 /// Whether a sent value can stand in a field whose current (stored or generated) value is
 /// `slot`: the same JSON kind (numbers of any kind), or any value where the field is `null`;
 /// for arrays, the first items of both of one kind.
-fn fits(slot: &Value, sent: &Value) -> bool {
+pub(crate) fn fits(slot: &Value, sent: &Value) -> bool {
     fn kind(v: &Value) -> u8 {
         match v {
             Value::Null => 0,

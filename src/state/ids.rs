@@ -166,6 +166,7 @@ mod tests {
             enums: vec![],
             closed: None,
             maps: vec![],
+            list_item_schema: None,
         }
     }
 

@@ -18,6 +18,10 @@ use super::Sandbox;
 use crate::reject::Rejection;
 use crate::spec::{Operation, Spec};
 
+/// A list's own item schema, compiled: its validator and a generated item (the template fields
+/// are taken from).
+pub(crate) type ListFit = (std::sync::Arc<jsonschema::Validator>, Value);
+
 /// Marks the parent key of a collection of tombstones (ids deleted from `(ri, parent)`).
 pub(crate) const DELETED: char = '\u{1}';
 
@@ -114,6 +118,52 @@ impl Sandbox {
             Err(_) => Value::Object(Map::new()),
         };
         super::crud::unwrap_body(r, sent)
+    }
+}
+
+impl Sandbox {
+    /// Fit the items of a page to the list's own item schema where it differs from the item
+    /// schema and an item breaks it: fields of another kind take the list template's value,
+    /// missing ones are added from it (a `pull-request-simple`'s teams need a `parent`).
+    /// Items that validate are left as they are.
+    pub(crate) fn fit_to_list(&self, spec: &Spec, ri: usize, items: &mut [Value]) {
+        let Some(pointer) = self.resources[ri].list_item_schema.as_deref() else { return };
+        let fit = self.list_fits[ri].get_or_init(|| {
+            let validator = spec.schemas.compile_pointer(crate::spec::View::Response, pointer).ok()?;
+            let template = crate::respond::generate::Plan::compile(&spec.schemas.response, pointer).generate(0, false);
+            Some((validator, template))
+        });
+        let Some((validator, template)) = fit else { return };
+        for item in items.iter_mut().filter(|i| !validator.is_valid(i)) {
+            conform(item, template, 0);
+        }
+    }
+}
+
+/// Make `item` take the shape of `template`: fields of another kind replaced, missing ones
+/// added, recursively (arrays after their first template item).
+fn conform(item: &mut Value, template: &Value, depth: usize) {
+    if depth > 6 {
+        return;
+    }
+    match (item, template) {
+        (Value::Object(obj), Value::Object(t)) => {
+            for (k, tv) in t {
+                match obj.get_mut(k) {
+                    None => {
+                        obj.insert(k.clone(), tv.clone());
+                    }
+                    Some(v) if !super::crud::fits(v, tv) || (v.is_null() && !tv.is_null()) => *v = tv.clone(),
+                    Some(v) => conform(v, tv, depth + 1),
+                }
+            }
+        }
+        (Value::Array(items), Value::Array(t)) => {
+            if let Some(first) = t.first() {
+                items.iter_mut().for_each(|i| conform(i, first, depth + 1));
+            }
+        }
+        _ => {}
     }
 }
 

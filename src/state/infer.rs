@@ -60,6 +60,9 @@ pub struct Resource {
     /// The item's declared fields when its schema admits no others (`additionalProperties:
     /// false`): sent fields outside them are not stored.
     pub closed: Option<Vec<String>>,
+    /// Pointer of the list items' schema when it is not the item schema (GitHub lists a
+    /// `pull-request-simple` of each `pull-request`): stored items are fitted to it in a list.
+    pub list_item_schema: Option<String>,
     /// The item's map fields (`metadata`): an object sent replaces them rather than merging.
     pub maps: Vec<String>,
     /// The string values each enum field of the item may take (list filters outside them are
@@ -148,6 +151,7 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
             enums: item_schema.as_deref().map(|p| field_enums(doc, p)).unwrap_or_default(),
             closed: item_schema.as_deref().and_then(|p| closed_fields(doc, p)),
             maps: item_schema.as_deref().map(|p| map_fields(doc, p)).unwrap_or_default(),
+            list_item_schema: op(Role::List).and_then(|o| list_items_pointer(doc, o, list_key.as_deref(), item_schema.as_deref())),
             id_style: hints.id_style,
             parent_field: hints.parent_field,
             name,
@@ -248,6 +252,7 @@ fn singletons(spec: &Spec, known: &[Resource]) -> Vec<Resource> {
             enums: Vec::new(),
             closed: None,
             maps: Vec::new(),
+            list_item_schema: None,
         });
     }
     out
@@ -338,6 +343,19 @@ fn object_properties(doc: &Value, pointer: &str) -> Option<Vec<String>> {
     let mut seen = std::collections::HashSet::new();
     out.retain(|p| seen.insert(p.clone()));
     (!out.is_empty()).then_some(out)
+}
+
+/// The canonical pointer of a list's items schema (the array body's `items`, or those of its
+/// `list_key` property), when it differs from the item schema's.
+fn list_items_pointer(doc: &Value, list: &Operation, list_key: Option<&str>, item: Option<&str>) -> Option<String> {
+    let body = success_pointer(doc, list)?;
+    let items = match list_key {
+        Some(k) => format!("{body}/properties/{}/items", crate::spec::error::escape_token(k)),
+        None => format!("{body}/items"),
+    };
+    let items = crate::util::pointer::deep_resolve(doc, &items)?;
+    let item = item.and_then(|p| crate::util::pointer::deep_resolve(doc, p));
+    (item.as_deref() != Some(items.as_str())).then_some(items)
 }
 
 /// The declared fields of the object schema at `pointer` when it admits no others.

@@ -73,6 +73,9 @@ pub struct Sandbox {
     seeded: Vec<bool>,
     /// Per resource: the resource of its parent path, for a nested one.
     parents: Vec<Option<usize>>,
+    /// Per resource whose list items have their own schema: its validator and a generated
+    /// template, compiled on the first list.
+    list_fits: Vec<OnceLock<Option<implicit::ListFit>>>,
     /// Events emitted by state changes (actions), for the journal and webhooks.
     pub events: Arc<Events>,
     /// Subscriptions and deliveries.
@@ -122,11 +125,12 @@ impl Sandbox {
         let plans = resources.iter().map(|_| OnceLock::new()).collect();
         let seeded = (0..resources.len()).map(|ri| seed.keys().any(|(i, _)| *i == ri)).collect();
         let parents = implicit::parents(&resources);
+        let list_fits = resources.iter().map(|_| OnceLock::new()).collect();
         let webhooks = Arc::new(crate::webhooks::Webhooks::new(spec.ext.webhooks.clone().unwrap_or_default()));
         let events = Arc::new(Events::default());
         let sink = Arc::clone(&webhooks);
         events.set_sink(Box::new(move |tenant, event, data| sink.emit(tenant, event, data)));
-        Sandbox { resources, roles, plans, seeded, parents, store: Box::new(store::MemoryStore::new(seed)), events, webhooks }
+        Sandbox { resources, roles, plans, seeded, parents, list_fits, store: Box::new(store::MemoryStore::new(seed)), events, webhooks }
     }
 
     /// The role an operation plays, if it is part of a resource.

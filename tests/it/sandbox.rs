@@ -107,6 +107,12 @@ async fn a_path_with_a_deeper_sibling_is_an_item_not_a_collection() {
     assert_eq!((status, got["description"].as_str()), (200, Some("mine")), "{got}");
     let (status, revision) = send(&t, "GET", &format!("/gists/{id}/3d7a7bd"), None).await;
     assert!(status == 200 && revision.is_object(), "{status} {revision}");
+    // The list has its own item schema: the stored gist is fitted to it (a `files` object, a
+    // `user` object instead of the single gist's string), what it holds kept.
+    let (_, list) = send(&t, "GET", "/gists", None).await;
+    let listed = &list[0];
+    assert_eq!((listed["id"].as_str(), listed["description"].as_str()), (Some(id), Some("mine")), "{list}");
+    assert!(listed["files"]["count"].is_i64() && (listed["user"].is_object() || listed["user"].is_null()), "{list}");
 }
 
 #[tokio::test]
