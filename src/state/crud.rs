@@ -90,26 +90,31 @@ impl Sandbox {
                 self.emit_crud(spec, r, req.tenant_key, &item, |e| &e.update);
                 Ok(Some(wrap(r, item, None)))
             }
-            Role::Delete => {
-                let id = id();
-                let removed = match tenant.delete(&key, &id) {
-                    Some(removed) => removed,
-                    None if self.seeded[req.ri] || self.is_deleted(&*tenant, &key, &id) => return Err(not_found(&id)),
-                    // Never created, no fixtures: deleted as the mock answers it.
-                    None => {
-                        let mut item = Map::new();
-                        item.insert(r.id_field.clone(), Value::String(id.clone()));
-                        Value::Object(item)
-                    }
-                };
-                if !self.seeded[req.ri] {
-                    self.mark_deleted(&*tenant, &key, &id);
-                }
-                self.emit_crud(spec, r, req.tenant_key, &removed, |e| &e.delete);
-                let id_value = removed.get(&r.id_field).cloned();
-                Ok(Some(Outcome { status: None, body: StateAnswer::Deleted { id_field: r.id_field.clone(), id: id_value } }))
-            }
+            Role::Delete => self.delete(spec, &*tenant, &key, &id(), req.tenant_key).map(Some),
         }
+    }
+
+    /// Delete item `id`. One never created in a collection without fixtures is deleted as the
+    /// mock answers it; either way its id is remembered there, so it is a 404 from now on.
+    fn delete(&self, spec: &Spec, tenant: &dyn TenantStore, key: &CollectionKey, id: &str, tenant_key: &str) -> Result<Outcome, Rejection> {
+        let (ri, r) = (key.0, &self.resources[key.0]);
+        let removed = match tenant.delete(key, id) {
+            Some(removed) => removed,
+            None if self.seeded[ri] || self.is_deleted(tenant, key, id) => {
+                return Err(Rejection::resource_not_found(&singular_title(&r.name), id))
+            }
+            None => {
+                let mut item = Map::new();
+                item.insert(r.id_field.clone(), Value::String(id.to_string()));
+                Value::Object(item)
+            }
+        };
+        if !self.seeded[ri] {
+            self.mark_deleted(tenant, key, id);
+        }
+        self.emit_crud(spec, r, tenant_key, &removed, |e| &e.delete);
+        let id_value = removed.get(&r.id_field).cloned();
+        Ok(Outcome { status: None, body: StateAnswer::Deleted { id_field: r.id_field.clone(), id: id_value } })
     }
 
     /// Emit the events `x-standin.events` declares for this kind of change of `r`.

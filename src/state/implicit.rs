@@ -2,7 +2,8 @@
 //! contract mock: an item of a collection without fixtures exists as the mock would answer it
 //! (a generated item with the path id) until it is deleted; a nested resource's parent must
 //! exist; a created child refers to the parent in its path; a create or update body is read
-//! like the validator reads it (JSON, or a form typed by its schema).
+//! like the validator reads it (JSON, or a form or multipart body typed by its schema); a stored
+//! item listed where the list has its own item schema is fitted to it.
 //!
 //! Takes a resource, the tenant's store and the request's path parameters; hands back items,
 //! the vendor's 404 for a missing parent, and whether an id was deleted (kept as tombstones in
