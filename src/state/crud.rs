@@ -280,6 +280,9 @@ fn place_fields(obj: &mut Map<String, Value>, sent: Value, r: &Resource, merge: 
             // An object sent for an object field fills it: the generated subfields the client
             // did not send stay (a price's `recurring` keeps its `interval_count`).
             (Some(slot), _) if slot.is_object() && v.is_object() && !r.maps.contains(&k) => merge_patch(slot, v),
+            // Objects sent for a list of objects (an invoice's `lineItems`) fill generated ones the
+            // same way: the subfields the server makes (`id`, `amount`) stay.
+            (Some(slot), _) if object_items(slot).is_some() && object_items(&v).is_some() => fill_items(slot, v),
             (Some(slot), true) => merge_patch(slot, v),
             (Some(slot), false) => *slot = v,
             (None, _) if merge && v.is_null() => {}
@@ -290,6 +293,28 @@ fn place_fields(obj: &mut Map<String, Value>, sent: Value, r: &Resource, merge: 
             }
         }
     }
+}
+
+/// The items of `v` when it is a non-empty array of objects.
+fn object_items(v: &Value) -> Option<&[Value]> {
+    v.as_array().filter(|a| !a.is_empty() && a.iter().all(Value::is_object)).map(Vec::as_slice)
+}
+
+/// Replace the generated objects of `slot` by the `sent` ones, each merged into a generated one
+/// (taken in turn) so the subfields the client does not send keep generated values.
+fn fill_items(slot: &mut Value, sent: Value) {
+    let templates: Vec<Value> = object_items(slot).map(<[Value]>::to_vec).unwrap_or_default();
+    let Value::Array(sent) = sent else { return };
+    let filled = sent
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let mut base = templates[i % templates.len()].clone();
+            merge_patch(&mut base, item);
+            base
+        })
+        .collect();
+    *slot = Value::Array(filled);
 }
 
 /// Where the client sends an object for a field the generated item left `null` (a nullable
