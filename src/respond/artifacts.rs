@@ -29,6 +29,8 @@ pub struct Artifacts {
     media: Vec<MediaArtifacts>,
     /// By [`ResponseHeader::index`].
     headers: Vec<OnceLock<Plan>>,
+    /// The declared error schemas refusals are answered in.
+    pub errors: super::error_body::ErrorBodies,
 }
 
 /// What one response media type compiles to, each filled on first use.
@@ -37,6 +39,8 @@ pub struct MediaArtifacts {
     validator: OnceLock<CompiledValidator>,
     plan: OnceLock<Plan>,
     fixed_bytes: OnceLock<Bytes>,
+    /// The first example that is valid once its `$ref`s are resolved: its position and value.
+    example: OnceLock<Option<(usize, serde_json::Value)>>,
 }
 
 impl Artifacts {
@@ -51,6 +55,7 @@ impl Artifacts {
         Artifacts {
             media: std::iter::repeat_with(MediaArtifacts::default).take(media).collect(),
             headers: std::iter::repeat_with(OnceLock::new).take(headers).collect(),
+            errors: super::error_body::ErrorBodies::new(spec),
         }
     }
 
@@ -74,6 +79,24 @@ impl MediaArtifacts {
     /// The generation plan of the schema at `pointer`, compiled on first use.
     pub fn plan(&self, spec: &Spec, pointer: &str) -> &Plan {
         self.plan.get_or_init(|| Plan::compile(&spec.schemas.response, pointer))
+    }
+
+    /// The example an answer without `Prefer: example=` is served from: the first of `media`'s
+    /// examples that validates against its schema once a `{"$ref": …}` value is resolved
+    /// (GitHub's spec has `value: {$ref: "#/components/examples/…"}`). Examples that break
+    /// their own schema are skipped, for a generated body.
+    pub fn example(&self, spec: &Spec, media: &ResponseMedia) -> Option<(usize, &serde_json::Value)> {
+        let chosen = self.example.get_or_init(|| {
+            let validator = media.schema.as_deref().map(|s| self.validator(spec, s));
+            media.examples.iter().enumerate().find_map(|(i, (_, pointer))| {
+                let value = super::example_value(spec, pointer);
+                match validator {
+                    Some(Ok(v)) if !v.is_valid(&value) => None,
+                    _ => Some((i, value)),
+                }
+            })
+        });
+        chosen.as_ref().map(|(i, v)| (*i, v))
     }
 
     /// The fixed body (fixture, or else the first example), serialized by `encode` on first use.

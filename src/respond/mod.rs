@@ -16,6 +16,7 @@
 
 pub mod apply;
 pub mod artifacts;
+pub mod error_body;
 pub mod generate;
 
 pub use apply::{Page, StateAnswer};
@@ -238,15 +239,12 @@ fn body_value(
             }
             return Ok((BodyValue::Json(Value::clone(f)), "fixture".into()));
         }
-        if let Some((n, p)) = media.examples.first() {
-            // The example is looked up once, when its bytes are first needed.
+        if let Some((i, example)) = artifacts.example(spec, media) {
+            let source = format!("example:{}", media.examples[i].0).into();
             if !want_value {
-                return Ok((
-                    BodyValue::Bytes(artifacts.fixed_bytes(|| Bytes::from(encode(&media.mime, &example_value(spec, p))))),
-                    format!("example:{n}").into(),
-                ));
+                return Ok((BodyValue::Bytes(artifacts.fixed_bytes(|| Bytes::from(encode(&media.mime, example)))), source));
             }
-            return Ok((BodyValue::Json(example_value(spec, p)), format!("example:{n}").into()));
+            return Ok((BodyValue::Json(example.clone()), source));
         }
     }
     if is_binary_mime(&media.mime) {
@@ -290,9 +288,25 @@ fn reflects_path_id(body: &Value, path_params: &[(String, String)]) -> bool {
     }
 }
 
-/// The value of an example, from the response view where it is kept.
+/// The value of an example, from the response view where it is kept; a value that is only a
+/// `$ref` is resolved (to the `value` of an Example object it names).
 fn example_value(spec: &Spec, pointer: &str) -> Value {
-    crate::spec::load::pointer(&spec.schemas.response, pointer).cloned().unwrap_or(Value::Null)
+    let doc = &spec.schemas.response;
+    let mut value = crate::spec::load::pointer(doc, pointer);
+    for _ in 0..8 {
+        let Some(target) = value.and_then(|v| v.as_object()).filter(|m| m.len() == 1).and_then(|m| m.get("$ref")).and_then(Value::as_str)
+        else {
+            break;
+        };
+        let Some(fragment) = target.strip_prefix('#') else { break };
+        let at = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy();
+        let found = crate::spec::load::pointer(doc, &at);
+        value = match found {
+            Some(example) if at.starts_with("/components/examples/") && example.get("value").is_some() => example.get("value"),
+            other => other,
+        };
+    }
+    value.cloned().unwrap_or(Value::Null)
 }
 
 /// Put the last path parameter into a top-level `id` when the body still validates with it.

@@ -109,7 +109,12 @@ fn refusal(mount: Option<&Mount>, Refused { rejection, mut facts }: Refused) -> 
     if rejection.status.is_server_error() {
         tracing::error!(status = rejection.status.as_u16(), code = rejection.code, "{}", rejection.detail);
     }
-    let response = rejection.render(mount.and_then(|m| m.spec.ext.errors.as_ref()));
+    // The operation's declared error schema first, then the spec's envelope, then problem+json.
+    let declared = mount.and_then(|m| m.artifacts.errors.body(&m.spec, facts.operation.as_deref(), &rejection));
+    let response = match declared {
+        Some((content_type, bytes)) => rejection.respond_with(content_type, bytes),
+        None => rejection.render(mount.and_then(|m| m.spec.ext.errors.as_ref())),
+    };
     if rejection.code == "invalid_request" {
         facts.violations = rejection.errors;
     }
