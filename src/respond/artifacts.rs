@@ -29,6 +29,9 @@ pub struct Artifacts {
     media: Vec<MediaArtifacts>,
     /// By [`ResponseHeader::index`].
     headers: Vec<OnceLock<Plan>>,
+    /// Every response media type parsed for negotiation, by [`ResponseMedia::index`] (a
+    /// response's media types have consecutive indexes).
+    declared: Vec<Option<super::negotiate::Declared>>,
     /// The declared error schemas refusals are answered in.
     pub errors: super::error_body::ErrorBodies,
 }
@@ -52,11 +55,22 @@ impl Artifacts {
             media = r.content.iter().map(|m| m.index + 1).fold(media, usize::max);
             headers = r.headers.iter().map(|h| h.index + 1).fold(headers, usize::max);
         }
+        let mut declared = vec![None; media];
+        for m in spec.operations.iter().flat_map(|op| op.responses.iter()).flat_map(|r| r.content.iter()) {
+            declared[m.index] = super::negotiate::Declared::parse(&m.mime);
+        }
         Artifacts {
             media: std::iter::repeat_with(MediaArtifacts::default).take(media).collect(),
             headers: std::iter::repeat_with(OnceLock::new).take(headers).collect(),
             errors: super::error_body::ErrorBodies::new(spec),
+            declared,
         }
+    }
+
+    /// The media types of `response` parsed at load, in its order (for negotiation).
+    pub fn declared(&self, response: &crate::spec::model::Response) -> &[Option<super::negotiate::Declared>] {
+        let Some(first) = response.content.first() else { return &[] };
+        self.declared.get(first.index..first.index + response.content.len()).unwrap_or(&[])
     }
 
     /// The artifacts of `media` (a media type of the spec these were built for).

@@ -172,7 +172,7 @@ impl ErrorBodies {
         if rejection.raw.is_some() {
             return None;
         }
-        let op = spec.operations.get(*self.by_label.get(label?)?)?;
+        let op = self.operation(spec, label?)?;
         let status = rejection.status.as_u16();
         let response = op.response_for(status)?;
         let media = response.content.iter().find(|m| is_json_mime(&m.mime) && m.schema.is_some())?;
@@ -188,6 +188,11 @@ impl ErrorBodies {
         let source = Source { rejection, code, message: &message, problem: rejection.errors.first() };
         let body = shape.filled(&source);
         Some((media.content_type.clone()?, serde_json::to_vec(&body).ok()?))
+    }
+
+    /// The operation labelled `label`.
+    pub fn operation<'s>(&self, spec: &'s Spec, label: &str) -> Option<&'s Operation> {
+        spec.operations.get(*self.by_label.get(label)?)
     }
 
     /// The compiled shape of the error schema of the response media with this index, if it is

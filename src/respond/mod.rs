@@ -18,6 +18,8 @@ pub mod apply;
 pub mod artifacts;
 pub mod error_body;
 pub mod generate;
+pub mod negotiate;
+pub mod self_check;
 
 pub use apply::{Page, StateAnswer};
 
@@ -116,7 +118,7 @@ pub fn respond(spec: &Spec, op: &Operation, mut input: RespondInput<'_>) -> Resu
     let media = if response.content.is_empty() {
         None
     } else {
-        match negotiate(&response.content, input.accept) {
+        match negotiate::negotiate(&response.content, input.artifacts.declared(response), input.accept) {
             Some(m) => Some(m),
             None => {
                 let available: Vec<&str> = response.content.iter().map(|m| m.mime.as_str()).collect();
@@ -334,58 +336,6 @@ fn reflect_path_id(spec: &Spec, artifacts: &Artifacts, media: &ResponseMedia, mu
     }
 }
 
-/// Pick the declared media type the `Accept` header prefers. `None` means 406.
-fn negotiate<'m>(content: &'m [ResponseMedia], accept: Option<&str>) -> Option<&'m ResponseMedia> {
-    let first_json = || content.iter().find(|m| is_json_mime(&m.mime)).or(content.first());
-    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else { return first_json() };
-    let mut ranges: Vec<(String, f32, usize)> = accept
-        .split(',')
-        .enumerate()
-        .filter_map(|(i, part)| {
-            let mut bits = part.split(';');
-            let range = bits.next()?.trim().to_ascii_lowercase();
-            let q = bits.filter_map(|b| b.trim().strip_prefix("q=")).find_map(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
-            (!range.is_empty()).then_some((range, q, i))
-        })
-        .collect();
-    ranges.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal).then(a.2.cmp(&b.2)));
-    for (range, q, _) in &ranges {
-        if *q <= 0.0 {
-            continue;
-        }
-        if range == "*/*" {
-            return first_json();
-        }
-        let found = content.iter().find(|m| {
-            let declared = m.mime.split(';').next().unwrap_or("").trim();
-            mime_matches(range, declared) || mime_matches(declared, range)
-        });
-        if found.is_some() {
-            return found;
-        }
-        // A vendor's JSON media type (`application/vnd.github.v3+json`) asked of a spec that
-        // declares plain JSON, or the other way round: both are JSON, so JSON is what the client
-        // can read (RFC 6839 structured syntax suffix).
-        if is_json_mime(range) {
-            if let Some(json) = content.iter().find(|m| is_json_mime(&m.mime)) {
-                return Some(json);
-            }
-        }
-    }
-    None
-}
-
-/// Whether `pattern` (which may be `type/*` or `*/*`) covers `mime`.
-fn mime_matches(pattern: &str, mime: &str) -> bool {
-    if pattern == mime || pattern == "*/*" {
-        return true;
-    }
-    match pattern.strip_suffix("/*") {
-        Some(ty) => mime.split('/').next() == Some(ty),
-        None => false,
-    }
-}
-
 fn is_binary_mime(mime: &str) -> bool {
     mime == "application/octet-stream"
         || mime == "application/pdf"
@@ -445,12 +395,5 @@ mod tests {
         // The first latency counts; one that is no number is ignored.
         assert_eq!(Prefer::parse(&["latency=300; latency=5"]).latency, Some(300));
         assert_eq!(Prefer::parse(&["latency=soon"]).latency, None);
-    }
-
-    #[test]
-    fn mime_ranges_match_wildcards() {
-        assert!(mime_matches("text/*", "text/html"));
-        assert!(mime_matches("*/*", "application/json"));
-        assert!(!mime_matches("application/xml", "application/json"));
     }
 }

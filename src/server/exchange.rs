@@ -70,7 +70,8 @@ async fn exchange(app: &App, req: Request) -> Response {
             (bytes, outcome)
         }
     };
-    let Answer { response, facts } = outcome.unwrap_or_else(|refused| refusal(mount, refused));
+    let answer = outcome.unwrap_or_else(|refused| refusal(mount, refused));
+    let Answer { response, facts } = if app.self_check() { crate::respond::self_check::checked(mount, answer).await } else { answer };
     let response = with_rate_headers(response, mount, &facts);
     let response = transport(response, &parts.method, &cx.id, cors);
     match &app.recorder {

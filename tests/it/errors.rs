@@ -82,3 +82,45 @@ async fn examples_are_resolved_or_skipped_never_served_broken() {
     let (_, _, body) = parts(resp).await;
     assert!(valid("/components/schemas/Widget", &body), "{body}");
 }
+
+#[tokio::test]
+async fn the_self_check_reports_a_broken_fixture_as_standins_own_bug() {
+    let mut spec = crate::common::load(SPEC, None);
+    // A fixture that skipped the load-time check: `name` is required by the Widget schema.
+    let op = spec.operations.iter_mut().find(|o| o.operation_id.as_deref() == Some("getWidget")).unwrap();
+    op.responses[0].content[0].fixture = Some(std::sync::Arc::new(json!({"id": "wd_1"})));
+    let options = standin::app::Options { stateless: true, record: Some(Default::default()), ..Default::default() };
+    let t = TestServer::with_spec(spec, options).await;
+    let resp = t.get("/v1/widgets/wd_1").send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let (_, _, journal) = parts(t.get("/__standin/violations").send().await.unwrap()).await;
+    let problems = journal[0]["violations"].as_array().unwrap();
+    assert_eq!(problems[0]["keyword"], standin::respond::self_check::KEYWORD, "{journal}");
+    assert_eq!(problems[0]["location"], "response.body", "{journal}");
+    // A correct answer adds nothing.
+    t.get("/v1/widgets").send().await.unwrap();
+    let (_, _, journal) = parts(t.get("/__standin/violations").send().await.unwrap()).await;
+    assert_eq!(journal.as_array().unwrap().len(), 1, "{journal}");
+}
+
+#[tokio::test]
+async fn accept_q_values_wildcards_and_vendor_suffixes_choose_the_declared_type() {
+    let t = TestServer::start(SPEC, None, 1).await;
+    let ct = |accept: &'static str| {
+        let req = t.get("/v1/reports").header("accept", accept);
+        async move {
+            let resp = req.send().await.unwrap();
+            (
+                resp.status().as_u16(),
+                resp.headers().get("content-type").map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string()).unwrap_or_default(),
+            )
+        }
+    };
+    assert_eq!(ct("text/csv;q=0.8, application/json;q=0.2").await, (200, "text/csv".into()));
+    assert_eq!(ct("application/json;q=0, text/*;q=0.1").await, (200, "text/csv".into()));
+    assert_eq!(ct("*/*").await, (200, "application/json".into()));
+    assert_eq!(ct("application/vnd.errors.report+json").await, (200, "application/vnd.errors.report+json".into()));
+    assert_eq!(ct("application/vnd.other+json").await.1, "application/json", "a +json type is answered in JSON");
+    assert_eq!(ct("image/png").await.0, 406);
+    assert_eq!(ct("text/csv;q=0, application/json;q=0").await.0, 406);
+}

@@ -44,7 +44,13 @@ impl TestServer {
     }
 
     pub async fn with(spec: &str, fixtures: Option<&str>, options: standin::app::Options) -> TestServer {
-        let spec = load(spec, fixtures);
+        Self::with_spec(load(spec, fixtures), options).await
+    }
+
+    /// Start a loaded (possibly edited) spec. The self-check is always on in the tests: an
+    /// answer that breaks its own spec shows in `/__standin/violations`.
+    pub async fn with_spec(spec: Spec, options: standin::app::Options) -> TestServer {
+        let options = standin::app::Options { self_check: true, ..options };
         let (app, _) = App::new(vec![Arc::new(spec)], options);
         let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.expect("bind loopback");
         TestServer { server, client: standin::tls::client() }
