@@ -38,7 +38,7 @@ use serde_json::Value;
 use super::generate::{NodeRef, Plan, Shape};
 use crate::reject::{Problem, Rejection};
 use crate::spec::ext::ErrorEnvelope;
-use crate::spec::model::{is_json_mime, Operation, StatusKey};
+use crate::spec::model::{is_json_mime, Operation, Response, StatusKey};
 use crate::spec::{Spec, View};
 
 /// Up to this many distinct error schemas are compiled at load; more, on first use.
@@ -167,8 +167,9 @@ impl ErrorBodies {
     }
 
     /// The body of `rejection` for the operation labelled `label` in its declared error schema,
-    /// or `None` when the envelope or problem+json answers (see the module doc for the order).
-    pub fn body(&self, spec: &Spec, label: Option<&str>, rejection: &Rejection) -> Option<(HeaderValue, Vec<u8>)> {
+    /// or `None` when the envelope or problem+json answers (see the module doc for the order),
+    /// with the declared response it answers as.
+    pub fn body<'s>(&self, spec: &'s Spec, label: Option<&str>, rejection: &Rejection) -> Option<(HeaderValue, Vec<u8>, &'s Response)> {
         if rejection.raw.is_some() {
             return None;
         }
@@ -187,7 +188,7 @@ impl ErrorBodies {
         let message = rejection.message();
         let source = Source { rejection, code, message: &message, problem: rejection.errors.first() };
         let body = shape.filled(&source);
-        Some((media.content_type.clone()?, serde_json::to_vec(&body).ok()?))
+        Some((media.content_type.clone()?, serde_json::to_vec(&body).ok()?, response))
     }
 
     /// The operation labelled `label`.
@@ -199,6 +200,22 @@ impl ErrorBodies {
     /// one (tests and the self-check).
     pub fn shape_of(&self, spec: &Spec, media_index: usize) -> Option<&ErrorShape> {
         self.shapes[self.by_media.get(media_index).copied().flatten()? as usize].get(spec)
+    }
+}
+
+impl super::Artifacts {
+    /// A refusal's answer in the operation's declared error schema ([`ErrorBodies::body`]),
+    /// with the headers that response declares `required` (their example or a generated value).
+    pub fn error_answer(&self, spec: &Spec, label: Option<&str>, rejection: &Rejection) -> Option<axum::response::Response> {
+        let (content_type, bytes, response) = self.errors.body(spec, label, rejection)?;
+        let mut answer = rejection.respond_with(content_type, bytes);
+        let required = response.headers.iter().filter(|h| h.required);
+        for (name, value) in super::response_headers(spec, self, required, SEED) {
+            if !answer.headers().contains_key(&name) {
+                answer.headers_mut().insert(name, value);
+            }
+        }
+        Some(answer)
     }
 }
 

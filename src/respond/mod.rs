@@ -28,7 +28,7 @@ use axum::http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 use crate::reject::Rejection;
-use crate::spec::model::{is_json_mime, Operation, Response, ResponseMedia};
+use crate::spec::model::{is_json_mime, Operation, ResponseMedia};
 use crate::spec::Spec;
 pub use artifacts::Artifacts;
 
@@ -127,7 +127,7 @@ pub fn respond(spec: &Spec, op: &Operation, mut input: RespondInput<'_>) -> Resu
         }
     };
 
-    let headers = response_headers(spec, input.artifacts, response, input.seed);
+    let headers = response_headers(spec, input.artifacts, response.headers.iter(), input.seed);
     let Some(media) = media else {
         return Ok(Answer { status, content_type: None, headers, body: Bytes::new(), source: "empty".into() });
     };
@@ -364,9 +364,14 @@ fn binary_placeholder(mime: &str, seed: u64) -> Vec<u8> {
 const MINIMAL_PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\nxref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \n0000000101 00000 n \ntrailer<</Size 4/Root 1 0 R>>\nstartxref\n164\n%%EOF\n";
 
 /// Declared response headers with their example or a generated value.
-fn response_headers(spec: &Spec, artifacts: &Artifacts, response: &Response, seed: u64) -> Vec<(HeaderName, HeaderValue)> {
-    let mut out = Vec::with_capacity(response.headers.len());
-    for h in &response.headers {
+fn response_headers<'h>(
+    spec: &Spec,
+    artifacts: &Artifacts,
+    headers: impl Iterator<Item = &'h crate::spec::model::ResponseHeader>,
+    seed: u64,
+) -> Vec<(HeaderName, HeaderValue)> {
+    let mut out = Vec::new();
+    for h in headers {
         let Some(name) = &h.header_name else { continue };
         if let Some(example) = &h.example {
             out.push((name.clone(), example.clone()));

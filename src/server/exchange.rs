@@ -111,11 +111,8 @@ fn refusal(mount: Option<&Mount>, Refused { rejection, mut facts }: Refused) -> 
         tracing::error!(status = rejection.status.as_u16(), code = rejection.code, "{}", rejection.detail);
     }
     // The operation's declared error schema first, then the spec's envelope, then problem+json.
-    let declared = mount.and_then(|m| m.artifacts.errors.body(&m.spec, facts.operation.as_deref(), &rejection));
-    let response = match declared {
-        Some((content_type, bytes)) => rejection.respond_with(content_type, bytes),
-        None => rejection.render(mount.and_then(|m| m.spec.ext.errors.as_ref())),
-    };
+    let declared = mount.and_then(|m| m.artifacts.error_answer(&m.spec, facts.operation.as_deref(), &rejection));
+    let response = declared.unwrap_or_else(|| rejection.render(mount.and_then(|m| m.spec.ext.errors.as_ref())));
     if rejection.code == "invalid_request" {
         facts.violations = rejection.errors;
     }

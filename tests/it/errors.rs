@@ -20,6 +20,8 @@ fn valid(pointer: &str, body: &Value) -> bool {
 async fn a_declared_400_is_answered_in_its_schema_with_the_problems() {
     let t = TestServer::start(SPEC, None, 1).await;
     let resp = t.get("/v1/widgets?limit=500").send().await.unwrap();
+    assert_eq!(resp.headers()["x-error-trace"], "trace-1", "a required declared header is sent");
+    assert!(!resp.headers().contains_key("x-optional-hint"));
     let (status, ct, body) = parts(resp).await;
     assert_eq!((status, ct.as_str()), (400, "application/json"));
     assert!(valid("/components/schemas/PlainError", &body), "{body}");
