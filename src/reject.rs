@@ -1,6 +1,10 @@
 //! The one runtime error type: every answer standin makes up itself (not from the spec) is a
 //! [`Rejection`], serialized by one function into one documented envelope.
 //!
+//! Which shape a refusal takes, in order: the operation's declared error schema
+//! (`respond::error_body`, unless the vendor envelope below fits that schema), the spec's
+//! `x-standin.errors` envelope, this problem+json envelope.
+//!
 //! Default envelope: RFC 9457 problem details (`application/problem+json`) with two extension
 //! members, a stable `code` and the list of `errors`, each with the `location` of the problem
 //! (`query.limit`, `body.customer.email`, `header.x-request-id`) and a `message`:

@@ -3,16 +3,22 @@
 //! Last stage of the pipeline. The body's source precedence is written down here, once:
 //! 1. `Prefer: example=<name>` — that named example of the chosen response;
 //! 2. a fixture for the operation and status (`--fixtures`), unless `Prefer: dynamic=true`;
-//! 3. the spec's `examples`/`example` for the media type, unless `Prefer: dynamic=true`;
+//! 3. the spec's `examples`/`example` for the media type, unless `Prefer: dynamic=true`: the
+//!    first that validates against its schema once a `{"$ref": …}` value is resolved (an
+//!    example that breaks its own schema is skipped, never served);
 //! 4. data generated from the response schema ([`generate`]), seeded by `--seed` and the request.
 //!
 //! The status is the operation's default success response, or `Prefer: code=<n>`. The media type
-//! follows `Accept` (406 when nothing declared is acceptable). Declared response headers are sent
+//! follows `Accept` as clients mean it ([`negotiate`]: q-values, wildcards, `+json` suffixes;
+//! 406 when nothing declared is acceptable). Declared response headers are sent
 //! with their example or a generated value. Path ids are reflected into a top-level `id`
 //! when the result still validates (as stripe-mock does), so `GET /deals/deal_9` answers `deal_9`.
 //!
 //! The sandbox's answer ([`StateAnswer`], plain data) is either the whole body (a stored item) or
 //! applied to the chosen body in a last pass, after the path ids ([`apply`]).
+//!
+//! Refusals of a known operation are answered in its declared error schema ([`error_body`]);
+//! `--self-check` validates every answer against what it declares ([`self_check`]).
 
 pub mod apply;
 pub mod artifacts;

@@ -126,3 +126,15 @@ async fn accept_q_values_wildcards_and_vendor_suffixes_choose_the_declared_type(
     assert_eq!(ct("image/png").await.0, 406);
     assert_eq!(ct("text/csv;q=0, application/json;q=0").await.0, 406);
 }
+
+#[tokio::test]
+async fn a_declared_closed_problem_schema_gets_type_title_status_and_detail() {
+    let t = TestServer::start(SPEC, None, 1).await;
+    let (status, ct, body) = parts(t.get("/v1/problems").send().await.unwrap()).await;
+    assert_eq!((status, ct.as_str()), (400, "application/problem+json"));
+    assert_eq!(body["type"], "urn:standin:problem:invalid_request");
+    assert_eq!(body["title"], standin::reject::TITLE_INVALID_REQUEST);
+    assert_eq!(body["status"], 400);
+    assert!(body["detail"].as_str().unwrap().contains("query.since"), "{body}");
+    assert_eq!(body.as_object().unwrap().len(), 4, "nothing the schema does not allow: {body}");
+}
