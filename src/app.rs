@@ -58,6 +58,8 @@ pub struct Options {
     pub chaos: Chaos,
     /// Connection cap, idle and request timeouts.
     pub limits: crate::server::Limits,
+    /// `--self-check`: validate every answer against its declared response (`respond::self_check`).
+    pub self_check: bool,
 }
 
 /// Latency and faults for resilience tests.
@@ -193,6 +195,11 @@ impl App {
             .or_else(|| best.iter().find(|(m, rest)| m.table.lookup(method, rest) != RouteMatch::NotFound))
             .or(best.first())
             .copied()
+    }
+
+    /// `--self-check`: every answer is validated against its declared response.
+    pub fn self_check(&self) -> bool {
+        self.options.self_check
     }
 
     /// The mounted spec a request is for (`None` for admin paths and unknown base paths).

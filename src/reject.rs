@@ -1,6 +1,10 @@
 //! The one runtime error type: every answer standin makes up itself (not from the spec) is a
 //! [`Rejection`], serialized by one function into one documented envelope.
 //!
+//! Which shape a refusal takes, in order: the operation's declared error schema
+//! (`respond::error_body`, unless the vendor envelope below fits that schema), the spec's
+//! `x-standin.errors` envelope, this problem+json envelope.
+//!
 //! Default envelope: RFC 9457 problem details (`application/problem+json`) with two extension
 //! members, a stable `code` and the list of `errors`, each with the `location` of the problem
 //! (`query.limit`, `body.customer.email`, `header.x-request-id`) and a `message`:
@@ -301,7 +305,9 @@ impl Serialize for ProblemType {
 }
 
 /// Where an error answer's shape comes from: the spec's error envelope (`x-standin.errors`) when
-/// it declares one, else problem+json. A body set with [`Rejection::raw`] is sent as is.
+/// it declares one, else problem+json. A body set with [`Rejection::raw`] is sent as is. The body
+/// in the operation's own declared error schema is chosen before this, by `respond::error_body`,
+/// and sent with [`Rejection::respond_with`].
 impl Rejection {
     /// The answer for this rejection (body, status, content type and its own headers). Answers
     /// to HEAD lose their body at the transport, not here.
@@ -309,14 +315,7 @@ impl Rejection {
         let (content_type, bytes) = match (&self.raw, envelope) {
             (Some((ct, body)), _) => (HeaderValue::from_str(ct).unwrap_or(HeaderValue::from_static("text/plain")), body.clone()),
             (None, Some(env)) => {
-                let problems: Vec<(String, String)> = self.errors.iter().map(|p| (p.location.clone(), p.message.clone())).collect();
-                // Every problem is named in the message too, for envelopes without a problems slot.
-                let message = if self.errors.is_empty() {
-                    self.detail.clone()
-                } else {
-                    self.errors.iter().map(|p| format!("{}: {}", p.location, p.message)).collect::<Vec<_>>().join("; ")
-                };
-                let bytes = match env.render(self.status.as_u16(), self.code, &message, &problems) {
+                let bytes = match self.envelope_value(env) {
                     Value::String(s) => s.into_bytes(),
                     other => other.to_string().into_bytes(),
                 };
@@ -324,6 +323,27 @@ impl Rejection {
             }
             (None, None) => (HeaderValue::from_static("application/problem+json"), self.body_bytes()),
         };
+        self.respond_with(content_type, bytes)
+    }
+
+    /// The vendor's envelope filled in for this rejection.
+    pub fn envelope_value(&self, env: &crate::spec::ext::ErrorEnvelope) -> Value {
+        let problems: Vec<(String, String)> = self.errors.iter().map(|p| (p.location.clone(), p.message.clone())).collect();
+        env.render(self.status.as_u16(), self.code, &self.message(), &problems)
+    }
+
+    /// One message naming every problem (`location: message; …`), or the detail when there are
+    /// none: for envelopes without a problems slot.
+    pub fn message(&self) -> String {
+        if self.errors.is_empty() {
+            self.detail.clone()
+        } else {
+            self.errors.iter().map(|p| format!("{}: {}", p.location, p.message)).collect::<Vec<_>>().join("; ")
+        }
+    }
+
+    /// The answer with this status and headers and the given body.
+    pub fn respond_with(&self, content_type: HeaderValue, bytes: Vec<u8>) -> axum::response::Response {
         let mut resp = axum::response::Response::new(axum::body::Body::from(bytes));
         *resp.status_mut() = self.status;
         resp.headers_mut().insert(axum::http::header::CONTENT_TYPE, content_type);

@@ -123,6 +123,10 @@ pub struct ServeArgs {
     /// Replace every rate-limit window with this many seconds (CI: shrink a 60 s window).
     #[arg(long, value_name = "SECONDS")]
     pub rate_limit_window: Option<u64>,
+    /// Validate every answer standin sends against its declared response schema; a miss is
+    /// standin's own bug, listed in `/__standin/violations` (keyword `selfCheck`) and logged once.
+    #[arg(long)]
+    pub self_check: bool,
 }
 
 /// `--log-format`: how the completion line is written.
@@ -216,13 +220,14 @@ impl TryFrom<ServeArgs> for ServeConfig {
             upstream: args.upstream.clone(),
             chaos,
             limits,
+            self_check: args.self_check,
         };
         // The validation proxy checks answers against response schemas: repair them all at load.
         let load = LoadPlan {
             specs: args.spec,
             spec_args: args.spec_args,
             base_path: args.base_path,
-            repair_all_schemas: args.upstream.is_some(),
+            repair_all_schemas: args.upstream.is_some() || args.self_check,
         };
         Ok(ServeConfig {
             load,

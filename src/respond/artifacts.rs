@@ -29,6 +29,11 @@ pub struct Artifacts {
     media: Vec<MediaArtifacts>,
     /// By [`ResponseHeader::index`].
     headers: Vec<OnceLock<Plan>>,
+    /// Every response media type parsed for negotiation, by [`ResponseMedia::index`] (a
+    /// response's media types have consecutive indexes).
+    declared: Vec<Option<super::negotiate::Declared>>,
+    /// The declared error schemas refusals are answered in.
+    pub errors: super::error_body::ErrorBodies,
 }
 
 /// What one response media type compiles to, each filled on first use.
@@ -37,6 +42,8 @@ pub struct MediaArtifacts {
     validator: OnceLock<CompiledValidator>,
     plan: OnceLock<Plan>,
     fixed_bytes: OnceLock<Bytes>,
+    /// The first example that is valid once its `$ref`s are resolved: its position and value.
+    example: OnceLock<Option<(usize, serde_json::Value)>>,
 }
 
 impl Artifacts {
@@ -48,10 +55,22 @@ impl Artifacts {
             media = r.content.iter().map(|m| m.index + 1).fold(media, usize::max);
             headers = r.headers.iter().map(|h| h.index + 1).fold(headers, usize::max);
         }
+        let mut declared = vec![None; media];
+        for m in spec.operations.iter().flat_map(|op| op.responses.iter()).flat_map(|r| r.content.iter()) {
+            declared[m.index] = super::negotiate::Declared::parse(&m.mime);
+        }
         Artifacts {
             media: std::iter::repeat_with(MediaArtifacts::default).take(media).collect(),
             headers: std::iter::repeat_with(OnceLock::new).take(headers).collect(),
+            errors: super::error_body::ErrorBodies::new(spec),
+            declared,
         }
+    }
+
+    /// The media types of `response` parsed at load, in its order (for negotiation).
+    pub fn declared(&self, response: &crate::spec::model::Response) -> &[Option<super::negotiate::Declared>] {
+        let Some(first) = response.content.first() else { return &[] };
+        self.declared.get(first.index..first.index + response.content.len()).unwrap_or(&[])
     }
 
     /// The artifacts of `media` (a media type of the spec these were built for).
@@ -74,6 +93,24 @@ impl MediaArtifacts {
     /// The generation plan of the schema at `pointer`, compiled on first use.
     pub fn plan(&self, spec: &Spec, pointer: &str) -> &Plan {
         self.plan.get_or_init(|| Plan::compile(&spec.schemas.response, pointer))
+    }
+
+    /// The example an answer without `Prefer: example=` is served from: the first of `media`'s
+    /// examples that validates against its schema once a `{"$ref": …}` value is resolved
+    /// (GitHub's spec has `value: {$ref: "#/components/examples/…"}`). Examples that break
+    /// their own schema are skipped, for a generated body.
+    pub fn example(&self, spec: &Spec, media: &ResponseMedia) -> Option<(usize, &serde_json::Value)> {
+        let chosen = self.example.get_or_init(|| {
+            let validator = media.schema.as_deref().map(|s| self.validator(spec, s));
+            media.examples.iter().enumerate().find_map(|(i, (_, pointer))| {
+                let value = super::example_value(spec, pointer);
+                match validator {
+                    Some(Ok(v)) if !v.is_valid(&value) => None,
+                    _ => Some((i, value)),
+                }
+            })
+        });
+        chosen.as_ref().map(|(i, v)| (*i, v))
     }
 
     /// The fixed body (fixture, or else the first example), serialized by `encode` on first use.

@@ -3,20 +3,29 @@
 //! Last stage of the pipeline. The body's source precedence is written down here, once:
 //! 1. `Prefer: example=<name>` — that named example of the chosen response;
 //! 2. a fixture for the operation and status (`--fixtures`), unless `Prefer: dynamic=true`;
-//! 3. the spec's `examples`/`example` for the media type, unless `Prefer: dynamic=true`;
+//! 3. the spec's `examples`/`example` for the media type, unless `Prefer: dynamic=true`: the
+//!    first that validates against its schema once a `{"$ref": …}` value is resolved (an
+//!    example that breaks its own schema is skipped, never served);
 //! 4. data generated from the response schema ([`generate`]), seeded by `--seed` and the request.
 //!
 //! The status is the operation's default success response, or `Prefer: code=<n>`. The media type
-//! follows `Accept` (406 when nothing declared is acceptable). Declared response headers are sent
+//! follows `Accept` as clients mean it ([`negotiate`]: q-values, wildcards, `+json` suffixes;
+//! 406 when nothing declared is acceptable). Declared response headers are sent
 //! with their example or a generated value. Path ids are reflected into a top-level `id`
 //! when the result still validates (as stripe-mock does), so `GET /deals/deal_9` answers `deal_9`.
 //!
 //! The sandbox's answer ([`StateAnswer`], plain data) is either the whole body (a stored item) or
 //! applied to the chosen body in a last pass, after the path ids ([`apply`]).
+//!
+//! Refusals of a known operation are answered in its declared error schema ([`error_body`]);
+//! `--self-check` validates every answer against what it declares ([`self_check`]).
 
 pub mod apply;
 pub mod artifacts;
+pub mod error_body;
 pub mod generate;
+pub mod negotiate;
+pub mod self_check;
 
 pub use apply::{Page, StateAnswer};
 
@@ -25,7 +34,7 @@ use axum::http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 use crate::reject::Rejection;
-use crate::spec::model::{is_json_mime, Operation, Response, ResponseMedia};
+use crate::spec::model::{is_json_mime, Operation, ResponseMedia};
 use crate::spec::Spec;
 pub use artifacts::Artifacts;
 
@@ -115,7 +124,7 @@ pub fn respond(spec: &Spec, op: &Operation, mut input: RespondInput<'_>) -> Resu
     let media = if response.content.is_empty() {
         None
     } else {
-        match negotiate(&response.content, input.accept) {
+        match negotiate::negotiate(&response.content, input.artifacts.declared(response), input.accept) {
             Some(m) => Some(m),
             None => {
                 let available: Vec<&str> = response.content.iter().map(|m| m.mime.as_str()).collect();
@@ -124,7 +133,7 @@ pub fn respond(spec: &Spec, op: &Operation, mut input: RespondInput<'_>) -> Resu
         }
     };
 
-    let headers = response_headers(spec, input.artifacts, response, input.seed);
+    let headers = response_headers(spec, input.artifacts, response.headers.iter(), input.seed);
     let Some(media) = media else {
         return Ok(Answer { status, content_type: None, headers, body: Bytes::new(), source: "empty".into() });
     };
@@ -238,15 +247,12 @@ fn body_value(
             }
             return Ok((BodyValue::Json(Value::clone(f)), "fixture".into()));
         }
-        if let Some((n, p)) = media.examples.first() {
-            // The example is looked up once, when its bytes are first needed.
+        if let Some((i, example)) = artifacts.example(spec, media) {
+            let source = format!("example:{}", media.examples[i].0).into();
             if !want_value {
-                return Ok((
-                    BodyValue::Bytes(artifacts.fixed_bytes(|| Bytes::from(encode(&media.mime, &example_value(spec, p))))),
-                    format!("example:{n}").into(),
-                ));
+                return Ok((BodyValue::Bytes(artifacts.fixed_bytes(|| Bytes::from(encode(&media.mime, example)))), source));
             }
-            return Ok((BodyValue::Json(example_value(spec, p)), format!("example:{n}").into()));
+            return Ok((BodyValue::Json(example.clone()), source));
         }
     }
     if is_binary_mime(&media.mime) {
@@ -290,9 +296,25 @@ fn reflects_path_id(body: &Value, path_params: &[(String, String)]) -> bool {
     }
 }
 
-/// The value of an example, from the response view where it is kept.
+/// The value of an example, from the response view where it is kept; a value that is only a
+/// `$ref` is resolved (to the `value` of an Example object it names).
 fn example_value(spec: &Spec, pointer: &str) -> Value {
-    crate::spec::load::pointer(&spec.schemas.response, pointer).cloned().unwrap_or(Value::Null)
+    let doc = &spec.schemas.response;
+    let mut value = crate::spec::load::pointer(doc, pointer);
+    for _ in 0..8 {
+        let Some(target) = value.and_then(|v| v.as_object()).filter(|m| m.len() == 1).and_then(|m| m.get("$ref")).and_then(Value::as_str)
+        else {
+            break;
+        };
+        let Some(fragment) = target.strip_prefix('#') else { break };
+        let at = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy();
+        let found = crate::spec::load::pointer(doc, &at);
+        value = match found {
+            Some(example) if at.starts_with("/components/examples/") && example.get("value").is_some() => example.get("value"),
+            other => other,
+        };
+    }
+    value.cloned().unwrap_or(Value::Null)
 }
 
 /// Put the last path parameter into a top-level `id` when the body still validates with it.
@@ -317,58 +339,6 @@ fn reflect_path_id(spec: &Spec, artifacts: &Artifacts, media: &ResponseMedia, mu
     } else {
         body["id"] = previous.unwrap_or(Value::Null);
         body
-    }
-}
-
-/// Pick the declared media type the `Accept` header prefers. `None` means 406.
-fn negotiate<'m>(content: &'m [ResponseMedia], accept: Option<&str>) -> Option<&'m ResponseMedia> {
-    let first_json = || content.iter().find(|m| is_json_mime(&m.mime)).or(content.first());
-    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else { return first_json() };
-    let mut ranges: Vec<(String, f32, usize)> = accept
-        .split(',')
-        .enumerate()
-        .filter_map(|(i, part)| {
-            let mut bits = part.split(';');
-            let range = bits.next()?.trim().to_ascii_lowercase();
-            let q = bits.filter_map(|b| b.trim().strip_prefix("q=")).find_map(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
-            (!range.is_empty()).then_some((range, q, i))
-        })
-        .collect();
-    ranges.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal).then(a.2.cmp(&b.2)));
-    for (range, q, _) in &ranges {
-        if *q <= 0.0 {
-            continue;
-        }
-        if range == "*/*" {
-            return first_json();
-        }
-        let found = content.iter().find(|m| {
-            let declared = m.mime.split(';').next().unwrap_or("").trim();
-            mime_matches(range, declared) || mime_matches(declared, range)
-        });
-        if found.is_some() {
-            return found;
-        }
-        // A vendor's JSON media type (`application/vnd.github.v3+json`) asked of a spec that
-        // declares plain JSON, or the other way round: both are JSON, so JSON is what the client
-        // can read (RFC 6839 structured syntax suffix).
-        if is_json_mime(range) {
-            if let Some(json) = content.iter().find(|m| is_json_mime(&m.mime)) {
-                return Some(json);
-            }
-        }
-    }
-    None
-}
-
-/// Whether `pattern` (which may be `type/*` or `*/*`) covers `mime`.
-fn mime_matches(pattern: &str, mime: &str) -> bool {
-    if pattern == mime || pattern == "*/*" {
-        return true;
-    }
-    match pattern.strip_suffix("/*") {
-        Some(ty) => mime.split('/').next() == Some(ty),
-        None => false,
     }
 }
 
@@ -400,9 +370,14 @@ fn binary_placeholder(mime: &str, seed: u64) -> Vec<u8> {
 const MINIMAL_PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\nxref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \n0000000101 00000 n \ntrailer<</Size 4/Root 1 0 R>>\nstartxref\n164\n%%EOF\n";
 
 /// Declared response headers with their example or a generated value.
-fn response_headers(spec: &Spec, artifacts: &Artifacts, response: &Response, seed: u64) -> Vec<(HeaderName, HeaderValue)> {
-    let mut out = Vec::with_capacity(response.headers.len());
-    for h in &response.headers {
+fn response_headers<'h>(
+    spec: &Spec,
+    artifacts: &Artifacts,
+    headers: impl Iterator<Item = &'h crate::spec::model::ResponseHeader>,
+    seed: u64,
+) -> Vec<(HeaderName, HeaderValue)> {
+    let mut out = Vec::new();
+    for h in headers {
         let Some(name) = &h.header_name else { continue };
         if let Some(example) = &h.example {
             out.push((name.clone(), example.clone()));
@@ -431,12 +406,5 @@ mod tests {
         // The first latency counts; one that is no number is ignored.
         assert_eq!(Prefer::parse(&["latency=300; latency=5"]).latency, Some(300));
         assert_eq!(Prefer::parse(&["latency=soon"]).latency, None);
-    }
-
-    #[test]
-    fn mime_ranges_match_wildcards() {
-        assert!(mime_matches("text/*", "text/html"));
-        assert!(mime_matches("*/*", "application/json"));
-        assert!(!mime_matches("application/xml", "application/json"));
     }
 }

@@ -70,7 +70,8 @@ async fn exchange(app: &App, req: Request) -> Response {
             (bytes, outcome)
         }
     };
-    let Answer { response, facts } = outcome.unwrap_or_else(|refused| refusal(mount, refused));
+    let answer = outcome.unwrap_or_else(|refused| refusal(mount, refused));
+    let Answer { response, facts } = if app.self_check() { crate::respond::self_check::checked(mount, answer).await } else { answer };
     let response = with_rate_headers(response, mount, &facts);
     let response = transport(response, &parts.method, &cx.id, cors);
     match &app.recorder {
@@ -109,7 +110,9 @@ fn refusal(mount: Option<&Mount>, Refused { rejection, mut facts }: Refused) -> 
     if rejection.status.is_server_error() {
         tracing::error!(status = rejection.status.as_u16(), code = rejection.code, "{}", rejection.detail);
     }
-    let response = rejection.render(mount.and_then(|m| m.spec.ext.errors.as_ref()));
+    // The operation's declared error schema first, then the spec's envelope, then problem+json.
+    let declared = mount.and_then(|m| m.artifacts.error_answer(&m.spec, facts.operation.as_deref(), &rejection));
+    let response = declared.unwrap_or_else(|| rejection.render(mount.and_then(|m| m.spec.ext.errors.as_ref())));
     if rejection.code == "invalid_request" {
         facts.violations = rejection.errors;
     }

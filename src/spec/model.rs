@@ -180,6 +180,8 @@ pub struct ResponseHeader {
     pub example: Option<axum::http::HeaderValue>,
     /// Position among all response headers of the spec (see [`ResponseMedia::index`]).
     pub index: usize,
+    /// `required: true`: sent on standin's own error answers of this response too.
+    pub required: bool,
 }
 
 /// One declared response.
@@ -602,6 +604,7 @@ fn lower_response(file: &std::path::Path, doc: &Value, status: StatusKey, r: &Va
                         schema: h.get("schema").map(|_| format!("{h_at}/schema")),
                         example,
                         index: 0,
+                        required: h.get("required") == Some(&Value::Bool(true)),
                     });
                 }
                 Err(e) => diags.push(Diagnostic::error(file, &h_at, e)),

@@ -4,6 +4,7 @@
 mod common;
 
 mod cli;
+mod errors;
 mod exchange;
 mod inferred;
 mod record;

@@ -21,7 +21,8 @@
 //! * [`pattern`]: `pattern` keywords → regex generators;
 //! * [`hints`]: property names → the kind of fake text or number they suggest;
 //! * [`run`]: [`Plan`] + seed → [`Gen`], the generated value;
-//! * [`gen`]: [`Gen`] → JSON text or a `serde_json::Value`.
+//! * [`gen`]: [`Gen`] → JSON text or a `serde_json::Value`;
+//! * [`inspect`]: a plan's shape read from outside (the fields an error body fills in).
 //!
 //! JSON text writing, hashing and time formatting live in `crate::util` and are re-exported
 //! here for the callers that know them by this path.
@@ -29,6 +30,7 @@
 mod compile;
 mod gen;
 mod hints;
+mod inspect;
 pub mod pattern;
 mod plan;
 mod run;
@@ -41,6 +43,7 @@ pub use crate::util::hash::{push_hex, stable_hash};
 pub use crate::util::json_text::{write_json_str, write_value};
 pub use crate::util::time::format_rfc3339;
 pub use gen::Gen;
+pub use inspect::{NodeRef, Shape};
 pub use pattern::generatable;
 pub use plan::Plan;
 

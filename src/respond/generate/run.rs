@@ -23,8 +23,15 @@ impl Plan {
 
     /// Generate one value, to serialize as it is ([`Gen`] borrows keys and examples from the plan).
     pub fn generate_gen(&self, seed: u64, dynamic: bool) -> Gen<'_> {
-        let mut run = Run { plan: self, rng: ChaCha8Rng::seed_from_u64(seed), dynamic, budget: NODE_BUDGET };
+        let mut run = Run { plan: self, rng: ChaCha8Rng::seed_from_u64(seed), dynamic, budget: NODE_BUDGET, minimal: false };
         run.gen(self.root, Ctx { depth: 0, hint: Hint::NONE, repeat: false, only_required: false })
+    }
+
+    /// Generate the smallest value of the node `id`: required properties only, at every depth,
+    /// and arrays of their `minItems` (error bodies, whose fields are filled in afterwards).
+    pub(super) fn generate_minimal_at(&self, id: NodeId, seed: u64) -> Value {
+        let mut run = Run { plan: self, rng: ChaCha8Rng::seed_from_u64(seed), dynamic: false, budget: NODE_BUDGET, minimal: true };
+        run.gen(id, Ctx { depth: 0, hint: Hint::NONE, repeat: false, only_required: true }).into_value()
     }
 
     /// This plan generates something named `name` (a response header): the name's hint is
@@ -36,7 +43,7 @@ impl Plan {
 
     /// Generate one value for a plan made [`Plan::named`].
     pub fn generate_named(&self, seed: u64) -> Value {
-        let mut run = Run { plan: self, rng: ChaCha8Rng::seed_from_u64(seed), dynamic: false, budget: 1_000 };
+        let mut run = Run { plan: self, rng: ChaCha8Rng::seed_from_u64(seed), dynamic: false, budget: 1_000, minimal: false };
         run.gen(self.root, Ctx { depth: 0, hint: self.hint, repeat: false, only_required: false }).into_value()
     }
 }
@@ -48,6 +55,8 @@ pub(super) struct Run<'p> {
     dynamic: bool,
     /// Values still allowed in this body.
     budget: usize,
+    /// Required properties only, at every depth, and arrays of `minItems` items.
+    minimal: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -103,7 +112,7 @@ impl<'p> Run<'p> {
         }
         let mut out: Vec<(Cow<'p, str>, Gen<'p>)> = Vec::with_capacity(o.props.len() + o.bare_required.len());
         for p in &o.props {
-            if !p.required && (ctx.depth >= OPTIONAL_DEPTH || ctx.only_required) {
+            if !p.required && (ctx.depth >= OPTIONAL_DEPTH || ctx.only_required || self.minimal) {
                 continue;
             }
             let child = Ctx { depth: ctx.depth + 1, hint: p.hint, repeat: ctx.repeat, only_required: false };
@@ -120,7 +129,7 @@ impl<'p> Run<'p> {
             out.push((Cow::Borrowed(name), v));
         }
         let want_extra = match o.additional {
-            Some(_) if out.is_empty() && ctx.depth < OPTIONAL_DEPTH => 2,
+            Some(_) if out.is_empty() && ctx.depth < OPTIONAL_DEPTH && !self.minimal => 2,
             _ => 0,
         }
         .max(o.min_properties.saturating_sub(out.len()))
@@ -147,7 +156,13 @@ impl<'p> Run<'p> {
         if ctx.depth > MAX_DEPTH {
             return Gen::Arr(Vec::new());
         }
-        let typical = if ctx.depth >= OPTIONAL_DEPTH { 1 } else { 2 + self.rng.random_range(0..2usize) };
+        let typical = if self.minimal {
+            0
+        } else if ctx.depth >= OPTIONAL_DEPTH {
+            1
+        } else {
+            2 + self.rng.random_range(0..2usize)
+        };
         let mut n = typical.max(a.min).min(a.max).min(MAX_ARRAY);
         if a.unique {
             if let Some(len) = a.enum_len {

@@ -44,7 +44,13 @@ impl TestServer {
     }
 
     pub async fn with(spec: &str, fixtures: Option<&str>, options: standin::app::Options) -> TestServer {
-        let spec = load(spec, fixtures);
+        Self::with_spec(load(spec, fixtures), options).await
+    }
+
+    /// Start a loaded (possibly edited) spec. The self-check is always on in the tests: an
+    /// answer that breaks its own spec shows in `/__standin/violations`.
+    pub async fn with_spec(spec: Spec, options: standin::app::Options) -> TestServer {
+        let options = standin::app::Options { self_check: true, ..options };
         let (app, _) = App::new(vec![Arc::new(spec)], options);
         let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.expect("bind loopback");
         TestServer { server, client: standin::tls::client() }
@@ -82,14 +88,15 @@ pub fn locations(body: &Value) -> Vec<String> {
     body["errors"].as_array().map(|a| a.iter().filter_map(|e| e["location"].as_str().map(str::to_string)).collect()).unwrap_or_default()
 }
 
-/// Start the real binary: `standin <command> <args> --port 0 --log-format off`; returns the
+/// Start the real binary: `standin <command> <args> --port 0 --log-format off` (and
+/// `--self-check` for `serve`, as in every test); returns the
 /// child and the base URL it printed. Its stdout keeps being drained so it never blocks.
 pub fn spawn(command: &str, args: &[&str]) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_standin"));
     cmd.arg(command).args(args).args(["--port", "0"]);
     if command == "serve" {
-        cmd.args(["--log-format", "off"]);
+        cmd.args(["--log-format", "off", "--self-check"]);
     }
     let mut child = cmd.current_dir(repo("")).stdout(std::process::Stdio::piped()).spawn().expect("spawn standin");
     let stdout = child.stdout.take().expect("stdout");
