@@ -64,8 +64,9 @@ pub fn answer(
     for (name, value) in answer.headers {
         headers.append(name, value);
     }
-    if let Some(next) = next_page {
-        crate::state::link_next(headers, parts, next);
+    match next_page {
+        Some(next) => crate::state::link_next(headers, parts, next),
+        None => drop_foreign_links(headers, parts),
     }
     // Example names come from the spec: keep the header value visible ASCII.
     let source = match &answer.source {
@@ -104,5 +105,20 @@ pub fn warn_inferred(response: &mut Response, inferred: &[Problem]) {
         crate::util::text::short(&text).chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' }).collect();
     if let Ok(v) = HeaderValue::from_str(&text) {
         response.headers_mut().append("x-standin-warning", v);
+    }
+}
+
+/// Remove a `Link` header that sends the client to another host: an example in the spec
+/// (GitHub's `<https://api.github.com/…?page=2>; rel="next"`) would page a client out of the
+/// sandbox to the real vendor. Without the sandbox's pages the answer is the only page.
+fn drop_foreign_links(headers: &mut axum::http::HeaderMap, request: &Parts) {
+    let Some(link) = headers.get(header::LINK).and_then(|v| v.to_str().ok()) else { return };
+    let host = request.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let foreign = link.split('<').skip(1).filter_map(|target| target.split('>').next()).any(|url| {
+        let authority = url.split_once("://").map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""));
+        authority.is_some_and(|a| !a.eq_ignore_ascii_case(host))
+    });
+    if foreign {
+        headers.remove(header::LINK);
     }
 }

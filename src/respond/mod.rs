@@ -32,6 +32,7 @@ pub use apply::{Page, StateAnswer};
 use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue};
 use serde_json::Value;
+use std::borrow::Cow;
 
 use crate::reject::Rejection;
 use crate::spec::model::{is_json_mime, Operation, ResponseMedia};
@@ -145,7 +146,7 @@ pub fn respond(spec: &Spec, op: &Operation, mut input: RespondInput<'_>) -> Resu
         Err(state) => {
             let edits = state.as_ref().is_some_and(StateAnswer::edits);
             let (value, source) = body_value(spec, op, media, input, edits)?;
-            let value = reflect_path_ids(spec, input.artifacts, media, value, &source, input.path_params);
+            let value = reflect_path_ids(spec, op, input.artifacts, media, value, &source, input.path_params);
             match (value, state) {
                 (value, None) => (value, source),
                 (value, Some(StateAnswer::Keep)) => (value, "state".into()),
@@ -196,6 +197,7 @@ fn stored_body(state: Option<StateAnswer>, mime: &str) -> Result<BodyValue, Opti
 /// are served as written; bytes were chosen only where reflecting would change nothing).
 fn reflect_path_ids(
     spec: &Spec,
+    op: &Operation,
     artifacts: &Artifacts,
     media: &ResponseMedia,
     value: BodyValue,
@@ -204,7 +206,7 @@ fn reflect_path_ids(
 ) -> BodyValue {
     match value {
         BodyValue::Json(v) if source == "fixture" || source == "generated" => {
-            BodyValue::Json(reflect_path_id(spec, artifacts, media, v, path_params))
+            BodyValue::Json(reflect_path_id(spec, op, artifacts, media, v, path_params))
         }
         other => other,
     }
@@ -242,7 +244,7 @@ fn body_value(
     let artifacts = input.artifacts.media(media);
     if !input.prefer.dynamic {
         if let Some(f) = &media.fixture {
-            if !want_value && !reflects_path_id(f, input.path_params) {
+            if !want_value && !reflects_path_id(op, f, input.path_params) {
                 return Ok((BodyValue::Bytes(artifacts.fixed_bytes(|| Bytes::from(encode(&media.mime, f)))), "fixture".into()));
             }
             return Ok((BodyValue::Json(Value::clone(f)), "fixture".into()));
@@ -263,7 +265,7 @@ fn body_value(
     };
     let plan = artifacts.plan(spec, schema);
     let g = plan.generate_gen(input.seed, input.prefer.dynamic);
-    if !want_value && (id_param(input.path_params).is_none() || !g.has_property("id")) {
+    if !want_value && id_target(op, input.path_params, &|f| g.has_property(f)).is_none() {
         // Straight to bytes: no `Value` tree is built.
         let bytes = match &g {
             generate::Gen::Str(s) if !is_json_mime(&media.mime) => s.as_bytes().to_vec(),
@@ -278,18 +280,49 @@ fn body_value(
     Ok((BodyValue::Json(g.into_value()), "generated".into()))
 }
 
-/// The last path parameter's value when its name says it is an id (`id`, `productId`).
-fn id_param(path_params: &[(String, String)]) -> Option<&String> {
+/// The last path parameter and the body field it names, when there is one: `id` for a name
+/// that says it is an id (`id`, `productId`); for an item path ending in another parameter
+/// (`/customers/{customer}`, `/issues/{issue_number}`, `/users/{username}`), the field the name
+/// points at (`customer`, `number`, `login`, `name` for a repo or branch), else `id`. `has` says
+/// whether the body has a field.
+fn id_target<'p>(
+    op: &Operation,
+    path_params: &'p [(String, String)],
+    has: &dyn Fn(&str) -> bool,
+) -> Option<(Cow<'static, str>, &'p String)> {
     let (name, raw) = path_params.last()?;
     let n = name.as_bytes();
-    let id_like = n.len() >= 2 && n[n.len() - 2..].eq_ignore_ascii_case(b"id");
-    id_like.then_some(raw)
+    if n.len() >= 2 && n[n.len() - 2..].eq_ignore_ascii_case(b"id") {
+        return has("id").then_some((Cow::Borrowed("id"), raw));
+    }
+    let ends_with_it = op.path.strip_suffix('}').and_then(|p| p.strip_suffix(name.as_str())).is_some_and(|p| p.ends_with('{'));
+    if !ends_with_it {
+        return None;
+    }
+    if has(name) {
+        return Some((Cow::Owned(name.clone()), raw));
+    }
+    let tail = match name.rfind(|c: char| c == '_' || c == '-' || c.is_ascii_uppercase()) {
+        Some(i) if i > 0 => name[i..].trim_start_matches(['_', '-']).to_ascii_lowercase(),
+        _ => String::new(),
+    };
+    if !tail.is_empty() && has(&tail) {
+        return Some((Cow::Owned(tail), raw));
+    }
+    let lower = name.to_ascii_lowercase();
+    if has("login") && ["user", "login", "owner", "org", "member", "assignee"].iter().any(|w| lower.contains(w)) {
+        return Some((Cow::Borrowed("login"), raw));
+    }
+    if has("name") && (lower.ends_with("name") || ["repo", "branch", "tag", "label", "environment"].contains(&lower.as_str())) {
+        return Some((Cow::Borrowed("name"), raw));
+    }
+    has("id").then_some((Cow::Borrowed("id"), raw))
 }
 
 /// Whether [`reflect_path_id`] could change `body` (cheap checks only, no clone).
-fn reflects_path_id(body: &Value, path_params: &[(String, String)]) -> bool {
-    let Some(raw) = id_param(path_params) else { return false };
-    match body.get("id") {
+fn reflects_path_id(op: &Operation, body: &Value, path_params: &[(String, String)]) -> bool {
+    let Some((field, raw)) = id_target(op, path_params, &|f| body.get(f).is_some()) else { return false };
+    match body.get(field.as_ref()) {
         Some(Value::String(s)) => s != raw,
         Some(Value::Number(n)) => raw.parse::<i64>().is_ok_and(|r| n.as_i64() != Some(r)),
         _ => false,
@@ -318,9 +351,16 @@ fn example_value(spec: &Spec, pointer: &str) -> Value {
 }
 
 /// Put the last path parameter into a top-level `id` when the body still validates with it.
-fn reflect_path_id(spec: &Spec, artifacts: &Artifacts, media: &ResponseMedia, mut body: Value, path_params: &[(String, String)]) -> Value {
-    let Some(raw) = id_param(path_params) else { return body };
-    let Some(current) = body.get("id") else { return body };
+fn reflect_path_id(
+    spec: &Spec,
+    op: &Operation,
+    artifacts: &Artifacts,
+    media: &ResponseMedia,
+    mut body: Value,
+    path_params: &[(String, String)],
+) -> Value {
+    let Some((field, raw)) = id_target(op, path_params, &|f| body.get(f).is_some()) else { return body };
+    let Some(current) = body.get(field.as_ref()) else { return body };
     let candidate = match current {
         Value::String(s) if s == raw => return body,
         Value::String(_) => Value::String(raw.clone()),
@@ -332,12 +372,12 @@ fn reflect_path_id(spec: &Spec, artifacts: &Artifacts, media: &ResponseMedia, mu
     };
     let Some(schema) = &media.schema else { return body };
     let Ok(validator) = artifacts.media(media).validator(spec, schema) else { return body };
-    let previous = body.get("id").cloned();
-    body["id"] = candidate;
+    let previous = body.get(field.as_ref()).cloned();
+    body[field.as_ref()] = candidate;
     if validator.is_valid(&body) {
         body
     } else {
-        body["id"] = previous.unwrap_or(Value::Null);
+        body[field.as_ref()] = previous.unwrap_or(Value::Null);
         body
     }
 }

@@ -110,3 +110,23 @@ async fn empty_responses_have_no_body() {
     assert_eq!(resp.status(), 204);
     assert!(resp.bytes().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn an_item_path_ending_in_any_parameter_reflects_it_into_the_field_it_names() {
+    let t = TestServer::start("tests/fixtures/specs/reflect.yaml", None, 3).await;
+    let (_, _, body) = parts(t.get("/customers/cus_abc123").send().await.unwrap()).await;
+    assert_eq!(body["id"], "cus_abc123", "{{customer}} is the customer's id");
+    let (_, _, body) = parts(t.get("/repos/octo/hello/issues/42").send().await.unwrap()).await;
+    assert_eq!(body["number"], 42, "{{issue_number}} is the issue's number, not its id");
+    assert_ne!(body["id"], 42);
+    let (_, _, body) = parts(t.get("/users/octocat").send().await.unwrap()).await;
+    assert_eq!(body["login"], "octocat");
+}
+
+#[tokio::test]
+async fn an_example_link_header_never_pages_a_client_to_the_real_vendor() {
+    let t = TestServer::start("tests/fixtures/specs/reflect.yaml", None, 3).await;
+    let resp = t.get("/issues").send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().get("link").is_none(), "{:?}", resp.headers().get("link"));
+}
