@@ -12,6 +12,7 @@ pub mod convert;
 pub mod error;
 pub mod ext;
 pub mod fixture;
+pub mod form_plan;
 pub mod inferred;
 pub mod load;
 pub mod model;

@@ -78,8 +78,10 @@ pub struct RequestMedia {
     pub mime: String,
     /// Compiled at load when the media type is JSON or form-encoded and has a schema.
     pub validator: Option<Arc<jsonschema::Validator>>,
-    /// Pointer to the schema in the request view (form bodies are typed from it).
+    /// Pointer to the schema in the request view.
     pub schema: Option<String>,
+    /// How a form or multipart body's strings are typed (compiled at load; `Keep` otherwise).
+    pub form_plan: super::form_plan::FormPlan,
     /// Contract warnings: arrays whose length above a typical size is accepted but reported
     /// (`x-standin-warn-maxItems` on an array schema): (property path, typical maximum).
     pub warn_max_items: Vec<(Vec<String>, u64)>,
@@ -490,7 +492,12 @@ fn lower_body(
             if let Some(s) = doc.pointer(&schema_ptr) {
                 collect_warn_max_items(doc, s, &mut Vec::new(), &mut warn_max_items, 0);
             }
-            content.push(RequestMedia { mime: mime_l, validator, schema, warn_max_items });
+            let is_form = is_form_mime(&mime_l) || mime_l.split(';').next().unwrap_or("").trim() == "multipart/form-data";
+            let form_plan = match &schema {
+                Some(p) if is_form => super::form_plan::FormPlan::compile(&schemas.request, p),
+                _ => Default::default(),
+            };
+            content.push(RequestMedia { mime: mime_l, validator, schema, form_plan, warn_max_items });
         }
     }
     Some(RequestBody { required: b.get("required") == Some(&Value::Bool(true)), content })

@@ -57,7 +57,7 @@ impl Sandbox {
                 }
             }
             Role::Create => {
-                let sent = self.request_fields(spec, req.op, r, req.body);
+                let sent = self.request_fields(req.op, r, req.body);
                 let mut item = self.create_item(spec, &*tenant, &key, sent, req.tenant_key, &now_rfc3339());
                 if !r.parent_params.is_empty() {
                     // The child's reference to its parent comes from the path.
@@ -69,7 +69,7 @@ impl Sandbox {
             }
             Role::Patch | Role::Put => {
                 let id = id();
-                let sent = self.request_fields(spec, req.op, r, req.body);
+                let sent = self.request_fields(req.op, r, req.body);
                 let now = now_rfc3339();
                 let mut sent = Some(sent);
                 let merge = req.role == Role::Patch;

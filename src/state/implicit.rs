@@ -112,10 +112,10 @@ impl Sandbox {
 
     /// The fields a create or update sent, as a JSON value: the JSON body, or a form body typed
     /// by its schema, unwrapped from the resource's body key.
-    pub(crate) fn request_fields(&self, spec: &Spec, op: &Operation, r: &Resource, body: &[u8]) -> Value {
+    pub(crate) fn request_fields(&self, op: &Operation, r: &Resource, body: &[u8]) -> Value {
         let sent = match serde_json::from_slice::<Value>(body) {
             Ok(v) => v,
-            Err(_) if !body.is_empty() => crate::pipeline::validate::form_body(spec, op, body).unwrap_or(Value::Object(Map::new())),
+            Err(_) if !body.is_empty() => crate::pipeline::validate::form_body(op, body).unwrap_or(Value::Object(Map::new())),
             Err(_) => Value::Object(Map::new()),
         };
         super::crud::unwrap_body(r, sent)

@@ -7,17 +7,19 @@
 use std::collections::HashMap;
 
 use axum::http::{HeaderMap, StatusCode};
-use serde_json::{Map, Number, Value};
+use serde_json::Value;
 
 use crate::reject::{Problem, Rejection};
-use crate::spec::model::{is_form_mime, is_json_mime, schema_type, Operation, ParamLocation, ParamShape};
+use crate::spec::model::{is_form_mime, is_json_mime, Operation, ParamLocation, ParamShape};
 use crate::spec::Spec;
 
 /// Longest message kept from the validator (instances can be large), and its shortening.
 pub use crate::util::text::short;
 use crate::util::text::MAX_MESSAGE;
 
+mod forms;
 mod messages;
+pub use forms::form_body;
 use messages::push_problems;
 pub use messages::static_keyword;
 
@@ -278,24 +280,8 @@ fn coerce(shape: &ParamShape, style: &str, explode: bool, raw: &[&str]) -> Value
 
 fn scalar(s: &str, ty: Option<&str>) -> Value {
     match ty {
-        Some("integer") => s
-            .parse::<i64>()
-            .map(Value::from)
-            .or_else(|_| s.parse::<u64>().map(Value::from))
-            .unwrap_or_else(|_| Value::String(s.to_string())),
-        Some("number") => s
-            .parse::<i64>()
-            .map(Value::from)
-            .ok()
-            .or_else(|| s.parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number))
-            .unwrap_or_else(|| Value::String(s.to_string())),
-        Some("boolean") => match s {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => Value::String(s.to_string()),
-        },
-        Some("null") if s.is_empty() || s == "null" => Value::Null,
-        _ => Value::String(s.to_string()),
+        Some(t) => crate::spec::form_plan::scalar(s, t),
+        None => Value::String(s.to_string()),
     }
 }
 
@@ -342,7 +328,7 @@ pub fn validate_body<'s>(spec: &'s Spec, op: &Operation, content_type: Option<&s
             }
         }
     } else if is_form {
-        typed_form(spec, media.schema.as_deref(), body)
+        forms::typed_form(&media.form_plan, body)
     } else {
         return Ok(found);
     };
@@ -353,203 +339,6 @@ pub fn validate_body<'s>(spec: &'s Spec, op: &Operation, content_type: Option<&s
         found.push_error(&e, &instance, Some("body"));
     }
     Ok(found)
-}
-
-/// A form-encoded body as the JSON value its schema describes (brackets nest, strings are typed
-/// by the schema), so the sandbox stores it like a JSON body. `None` when the operation
-/// declares no form body.
-/// A `multipart/form-data` body is read the same way, its parts as fields (a file part as its
-/// text).
-pub fn form_body(spec: &Spec, op: &Operation, body: &[u8]) -> Option<Value> {
-    let content = &op.body.as_ref()?.content;
-    if let Some(media) = content.iter().find(|m| is_form_mime(&m.mime)) {
-        return Some(typed_form(spec, media.schema.as_deref(), body));
-    }
-    let media = content.iter().find(|m| m.mime.split(';').next().unwrap_or("").trim() == "multipart/form-data")?;
-    let pairs = multipart_pairs(body)?;
-    Some(typed_pairs(spec, media.schema.as_deref(), &pairs))
-}
-
-/// The fields of a `multipart/form-data` body (`name` → text), its boundary read from its first
-/// line.
-fn multipart_pairs(body: &[u8]) -> Option<Vec<(String, String)>> {
-    let text = String::from_utf8_lossy(body);
-    let boundary = text.lines().next()?.trim_end().strip_prefix("--")?.to_string();
-    let mut pairs = Vec::new();
-    for part in text.split(&format!("--{boundary}")).skip(1) {
-        if part.starts_with("--") {
-            break;
-        }
-        let part = part.strip_prefix("\r\n").or_else(|| part.strip_prefix('\n')).unwrap_or(part);
-        let (head, value) = part.split_once("\r\n\r\n").or_else(|| part.split_once("\n\n"))?;
-        let name = head
-            .lines()
-            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))
-            .and_then(|l| l.split(';').find_map(|p| p.trim().strip_prefix("name=")))
-            .map(|n| n.trim_matches('"').to_string())?;
-        let value = value.strip_suffix("\r\n").or_else(|| value.strip_suffix('\n')).unwrap_or(value);
-        pairs.push((name, value.to_string()));
-    }
-    Some(pairs)
-}
-
-/// Parse a form body and type its strings from the schema at `schema` (request view).
-fn typed_form(spec: &Spec, schema: Option<&str>, body: &[u8]) -> Value {
-    let text = String::from_utf8_lossy(body);
-    typed_pairs(spec, schema, &parse_query(Some(&text)))
-}
-
-/// Form fields as a JSON value typed from the schema at `schema` (request view).
-fn typed_pairs(spec: &Spec, schema: Option<&str>, pairs: &[(String, String)]) -> Value {
-    let raw = form_to_value(pairs);
-    let doc = &spec.schemas.request;
-    match schema.and_then(|p| crate::spec::load::pointer(doc, p)) {
-        Some(schema) => coerce_to_schema(doc, schema, raw, 0),
-        None => raw,
-    }
-}
-
-/// Build a JSON value from form pairs: `a[b][c]=1` nests objects, `a[]=x` and repeated keys make
-/// arrays, `a[0]=x` indexes arrays (the bracket convention Stripe, Rails and PHP use).
-fn form_to_value(pairs: &[(String, String)]) -> Value {
-    let mut root = Value::Object(Map::new());
-    for (key, value) in pairs {
-        let mut path: Vec<&str> = Vec::new();
-        let (head, mut rest) = match key.find('[') {
-            Some(i) => (&key[..i], &key[i..]),
-            None => (key.as_str(), ""),
-        };
-        path.push(head);
-        while let Some(stripped) = rest.strip_prefix('[') {
-            let Some(end) = stripped.find(']') else { break };
-            path.push(&stripped[..end]);
-            rest = &stripped[end + 1..];
-        }
-        insert_path(&mut root, &path, Value::String(value.clone()), 0);
-    }
-    root
-}
-
-fn insert_path(node: &mut Value, path: &[&str], value: Value, depth: usize) {
-    let Some((first, rest)) = path.split_first() else { return };
-    if depth > 32 {
-        return;
-    }
-    if first.is_empty() || first.parse::<usize>().is_ok() {
-        // Array position (`[]` appends, `[n]` indexes).
-        if !node.is_array() {
-            *node = Value::Array(Vec::new());
-        }
-        let Value::Array(items) = node else { return };
-        let index = first.parse::<usize>().ok().filter(|i| *i < items.len() && !rest.is_empty()).unwrap_or(items.len());
-        if rest.is_empty() {
-            items.push(value);
-        } else {
-            if index == items.len() {
-                items.push(Value::Object(Map::new()));
-            }
-            insert_path(&mut items[index], rest, value, depth + 1);
-        }
-        return;
-    }
-    if !node.is_object() {
-        *node = Value::Object(Map::new());
-    }
-    let Value::Object(map) = node else { return };
-    if rest.is_empty() {
-        match map.get_mut(*first) {
-            Some(Value::Array(items)) => items.push(value),
-            Some(existing) => {
-                let prev = existing.take();
-                *existing = Value::Array(vec![prev, value]);
-            }
-            None => {
-                map.insert((*first).to_string(), value);
-            }
-        }
-    } else {
-        let child = map.entry((*first).to_string()).or_insert(Value::Null);
-        insert_path(child, rest, value, depth + 1);
-    }
-}
-
-/// Type the strings of a form body from its schema (numbers, booleans, arrays of one).
-fn coerce_to_schema(doc: &Value, schema: &Value, value: Value, depth: usize) -> Value {
-    if depth > 32 {
-        return value;
-    }
-    let Ok((schema, _)) = crate::spec::load::deref(doc, schema, "") else { return value };
-    let ty = schema_type(doc, schema);
-    match value {
-        Value::String(s) => match ty.as_deref() {
-            Some("array") => {
-                let item = sub_schema(doc, schema, "items", depth);
-                Value::Array(vec![match item {
-                    Some(i) => coerce_to_schema(doc, i, Value::String(s), depth + 1),
-                    None => Value::String(s),
-                }])
-            }
-            Some(t) => scalar(&s, Some(t)),
-            None => Value::String(s),
-        },
-        Value::Array(items) => {
-            let item = sub_schema(doc, schema, "items", depth);
-            Value::Array(
-                items
-                    .into_iter()
-                    .map(|v| match item {
-                        Some(i) => coerce_to_schema(doc, i, v, depth + 1),
-                        None => v,
-                    })
-                    .collect(),
-            )
-        }
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| {
-                    let v = match property_schema(doc, schema, &k, depth) {
-                        Some(p) => coerce_to_schema(doc, p, v, depth + 1),
-                        None => v,
-                    };
-                    (k, v)
-                })
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
-/// The schema of `keyword` (e.g. `items`) of a schema, looking through compositions.
-fn sub_schema<'d>(doc: &'d Value, schema: &'d Value, keyword: &str, depth: usize) -> Option<&'d Value> {
-    if depth > 32 {
-        return None;
-    }
-    let schema = crate::spec::load::deref(doc, schema, "").ok()?.0;
-    if let Some(s) = schema.get(keyword) {
-        return Some(s);
-    }
-    ["allOf", "anyOf", "oneOf"]
-        .iter()
-        .filter_map(|k| schema.get(*k)?.as_array())
-        .flatten()
-        .find_map(|m| sub_schema(doc, m, keyword, depth + 1))
-}
-
-/// The schema of property `name`, looking through compositions and `additionalProperties`.
-fn property_schema<'d>(doc: &'d Value, schema: &'d Value, name: &str, depth: usize) -> Option<&'d Value> {
-    if depth > 32 {
-        return None;
-    }
-    let schema = crate::spec::load::deref(doc, schema, "").ok()?.0;
-    if let Some(p) = schema.get("properties").and_then(|p| p.get(name)) {
-        return Some(p);
-    }
-    let nested = ["allOf", "anyOf", "oneOf"]
-        .iter()
-        .filter_map(|k| schema.get(*k)?.as_array())
-        .flatten()
-        .find_map(|m| property_schema(doc, m, name, depth + 1));
-    nested.or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()))
 }
 
 /// Contract warnings for an accepted body: arrays longer than the API's typical size.
@@ -641,22 +430,6 @@ mod tests {
     #[test]
     fn query_parsing_decodes_plus_and_percent() {
         assert_eq!(parse_query(Some("q=a+b&x=%2F")), vec![("q".into(), "a b".into()), ("x".into(), "/".into())]);
-    }
-
-    #[test]
-    fn form_bodies_nest_brackets_and_repeat_keys() {
-        let pairs = parse_query(Some("amount=5&metadata[order]=7&items[0][price]=p1&items[0][qty]=2&expand[]=a&expand[]=b&tag=x&tag=y"));
-        assert_eq!(
-            form_to_value(&pairs),
-            json!({"amount": "5", "metadata": {"order": "7"}, "items": [{"price": "p1", "qty": "2"}], "expand": ["a", "b"], "tag": ["x", "y"]})
-        );
-    }
-
-    #[test]
-    fn form_values_are_typed_from_the_schema() {
-        let doc = json!({"s": {"type": "object", "properties": {"amount": {"type": "integer"}, "live": {"type": "boolean"}, "tags": {"type": "array", "items": {"type": "string"}}}}});
-        let v = coerce_to_schema(&doc, &doc["s"], json!({"amount": "5", "live": "true", "tags": "one", "other": "x"}), 0);
-        assert_eq!(v, json!({"amount": 5, "live": true, "tags": ["one"], "other": "x"}));
     }
 
     #[test]
