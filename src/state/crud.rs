@@ -48,10 +48,10 @@ impl Sandbox {
                 let id = id();
                 let sent = unwrap_body(r, req.body);
                 let now = now_rfc3339();
-                let mut sent = Some(sent);
                 let merge = req.role == Role::Patch;
+                // Cloned, not taken: a networked store may call the closure again (see TenantStore).
                 let item = tenant
-                    .update(&key, &id, &mut |item| change(item, sent.take().unwrap_or(Value::Null), &r.id_field, merge, &now))
+                    .update(&key, &id, &mut |item| change(item, sent.clone(), &r.id_field, merge, &now))
                     .ok_or_else(|| not_found(&id))?;
                 self.emit_crud(spec, r, req.tenant_key, &item, |e| &e.update);
                 Ok(wrap(r, item, None))
@@ -100,11 +100,10 @@ impl Sandbox {
             Some(plan) => plan.generate(crate::util::hash::stable_hash(&[tenant_key.as_bytes(), &seq.to_le_bytes()]), false),
             None => Value::Object(Map::new()),
         };
-        let mut sent = Some(sent);
         let (item, forgotten) = tenant.create(key, item, &mut |existing, item| {
             let id = new_id(r, existing, item, seq);
             if let Some(obj) = item.as_object_mut() {
-                place_fields(obj, sent.take().unwrap_or(Value::Null), &r.id_field, false);
+                place_fields(obj, sent.clone(), &r.id_field, false);
                 obj.insert(r.id_field.clone(), id.clone());
                 stamp(obj, now, true);
             }
@@ -139,8 +138,8 @@ fn list(spec: &Spec, r: &Resource, op: &Operation, tenant: &dyn TenantStore, key
 /// Item `id` of collection `key`, or `None` when there is no such item.
 fn get(r: &Resource, tenant: &dyn TenantStore, key: &CollectionKey, id: &str) -> Option<Outcome> {
     let mut found = None;
-    tenant.list(key, &mut |items| {
-        found = items.get(id).map(|item| match &r.item_key {
+    tenant.get(key, id, &mut |item| {
+        found = item.map(|item| match &r.item_key {
             // The item is the whole body: written out where it is stored, not copied.
             None => {
                 let mut text = Vec::with_capacity(512);

@@ -6,6 +6,7 @@ mod common;
 mod cli;
 mod exchange;
 mod record;
+mod redis;
 mod respond;
 mod robustness;
 mod routing;
