@@ -4,6 +4,7 @@
 #
 #   bash bench/store.sh                      # 10 s per case and store, 32 connections, 2 wrk threads
 #   DURATION=6 CONNS=32 ROUNDS=3 bash bench/store.sh
+#   NO_BUILD=1 bash bench/store.sh          # with the release binary already built
 #
 # Needs `wrk` and `redis-server` (Debian packages; installed with apt-get when missing and root).
 # Prints requests/second and p50/p99 per case and store, and the Redis/memory ratio (aim: >= 0.33
@@ -26,14 +27,15 @@ for tool in wrk redis-server; do
   fi
 done
 
-cargo build --release --quiet --bin standin
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --bin standin
+BIN=${CARGO_TARGET_DIR:-target}/release/standin
 redis-server --port "$PORT_REDIS" --bind 127.0.0.1 --save '' --appendonly no >/tmp/standin-bench-redis.log 2>&1 &
 REDIS=$!
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT_REDIS") 2>/dev/null && break; sleep 0.1; done
 COMMON=(--spec specs/bench.yaml --no-rate-limit --log-format off --journal-size 0)
-./target/release/standin serve "${COMMON[@]}" --port "$PORT_MEM" >/tmp/standin-bench-mem.log 2>&1 &
+"$BIN" serve "${COMMON[@]}" --port "$PORT_MEM" >/tmp/standin-bench-mem.log 2>&1 &
 MEM=$!
-./target/release/standin serve "${COMMON[@]}" --port "$PORT_SHARED" --store "redis://127.0.0.1:$PORT_REDIS" --store-prefix bench >/tmp/standin-bench-shared.log 2>&1 &
+"$BIN" serve "${COMMON[@]}" --port "$PORT_SHARED" --store "redis://127.0.0.1:$PORT_REDIS" --store-prefix bench >/tmp/standin-bench-shared.log 2>&1 &
 SHARED=$!
 trap 'kill $MEM $SHARED $REDIS 2>/dev/null || true' EXIT
 for port in "$PORT_MEM" "$PORT_SHARED"; do

@@ -112,7 +112,11 @@ impl Sandbox {
             }
         }
         let plans = resources.iter().map(|_| OnceLock::new()).collect();
-        let webhooks = Arc::new(crate::webhooks::Webhooks::new(spec.ext.webhooks.clone().unwrap_or_default()));
+        let mut webhooks = crate::webhooks::Webhooks::new(spec.ext.webhooks.clone().unwrap_or_default());
+        if let Some(conn) = shared {
+            webhooks = webhooks.with_shared(conn.subscriptions(spec));
+        }
+        let webhooks = Arc::new(webhooks);
         let events = Arc::new(Events::default());
         let sink = Arc::clone(&webhooks);
         // No delivery for a change the shared store failed to make (the request gets a 503).

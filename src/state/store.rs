@@ -134,10 +134,16 @@ impl IdView for Items {
 thread_local! {
     /// The first failure of a networked store during the request this thread is running.
     static FAULT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    /// How many [`catch_faults`] this thread is inside (a failure outside any is not kept: no
+    /// later call on the thread may see it).
+    static SCOPES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// Say that a store call failed (the store answered as if the data were empty).
 pub fn report_fault(message: String) {
+    if SCOPES.with(std::cell::Cell::get) == 0 {
+        return;
+    }
     FAULT.with(|f| {
         f.borrow_mut().get_or_insert(message);
     });
@@ -151,8 +157,18 @@ pub fn faulted() -> bool {
 /// Run `f` (one request's store calls) and return what it returned and the first store failure
 /// during it.
 pub fn catch_faults<R>(f: impl FnOnce() -> R) -> (R, Option<String>) {
+    /// Leaves the scope however `f` ends (a panic unwinds through it too).
+    struct Scope;
+    impl Drop for Scope {
+        fn drop(&mut self) {
+            SCOPES.with(|s| s.set(s.get().saturating_sub(1)));
+        }
+    }
     let outer = FAULT.with(|f| f.borrow_mut().take());
+    SCOPES.with(|s| s.set(s.get() + 1));
+    let scope = Scope;
     let out = f();
+    drop(scope);
     let fault = FAULT.with(|f| std::mem::replace(&mut *f.borrow_mut(), outer));
     (out, fault)
 }
@@ -387,6 +403,21 @@ mod tests {
         let mut n = usize::MAX;
         store.tenant("a").list(&key, &mut |items| n = items.len());
         assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn faults_are_caught_per_scope_and_forgotten_outside_one() {
+        report_fault("outside".into());
+        assert!(!faulted());
+        let ((), fault) = catch_faults(|| {
+            assert!(!faulted());
+            report_fault("first".into());
+            report_fault("second".into());
+            assert!(faulted());
+        });
+        assert_eq!(fault.as_deref(), Some("first"));
+        assert!(!faulted());
+        assert_eq!(catch_faults(|| 7), (7, None));
     }
 
     #[test]

@@ -269,3 +269,68 @@ fn serve_exits_with_a_message_naming_the_url_when_redis_is_unreachable() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(&url) && stderr.contains("cannot reach the store"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_stops_loses_nothing_not_even_its_delayed_change() {
+    let Some(redis) = Redis::start() else { return };
+    let a = Replica::start(&redis).await;
+    let (_, created, _) = a.send("POST", "/items", Some(json!({"name": "Parcel"}))).await;
+    let id = created["id"].to_string();
+    let (status, _, _) = a.send("POST", &format!("/items/{id}/ship"), None).await;
+    assert_eq!(status, 200);
+    // A stops before the change is due (its sandbox and poller go with it); B was never asked.
+    a.server.stop().await.expect("stop");
+    let b = Replica::start(&redis).await;
+    let mut item = Value::Null;
+    for _ in 0..40 {
+        item = b.send("GET", &format!("/items/{id}"), None).await.1;
+        if item["status"] == "shipped" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!((&item["name"], &item["status"]), (&json!("Parcel"), &json!("shipped")), "{item}");
+    let (_, events, _) = b.send("GET", "/__standin/events", None).await;
+    assert_eq!(events.as_array().unwrap().iter().filter(|e| e["event"] == "item.shipped").count(), 1, "{events}");
+}
+
+/// A webhook receiver on loopback: the bodies it got.
+async fn receiver() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let got: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let seen = Arc::clone(&got);
+    let app = axum::Router::new().fallback(move |body: String| {
+        let seen = Arc::clone(&seen);
+        async move {
+            seen.lock().unwrap().push(body);
+            axum::http::StatusCode::OK
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, got)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_made_on_one_replica_gets_the_events_of_the_other_once() {
+    let Some(redis) = Redis::start() else { return };
+    let (a, b) = (Replica::start(&redis).await, Replica::start(&redis).await);
+    let (url, got) = receiver().await;
+    let (status, sub, _) = a.send("POST", "/webhooks", Some(json!({"url": url, "events": ["item.shipped"]}))).await;
+    assert_eq!(status, 201, "{sub}");
+    assert!(sub["webhookId"].as_str().is_some_and(|id| id.starts_with("wh_")), "{sub}");
+    let (_, created, _) = b.send("POST", "/items", Some(json!({"name": "Box"}))).await;
+    let id = created["id"].to_string();
+    let (status, _, _) = b.send("POST", &format!("/items/{id}/ship"), None).await;
+    assert_eq!(status, 200);
+    for _ in 0..40 {
+        if !got.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains("item.shipped") && got[0].contains("\"Box\""), "{got:?}");
+}

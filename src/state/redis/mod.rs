@@ -28,13 +28,15 @@
 //!   claims due jobs atomically, so each runs once in the cluster, and a job survives the
 //!   replica that scheduled it.
 //!
-//! Not shared (yet): webhook subscriptions made through a vendor's API stay in the replica that
-//! took them (command-line `--webhook` receivers are on every replica), and the event journal
-//! and delivery log are per replica. Each event is emitted by one replica (the one that served
-//! the request or claimed the delayed job), so each delivery, with its retries, happens once.
+//! * Webhook subscriptions made through a vendor's API are shared too ([`subs`]); the
+//!   command-line `--webhook` receivers are given to every replica. Each event is emitted by one
+//!   replica (the one that served the request or claimed the delayed job), so each delivery,
+//!   with its retries, happens once. Per replica still: the event journal and the delivery log,
+//!   and the retries of a delivery (lost if that replica stops meanwhile).
 
 mod lua;
 mod queue;
+mod subs;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
@@ -126,6 +128,11 @@ impl Connection {
     /// The rate-limit counter of `spec`'s mount.
     pub fn counter(&self, spec: &Spec) -> Counter {
         Counter { conn: self.clone(), ns: namespace(&self.shared.prefix, spec) }
+    }
+
+    /// The shared webhook subscriptions of `spec`'s mount.
+    pub fn subscriptions(&self, spec: &Spec) -> Box<dyn crate::webhooks::SharedSubscriptions> {
+        Box::new(subs::Subscriptions { conn: self.clone(), ns: namespace(&self.shared.prefix, spec) })
     }
 
     /// The sandbox store of `spec`'s mount, whose new tenants start from `seed`.
