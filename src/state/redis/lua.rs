@@ -53,17 +53,14 @@ pub const LIST: &str = "return {1, redis.call('ZRANGE', order, 0, -1), redis.cal
 /// Item `ARGV[4]`: `{1, json or nil}`.
 pub const GET: &str = "return {1, redis.call('HGET', items, ARGV[4])}";
 
-/// What an id allocator needs: `{1, count, maxint, nondigit, first item or nil}`.
+/// What an id allocator needs: `{1, count, maxint, nondigit, first item or nil, its id}`.
 pub const VIEW: &str = r#"
 local first = redis.call('ZRANGE', order, 0, 0)
 local firstv = false
 if #first > 0 then firstv = redis.call('HGET', items, first[1]) end
 local m = redis.call('HMGET', meta, 'maxint', 'nondigit')
-return {1, redis.call('HLEN', items), m[1] or '0', tonumber(m[2] or '0') or 0, firstv}
+return {1, redis.call('HLEN', items), m[1] or '0', tonumber(m[2] or '0') or 0, firstv, first[1] or false}
 "#;
-
-/// Whether id `ARGV[4]` is taken: `{1, 0 or 1}`.
-pub const HAS: &str = "return {1, redis.call('HEXISTS', items, ARGV[4])}";
 
 /// Insert item `ARGV[5]` under id `ARGV[4]` if the id is free (`{2}` if not), then forget the
 /// oldest tenth when the collection holds more than `ARGV[6]`: `{1, forgotten}`.
