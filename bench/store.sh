@@ -17,9 +17,9 @@ DURATION=${DURATION:-10}
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
-PORT_REDIS=${PORT_REDIS:-4450}
-PORT_MEM=${PORT_MEM:-4451}
-PORT_SHARED=${PORT_SHARED:-4452}
+PORT_REDIS=${PORT_REDIS:-4457}
+PORT_MEM=${PORT_MEM:-4458}
+PORT_SHARED=${PORT_SHARED:-4459}
 
 for tool in wrk redis-server; do
   if ! command -v "$tool" >/dev/null; then
@@ -32,6 +32,7 @@ BIN=${CARGO_TARGET_DIR:-target}/release/standin
 redis-server --port "$PORT_REDIS" --bind 127.0.0.1 --save '' --appendonly no >/tmp/standin-bench-redis.log 2>&1 &
 REDIS=$!
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT_REDIS") 2>/dev/null && break; sleep 0.1; done
+kill -0 "$REDIS" 2>/dev/null || { echo "redis-server did not start (port $PORT_REDIS taken?): see /tmp/standin-bench-redis.log" >&2; exit 1; }
 COMMON=(--spec specs/bench.yaml --no-rate-limit --log-format off --journal-size 0)
 "$BIN" serve "${COMMON[@]}" --port "$PORT_MEM" >/tmp/standin-bench-mem.log 2>&1 &
 MEM=$!
