@@ -104,8 +104,8 @@ note_removed(meta, ARGV[4])
 return {1, cur}
 "#;
 
-/// Count one more create: `{1, count}`.
-pub const SEQ: &str = "return {1, redis.call('HINCRBY', base, 'seq', 1)}";
+/// Reserve `ARGV[4]` more create counts: `{1, the last of them}`.
+pub const SEQ: &str = "return {1, redis.call('HINCRBY', base, 'seq', tonumber(ARGV[4]))}";
 
 /// Create a tenant from data (`ARGV[3]`: `seed` only when absent, `replace` always), keeping at
 /// most `ARGV[6]` tenants (the one used longest ago goes). `ARGV[4]`: the credential,

@@ -59,6 +59,7 @@ impl RedisStore {
             seed_args,
             events,
             poller: OnceLock::new(),
+            seqs: Default::default(),
         };
         RedisStore { inner: Arc::new(inner) }
     }
@@ -78,7 +79,12 @@ pub(super) struct Inner {
     pub(super) events: Arc<Events>,
     /// The delay-queue poller, started by the first request (it needs the runtime).
     pub(super) poller: OnceLock<()>,
+    /// Create counts this replica has reserved, per tenant hash: (last handed out, last reserved).
+    seqs: std::sync::Mutex<std::collections::HashMap<String, (u64, u64)>>,
 }
+
+/// Create counts a replica reserves at once (see `next_seq` of the tenant handle).
+const SEQ_BLOCK: u64 = 64;
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -154,6 +160,7 @@ impl Store for RedisStore {
     }
 
     fn reset(&self, tenant: Option<&str>) -> usize {
+        self.inner.seqs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
         let args = vec![self.inner.ns.clone().into_bytes(), tenant.map(tenant_hash).unwrap_or_default().into_bytes()];
         self.inner.conn.eval(&SCRIPTS.reset, &[&self.inner.tenants], args).map_or(0, |v| int(&v) as usize)
     }
@@ -297,8 +304,27 @@ impl TenantStore for RedisTenant {
         self.step(&SCRIPTS.delete, &collection_name(key), &[id.as_bytes()]).and_then(|out| json_of(out.get(1)?))
     }
 
+    /// Counts are reserved [`SEQ_BLOCK`] at a time per replica and tenant (one round trip per
+    /// block, not per create): still never reused, though not in creation order across replicas.
     fn next_seq(&self) -> u64 {
-        self.step(&SCRIPTS.seq, "", &[]).and_then(|out| out.get(1).map(int)).unwrap_or(0) as u64
+        let mut seqs = self.store.seqs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((next, end)) = seqs.get_mut(&self.tid) {
+            if *next < *end {
+                *next += 1;
+                return *next;
+            }
+        }
+        drop(seqs);
+        let block = SEQ_BLOCK.to_string();
+        let Some(last) = self.step(&SCRIPTS.seq, "", &[block.as_bytes()]).and_then(|out| out.get(1).map(int)) else { return 0 };
+        let last = last.max(0) as u64;
+        let first = last.saturating_sub(SEQ_BLOCK - 1);
+        let mut seqs = self.store.seqs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seqs.len() > 2 * MAX_TENANTS {
+            seqs.clear();
+        }
+        seqs.insert(self.tid.clone(), (first, last));
+        first
     }
 
     fn defer(&self, job: &Value, due_ms: u64) -> bool {
