@@ -268,6 +268,16 @@ fn serve_exits_with_a_message_naming_the_url_when_redis_is_unreachable() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(&url) && stderr.contains("cannot reach the store"), "{stderr}");
+    // The same from the environment.
+    let out = Command::new(env!("CARGO_BIN_EXE_standin"))
+        .args(["serve", "--spec", SPEC, "--port", "0"])
+        .env("STANDIN_STORE", &url)
+        .current_dir(crate::common::repo(""))
+        .output()
+        .expect("run standin");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&url), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
