@@ -60,6 +60,9 @@ pub struct Options {
     pub limits: crate::server::Limits,
     /// `--self-check`: validate every answer against its declared response (`respond::self_check`).
     pub self_check: bool,
+    /// `--store redis://…`: the sandboxes and rate limits live there, shared by replicas
+    /// (`None`: in memory).
+    pub store: Option<crate::state::redis::Connection>,
 }
 
 /// Latency and faults for resilience tests.
@@ -108,7 +111,11 @@ impl App {
             .map(|spec| {
                 let (table, d) = RouteTable::build(&spec);
                 diags.extend(d);
-                let sandbox = (!options.stateless).then(|| crate::state::Sandbox::build(&spec));
+                let sandbox = (!options.stateless).then(|| crate::state::Sandbox::build_on(&spec, options.store.as_ref()));
+                let limiter = match &options.store {
+                    Some(conn) => rate_limit::RateLimiter::with_counter(options.rate_limit_window, Box::new(conn.counter(&spec))),
+                    None => rate_limit::RateLimiter::new(options.rate_limit_window),
+                };
                 let secrets = spec
                     .schemes
                     .iter()
@@ -117,14 +124,7 @@ impl App {
                         _ => None,
                     })
                     .collect();
-                Mount {
-                    artifacts: crate::respond::Artifacts::new(&spec),
-                    spec,
-                    table,
-                    limiter: rate_limit::RateLimiter::new(options.rate_limit_window),
-                    sandbox,
-                    secrets: Arc::new(secrets),
-                }
+                Mount { artifacts: crate::respond::Artifacts::new(&spec), spec, table, limiter, sandbox, secrets: Arc::new(secrets) }
             })
             .collect();
         mounts.sort_by_key(|m| std::cmp::Reverse(m.spec.base_path.len()));

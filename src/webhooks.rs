@@ -138,10 +138,21 @@ pub struct Subscription {
     pub secret: Option<String>,
 }
 
+/// Subscriptions kept where several replicas see them (`serve --store`): those made through the
+/// vendor's API. Adding one is atomic with the per-tenant count.
+pub trait SharedSubscriptions: Send + Sync {
+    /// Add a subscription of `tenant`, unless it has `max` already; returns its id.
+    fn add(&self, tenant: &str, url: &str, events: &[String], secret: Option<&str>, max: usize) -> Result<String, String>;
+    /// Every subscription (empty when the store does not answer).
+    fn all(&self) -> Vec<Subscription>;
+}
+
 /// The webhooks of one mounted spec.
 pub struct Webhooks {
     config: WebhookConfig,
     subscriptions: RwLock<Vec<Subscription>>,
+    /// Where API subscriptions live when replicas share a store (else in `subscriptions`).
+    shared: Option<Box<dyn SharedSubscriptions>>,
     log: Arc<Mutex<VecDeque<Value>>>,
     /// Built on the first delivery: a TLS-capable client costs megabytes most runs never use.
     client: std::sync::OnceLock<reqwest::Client>,
@@ -163,12 +174,19 @@ impl Webhooks {
         Self {
             config,
             subscriptions: RwLock::new(Vec::new()),
+            shared: None,
             log: Arc::new(Mutex::new(VecDeque::new())),
             client: std::sync::OnceLock::new(),
             next: AtomicU64::new(1),
             sending: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
             queued: Arc::default(),
         }
+    }
+
+    /// Keep API subscriptions in `shared` (replicas on one store deliver to each other's).
+    pub fn with_shared(mut self, shared: Box<dyn SharedSubscriptions>) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     fn client(&self) -> reqwest::Client {
@@ -188,6 +206,9 @@ impl Webhooks {
     pub fn subscribe_for(&self, tenant: &str, url: String, events: Vec<String>, secret: Option<String>) -> Result<String, String> {
         if let Some(reason) = check_url(&url) {
             return Err(reason);
+        }
+        if let Some(shared) = &self.shared {
+            return shared.add(tenant, &url, &events, secret.as_deref(), MAX_SUBSCRIPTIONS_PER_TENANT);
         }
         let id = format!("wh_{:06}", self.next.fetch_add(1, Ordering::Relaxed));
         // Counted and added under one lock: concurrent requests cannot pass the bound together.
@@ -210,18 +231,14 @@ impl Webhooks {
 
     /// Send `event` about `data` to every matching subscription (in the background).
     pub fn emit(&self, tenant: &str, event: &str, data: &Value) {
-        let subs: Vec<Subscription> = self
-            .subscriptions
-            .read()
-            .map(|s| {
-                s.iter()
-                    .filter(|s| {
-                        s.tenant.as_deref().is_none_or(|t| t == tenant) && (s.events.is_empty() || s.events.iter().any(|e| e == event))
-                    })
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
+        let matches = |s: &Subscription| {
+            s.tenant.as_deref().is_none_or(|t| t == tenant) && (s.events.is_empty() || s.events.iter().any(|e| e == event))
+        };
+        let mut subs: Vec<Subscription> =
+            self.subscriptions.read().map(|s| s.iter().filter(|s| matches(s)).cloned().collect()).unwrap_or_default();
+        if let Some(shared) = &self.shared {
+            subs.extend(shared.all().into_iter().filter(matches));
+        }
         if subs.is_empty() {
             return;
         }

@@ -127,6 +127,14 @@ pub struct ServeArgs {
     /// standin's own bug, listed in `/__standin/violations` (keyword `selfCheck`) and logged once.
     #[arg(long)]
     pub self_check: bool,
+    /// Keep the sandbox, the rate-limit windows and the delayed changes in Redis
+    /// (`redis://HOST:PORT[/DB]`), so that replicas with the same spec and store act as one
+    /// sandbox behind a load balancer. `memory` (the default) keeps them in this process.
+    #[arg(long, value_name = "URL", env = "STANDIN_STORE", conflicts_with_all = ["stateless", "state"])]
+    pub store: Option<String>,
+    /// Start every key in the shared store with this, so several sandboxes share one Redis.
+    #[arg(long, value_name = "PREFIX", default_value = "standin", env = "STANDIN_STORE_PREFIX")]
+    pub store_prefix: String,
 }
 
 /// `--log-format`: how the completion line is written.
@@ -171,6 +179,8 @@ pub struct ServeConfig {
     pub strict: bool,
     /// `--watch`: reload on edits.
     pub watch: bool,
+    /// `--store` (a `redis://` URL; `None`: in memory) and `--store-prefix`.
+    pub store: Option<(String, String)>,
 }
 
 impl TryFrom<ServeArgs> for ServeConfig {
@@ -210,6 +220,11 @@ impl TryFrom<ServeArgs> for ServeConfig {
             max_header_bytes: args.max_header_size,
         };
         let webhooks = args.webhook.iter().map(|w| parse_webhook(w)).collect::<anyhow::Result<_>>()?;
+        let store = match args.store.as_deref().map(str::trim) {
+            None | Some("" | "memory") => None,
+            Some(url) if url.starts_with("redis://") => Some((url.to_string(), args.store_prefix.clone())),
+            Some(url) => anyhow::bail!("--store {}: expected redis://HOST:PORT[/DB] or memory", crate::state::redis::redacted(url)),
+        };
         let options = crate::app::Options {
             seed: args.seed,
             body_limit: args.body_limit,
@@ -221,6 +236,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
             chaos,
             limits,
             self_check: args.self_check,
+            store: None,
         };
         // The validation proxy checks answers against response schemas: repair them all at load.
         let load = LoadPlan {
@@ -239,6 +255,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
             report_html: args.report_html,
             strict: args.strict,
             watch: args.watch,
+            store,
         })
     }
 }
@@ -246,7 +263,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
 /// Run `standin serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
-    let config = ServeConfig::try_from(args)?;
+    let mut config = ServeConfig::try_from(args)?;
     let specs = match config.load.load() {
         Ok(s) => s,
         Err(e) => {
@@ -254,6 +271,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    if let Some((url, prefix)) = &config.store {
+        match runtime.block_on(crate::state::redis::connect(url, prefix)) {
+            Ok(conn) => config.options.store = Some(conn),
+            Err(e) => {
+                eprintln!("standin: {e}");
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
     let (app, route_warnings) = App::new(specs.clone(), config.options.clone());
     if let Some(e) = route_warnings.iter().find(|d| d.severity == crate::spec::Severity::Error) {
         eprintln!("standin: {e}");
@@ -264,7 +291,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         import_state(&app, file)?;
     }
     subscribe_webhooks(&app, &config.webhooks);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(serve(config, app, &specs, route_warnings.len(), started))
 }
 

@@ -63,7 +63,12 @@ pub struct RateInfo {
 
 impl RateLimiter {
     pub fn new(window_override: Option<u64>) -> Self {
-        Self { counter: Box::new(MemoryCounter::default()), window_override }
+        Self::with_counter(window_override, Box::new(MemoryCounter::default()))
+    }
+
+    /// Counting in `counter` (a shared one: `serve --store`).
+    pub fn with_counter(window_override: Option<u64>, counter: Box<dyn WindowCounter>) -> Self {
+        Self { counter, window_override }
     }
 
     /// Count one request of `tenant` to operation `op_id` under `policy`.

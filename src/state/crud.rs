@@ -71,9 +71,9 @@ impl Sandbox {
                 let id = id();
                 let sent = self.request_fields(req.op, r, req.body);
                 let now = now_rfc3339();
-                let mut sent = Some(sent);
                 let merge = req.role == Role::Patch;
-                let mut apply = |item: &mut Value| change(item, sent.take().unwrap_or(Value::Null), r, merge, &now);
+                // Cloned, not taken: a networked store may call the closure again (see TenantStore).
+                let mut apply = |item: &mut Value| change(item, sent.clone(), r, merge, &now);
                 let item = match tenant.update(&key, &id, &mut apply) {
                     Some(item) => item,
                     // An item never created in a collection without fixtures: it exists as the
@@ -158,11 +158,10 @@ impl Sandbox {
         };
         // A natural key the client names (a label's `name`) is the id; else one is made.
         let chosen = sent.get(&r.id_field).filter(|v| r.client_id && (v.is_string() || v.is_number())).cloned();
-        let mut sent = Some(sent);
         let (item, forgotten) = tenant.create(key, item, &mut |existing, item| {
             let id = chosen.clone().unwrap_or_else(|| new_id(r, existing, item, seq));
             if let Some(obj) = item.as_object_mut() {
-                place_fields(obj, sent.take().unwrap_or(Value::Null), r, false);
+                place_fields(obj, sent.clone(), r, false);
                 obj.insert(r.id_field.clone(), id.clone());
                 stamp(obj, now, true);
             }
@@ -198,8 +197,8 @@ fn list(spec: &Spec, r: &Resource, op: &Operation, tenant: &dyn TenantStore, key
 /// Item `id` of collection `key`, or `None` when there is no such item.
 fn get(r: &Resource, tenant: &dyn TenantStore, key: &CollectionKey, id: &str) -> Option<Outcome> {
     let mut found = None;
-    tenant.list(key, &mut |items| {
-        found = items.get(id).map(|item| match &r.item_key {
+    tenant.get(key, id, &mut |item| {
+        found = item.map(|item| match &r.item_key {
             // The item is the whole body: written out where it is stored, not copied.
             None => {
                 let mut text = Vec::with_capacity(512);

@@ -3,9 +3,10 @@
 //!
 //! Takes a [`Resource`] and the items a collection holds; hands back text keys and JSON ids.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::infer::Resource;
+use super::store::IdView;
 use crate::util::hash::stable_hash;
 
 /// The id of an item as a map key.
@@ -56,12 +57,12 @@ pub(crate) fn parent_key(r: &Resource, path_params: &[(String, String)]) -> Stri
 
 /// A new id in the style of the existing ones: integers count up, prefixed strings keep their
 /// prefix, otherwise the generated item's own id.
-pub(crate) fn new_id(r: &Resource, existing: &Map<String, Value>, generated: &Value, seq: u64) -> Value {
+pub(crate) fn new_id(r: &Resource, existing: &dyn IdView, generated: &Value, seq: u64) -> Value {
     // Items are keyed by their id as text (`id_string`): ids are read from the keys, never by a
     // hashed field lookup in every item (a create would then cost time per stored item). The
     // first item's id stands for the style of the rest.
-    let max_key = || existing.keys().filter_map(|k| k.parse::<i64>().ok()).max().unwrap_or(0);
-    let random = crate::util::hash::stable_hash(&[r.name.as_bytes(), &seq.to_le_bytes(), &(existing.len() as u64).to_le_bytes()]);
+    let max_key = || existing.max_int_id();
+    let random = crate::util::hash::stable_hash(&[r.name.as_bytes(), &seq.to_le_bytes(), &(existing.count() as u64).to_le_bytes()]);
     match r.id_style.as_deref() {
         Some("integer") => return Value::from(max_key() + 1),
         Some("uuid") => {
@@ -70,19 +71,19 @@ pub(crate) fn new_id(r: &Resource, existing: &Map<String, Value>, generated: &Va
         }
         Some(prefix) => {
             let mut id = format!("{prefix}{:010x}", random & 0xff_ffff_ffff);
-            while existing.contains_key(&id) {
+            while existing.contains(&id) {
                 id.push('0');
             }
             return Value::String(id);
         }
         None => {}
     }
-    let first = existing.values().next().and_then(|i| i.get(&r.id_field));
+    let first = existing.first().and_then(|i| i.get(&r.id_field));
     let generated_id = generated.get(&r.id_field);
     // Numeric strings ("11001") count up too, staying strings.
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if first.and_then(Value::as_str).is_some_and(digits) && existing.keys().all(|k| digits(k)) {
-        let max = existing.keys().filter_map(|k| k.parse::<u64>().ok()).max().unwrap_or(0);
+    if first.and_then(Value::as_str).is_some_and(digits) && existing.all_digit_ids() {
+        let max = existing.max_int_id().max(0) as u64;
         return Value::String((max + 1).to_string());
     }
     if generated_id.is_some_and(|g| g.is_i64() || g.is_u64()) || first.is_some_and(|f| f.is_i64() || f.is_u64()) {
@@ -94,7 +95,7 @@ pub(crate) fn new_id(r: &Resource, existing: &Map<String, Value>, generated: &Va
         let prefix = first.and_then(Value::as_str).and_then(|s| s.find('_').map(|p| &s[..=p])).unwrap_or("").to_string();
         candidate = format!("{prefix}{:08x}", crate::util::hash::stable_hash(&[r.name.as_bytes(), &seq.to_le_bytes()]) as u32);
     }
-    if existing.contains_key(&candidate) {
+    if existing.contains(&candidate) {
         // The generated id is often the schema's example, the same for every item: a new one in
         // its style (`cus_NffrFeUfNV2Hib` → `cus_` and 14 more letters and digits), varied by
         // the tenant's create count, which is never reused (not even after old items are
@@ -102,7 +103,7 @@ pub(crate) fn new_id(r: &Resource, existing: &Map<String, Value>, generated: &Va
         let base = std::mem::take(&mut candidate);
         candidate = in_style_of(&base, stable_hash(&[r.name.as_bytes(), base.as_bytes(), &seq.to_le_bytes()]));
         let mut n = 0u64;
-        while existing.contains_key(&candidate) {
+        while existing.contains(&candidate) {
             n += 1;
             candidate = format!("{}{seq}_{n}", in_style_of(&base, stable_hash(&[base.as_bytes(), &n.to_le_bytes()])));
         }
@@ -146,7 +147,7 @@ fn in_style_of(sample: &str, seed: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Map};
 
     fn resource(style: Option<&str>) -> Resource {
         Resource {

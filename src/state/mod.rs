@@ -25,7 +25,8 @@
 //! what they assume of items never seen; `ids`
 //! makes ids and keys; [`actions`] declares actions and `engine` carries them out, with
 //! `scheduler` for their delayed changes; [`events`] logs what changed; [`store`] keeps the
-//! data (in memory; see its doc for the locking).
+//! data (in memory; see its doc for the locking), or [`redis`] in a Redis that replicas share
+//! (`serve --store`).
 
 pub mod actions;
 mod crud;
@@ -35,6 +36,7 @@ mod ids;
 mod implicit;
 pub mod infer;
 mod lists;
+pub mod redis;
 mod scheduler;
 pub mod store;
 
@@ -91,8 +93,13 @@ pub struct Outcome {
 }
 
 impl Sandbox {
-    /// Infer the resources of `spec` and seed them from its fixtures.
+    /// Infer the resources of `spec` and seed them from its fixtures (kept in memory).
     pub fn build(spec: &Spec) -> Sandbox {
+        Sandbox::build_on(spec, None)
+    }
+
+    /// [`Sandbox::build`], the data kept in the shared store when one is given.
+    pub fn build_on(spec: &Spec, shared: Option<&redis::Connection>) -> Sandbox {
         let resources = infer::infer(spec);
         let mut roles = HashMap::new();
         let mut seed = Collections::new();
@@ -123,14 +130,27 @@ impl Sandbox {
             }
         }
         let plans = resources.iter().map(|_| OnceLock::new()).collect();
-        let seeded = (0..resources.len()).map(|ri| seed.keys().any(|(i, _)| *i == ri)).collect();
-        let parents = implicit::parents(&resources);
-        let list_fits = resources.iter().map(|_| OnceLock::new()).collect();
-        let webhooks = Arc::new(crate::webhooks::Webhooks::new(spec.ext.webhooks.clone().unwrap_or_default()));
+        let mut webhooks = crate::webhooks::Webhooks::new(spec.ext.webhooks.clone().unwrap_or_default());
+        if let Some(conn) = shared {
+            webhooks = webhooks.with_shared(conn.subscriptions(spec));
+        }
+        let webhooks = Arc::new(webhooks);
         let events = Arc::new(Events::default());
         let sink = Arc::clone(&webhooks);
-        events.set_sink(Box::new(move |tenant, event, data| sink.emit(tenant, event, data)));
-        Sandbox { resources, roles, plans, seeded, parents, list_fits, store: Box::new(store::MemoryStore::new(seed)), events, webhooks }
+        // No delivery for a change the shared store failed to make (the request gets a 503).
+        events.set_sink(Box::new(move |tenant, event, data| {
+            if !store::faulted() {
+                sink.emit(tenant, event, data)
+            }
+        }));
+        let seeded = (0..resources.len()).map(|ri| seed.keys().any(|(i, _)| *i == ri)).collect();
+        let store: Box<dyn Store> = match shared {
+            Some(conn) => Box::new(conn.store(spec, seed, Arc::clone(&events))),
+            None => Box::new(store::MemoryStore::new(seed)),
+        };
+        let parents = implicit::parents(&resources);
+        let list_fits = resources.iter().map(|_| OnceLock::new()).collect();
+        Sandbox { resources, roles, plans, seeded, parents, list_fits, store, events, webhooks }
     }
 
     /// The role an operation plays, if it is part of a resource.
@@ -217,12 +237,33 @@ impl Sandbox {
         body: &[u8],
     ) -> Result<Option<Outcome>, Rejection> {
         let op = &spec.operations[op_index];
-        if let Some(action) = op.operation_id.as_ref().and_then(|id| spec.ext.actions.get(id)) {
-            return self.run_action(spec, op, action, tenant, path_params, body).map(Some);
+        let action = op.operation_id.as_ref().and_then(|id| spec.ext.actions.get(id));
+        let role = self.role(op_index);
+        if action.is_none() && role.is_none() {
+            return Ok(None);
         }
-        let Some((ri, role)) = self.role(op_index) else { return Ok(None) };
-        self.crud(spec, crud::Request { op, ri, role, tenant_key: tenant, path_params, query, body })
+        // A shared store that fails reports it here (the request runs on this thread, see
+        // store::catch_faults): the answer is then a 503, whatever the steps made of it.
+        let (answer, fault) = store::catch_faults(|| match (action, role) {
+            (Some(action), _) => self.run_action(spec, op, action, tenant, path_params, body).map(Some),
+            (None, Some((ri, role))) => self.crud(spec, crud::Request { op, ri, role, tenant_key: tenant, path_params, query, body }),
+            (None, None) => Ok(None),
+        });
+        match fault {
+            Some(detail) => Err(store_unavailable(detail)),
+            None => answer,
+        }
     }
+}
+
+/// 503 in the vendor's envelope: the shared store did not answer (the client may retry).
+fn store_unavailable(detail: String) -> Rejection {
+    tracing::debug!("{detail}");
+    let mut r = Rejection::timeout(std::time::Duration::ZERO);
+    r.code = "store_unavailable";
+    r.title = "Service unavailable";
+    r.detail = "The sandbox's shared store is unavailable; try again shortly.".into();
+    r
 }
 
 fn fixture(op: &Operation) -> Option<&Value> {

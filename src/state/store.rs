@@ -7,9 +7,16 @@
 //! longest ago is forgotten) and [`MAX_ITEMS`] items per collection (the oldest tenth goes).
 //!
 //! The traits are synchronous and object-safe on purpose: the sandbox runs inside request
-//! handlers that hold no `.await` across a store call. A networked store (a planned Redis one)
-//! implements them by blocking on its client inside `tokio::task::block_in_place`, with each
-//! method one atomic round trip (a script or a `WATCH` transaction), so no update is lost.
+//! handlers that hold no `.await` across a store call, and the in-memory store (the default)
+//! pays nothing for an async interface it does not need. The networked store
+//! ([`super::redis`]) implements them by blocking on its async client inside
+//! `tokio::task::block_in_place`, each step one atomic script. Two consequences shape the
+//! traits: closures handed to [`TenantStore::create`] and [`TenantStore::update`] may run again
+//! (a networked store retries when another replica changed the collection in between), and a
+//! networked store can fail: it then reports the failure with [`report_fault`] and returns an
+//! empty answer; [`catch_faults`] around one request (the sandbox runs a request synchronously
+//! on one thread) turns that into a 503. The in-memory methods never fail, so they keep their
+//! infallible signatures.
 //!
 //! Locking of the in-memory store: the tenant table is an `ArcSwap` (a request finds its tenant
 //! with one atomic load; a new tenant, a reset or an import copies the table and swaps it in),
@@ -62,17 +69,108 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 pub trait TenantStore: Send + Sync {
     /// Lend collection `key` (empty when it has no items) to `f`.
     fn list(&self, key: &CollectionKey, f: &mut dyn FnMut(&Items));
-    /// Store a new item: `assign_id` sees the collection and gives `item` its id, returning the
-    /// id as text (the item's key). Returns the stored item and how many of the oldest items
-    /// were forgotten to stay within [`MAX_ITEMS`].
-    fn create(&self, key: &CollectionKey, item: Value, assign_id: &mut dyn FnMut(&Items, &mut Value) -> String) -> (Value, usize);
+    /// Lend item `id` of collection `key` (`None` when there is none) to `f`.
+    fn get(&self, key: &CollectionKey, id: &str, f: &mut dyn FnMut(Option<&Value>)) {
+        self.list(key, &mut |items| f(items.get(id)));
+    }
+    /// Store a new item: `assign_id` sees the collection's ids and gives `item` its id, returning
+    /// the id as text (the item's key). Returns the stored item and how many of the oldest items
+    /// were forgotten to stay within [`MAX_ITEMS`]. `assign_id` may be called again, on a fresh
+    /// copy of `item`, when another replica took the id first.
+    fn create(&self, key: &CollectionKey, item: Value, assign_id: &mut dyn FnMut(&dyn IdView, &mut Value) -> String) -> (Value, usize);
     /// Change item `id` with `f`; returns the changed item, or `None` when there is no such item.
+    /// `f` may be called again, on the item as it is then, when another replica changed it first.
     fn update(&self, key: &CollectionKey, id: &str, f: &mut dyn FnMut(&mut Value)) -> Option<Value>;
     /// Remove item `id`; returns it, or `None` when there is no such item.
     fn delete(&self, key: &CollectionKey, id: &str) -> Option<Value>;
     /// Count one more create (or action): the tenant's count so far, never reused (not even after
     /// items are forgotten). It varies the generated fields and ids of new items.
     fn next_seq(&self) -> u64;
+    /// Hand a delayed change (`job`, due at epoch millisecond `due_ms`) to the store's own delay
+    /// queue, so that one replica of many carries it out. `false` (the in-memory store): the
+    /// caller runs it itself.
+    fn defer(&self, _job: &Value, _due_ms: u64) -> bool {
+        false
+    }
+}
+
+/// What an id allocator sees of a collection: enough to continue its ids in their style
+/// without reading every item (a networked store keeps these figures beside the items).
+pub trait IdView {
+    /// How many items the collection holds.
+    fn count(&self) -> usize;
+    /// The oldest item (its id stands for the style of the rest).
+    fn first(&self) -> Option<&Value>;
+    /// Whether an item has this id.
+    fn contains(&self, id: &str) -> bool;
+    /// The largest id that reads as an integer (0 when none does).
+    fn max_int_id(&self) -> i64;
+    /// Whether every id is a string of ASCII digits.
+    fn all_digit_ids(&self) -> bool;
+}
+
+impl IdView for Items {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn first(&self) -> Option<&Value> {
+        self.values().next()
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        self.contains_key(id)
+    }
+
+    fn max_int_id(&self) -> i64 {
+        self.keys().filter_map(|k| k.parse::<i64>().ok()).max().unwrap_or(0)
+    }
+
+    fn all_digit_ids(&self) -> bool {
+        self.keys().all(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+    }
+}
+
+thread_local! {
+    /// The first failure of a networked store during the request this thread is running.
+    static FAULT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    /// How many [`catch_faults`] this thread is inside (a failure outside any is not kept: no
+    /// later call on the thread may see it).
+    static SCOPES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Say that a store call failed (the store answered as if the data were empty).
+pub fn report_fault(message: String) {
+    if SCOPES.with(std::cell::Cell::get) == 0 {
+        return;
+    }
+    FAULT.with(|f| {
+        f.borrow_mut().get_or_insert(message);
+    });
+}
+
+/// Whether a store call on this thread has failed since [`catch_faults`] began.
+pub fn faulted() -> bool {
+    FAULT.with(|f| f.borrow().is_some())
+}
+
+/// Run `f` (one request's store calls) and return what it returned and the first store failure
+/// during it.
+pub fn catch_faults<R>(f: impl FnOnce() -> R) -> (R, Option<String>) {
+    /// Leaves the scope however `f` ends (a panic unwinds through it too).
+    struct Scope;
+    impl Drop for Scope {
+        fn drop(&mut self) {
+            SCOPES.with(|s| s.set(s.get().saturating_sub(1)));
+        }
+    }
+    let outer = FAULT.with(|f| f.borrow_mut().take());
+    SCOPES.with(|s| s.set(s.get() + 1));
+    let scope = Scope;
+    let out = f();
+    drop(scope);
+    let fault = FAULT.with(|f| std::mem::replace(&mut *f.borrow_mut(), outer));
+    (out, fault)
 }
 
 /// Fixed-window request counters (the rate limiter's store).
@@ -208,10 +306,14 @@ impl TenantStore for MemoryTenant {
         }
     }
 
-    fn create(&self, key: &CollectionKey, mut item: Value, assign_id: &mut dyn FnMut(&Items, &mut Value) -> String) -> (Value, usize) {
+    fn get(&self, key: &CollectionKey, id: &str, f: &mut dyn FnMut(Option<&Value>)) {
+        f(self.read().get(key).and_then(|items| items.get(id)));
+    }
+
+    fn create(&self, key: &CollectionKey, mut item: Value, assign_id: &mut dyn FnMut(&dyn IdView, &mut Value) -> String) -> (Value, usize) {
         let mut data = self.write();
         let existing = data.entry(key.clone()).or_default();
-        let id = assign_id(existing, &mut item);
+        let id = assign_id(&*existing, &mut item);
         existing.insert(id, item.clone());
         let mut forgotten = 0;
         if existing.len() > MAX_ITEMS {
@@ -301,6 +403,21 @@ mod tests {
         let mut n = usize::MAX;
         store.tenant("a").list(&key, &mut |items| n = items.len());
         assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn faults_are_caught_per_scope_and_forgotten_outside_one() {
+        report_fault("outside".into());
+        assert!(!faulted());
+        let ((), fault) = catch_faults(|| {
+            assert!(!faulted());
+            report_fault("first".into());
+            report_fault("second".into());
+            assert!(faulted());
+        });
+        assert_eq!(fault.as_deref(), Some("first"));
+        assert!(!faulted());
+        assert_eq!(catch_faults(|| 7), (7, None));
     }
 
     #[test]

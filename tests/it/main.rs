@@ -9,6 +9,7 @@ mod errors;
 mod exchange;
 mod inferred;
 mod record;
+mod redis;
 mod respond;
 mod robustness;
 mod routing;

@@ -1,0 +1,226 @@
+//! The shared store: `serve --store redis://HOST:PORT[/DB]` keeps every tenant's collections,
+//! create counts and rate-limit windows, and the queue of delayed changes, in Redis, so that
+//! replicas with the same spec and store act as one sandbox behind a load balancer.
+//!
+//! Takes a [`Connection`] (made once at start by [`connect`], which fails with a message naming
+//! the URL when Redis does not answer), the spec's seed and its [`super::Events`]; hands on a
+//! [`RedisStore`] (the sandbox's [`Store`]) and a [`Counter`] (the rate limiter's
+//! [`WindowCounter`]).
+//!
+//! * One multiplexed connection per process (`redis::aio::ConnectionManager`, reconnecting on
+//!   its own): no connection is set up per request. The store traits are synchronous (see
+//!   [`super::store`]); each step blocks its worker thread with `block_in_place` for one round
+//!   trip, so the server needs tokio's multi-thread runtime (`serve` has it).
+//! * Keys: `{prefix}:{spec title}:{hash of the spec's operations}:…` ([`namespace`]), so several
+//!   sandboxes (and versions of one spec) share one Redis; the layout is in [`lua`].
+//! * Atomic steps are Lua scripts ([`lua`] says why not `WATCH`). A create reads what the id
+//!   allocator needs (count, largest integer id, first item), picks the id, and inserts only if
+//!   the id is free, else picks again knowing that id is taken (the allocator learns of taken
+//!   ids from refused inserts, not by a look-up per id); an update reads the item, changes it, and writes
+//!   only if the item is unchanged, else reads again (optimistic, so no lock is held across
+//!   replicas). Ids are never reused, not even after the item with the largest is deleted.
+//! * The same caps as in memory: [`MAX_TENANTS`] tenants (least recently used go) and
+//!   [`MAX_ITEMS`] per collection (the oldest tenth goes).
+//! * Failures: a step that fails (Redis gone, or no answer within [`CALL_TIMEOUT`]) is reported
+//!   with [`store::report_fault`]; the sandbox answers that request with a 503 in the vendor's
+//!   envelope, and the next request tries again (the connection manager reconnects). The rate
+//!   limiter lets requests through while Redis is gone, so stateless answers keep working.
+//! * Delayed changes go to a sorted set by due time; every replica polls it ([`queue`]) and
+//!   claims due jobs atomically, so each runs once in the cluster, and a job survives the
+//!   replica that scheduled it.
+//!
+//! * Webhook subscriptions made through a vendor's API are shared too ([`subs`]); the
+//!   command-line `--webhook` receivers are given to every replica. Each event is emitted by one
+//!   replica (the one that served the request or claimed the delayed job), so each delivery,
+//!   with its retries, happens once. Per replica still: the event journal and the delivery log,
+//!   and the retries of a delivery (lost if that replica stops meanwhile).
+
+mod lua;
+mod queue;
+mod subs;
+mod tenant;
+
+pub use tenant::RedisStore;
+use tenant::{json_of, tenant_hash, text, Inner};
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::Value as RValue;
+
+use super::store::{self, Collections, WindowCounter};
+#[cfg(doc)]
+use super::store::{Store, MAX_ITEMS, MAX_TENANTS};
+use super::Events;
+use crate::spec::Spec;
+
+/// Longest wait for one step before it counts as failed (the request then gets a 503).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How many times a create or update reads again after another replica got in first.
+const RETRIES: usize = 64;
+
+/// The connection to the shared store, made once per process and cloned into every mount.
+#[derive(Clone)]
+pub struct Connection {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    conn: ConnectionManager,
+    /// The URL as given, without a password (for messages).
+    url: String,
+    prefix: String,
+    /// The runtime the connection lives on (for calls made outside it).
+    runtime: tokio::runtime::Handle,
+    /// Whether the last step failed (so an outage is logged once, and the recovery once).
+    down: AtomicBool,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection").field("url", &self.shared.url).field("prefix", &self.shared.prefix).finish_non_exhaustive()
+    }
+}
+
+/// `url` without its password (`redis://:secret@host` → `redis://***@host`).
+pub fn redacted(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://***{}", &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+/// Connect to the Redis at `url` (`redis://HOST:PORT[/DB]`) and check that it answers. Keys
+/// start with `prefix`. Must run inside the tokio runtime the server will run on.
+pub async fn connect(url: &str, prefix: &str) -> Result<Connection, String> {
+    let shown = redacted(url);
+    let client = redis::Client::open(url).map_err(|e| format!("--store {shown}: {e}"))?;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_millis(500)))
+        .set_response_timeout(Some(CALL_TIMEOUT))
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(500));
+    let attempt = async {
+        let mut conn = ConnectionManager::new_with_config(client, config).await?;
+        redis::cmd("PING").query_async::<String>(&mut conn).await?;
+        Ok::<_, redis::RedisError>(conn)
+    };
+    let conn = match tokio::time::timeout(Duration::from_secs(3), attempt).await {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(e)) => return Err(format!("cannot reach the store at {shown}: {e}")),
+        Err(_) => return Err(format!("cannot reach the store at {shown}: no answer within 3 s")),
+    };
+    let shared =
+        Shared { conn, url: shown, prefix: prefix.to_string(), runtime: tokio::runtime::Handle::current(), down: AtomicBool::new(false) };
+    Ok(Connection { shared: Arc::new(shared) })
+}
+
+/// The key namespace of one spec: the prefix, the spec's title and a hash of its version and
+/// operations (replicas must serve the same spec to share a sandbox: resource indexes are part
+/// of the keys).
+pub fn namespace(prefix: &str, spec: &Spec) -> String {
+    let mut parts: Vec<&[u8]> = vec![spec.title.as_bytes(), spec.version.as_bytes()];
+    parts.extend(spec.operations.iter().map(|op| op.label().as_bytes()));
+    let mut out = format!("{prefix}:{}:", spec.title);
+    crate::util::hash::push_hex(&mut out, &crate::util::hash::stable_hash(&parts).to_be_bytes()[4..]);
+    out
+}
+
+impl Connection {
+    /// The rate-limit counter of `spec`'s mount.
+    pub fn counter(&self, spec: &Spec) -> Counter {
+        Counter { conn: self.clone(), ns: namespace(&self.shared.prefix, spec) }
+    }
+
+    /// The shared webhook subscriptions of `spec`'s mount.
+    pub fn subscriptions(&self, spec: &Spec) -> Box<dyn crate::webhooks::SharedSubscriptions> {
+        Box::new(subs::Subscriptions { conn: self.clone(), ns: namespace(&self.shared.prefix, spec) })
+    }
+
+    /// The sandbox store of `spec`'s mount, whose new tenants start from `seed`.
+    pub fn store(&self, spec: &Spec, seed: Collections, events: Arc<Events>) -> RedisStore {
+        RedisStore::new(self.clone(), namespace(&self.shared.prefix, spec), &seed, events)
+    }
+
+    /// Run one request to Redis to its end, blocking this thread (see the module doc).
+    fn block<T>(&self, fut: impl std::future::Future<Output = redis::RedisResult<T>>) -> Result<T, String> {
+        let timed = async {
+            match tokio::time::timeout(CALL_TIMEOUT, fut).await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err(format!("no answer within {} s", CALL_TIMEOUT.as_secs())),
+            }
+        };
+        let result = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(|| h.block_on(timed)),
+            Ok(_) => Err("the Redis store needs tokio's multi-thread runtime".to_string()),
+            Err(_) => self.shared.runtime.block_on(timed),
+        };
+        self.note(&result);
+        result
+    }
+
+    /// Log the start and the end of an outage (once each).
+    fn note<T>(&self, result: &Result<T, String>) {
+        match result {
+            Ok(_) if self.shared.down.swap(false, Ordering::Relaxed) => tracing::warn!("the store at {} answers again", self.shared.url),
+            Err(e) if !self.shared.down.swap(true, Ordering::Relaxed) => {
+                tracing::warn!("the store at {} failed: {e}; stateful requests get 503 until it answers", self.shared.url)
+            }
+            _ => {}
+        }
+    }
+
+    /// Run a script, blocking; a failure is reported as a fault of this request.
+    fn eval(&self, script: &redis::Script, keys: &[&str], args: Vec<Vec<u8>>) -> Option<RValue> {
+        if store::faulted() {
+            return None; // the request fails already: do not wait for Redis again
+        }
+        let mut inv = script.prepare_invoke();
+        for k in keys {
+            inv.key(*k);
+        }
+        for a in args {
+            inv.arg(a);
+        }
+        let mut conn = self.shared.conn.clone();
+        match self.block(async move { inv.invoke_async::<RValue>(&mut conn).await }) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                store::report_fault(format!("the shared store at {} failed: {e}", self.shared.url));
+                None
+            }
+        }
+    }
+}
+
+/// Fixed-window counters in Redis: one key per (tenant, bucket, window), counted with `INCR`
+/// and given its end as expiry with `EXPIREAT`, in one `MULTI` (atomic, one round trip; the
+/// expiry is the same absolute time on every call, so setting it each time changes nothing).
+/// Windows are aligned to the epoch (`now - now % window`, see the rate limiter), so replicas
+/// whose clocks agree agree on the window and on `X-RateLimit-Reset`.
+#[derive(Debug)]
+pub struct Counter {
+    conn: Connection,
+    ns: String,
+}
+
+impl WindowCounter for Counter {
+    fn increment(&self, key: &str, window_start: u64, window: u64) -> u64 {
+        let mut k = format!("{}:rl:", self.ns);
+        crate::util::hash::push_hex(&mut k, &crate::util::hash::stable_hash(&[key.as_bytes()]).to_be_bytes());
+        k.push(':');
+        k.push_str(itoa::Buffer::new().format(window_start));
+        let mut pipe = redis::pipe();
+        pipe.atomic().cmd("INCR").arg(&k).cmd("EXPIREAT").arg(&k).arg(window_start + window + 1).ignore();
+        let mut conn = self.conn.shared.conn.clone();
+        // While Redis is gone, requests are let through (counted as the first of the window).
+        match self.conn.block(async move { pipe.query_async::<(u64,)>(&mut conn).await }) {
+            Ok((n,)) => n,
+            Err(_) => 1,
+        }
+    }
+}

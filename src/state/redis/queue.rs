@@ -1,0 +1,83 @@
+//! The cluster's delay queue: delayed changes (`later:`) as JSON jobs in the sorted set
+//! `{ns}:delayed`, scored by due time (epoch ms).
+//!
+//! Takes jobs from [`super::super::scheduler`] ([`push`]); every replica polls the set every
+//! [`POLL`] and claims the due jobs with one script ([`super::lua::CLAIM`], which removes what
+//! it hands out), so each job runs once, on whichever replica claimed it, and a job outlives
+//! the replica that scheduled it. The poller stops when its store is dropped.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{lua, Inner, RValue};
+use crate::state::scheduler;
+use crate::state::store::{self, TenantStore};
+
+/// How often each replica looks for due jobs (the granularity of `later.after`).
+const POLL: Duration = Duration::from_millis(100);
+
+/// Jobs claimed per poll at most.
+const BATCH: usize = 64;
+
+static CLAIM: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| redis::Script::new(lua::CLAIM));
+
+/// Start this store's poller (once; needs the tokio runtime, which requests run in).
+pub(super) fn start(inner: &Arc<Inner>) {
+    if inner.poller.get().is_some() || tokio::runtime::Handle::try_current().is_err() {
+        return;
+    }
+    inner.poller.get_or_init(|| {
+        tokio::spawn(poll(Arc::downgrade(inner)));
+    });
+}
+
+/// Queue `job`, due at `due_ms`. A failure is the request's fault (it gets a 503).
+pub(super) fn push(inner: &Inner, job: &Value, due_ms: u64) {
+    if store::faulted() {
+        return;
+    }
+    let mut conn = inner.conn.shared.conn.clone();
+    let key = inner.delayed.clone();
+    let member = job.to_string();
+    let pushed = inner.conn.block(async move { redis::cmd("ZADD").arg(key).arg(due_ms).arg(member).query_async::<i64>(&mut conn).await });
+    if let Err(e) = pushed {
+        store::report_fault(format!("the shared store at {} failed: {e}", inner.conn.shared.url));
+    }
+}
+
+async fn poll(store: Weak<Inner>) {
+    loop {
+        tokio::time::sleep(POLL).await;
+        let Some(inner) = store.upgrade() else { return };
+        let mut conn = inner.conn.shared.conn.clone();
+        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let claimed = tokio::time::timeout(
+            super::CALL_TIMEOUT,
+            CLAIM.key(&inner.delayed).arg(now_ms).arg(BATCH).invoke_async::<Vec<RValue>>(&mut conn),
+        )
+        .await;
+        let Ok(Ok(jobs)) = claimed else { continue }; // Redis gone: the jobs wait there
+        for job in jobs.iter().filter_map(super::json_of) {
+            let inner = Arc::clone(&inner);
+            // The change blocks on the store like a request does: off the poller's task.
+            tokio::task::spawn_blocking(move || run(&inner, &job));
+        }
+    }
+}
+
+/// Carry out one claimed job; if the store fails meanwhile, put it back.
+fn run(inner: &Arc<Inner>, job: &Value) {
+    let tenant = |key: &str| Arc::new(inner.handle(key, false)) as Arc<dyn TenantStore>;
+    let Some((later, s)) = scheduler::from_job(job, tenant, Arc::clone(&inner.events)) else {
+        tracing::warn!("a delayed change in the shared store could not be read; it is dropped");
+        return;
+    };
+    let ((), fault) = store::catch_faults(|| scheduler::apply(&later, &s));
+    if let Some(e) = fault {
+        tracing::warn!("a delayed change failed ({e}); it is queued again");
+        let due = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64 + 1000);
+        push(inner, job, due);
+    }
+}

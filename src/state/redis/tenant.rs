@@ -1,0 +1,434 @@
+//! The sandbox's data in Redis: [`RedisStore`] (every tenant of one spec) and its per-request
+//! tenant handles, each [`TenantStore`] method one script of [`super::lua`] (a create or an
+//! update: a read and a conditional write, again while another replica got in first).
+//!
+//! Takes the [`Connection`] and the spec's namespace and seed (from [`Connection::store`]);
+//! hands on the sandbox's [`Store`].
+
+use std::sync::{Arc, LazyLock, OnceLock};
+
+use redis::Value as RValue;
+use serde_json::{Map, Value};
+
+use super::{lua, queue, Connection, RETRIES};
+use crate::state::store::{self, CollectionKey, Collections, IdView, Items, Store, TenantStore, MAX_ITEMS, MAX_TENANTS};
+use crate::state::Events;
+
+/// The scripts, compiled (hashed) once.
+struct Scripts {
+    list: redis::Script,
+    get: redis::Script,
+    view: redis::Script,
+    insert: redis::Script,
+    update: redis::Script,
+    delete: redis::Script,
+    seq: redis::Script,
+    load: redis::Script,
+    reset: redis::Script,
+    export: redis::Script,
+}
+
+static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
+    list: lua::tenant_script(lua::LIST),
+    get: lua::tenant_script(lua::GET),
+    view: lua::tenant_script(lua::VIEW),
+    insert: lua::tenant_script(lua::INSERT),
+    update: lua::tenant_script(lua::UPDATE),
+    delete: lua::tenant_script(lua::DELETE),
+    seq: lua::tenant_script(lua::SEQ),
+    load: lua::script(lua::LOAD),
+    reset: lua::script(lua::RESET),
+    export: lua::script(lua::EXPORT),
+});
+
+/// The sandbox's data of one mounted spec, in Redis.
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+impl RedisStore {
+    /// The store of namespace `ns`, whose new tenants start from `seed`.
+    pub(super) fn new(conn: Connection, ns: String, seed: &Collections, events: Arc<Events>) -> RedisStore {
+        let mut seed_args = Vec::new();
+        push_collections(&mut seed_args, seed);
+        let inner = Inner {
+            conn,
+            tenants: format!("{ns}:tenants"),
+            delayed: format!("{ns}:delayed"),
+            ns,
+            seed_args,
+            events,
+            poller: OnceLock::new(),
+            seqs: Default::default(),
+        };
+        RedisStore { inner: Arc::new(inner) }
+    }
+}
+
+pub(super) struct Inner {
+    pub(super) conn: Connection,
+    /// The key namespace ([`super::namespace`]).
+    ns: String,
+    /// `{ns}:tenants`: tenant hashes by last use.
+    tenants: String,
+    /// `{ns}:delayed`: delayed changes by due time (epoch ms).
+    pub(super) delayed: String,
+    /// The seed as [`lua::LOAD`] arguments, made once.
+    seed_args: Vec<Vec<u8>>,
+    /// Where the delayed changes this replica claims emit their events.
+    pub(super) events: Arc<Events>,
+    /// The delay-queue poller, started by the first request (it needs the runtime).
+    pub(super) poller: OnceLock<()>,
+    /// Create counts this replica has reserved, per tenant hash: (last handed out, last reserved).
+    seqs: std::sync::Mutex<std::collections::HashMap<String, (u64, u64)>>,
+}
+
+/// Create counts a replica reserves at once (see `next_seq` of the tenant handle).
+const SEQ_BLOCK: u64 = 64;
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore").field("ns", &self.inner.ns).finish_non_exhaustive()
+    }
+}
+
+/// A tenant's hash in key names (credentials stay out of them).
+pub(super) fn tenant_hash(key: &str) -> String {
+    let mut out = String::with_capacity(16);
+    crate::util::hash::push_hex(&mut out, &crate::util::hash::stable_hash(&[b"tenant", key.as_bytes()]).to_be_bytes());
+    out
+}
+
+fn now_secs() -> Vec<u8> {
+    crate::util::time::unix_secs().to_string().into_bytes()
+}
+
+/// `{resource index}:{parent key}`: a collection in key names.
+fn collection_name(key: &CollectionKey) -> String {
+    format!("{}:{}", key.0, key.1)
+}
+
+/// Collections as [`lua::LOAD`] arguments: name, count, then id, JSON pairs.
+fn push_collections(args: &mut Vec<Vec<u8>>, collections: &Collections) {
+    for (key, items) in collections {
+        args.push(collection_name(key).into_bytes());
+        args.push(items.len().to_string().into_bytes());
+        for (id, item) in items {
+            args.push(id.clone().into_bytes());
+            args.push(serde_json::to_vec(item).unwrap_or_default());
+        }
+    }
+}
+
+impl Inner {
+    pub(super) fn handle(self: &Arc<Self>, key: &str, seed: bool) -> RedisTenant {
+        let tid = tenant_hash(key);
+        RedisTenant { base: format!("{}:t:{tid}", self.ns), tid, key: key.to_string(), store: Arc::clone(self), seed }
+    }
+
+    /// Create tenant `t` from `args` (collections), `replace`-ing or only if absent (`seed`).
+    fn load(&self, t: &RedisTenant, mode: &str, seq: u64, data: &[Vec<u8>]) -> Option<()> {
+        let mut args = vec![
+            t.tid.clone().into_bytes(),
+            now_secs(),
+            mode.as_bytes().to_vec(),
+            t.key.clone().into_bytes(),
+            seq.to_string().into_bytes(),
+            MAX_TENANTS.to_string().into_bytes(),
+            self.ns.clone().into_bytes(),
+        ];
+        args.extend_from_slice(data);
+        let evicted = int(&self.conn.eval(&SCRIPTS.load, &[&t.base, &self.tenants], args)?);
+        if evicted > 0 {
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| tracing::warn!("more than {MAX_TENANTS} tenants (credentials); the ones used longest ago are forgotten and start from the fixtures again"));
+        }
+        Some(())
+    }
+}
+
+impl Store for RedisStore {
+    fn tenant(&self, key: &str) -> Arc<dyn TenantStore> {
+        queue::start(&self.inner);
+        Arc::new(self.inner.handle(key, true))
+    }
+
+    fn tenant_count(&self) -> usize {
+        let mut conn = self.inner.conn.shared.conn.clone();
+        let key = self.inner.tenants.clone();
+        self.inner.conn.block(async move { redis::cmd("ZCARD").arg(key).query_async::<usize>(&mut conn).await }).unwrap_or(0)
+    }
+
+    fn reset(&self, tenant: Option<&str>) -> usize {
+        self.inner.seqs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        let args = vec![self.inner.ns.clone().into_bytes(), tenant.map(tenant_hash).unwrap_or_default().into_bytes()];
+        self.inner.conn.eval(&SCRIPTS.reset, &[&self.inner.tenants], args).map_or(0, |v| int(&v) as usize)
+    }
+
+    fn export(&self) -> Vec<(String, Collections)> {
+        let mut conn = self.inner.conn.shared.conn.clone();
+        let key = self.inner.tenants.clone();
+        let Ok(tids) =
+            self.inner.conn.block(async move { redis::cmd("ZRANGE").arg(key).arg(0).arg(-1).query_async::<Vec<String>>(&mut conn).await })
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for tid in tids {
+            let base = format!("{}:t:{tid}", self.inner.ns);
+            let Some(RValue::Array(parts)) = self.inner.conn.eval(&SCRIPTS.export, &[&base], Vec::new()) else { continue };
+            let mut parts = parts.iter();
+            let Some(key) = parts.next().and_then(text) else { continue };
+            let mut collections = Collections::new();
+            while let (Some(name), Some(ids), Some(all)) = (parts.next().and_then(text), parts.next(), parts.next()) {
+                let Some((ri, parent)) = name.split_once(':') else { continue };
+                let Ok(ri) = ri.parse() else { continue };
+                collections.insert((ri, parent.to_string()), items_of(ids, all));
+            }
+            out.push((key, collections));
+        }
+        out
+    }
+
+    fn import(&self, tenants: Vec<(String, Collections)>) {
+        for (key, collections) in tenants {
+            let t = self.inner.handle(&key, false);
+            let created = collections.values().map(|items| items.len() as u64).sum();
+            let mut data = Vec::new();
+            push_collections(&mut data, &collections);
+            self.inner.load(&t, "replace", created, &data);
+        }
+    }
+}
+
+/// One tenant's handle: made per request, holds no data.
+pub(super) struct RedisTenant {
+    store: Arc<Inner>,
+    /// The tenant's hash and base key (`{ns}:t:{hash}`).
+    tid: String,
+    base: String,
+    /// The credential (kept in the tenant's hash, for exports).
+    key: String,
+    /// Whether a missing tenant starts from the seed (`false` for delayed changes: a tenant
+    /// reset since then is not brought back for them).
+    seed: bool,
+}
+
+impl RedisTenant {
+    /// Run a per-tenant step on collection `c` (`""`: none) with `extra` arguments; seeds the
+    /// tenant first when it does not exist. `None`: failed (reported), or no tenant and `seed`
+    /// is off.
+    fn step(&self, script: &redis::Script, c: &str, extra: &[&[u8]]) -> Option<Vec<RValue>> {
+        for _ in 0..2 {
+            let mut args = vec![self.tid.clone().into_bytes(), now_secs(), c.as_bytes().to_vec()];
+            args.extend(extra.iter().map(|a| a.to_vec()));
+            let RValue::Array(out) = self.store.conn.eval(script, &[&self.base, &self.store.tenants], args)? else { return None };
+            if out.first().map(int) != Some(0) {
+                return Some(out);
+            }
+            if !self.seed {
+                return None;
+            }
+            self.store.load(self, "seed", 0, &self.store.seed_args)?;
+        }
+        None
+    }
+}
+
+impl TenantStore for RedisTenant {
+    fn list(&self, key: &CollectionKey, f: &mut dyn FnMut(&Items)) {
+        let items = match self.step(&SCRIPTS.list, &collection_name(key), &[]) {
+            Some(out) if out.len() == 3 => items_of(&out[1], &out[2]),
+            _ => Items::new(),
+        };
+        f(&items);
+    }
+
+    fn get(&self, key: &CollectionKey, id: &str, f: &mut dyn FnMut(Option<&Value>)) {
+        let item = self.step(&SCRIPTS.get, &collection_name(key), &[id.as_bytes()]).and_then(|out| json_of(out.get(1)?));
+        f(item.as_ref());
+    }
+
+    fn create(&self, key: &CollectionKey, item: Value, assign_id: &mut dyn FnMut(&dyn IdView, &mut Value) -> String) -> (Value, usize) {
+        let c = collection_name(key);
+        // Ids the insert found taken. The allocator is told only of these (no round trip per
+        // id it asks about): it proposes, the insert checks, and a refusal teaches it.
+        let mut taken = std::collections::HashSet::new();
+        let mut view = None;
+        for _ in 0..RETRIES {
+            let v = match view.take() {
+                Some(v) => v,
+                None => match self.step(&SCRIPTS.view, &c, &[]) {
+                    Some(out) => View::of(&out),
+                    None => break,
+                },
+            };
+            let mut attempt = item.clone();
+            let id = assign_id(&v.with(&taken), &mut attempt);
+            if taken.contains(&id) {
+                continue; // the same id again (integers count from the largest): read the view anew
+            }
+            let text = serde_json::to_vec(&attempt).unwrap_or_default();
+            let Some(out) = self.step(&SCRIPTS.insert, &c, &[id.as_bytes(), &text, MAX_ITEMS.to_string().as_bytes()]) else { break };
+            if out.first().map(int) == Some(1) {
+                return (attempt, out.get(1).map_or(0, int) as usize);
+            }
+            taken.insert(id);
+            view = Some(v);
+        }
+        if !store::faulted() {
+            store::report_fault(format!("the shared store: could not find a free id in {c} after {RETRIES} tries"));
+        }
+        (item, 0)
+    }
+
+    fn update(&self, key: &CollectionKey, id: &str, f: &mut dyn FnMut(&mut Value)) -> Option<Value> {
+        let c = collection_name(key);
+        for _ in 0..RETRIES {
+            let out = self.step(&SCRIPTS.get, &c, &[id.as_bytes()])?;
+            let old = out.get(1).and_then(bytes)?.to_vec();
+            let mut item: Value = serde_json::from_slice(&old).ok()?;
+            f(&mut item);
+            let new = serde_json::to_vec(&item).unwrap_or_default();
+            match self.step(&SCRIPTS.update, &c, &[id.as_bytes(), &old, &new])?.first().map(int) {
+                Some(1) => return Some(item),
+                Some(2) => continue,
+                _ => return None,
+            }
+        }
+        store::report_fault(format!("the shared store: item {id} kept changing under {RETRIES} updates"));
+        None
+    }
+
+    fn delete(&self, key: &CollectionKey, id: &str) -> Option<Value> {
+        self.step(&SCRIPTS.delete, &collection_name(key), &[id.as_bytes()]).and_then(|out| json_of(out.get(1)?))
+    }
+
+    /// Counts are reserved [`SEQ_BLOCK`] at a time per replica and tenant (one round trip per
+    /// block, not per create): still never reused, though not in creation order across replicas.
+    fn next_seq(&self) -> u64 {
+        let mut seqs = self.store.seqs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((next, end)) = seqs.get_mut(&self.tid) {
+            if *next < *end {
+                *next += 1;
+                return *next;
+            }
+        }
+        drop(seqs);
+        let block = SEQ_BLOCK.to_string();
+        let Some(last) = self.step(&SCRIPTS.seq, "", &[block.as_bytes()]).and_then(|out| out.get(1).map(int)) else { return 0 };
+        let last = last.max(0) as u64;
+        let first = last.saturating_sub(SEQ_BLOCK - 1);
+        let mut seqs = self.store.seqs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seqs.len() > 2 * MAX_TENANTS {
+            seqs.clear();
+        }
+        seqs.insert(self.tid.clone(), (first, last));
+        first
+    }
+
+    fn defer(&self, job: &Value, due_ms: u64) -> bool {
+        queue::push(&self.store, job, due_ms);
+        true
+    }
+}
+
+/// What the id allocator sees of a collection in Redis: figures the scripts keep beside the
+/// items ([`lua::VIEW`]) and the first item.
+struct View {
+    count: usize,
+    max_int: i64,
+    nondigit: i64,
+    first: Option<Value>,
+    /// The first item's id: known to be taken (the schema's example id, which the allocator
+    /// tries first, is often a fixture's, so this spares a refused insert).
+    first_id: Option<String>,
+}
+
+impl View {
+    fn of(out: &[RValue]) -> View {
+        View {
+            count: out.get(1).map_or(0, int) as usize,
+            max_int: out.get(2).and_then(text).and_then(|t| t.parse::<f64>().ok()).map_or(0, |f| f as i64),
+            nondigit: out.get(3).map_or(0, int),
+            first: out.get(4).and_then(json_of),
+            first_id: out.get(5).and_then(text),
+        }
+    }
+
+    fn with<'a>(&'a self, taken: &'a std::collections::HashSet<String>) -> Seen<'a> {
+        Seen { view: self, taken }
+    }
+}
+
+/// A [`View`] and the ids found taken so far.
+struct Seen<'a> {
+    view: &'a View,
+    taken: &'a std::collections::HashSet<String>,
+}
+
+impl IdView for Seen<'_> {
+    fn count(&self) -> usize {
+        self.view.count
+    }
+
+    fn first(&self) -> Option<&Value> {
+        self.view.first.as_ref()
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        self.taken.contains(id) || self.view.first_id.as_deref() == Some(id)
+    }
+
+    fn max_int_id(&self) -> i64 {
+        self.view.max_int
+    }
+
+    fn all_digit_ids(&self) -> bool {
+        self.view.nondigit <= 0
+    }
+}
+
+fn int(v: &RValue) -> i64 {
+    match v {
+        RValue::Int(n) => *n,
+        RValue::BulkString(b) => std::str::from_utf8(b).ok().and_then(|s| s.parse().ok()).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn bytes(v: &RValue) -> Option<&[u8]> {
+    match v {
+        RValue::BulkString(b) => Some(b),
+        _ => None,
+    }
+}
+
+pub(super) fn text(v: &RValue) -> Option<String> {
+    bytes(v).and_then(|b| String::from_utf8(b.to_vec()).ok())
+}
+
+pub(super) fn json_of(v: &RValue) -> Option<Value> {
+    serde_json::from_slice(bytes(v)?).ok()
+}
+
+/// A collection from its ids in order and the `HGETALL` of its items.
+fn items_of(ids: &RValue, all: &RValue) -> Items {
+    let (RValue::Array(ids), RValue::Array(all)) = (ids, all) else { return Items::new() };
+    let mut by_id = std::collections::HashMap::with_capacity(all.len() / 2);
+    for pair in all.chunks(2) {
+        if let [RValue::BulkString(id), RValue::BulkString(json)] = pair {
+            by_id.insert(id.as_slice(), json.as_slice());
+        }
+    }
+    let mut items = Map::new();
+    for id in ids {
+        let Some(id) = bytes(id) else { continue };
+        if let (Some(json), Ok(id)) = (by_id.get(id), std::str::from_utf8(id)) {
+            if let Ok(v) = serde_json::from_slice(json) {
+                items.insert(id.to_string(), v);
+            }
+        }
+    }
+    items
+}
