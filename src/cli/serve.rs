@@ -101,15 +101,8 @@ pub struct ServeArgs {
     /// version serving and prints the error. The sandboxes start again from the new fixtures.
     #[arg(long)]
     pub watch: bool,
-    /// Connections served at once; more wait to be accepted.
-    #[arg(long, value_name = "N", default_value_t = 1024)]
-    pub max_connections: usize,
-    /// Close a connection that sends nothing for this many seconds (slow or idle clients).
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
-    pub idle_timeout: u64,
-    /// Answer 503 to a request that takes longer than this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    pub request_timeout: u64,
+    #[command(flatten)]
+    pub transport: TransportArgs,
     /// Longest request URL (path and query) in bytes; longer ones get 414.
     #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024)]
     pub max_url_length: usize,
@@ -123,6 +116,40 @@ pub struct ServeArgs {
     /// Replace every rate-limit window with this many seconds (CI: shrink a 60 s window).
     #[arg(long, value_name = "SECONDS")]
     pub rate_limit_window: Option<u64>,
+}
+
+/// The connection limits `serve` and `replay` share.
+#[derive(Debug, Args)]
+pub struct TransportArgs {
+    /// Connections served at once. When all are taken, the one that has waited longest (over a
+    /// second) for a request head is closed to make room; otherwise new ones wait.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Close a connection that sends nothing for this many seconds (slow or idle clients).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub idle_timeout: u64,
+    /// Close a connection whose request head (request line and headers) has not fully arrived
+    /// this many seconds after it opened, or after the previous answer on a kept-alive one.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Answer 503 to a request that takes longer than this many seconds; on shutdown, requests
+    /// in flight get this long to finish.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub request_timeout: u64,
+}
+
+impl TransportArgs {
+    /// The server's limits from these flags (the others at their defaults).
+    pub fn limits(&self) -> crate::server::Limits {
+        let secs = |s: u64| std::time::Duration::from_secs(s.max(1));
+        crate::server::Limits {
+            max_connections: self.max_connections,
+            idle_timeout: secs(self.idle_timeout),
+            header_timeout: secs(self.header_timeout),
+            request_timeout: secs(self.request_timeout),
+            ..Default::default()
+        }
+    }
 }
 
 /// `--log-format`: how the completion line is written.
@@ -198,13 +225,8 @@ impl TryFrom<ServeArgs> for ServeConfig {
             error_rate: rate(args.fault_rate, "--fault-rate")?,
             reset_rate: rate(args.reset_rate, "--reset-rate")?,
         };
-        let limits = crate::server::Limits {
-            max_connections: args.max_connections,
-            idle_timeout: std::time::Duration::from_secs(args.idle_timeout.max(1)),
-            request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
-            max_url_bytes: args.max_url_length,
-            max_header_bytes: args.max_header_size,
-        };
+        let limits =
+            crate::server::Limits { max_url_bytes: args.max_url_length, max_header_bytes: args.max_header_size, ..args.transport.limits() };
         let webhooks = args.webhook.iter().map(|w| parse_webhook(w)).collect::<anyhow::Result<_>>()?;
         let options = crate::app::Options {
             seed: args.seed,

@@ -368,3 +368,36 @@ fn kill_9_under_load_with_large_entries_keeps_every_answered_exchange_readable()
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `standin replay` runs on the same server loop: a trickled header is cut at `--header-timeout`.
+#[test]
+fn replay_cuts_slow_headers_like_serve() {
+    use std::io::{Read, Write};
+    let dir = std::env::temp_dir().join(format!("standin-replay-slow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("empty.har");
+    std::fs::write(&file, r#"{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": []}}"#).unwrap();
+    let (mut child, url) = replay(&[file.to_str().unwrap(), "--header-timeout", "1"]);
+    let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_millis(100))).unwrap();
+    let started = std::time::Instant::now();
+    let closed = loop {
+        if s.write_all(b"a").is_err() {
+            break true;
+        }
+        let mut buf = [0u8; 64];
+        match s.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(_) => {} // hyper's answer to a timed-out head, if any; the close follows
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break true,
+        }
+        if started.elapsed() > std::time::Duration::from_secs(4) {
+            break false;
+        }
+    };
+    crate::common::terminate(&mut child);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(closed, "the trickling connection was closed");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "took {:?}", started.elapsed());
+}

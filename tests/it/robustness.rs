@@ -205,3 +205,102 @@ async fn oversized_body_url_and_headers_get_413_414_431_in_the_vendor_envelope()
     let ok = t.get(&format!("/api/agent/deals?q={}", "a".repeat(900))).header(key.0, key.1).send().await.unwrap();
     assert_eq!(ok.status(), 200);
 }
+
+/// Open `n` connections to `addr` that each send a request head one byte every `every`, never
+/// finishing it (slowloris). They run until the returned handle is dropped or aborted.
+fn trickle(addr: std::net::SocketAddr, n: usize, every: std::time::Duration) -> Vec<tokio::task::JoinHandle<()>> {
+    use tokio::io::AsyncWriteExt;
+    (0..n)
+        .map(|_| {
+            tokio::spawn(async move {
+                let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else { return };
+                for b in b"GET /api/v2/products HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter().chain(std::iter::repeat(&b'a')) {
+                    if s.write_all(&[*b]).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(every).await;
+                }
+            })
+        })
+        .collect()
+}
+
+/// A client trickling its header one byte at a time (each byte resets the idle timer) is still
+/// closed once the header timeout has passed.
+#[tokio::test]
+async fn a_trickled_header_is_cut_at_the_header_timeout() {
+    let mut options = limited(64, 60_000, 30_000);
+    options.limits.header_timeout = std::time::Duration::from_millis(500);
+    let t = TestServer::with("tests/fixtures/specs/shop.yaml", None, options).await;
+    let started = std::time::Instant::now();
+    let slow = trickle(t.server.addr, 1, std::time::Duration::from_millis(50)).pop().unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(3), slow).await.expect("the server closed the connection").unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+}
+
+/// 1,100 connections trickling header bytes (more than the 1,024-connection cap) do not keep a
+/// good request out: it is answered within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_good_request_is_answered_while_a_thousand_connections_trickle_headers() {
+    let options = standin::app::Options { body_limit: 1 << 20, stateless: true, ..Default::default() };
+    let t = TestServer::with("tests/fixtures/specs/shop.yaml", None, options).await;
+    let slow = trickle(t.server.addr, 1_100, std::time::Duration::from_millis(200));
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let c = standin::tls::client_builder().timeout(std::time::Duration::from_secs(5)).build().unwrap();
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let r = c.get(t.url("/api/v2/products")).send().await.expect("answered");
+        assert_eq!(r.status(), 200);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "took {:?}", started.elapsed());
+    }
+    slow.iter().for_each(|s| s.abort());
+}
+
+/// Shutdown does not wait for a client that sent half a header (or for idle ones); a request in
+/// flight is finished first.
+#[tokio::test]
+async fn shutdown_closes_half_sent_requests_at_once_and_finishes_ones_in_flight() {
+    use tokio::io::AsyncWriteExt;
+    let spec = crate::common::load("tests/fixtures/specs/shop.yaml", None);
+    let options = standin::app::Options { body_limit: 1 << 20, stateless: true, ..Default::default() };
+    let (app, _) = standin::app::App::new(vec![Arc::new(spec)], options);
+    let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let mut half = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    half.write_all(b"GET /api/v2/products HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let _idle = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let url = format!("{}/api/v2/products", server.url());
+    let in_flight = tokio::spawn(async move { standin::tls::client().get(url).header("prefer", "latency=600").send().await });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    tokio::time::timeout(std::time::Duration::from_secs(3), server.stop()).await.expect("stopped promptly").unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert_eq!(in_flight.await.unwrap().expect("the request in flight was answered").status(), 200);
+}
+
+/// `standin serve` exits promptly on SIGTERM while a client holds half a header, and still saves
+/// its state.
+#[test]
+fn sigterm_with_a_half_sent_header_exits_promptly_and_saves_state() {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("standin-term-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state.json");
+    let (mut child, url) = crate::common::serve(&["--spec", "specs/bench.yaml", "--state", state.to_str().unwrap()]);
+    let addr = url.trim_start_matches("http://");
+    let mut half = std::net::TcpStream::connect(addr).unwrap();
+    half.write_all(b"POST /api/agent/deals HTTP/1.1\r\nHost: x\r\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "still running 5 s after SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success());
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert!(state.exists(), "the state was saved");
+    std::fs::remove_dir_all(&dir).ok();
+}
