@@ -106,7 +106,11 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 /// requests.
 async fn answer(State(session): State<Arc<Session>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_BODY).await.unwrap_or_default();
+    let bytes = match crate::server::exchange::collect(&parts.headers, body, MAX_BODY).await {
+        Ok(bytes) => bytes,
+        // Broken or too large: answered as what it is, never matched as an empty body.
+        Err(e) => return e.rejection(MAX_BODY).render(None),
+    };
     if let Some(resp) = session.replayer.answer(&parts.method, parts.uri.path(), parts.uri.query(), &bytes) {
         return resp;
     }

@@ -96,11 +96,85 @@ async fn read_body(app: &App, parts: &Parts, body: Body, started: std::time::Ins
     if !has_body {
         return Ok(Bytes::new());
     }
-    match within(limits.request_timeout, started, axum::body::to_bytes(body, app.body_limit)).await {
+    match within(limits.request_timeout, started, collect(&parts.headers, body, app.body_limit)).await {
         None => Err(Rejection::timeout(limits.request_timeout)),
         Some(Ok(bytes)) => Ok(bytes),
-        Some(Err(_)) => Err(Rejection::payload_too_large(app.body_limit)),
+        Some(Err(e)) => Err(e.rejection(app.body_limit)),
     }
+}
+
+/// Why a request body could not be read.
+#[derive(Debug)]
+pub enum BodyError {
+    /// Over the limit: by its `Content-Length` (then nothing was read, and no `100 Continue`
+    /// sent), or by what arrived.
+    TooLarge,
+    /// Malformed (a bad chunk), or cut short (the client closed or reset the connection).
+    Broken(String),
+}
+
+impl BodyError {
+    /// The answer: 413 for a body over `limit`, 400 naming the fault for a broken one.
+    pub fn rejection(&self, limit: usize) -> Rejection {
+        match self {
+            BodyError::TooLarge => Rejection::payload_too_large(limit),
+            BodyError::Broken(why) => Rejection::invalid_request(
+                StatusCode::BAD_REQUEST,
+                vec![crate::reject::Problem {
+                    location: "body".into(),
+                    message: format!("could not be read: {why}"),
+                    keyword: Some("body".into()),
+                }],
+            ),
+        }
+    }
+}
+
+/// Read a request body of at most `limit` bytes. A `Content-Length` over the limit is refused
+/// before anything is read (hyper sends `100 Continue` only when the body is first read).
+pub async fn collect(headers: &axum::http::HeaderMap, body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    use http_body::Body as _;
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = std::pin::pin!(body);
+    // One frame (the usual case) is kept as is; more are joined.
+    let mut first: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    let mut len = 0usize;
+    while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        let frame = frame.map_err(|e| BodyError::Broken(causes(&e)))?;
+        let Ok(data) = frame.into_data() else { continue }; // trailers
+        len += data.len();
+        if len > limit {
+            return Err(BodyError::TooLarge);
+        }
+        match first.take() {
+            None if joined.is_empty() => first = Some(data),
+            kept => {
+                joined.extend_from_slice(kept.as_deref().unwrap_or_default());
+                joined.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| Bytes::from(joined)))
+}
+
+/// An error and its causes, as one line (`error reading a body from connection: invalid chunk
+/// size line`).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
 }
 
 /// A refusal as the answer: in the mount's error envelope; the problems of an invalid request

@@ -304,3 +304,102 @@ fn sigterm_with_a_half_sent_header_exits_promptly_and_saves_state() {
     assert!(state.exists(), "the state was saved");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Send `raw` on a new connection and read what comes back within `wait` (until the server
+/// closes, or the wait is over).
+async fn raw_exchange(addr: std::net::SocketAddr, raw: &[u8], wait: std::time::Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(raw).await.unwrap();
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(wait, async {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = s.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            if got.windows(4).any(|w| w == b"\r\n\r\n") && !got.starts_with(b"HTTP/1.1 100") {
+                // A whole head of a final answer; give its body a moment to follow.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                if let Ok(Ok(n)) = tokio::time::timeout(std::time::Duration::from_millis(50), s.read(&mut buf)).await {
+                    got.extend_from_slice(&buf[..n]);
+                }
+                break;
+            }
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// `Expect: 100-continue` with a `Content-Length` over the limit: 413 at once, no `100 Continue`.
+#[tokio::test]
+async fn expect_continue_over_the_limit_gets_413_at_once() {
+    let t = TestServer::shop().await;
+    let head = b"POST /api/v2/products HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\nExpect: 100-continue\r\n\r\n";
+    let started = std::time::Instant::now();
+    let got = raw_exchange(t.server.addr, head, std::time::Duration::from_secs(3)).await;
+    assert!(got.starts_with("HTTP/1.1 413"), "{got}");
+    assert!(!got.contains("100 Continue"), "{got}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "took {:?}", started.elapsed());
+    // Under the limit, the client is asked to go on and the request is served.
+    let ok =
+        b"POST /api/v2/products HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n";
+    let got = raw_exchange(t.server.addr, ok, std::time::Duration::from_millis(500)).await;
+    assert!(got.starts_with("HTTP/1.1 100 Continue"), "{got}");
+}
+
+/// A malformed chunked body and a body cut short by the client are 400 naming the fault (or a
+/// closed connection), journaled as such — not 413 "larger than the limit".
+#[tokio::test]
+async fn broken_and_cut_short_bodies_are_400_not_413() {
+    use tokio::io::AsyncWriteExt;
+    let t = TestServer::shop().await;
+    let chunked = b"POST /api/v2/products HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n";
+    let got = raw_exchange(t.server.addr, chunked, std::time::Duration::from_secs(2)).await;
+    assert!(got.is_empty() || got.starts_with("HTTP/1.1 400"), "{got}");
+    assert!(!got.contains("larger than"), "{got}");
+    // Cut short: 10 of 1000 bytes, then the client goes away.
+    let mut s = tokio::net::TcpStream::connect(t.server.addr).await.unwrap();
+    s.write_all(b"POST /api/v2/products HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"name\": 1")
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    drop(s);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (_, _, journal) = parts(t.get("/__standin/requests").send().await.unwrap()).await;
+    let entries = journal.as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{journal}");
+    for e in entries {
+        assert_eq!(e["status"], 400, "{e}");
+        let message = e["violations"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("could not be read"), "{e}");
+    }
+}
+
+/// The validation proxy never forwards an over-limit or broken body (as an empty one, or at all).
+#[tokio::test]
+async fn the_proxy_does_not_forward_over_limit_or_broken_bodies() {
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&hits);
+    let upstream = axum::Router::new().fallback(move || {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { "{}" }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, upstream).await });
+    let options = standin::app::Options { body_limit: 1024, upstream: Some(base), stateless: true, ..Default::default() };
+    let t = TestServer::with("tests/fixtures/specs/shop.yaml", None, options).await;
+    let big = t.client.post(t.url("/api/v2/products")).header("content-type", "application/json").body("x".repeat(5000));
+    assert_eq!(big.send().await.unwrap().status(), 413);
+    let chunked = b"POST /api/v2/products HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n";
+    let got = raw_exchange(t.server.addr, chunked, std::time::Duration::from_secs(2)).await;
+    assert!(got.is_empty() || got.starts_with("HTTP/1.1 400"), "{got}");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing reached the upstream");
+    // A good request does.
+    let ok = t.client.post(t.url("/api/v2/products")).header("content-type", "application/json").body("{}");
+    ok.send().await.unwrap();
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
