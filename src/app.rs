@@ -58,6 +58,8 @@ pub struct Options {
     pub chaos: Chaos,
     /// Connection cap, idle and request timeouts.
     pub limits: crate::server::Limits,
+    /// Who may call the admin endpoints (`--admin-token`).
+    pub admin: crate::admin::Access,
 }
 
 /// Latency and faults for resilience tests.
@@ -161,6 +163,11 @@ impl App {
             },
             diags,
         )
+    }
+
+    /// Who may call the admin endpoints.
+    pub fn admin(&self) -> &crate::admin::Access {
+        &self.options.admin
     }
 
     /// A new state for reloaded specs (`--watch`): the same options, the same journal and

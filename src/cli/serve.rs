@@ -31,9 +31,15 @@ pub struct ServeArgs {
     /// Port to listen on; 0 picks a free one (printed at start).
     #[arg(long, default_value_t = 4010)]
     pub port: u16,
-    /// Address to listen on.
+    /// Address to listen on. On any address but loopback, the admin endpoints (`/__standin/`)
+    /// answer other machines only with `--admin-token`.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,
+    /// Require this token on every admin call (`Authorization: Bearer TOKEN`,
+    /// `X-Standin-Admin-Token: TOKEN`, or `?token=TOKEN`, e.g. for the inspector page), from any
+    /// client. Without it, admin calls are answered only to clients on this machine.
+    #[arg(long, value_name = "TOKEN", env = "STANDIN_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
     /// Seed for generated data: the same seed, route and request give the same body.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -238,6 +244,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
             upstream: args.upstream.clone(),
             chaos,
             limits,
+            admin: crate::admin::Access { token: args.admin_token.clone().filter(|t| !t.is_empty()) },
         };
         // The validation proxy checks answers against response schemas: repair them all at load.
         let load = LoadPlan {
@@ -295,6 +302,11 @@ async fn serve(
 ) -> anyhow::Result<ExitCode> {
     let server = crate::server::start(app, config.addr).await.with_context(|| format!("cannot listen on {}", config.addr))?;
     print_banner(specs, &server.url(), route_warnings, started)?;
+    if !config.addr.ip().is_loopback() && config.options.admin.token.is_none() {
+        outln!(
+            "standin: admin endpoints (/__standin/) answer only clients on this machine; set --admin-token to reach them from elsewhere"
+        )?;
+    }
     let watcher = if config.watch {
         let watcher = Watcher::spawn(config.load.clone(), server.live());
         outln!("standin: watching the specs, overlays and fixtures for changes")?;

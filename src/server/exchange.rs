@@ -42,19 +42,14 @@ async fn exchange(app: &App, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let id = RequestId::of(&parts.headers);
     let cors = parts.headers.contains_key(header::ORIGIN);
-    // CORS preflight: browsers ask before cross-origin calls; a mock accepts them all.
-    if parts.method == Method::OPTIONS && cors && parts.headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
-        return transport(preflight(&parts.headers), &parts.method, &id, false);
-    }
+    let is_preflight = parts.method == Method::OPTIONS && cors && parts.headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     if let Some(rest) = admin::admin_path(parts.uri.path()) {
-        let response = match read_body(app, &parts, body, started).await {
-            Ok(bytes) => {
-                let query = pipeline::validate::parse_query(parts.uri.query());
-                admin::endpoint(app, &parts.method, rest, &query, &bytes).unwrap_or_else(|r| r.render(None))
-            }
-            Err(r) => r.render(None),
-        };
-        return transport(response, &parts.method, &id, cors);
+        // No CORS for admin calls: a page on another origin may neither ask nor read.
+        return transport(admin_call(app, &parts, body, rest, is_preflight, started).await, &parts.method, &id, false);
+    }
+    // CORS preflight: browsers ask before cross-origin calls; a mock accepts them all.
+    if is_preflight {
+        return transport(preflight(&parts.headers), &parts.method, &id, false);
     }
     let mount = app.mount_of(&parts);
     let cx = Context { id, started, mount, timeout: app.limits.request_timeout };
@@ -76,6 +71,22 @@ async fn exchange(app: &App, req: Request) -> Response {
     match &app.recorder {
         Some(recorder) => finish(recorder, mount, &cx, parts, bytes, response, facts).await,
         None => response,
+    }
+}
+
+/// An admin call: who may make it ([`admin::Access::check`]), then its answer.
+async fn admin_call(app: &App, parts: &Parts, body: Body, rest: &str, is_preflight: bool, started: std::time::Instant) -> Response {
+    if is_preflight {
+        return Rejection::forbidden("Admin endpoints do not answer cross-origin calls.".into()).render(None);
+    }
+    let query = pipeline::validate::parse_query(parts.uri.query());
+    let peer = parts.extensions.get::<crate::server::Peer>();
+    if let Err(r) = app.admin().check(rest, peer, &parts.headers, &query) {
+        return r.render(None);
+    }
+    match read_body(app, parts, body, started).await {
+        Ok(bytes) => admin::endpoint(app, &parts.method, rest, &query, &bytes).unwrap_or_else(|r| r.render(None)),
+        Err(r) => r.render(None),
     }
 }
 

@@ -403,3 +403,105 @@ async fn the_proxy_does_not_forward_over_limit_or_broken_bodies() {
     ok.send().await.unwrap();
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+/// This machine's address on its outbound interface (not loopback), if it has one.
+fn outbound_ip() -> Option<std::net::IpAddr> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("203.0.113.1:9").ok()?; // no packet is sent; the kernel picks the interface
+    Some(s.local_addr().ok()?.ip()).filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+}
+
+fn with_admin_token(token: Option<&str>) -> standin::app::Options {
+    standin::app::Options {
+        body_limit: 1 << 20,
+        record: Some(Default::default()),
+        admin: standin::admin::Access { token: token.map(str::to_string) },
+        ..Default::default()
+    }
+}
+
+/// Admin calls from another machine are refused without a token (here: a client reaching
+/// `--host 0.0.0.0` through this machine's own non-loopback address), and answered with it.
+#[tokio::test]
+async fn admin_calls_from_other_machines_need_the_token() {
+    // Without one (a sandbox with loopback only), the unit tests of `admin::Access` cover this.
+    let Some(ip) = outbound_ip() else { return };
+    for (token, sent, want) in [(None, None, 403), (Some("s3cret"), None, 401), (Some("s3cret"), Some("s3cret"), 200)] {
+        let spec = crate::common::load("specs/bench.yaml", Some("fixtures/bench"));
+        let (app, _) = standin::app::App::new(vec![Arc::new(spec)], with_admin_token(token));
+        let server = standin::server::start(app, "0.0.0.0:0".parse().unwrap()).await.unwrap();
+        let base = format!("http://{ip}:{}", server.addr.port());
+        let c = standin::tls::client();
+        let mut r = c.get(format!("{base}/__standin/state"));
+        if let Some(t) = sent {
+            r = r.bearer_auth(t);
+        }
+        let r = r.send().await.unwrap();
+        assert_eq!(r.status(), want, "token {token:?}, sent {sent:?}");
+        // Health and the API itself stay open to everyone.
+        assert_eq!(c.get(format!("{base}/__standin/health")).send().await.unwrap().status(), 200);
+        let api = c.get(format!("{base}/api/agent/deals")).header("x-api-key", "ke_live_remote").send().await.unwrap();
+        assert_eq!(api.status(), 200);
+    }
+}
+
+/// With `--admin-token`, every admin call needs it (header, bearer or `?token=`), even from
+/// loopback; the inspector page's static files do not (they hold no data).
+#[tokio::test]
+async fn admin_token_is_required_when_set() {
+    let t = TestServer::with("specs/bench.yaml", Some("fixtures/bench"), with_admin_token(Some("s3cret"))).await;
+    let (status, ct, body) = parts(t.get("/__standin/requests").send().await.unwrap()).await;
+    assert_eq!((status, ct.as_str()), (401, "application/problem+json"), "{body}");
+    assert_eq!(t.get("/__standin/requests").bearer_auth("wrong").send().await.unwrap().status(), 401);
+    assert_eq!(t.client.post(t.url("/__standin/reset")).send().await.unwrap().status(), 401);
+    assert_eq!(t.get("/__standin/requests").bearer_auth("s3cret").send().await.unwrap().status(), 200);
+    assert_eq!(t.get("/__standin/requests").header("x-standin-admin-token", "s3cret").send().await.unwrap().status(), 200);
+    assert_eq!(t.get("/__standin/requests?token=s3cret").send().await.unwrap().status(), 200);
+    for open in ["/__standin/health", "/__standin/ui", "/__standin/ui/app.js", "/__standin/ui/style.css"] {
+        assert_eq!(t.get(open).send().await.unwrap().status(), 200, "{open}");
+    }
+    let script = t.get("/__standin/ui/app.js").send().await.unwrap().text().await.unwrap();
+    assert!(script.contains("x-standin-admin-token"), "the page sends the token it was given");
+}
+
+/// Without a token, a loopback client must still name this server in `Host` (DNS rebinding:
+/// a web page whose name now points at 127.0.0.1 sends its own name).
+#[tokio::test]
+async fn admin_calls_naming_another_host_are_refused() {
+    let t = TestServer::with("specs/bench.yaml", Some("fixtures/bench"), with_admin_token(None)).await;
+    let port = t.server.addr.port();
+    for host in ["evil.example", "evil.example:80", "attacker.test:4010"] {
+        let r = t.get("/__standin/state").header("host", host).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{host}");
+    }
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}"), "app.localhost".into(), format!("[::1]:{port}")] {
+        let r = t.get("/__standin/state").header("host", &host).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{host}");
+    }
+    // The vendor API itself does not care about the Host it is called by.
+    let r = t.get("/api/agent/deals").header("host", "evil.example").header("x-api-key", "ke_live_host").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// Admin answers carry no CORS headers and admin preflights are refused; the vendor API's own
+/// CORS is unchanged.
+#[tokio::test]
+async fn admin_calls_get_no_cors() {
+    let t = TestServer::with("specs/bench.yaml", Some("fixtures/bench"), with_admin_token(None)).await;
+    let origin = ("origin", "http://evil.example");
+    let r = t.get("/__standin/requests").header(origin.0, origin.1).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("access-control-allow-origin").is_none(), "{:?}", r.headers());
+    let pre = t
+        .client
+        .request(reqwest::Method::OPTIONS, t.url("/__standin/reset"))
+        .header(origin.0, origin.1)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.status(), 403);
+    assert!(pre.headers().keys().all(|k| !k.as_str().starts_with("access-control-")), "{:?}", pre.headers());
+    let api = t.get("/api/agent/deals").header(origin.0, origin.1).header("x-api-key", "ke_live_cors").send().await.unwrap();
+    assert_eq!(api.headers()["access-control-allow-origin"], "*");
+}
