@@ -148,11 +148,32 @@ pub async fn shutdown_signal() {
 /// Write `bytes` to `path` atomically: a temporary file in the same directory, flushed to disk,
 /// then renamed over the target, so a crash leaves the old file or the new one, never a torn one.
 pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_file(path, bytes, false)
+}
+
+/// [`write_atomically`], readable and writable by this user only (mode 0600 on Unix): for the
+/// state file, which holds every tenant's data.
+pub fn write_privately(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_file(path, bytes, true)
+}
+
+fn write_file(path: &std::path::Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        // The mode applies to a new file only: not to one an earlier run left behind.
+        let _ = std::fs::remove_file(&tmp);
+        open.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut f = open.open(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
     drop(f);

@@ -378,7 +378,7 @@ fn export_state(app: &App, file: &Path) -> anyhow::Result<()> {
     let state: serde_json::Map<String, serde_json::Value> =
         app.mounts.iter().filter_map(|m| Some((m.spec.title.clone(), m.sandbox.as_ref()?.export()))).collect();
     let bytes = serde_json::to_vec_pretty(&state).context("cannot serialize the state")?;
-    crate::server::write_atomically(file, &bytes).with_context(|| format!("cannot write state file {}", file.display()))?;
+    crate::server::write_privately(file, &bytes).with_context(|| format!("cannot write state file {}", file.display()))?;
     outln!("standin: state saved to {}", file.display())?;
     Ok(())
 }

@@ -68,10 +68,7 @@ async fn exchange(app: &App, req: Request) -> Response {
     let Answer { response, facts } = outcome.unwrap_or_else(|refused| refusal(mount, refused));
     let response = with_rate_headers(response, mount, &facts);
     let response = transport(response, &parts.method, &cx.id, cors);
-    match &app.recorder {
-        Some(recorder) => finish(recorder, mount, &cx, parts, bytes, response, facts).await,
-        None => response,
-    }
+    finish(app, mount, &cx, parts, bytes, response, facts).await
 }
 
 /// An admin call: who may make it ([`admin::Access::check`]), then its answer.
@@ -241,7 +238,7 @@ fn preflight(headers: &axum::http::HeaderMap) -> Response {
 
 /// The one place an exchange is journaled (and, through the journal, logged and recorded).
 async fn finish(
-    recorder: &crate::record::Recorder,
+    app: &App,
     mount: Option<&Mount>,
     cx: &Context<'_>,
     parts: Parts,
@@ -249,6 +246,7 @@ async fn finish(
     response: Response,
     facts: Facts,
 ) -> Response {
+    let Some(recorder) = app.recorder.as_deref() else { return response };
     let started = cx.started;
     // The response's headers and body are kept only for the HAR file and the inspector page's
     // detail view (`RecordOptions::keep_responses`); cloning a header map per exchange cost a
@@ -267,6 +265,17 @@ async fn finish(
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
         .saturating_sub(started.elapsed().as_millis() as u64);
+    // For the writer's redaction (`record::redact`), and only where a credential could be:
+    // a shared reference count per request costs otherwise. A request outside every base path
+    // gets every spec's names.
+    let secrets = if recorder.records_har() || parts.uri.query().is_some() || !request_body.is_empty() {
+        match mount {
+            Some(m) => Arc::clone(&m.secrets),
+            None => Arc::new(app.mounts.iter().flat_map(|m| m.secrets.iter().cloned()).collect()),
+        }
+    } else {
+        Default::default()
+    };
     let exchange = crate::record::Exchange {
         id: 0, // numbered by the writer, in arrival order (no shared counter here)
         started_ms,
@@ -284,8 +293,7 @@ async fn finish(
         source: facts.source,
         violations: facts.violations,
         tenant: facts.tenant,
-        // Only the HAR writer redacts; a shared reference count per request costs otherwise.
-        secrets: if recorder.records_har() { mount.map(|m| Arc::clone(&m.secrets)).unwrap_or_default() } else { Default::default() },
+        secrets,
     };
     recorder.record(exchange).await;
     response
