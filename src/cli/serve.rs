@@ -284,12 +284,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let app = Arc::new(app);
-    if let Some(file) = &config.state_file {
-        import_state(&app, file)?;
-    }
+    let kept_state = match &config.state_file {
+        Some(file) => import_state(&app, file)?,
+        None => Default::default(),
+    };
     subscribe_webhooks(&app, &config.webhooks);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
-    runtime.block_on(serve(config, app, &specs, route_warnings.len(), started))
+    runtime.block_on(serve(config, app, &specs, route_warnings.len(), started, kept_state))
 }
 
 /// Serve until SIGINT/SIGTERM, then stop gracefully and write what shutdown writes.
@@ -299,6 +300,7 @@ async fn serve(
     specs: &[Arc<Spec>],
     route_warnings: usize,
     started: std::time::Instant,
+    kept_state: serde_json::Map<String, serde_json::Value>,
 ) -> anyhow::Result<ExitCode> {
     let server = crate::server::start(app, config.addr).await.with_context(|| format!("cannot listen on {}", config.addr))?;
     print_banner(specs, &server.url(), route_warnings, started)?;
@@ -322,7 +324,7 @@ async fn serve(
     // Everything answered is in the recording before we say goodbye; then the summary.
     let violated = report_contract(&app, config.report.as_deref(), config.report_html.as_deref())?;
     if let Some(file) = &config.state_file {
-        export_state(&app, file)?;
+        export_state(&app, file, kept_state)?;
     }
     Ok(if violated && config.strict { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
@@ -355,28 +357,74 @@ fn print_banner(specs: &[Arc<Spec>], url: &str, route_warnings: usize, started: 
     outln!("standin: listening on {url} (health: {url}/__standin/health)")
 }
 
-/// Load each sandbox's saved state from `file`, if it exists.
-fn import_state(app: &App, file: &Path) -> anyhow::Result<()> {
+/// Load each sandbox's saved state from `file`, if it exists. Hands back what the file holds
+/// for specs not served now (or served without a sandbox), for [`export_state`] to keep.
+fn import_state(app: &App, file: &Path) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
     if !file.exists() {
-        return Ok(());
+        return Ok(Default::default());
     }
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read state file {}", file.display()))?;
     let saved: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("state file {} is not JSON", file.display()))?;
+    let serde_json::Value::Object(mut saved) = saved else {
+        anyhow::bail!("state file {}: expected an object of saved states by spec title, found {}", file.display(), kind(&saved));
+    };
+    if let Some(e) = shape_error(&saved) {
+        anyhow::bail!("state file {}: {e}", file.display());
+    }
     for m in &app.mounts {
-        if let (Some(sandbox), Some(v)) = (&m.sandbox, saved.get(&m.spec.title)) {
-            let skipped = sandbox.import(v).map_err(|e| anyhow::anyhow!("state file {}: {e}", file.display()))?;
+        let Some(sandbox) = &m.sandbox else { continue };
+        if let Some(v) = saved.remove(&m.spec.title) {
+            let skipped = sandbox.import(&v).map_err(|e| anyhow::anyhow!("state file {}: {e}", file.display()))?;
             if skipped > 0 {
                 eprintln!("standin: {skipped} saved collections no longer exist in the spec and were skipped");
             }
         }
     }
-    Ok(())
+    if !saved.is_empty() {
+        let titles: Vec<&str> = saved.keys().map(String::as_str).collect();
+        eprintln!("standin: state file {}: keeping the saved state of specs not served now: {}", file.display(), titles.join(", "));
+    }
+    Ok(saved)
 }
 
-/// Save every sandbox's state to `file`, atomically.
-fn export_state(app: &App, file: &Path) -> anyhow::Result<()> {
-    let state: serde_json::Map<String, serde_json::Value> =
-        app.mounts.iter().filter_map(|m| Some((m.spec.title.clone(), m.sandbox.as_ref()?.export()))).collect();
+/// What is wrong with the shape of a state file (spec title → tenant → collection → items, each
+/// an object), naming where and what was found.
+fn shape_error(saved: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    for (title, tenants) in saved {
+        let Some(tenants) = tenants.as_object() else {
+            return Some(format!("`{title}` must be an object of tenants, found {}", kind(tenants)));
+        };
+        for (key, collections) in tenants {
+            let Some(collections) = collections.as_object() else {
+                let key = crate::state::mask(key);
+                return Some(format!("`{title}`, tenant `{key}`: must be an object of collections, found {}", kind(collections)));
+            };
+            if let Some((name, items)) = collections.iter().find(|(_, items)| !items.is_object()) {
+                let (key, name) = (crate::state::mask(key), name.replace('\u{0}', " "));
+                return Some(format!("`{title}`, tenant `{key}`, collection `{name}`: must be an object of items, found {}", kind(items)));
+            }
+        }
+    }
+    None
+}
+
+/// `an array`, `a string`, … for messages.
+fn kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Save every sandbox's state to `file`, atomically, with what it held for specs not served
+/// now (`kept`).
+fn export_state(app: &App, file: &Path, kept: serde_json::Map<String, serde_json::Value>) -> anyhow::Result<()> {
+    let mut state = kept;
+    state.extend(app.mounts.iter().filter_map(|m| Some((m.spec.title.clone(), m.sandbox.as_ref()?.export()))));
     let bytes = serde_json::to_vec_pretty(&state).context("cannot serialize the state")?;
     crate::server::write_privately(file, &bytes).with_context(|| format!("cannot write state file {}", file.display()))?;
     outln!("standin: state saved to {}", file.display())?;

@@ -505,3 +505,54 @@ async fn admin_calls_get_no_cors() {
     let api = t.get("/api/agent/deals").header(origin.0, origin.1).header("x-api-key", "ke_live_cors").send().await.unwrap();
     assert_eq!(api.headers()["access-control-allow-origin"], "*");
 }
+
+/// A state file of the wrong shape stops `serve` with a message naming what was found, instead
+/// of being ignored and then overwritten.
+#[test]
+fn a_state_file_of_the_wrong_shape_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("standin-state-shape-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state.json");
+    for (text, says) in [("[1, 2]", "found an array"), (r#"{"Bench": "x"}"#, "`Bench` must be an object of tenants, found a string")] {
+        std::fs::write(&state, text).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_standin"))
+            .args(["serve", "--spec", "specs/bench.yaml", "--port", "0", "--state", state.to_str().unwrap()])
+            .current_dir(crate::common::repo(""))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{text}");
+        assert!(stderr.contains(says), "{text}: {stderr}");
+        assert_eq!(std::fs::read_to_string(&state).unwrap(), text, "the file is left as it was");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Serving bench and bi369 with a state file, then only bi369: Bench's saved state is kept.
+#[test]
+fn saved_state_of_specs_not_served_now_is_kept() {
+    let dir = std::env::temp_dir().join(format!("standin-state-keep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state.json");
+    let file = state.to_str().unwrap();
+    let (mut both, url) = crate::common::serve(&["--spec", "specs/bench.yaml", "--spec", "specs/bi369.yaml", "--state", file]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let status = rt.block_on(async {
+        let deal = json!({"customerName": "Kept deal", "status": "new", "value": 1});
+        let r = standin::tls::client().post(format!("{url}/api/agent/deals")).header("x-api-key", "ke_live_kept").json(&deal).send().await;
+        r.map(|r| r.status())
+    });
+    crate::common::terminate(&mut both);
+    assert!(status.as_ref().is_ok_and(|s| s.is_success()), "{status:?}");
+    let first: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert!(first.to_string().contains("Kept deal"), "{first}");
+    let (mut one, _) = crate::common::serve(&["--spec", "specs/bi369.yaml", "--state", file]);
+    crate::common::terminate(&mut one);
+    let second: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    for (title, saved) in first.as_object().unwrap() {
+        if saved.to_string().contains("Kept deal") {
+            assert_eq!(&second[title], saved, "{title}'s state is kept while it is not served");
+        }
+    }
+}
