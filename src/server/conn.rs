@@ -163,35 +163,50 @@ where
         let peer = Peer { remote, local };
         let grace = limits.request_timeout;
         tokio::spawn(async move {
-            let state = Arc::clone(&conn);
-            let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let (conn, handler) = (Arc::clone(&state), handler.clone());
-                conn.in_request.store(true, Ordering::Relaxed);
-                let mut req = req.map(Body::new);
-                req.extensions_mut().insert(peer);
-                async move {
-                    let busy = Busy(conn);
-                    let response = handler(req).await.map(|inner| Body::new(Tracked { inner, _busy: busy }));
-                    Ok::<_, std::convert::Infallible>(response)
-                }
-            });
-            let mut served = std::pin::pin!(http.serve_connection(TokioIo::new(io), service));
-            tokio::select! {
-                _ = served.as_mut() => {}
-                () = conn.stop.notified() => {
-                    // Between requests (idle, or part of a head read) it is closed at once, by
-                    // dropping it; otherwise after the answer in flight.
-                    if conn.in_request.load(Ordering::Relaxed) {
-                        served.as_mut().graceful_shutdown();
-                        let _ = tokio::time::timeout(grace, served).await;
-                    }
-                }
-            }
+            one_connection(&http, io, handler, peer, &conn, grace).await;
             registry.lock().remove(&id);
             drop(permit);
         });
     }
     drain(&registry, &permits, max, limits.request_timeout).await
+}
+
+/// Serve one connection until it ends, or until asked to stop: then at once when it is between
+/// requests (idle, or part of a head read), else after the answer in flight (within `grace`).
+async fn one_connection<H, F>(
+    http: &hyper::server::conn::http1::Builder,
+    io: Guarded,
+    handler: H,
+    peer: Peer,
+    conn: &Arc<Conn>,
+    grace: Duration,
+) where
+    H: Fn(Request) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
+    let state = Arc::clone(conn);
+    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let (conn, handler) = (Arc::clone(&state), handler.clone());
+        conn.in_request.store(true, Ordering::Relaxed);
+        let mut req = req.map(Body::new);
+        req.extensions_mut().insert(peer);
+        async move {
+            let busy = Busy(conn);
+            let response = handler(req).await.map(|inner| Body::new(Tracked { inner, _busy: busy }));
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    });
+    let mut served = std::pin::pin!(http.serve_connection(TokioIo::new(io), service));
+    tokio::select! {
+        _ = served.as_mut() => {}
+        () = conn.stop.notified() => {
+            // Dropping the connection closes it.
+            if conn.in_request.load(Ordering::Relaxed) {
+                served.as_mut().graceful_shutdown();
+                let _ = tokio::time::timeout(grace, served).await;
+            }
+        }
+    }
 }
 
 /// Marks its connection as answering a request until dropped, with the answer's body: when the
