@@ -163,9 +163,9 @@ where
         let peer = Peer { remote, local };
         let grace = limits.request_timeout;
         tokio::spawn(async move {
+            // Leaves the registry and frees its slot however the task ends (a panic included).
+            let _slot = Slot { registry, id, _permit: permit };
             one_connection(&http, io, handler, peer, &conn, grace).await;
-            registry.lock().remove(&id);
-            drop(permit);
         });
     }
     drain(&registry, &permits, max, limits.request_timeout).await
@@ -206,6 +206,19 @@ async fn one_connection<H, F>(
                 let _ = tokio::time::timeout(grace, served).await;
             }
         }
+    }
+}
+
+/// An open connection's place: in the registry and one of the permits, until dropped.
+struct Slot {
+    registry: Arc<Registry>,
+    id: u64,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.registry.lock().remove(&self.id);
     }
 }
 
