@@ -63,6 +63,8 @@ pub struct Options {
     /// `--store redis://…`: the sandboxes and rate limits live there, shared by replicas
     /// (`None`: in memory).
     pub store: Option<crate::state::redis::Connection>,
+    /// Who may call the admin endpoints (`--admin-token`).
+    pub admin: crate::admin::Access,
 }
 
 /// Latency and faults for resilience tests.
@@ -163,6 +165,11 @@ impl App {
             },
             diags,
         )
+    }
+
+    /// Who may call the admin endpoints.
+    pub fn admin(&self) -> &crate::admin::Access {
+        &self.options.admin
     }
 
     /// A new state for reloaded specs (`--watch`): the same options, the same journal and

@@ -11,7 +11,10 @@ use tokio::sync::oneshot;
 use crate::app::{App, LiveApp};
 use exchange::handle_wrap;
 
+pub mod conn;
 pub mod exchange;
+
+pub use conn::Peer;
 
 /// A server running in the background of the current tokio runtime.
 #[derive(Debug)]
@@ -89,29 +92,35 @@ pub async fn start(app: impl Into<Arc<App>>, addr: SocketAddr) -> std::io::Resul
     let own = crate::webhooks::serving_on(addr);
     let (tx, rx) = oneshot::channel::<()>();
     let live = Arc::new(LiveApp::new(app.into()));
-    let router = axum::Router::new().fallback(handle_wrap).with_state(Arc::clone(&live));
     let limits = live.load().limits.clone();
-    let listener = Limited {
-        inner: listener,
-        permits: Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1))),
-        idle: limits.idle_timeout,
+    let handler = {
+        let live = Arc::clone(&live);
+        move |req| handle_wrap(axum::extract::State(Arc::clone(&live)), req)
     };
     let task = tokio::spawn(async move {
         let _own = own; // webhooks refuse this address while the server runs
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
+        conn::serve(listener, handler, limits, async move {
+            let _ = rx.await;
+        })
+        .await
     });
     Ok(RunningServer { addr, live, shutdown: Some(tx), task: Some(task) })
 }
 
-/// Bind `addr` behind the transport limits [`start`] uses (connection cap, idle timeout), for a
-/// server that answers with its own router (`standin replay`).
-pub async fn listen(addr: SocketAddr, limits: &Limits) -> std::io::Result<impl axum::serve::Listener<Addr = SocketAddr>> {
-    let inner = TcpListener::bind(addr).await?;
-    Ok(Limited { inner, permits: Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1))), idle: limits.idle_timeout })
+/// Serve `listener` with `handler` behind the transport limits [`start`] uses (connection cap,
+/// header and idle timeouts, prompt shutdown) until `shutdown` resolves: for a server that
+/// answers with its own handler (`standin replay`).
+pub async fn serve<H, F>(
+    listener: TcpListener,
+    handler: H,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    H: Fn(axum::extract::Request) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = axum::response::Response> + Send + 'static,
+{
+    conn::serve(listener, handler, limits, shutdown).await
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -139,11 +148,32 @@ pub async fn shutdown_signal() {
 /// Write `bytes` to `path` atomically: a temporary file in the same directory, flushed to disk,
 /// then renamed over the target, so a crash leaves the old file or the new one, never a torn one.
 pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_file(path, bytes, false)
+}
+
+/// [`write_atomically`], readable and writable by this user only (mode 0600 on Unix): for the
+/// state file, which holds every tenant's data.
+pub fn write_privately(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_file(path, bytes, true)
+}
+
+fn write_file(path: &std::path::Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        // The mode applies to a new file only: not to one an earlier run left behind.
+        let _ = std::fs::remove_file(&tmp);
+        open.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut f = open.open(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
     drop(f);
@@ -157,6 +187,9 @@ pub struct Limits {
     pub max_connections: usize,
     /// A connection that sends nothing for this long is closed (slow clients, idle keep-alive).
     pub idle_timeout: std::time::Duration,
+    /// A request's head must arrive within this long of the connection opening (or of the
+    /// previous answer on a kept-alive connection); slower connections are closed.
+    pub header_timeout: std::time::Duration,
     /// A request that takes longer than this (latency injection included) gets 503.
     pub request_timeout: std::time::Duration,
     /// Longest request target (path and query) in bytes; longer ones get 414.
@@ -170,112 +203,10 @@ impl Default for Limits {
         Self {
             max_connections: 1024,
             idle_timeout: std::time::Duration::from_secs(60),
+            header_timeout: std::time::Duration::from_secs(10),
             request_timeout: std::time::Duration::from_secs(30),
             max_url_bytes: 8 * 1024,
             max_header_bytes: 32 * 1024,
         }
-    }
-}
-
-/// A listener that caps the connections open at once and closes idle ones.
-struct Limited {
-    inner: TcpListener,
-    permits: Arc<tokio::sync::Semaphore>,
-    idle: std::time::Duration,
-}
-
-impl axum::serve::Listener for Limited {
-    type Io = Guarded;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await else { continue };
-            match self.inner.accept().await {
-                Ok((stream, addr)) => {
-                    let _ = stream.set_nodelay(true);
-                    let idle = Box::pin(tokio::time::sleep(self.idle));
-                    return (Guarded { stream, _permit: permit, idle, limit: self.idle, last_read: tokio::time::Instant::now() }, addr);
-                }
-                // Too many open files and the like: wait a moment rather than spin.
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
-            }
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.inner.local_addr()
-    }
-}
-
-/// A connection that holds its slot until closed, and fails reads after `limit` of silence.
-struct Guarded {
-    stream: tokio::net::TcpStream,
-    _permit: tokio::sync::OwnedSemaphorePermit,
-    idle: std::pin::Pin<Box<tokio::time::Sleep>>,
-    limit: std::time::Duration,
-    /// When data last arrived.
-    last_read: tokio::time::Instant,
-}
-
-impl tokio::io::AsyncRead for Guarded {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        match std::pin::Pin::new(&mut self.stream).poll_read(cx, buf) {
-            std::task::Poll::Ready(r) => {
-                if buf.filled().len() > before {
-                    // Only note the time: re-arming the timer on every read takes the timer
-                    // wheel's lock per request. The timer is moved when it fires (below).
-                    self.last_read = tokio::time::Instant::now();
-                }
-                std::task::Poll::Ready(r)
-            }
-            std::task::Poll::Pending => loop {
-                match self.idle.as_mut().poll(cx) {
-                    std::task::Poll::Pending => return std::task::Poll::Pending,
-                    std::task::Poll::Ready(()) => {
-                        let deadline = self.last_read + self.limit;
-                        if deadline <= tokio::time::Instant::now() {
-                            return std::task::Poll::Ready(Err(std::io::Error::new(
-                                std::io::ErrorKind::TimedOut,
-                                "idle connection closed",
-                            )));
-                        }
-                        // Data came since the timer was set: wait out the rest from the last read.
-                        self.idle.as_mut().reset(deadline);
-                    }
-                }
-            },
-        }
-    }
-}
-
-impl tokio::io::AsyncWrite for Guarded {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-    fn poll_flush(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
-    fn poll_write_vectored(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
-    }
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
     }
 }

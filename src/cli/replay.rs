@@ -1,8 +1,8 @@
 //! `standin replay`: serve a recorded HAR session.
 //!
 //! Takes [`ReplayArgs`]; loads the session ([`Replayer`]) and, with `--spec`, the mock that
-//! answers what the session does not hold; serves both behind the server's transport limits
-//! (connection cap, idle timeout) until SIGINT/SIGTERM.
+//! answers what the session does not hold; serves both on the server's loop and limits
+//! (connection cap, header and idle timeouts) until SIGINT/SIGTERM.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -32,6 +32,8 @@ pub struct ReplayArgs {
     /// Answer unmatched requests from this spec's mock instead of a 404.
     #[arg(long)]
     pub spec: Option<PathBuf>,
+    #[command(flatten)]
+    pub transport: super::serve::TransportArgs,
 }
 
 /// `--match`: how strictly requests are matched.
@@ -86,16 +88,16 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     };
     let count = replayer.len();
     let session = Arc::new(Session { replayer, fallback });
+    let limits = args.transport.limits();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let addr = SocketAddr::new(args.host, args.port);
-        let listener =
-            crate::server::listen(addr, &crate::server::Limits::default()).await.with_context(|| format!("cannot listen on {addr}"))?;
-        let addr = axum::serve::Listener::local_addr(&listener)?;
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let addr = listener.local_addr()?;
         outln!("standin: replaying {count} exchanges from {}", args.file.display())?;
         outln!("standin: listening on http://{addr}")?;
-        let router = axum::Router::new().fallback(answer).with_state(session);
-        axum::serve(listener, router).with_graceful_shutdown(crate::server::shutdown_signal()).await.context("server error")?;
+        let handler = move |req| answer(State(Arc::clone(&session)), req);
+        crate::server::serve(listener, handler, limits, crate::server::shutdown_signal()).await.context("server error")?;
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
     })
 }
@@ -104,7 +106,11 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 /// requests.
 async fn answer(State(session): State<Arc<Session>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_BODY).await.unwrap_or_default();
+    let bytes = match crate::server::exchange::collect(&parts.headers, body, MAX_BODY).await {
+        Ok(bytes) => bytes,
+        // Broken or too large: answered as what it is, never matched as an empty body.
+        Err(e) => return e.rejection(MAX_BODY).render(None),
+    };
     if let Some(resp) = session.replayer.answer(&parts.method, parts.uri.path(), parts.uri.query(), &bytes) {
         return resp;
     }

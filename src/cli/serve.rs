@@ -31,9 +31,15 @@ pub struct ServeArgs {
     /// Port to listen on; 0 picks a free one (printed at start).
     #[arg(long, default_value_t = 4010)]
     pub port: u16,
-    /// Address to listen on.
+    /// Address to listen on. On any address but loopback, the admin endpoints (`/__standin/`)
+    /// answer other machines only with `--admin-token`.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,
+    /// Require this token on every admin call (`Authorization: Bearer TOKEN`,
+    /// `X-Standin-Admin-Token: TOKEN`, or `?token=TOKEN`, e.g. for the inspector page), from any
+    /// client. Without it, admin calls are answered only to clients on this machine.
+    #[arg(long, value_name = "TOKEN", env = "STANDIN_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
     /// Seed for generated data: the same seed, route and request give the same body.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -101,15 +107,8 @@ pub struct ServeArgs {
     /// version serving and prints the error. The sandboxes start again from the new fixtures.
     #[arg(long)]
     pub watch: bool,
-    /// Connections served at once; more wait to be accepted.
-    #[arg(long, value_name = "N", default_value_t = 1024)]
-    pub max_connections: usize,
-    /// Close a connection that sends nothing for this many seconds (slow or idle clients).
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
-    pub idle_timeout: u64,
-    /// Answer 503 to a request that takes longer than this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    pub request_timeout: u64,
+    #[command(flatten)]
+    pub transport: TransportArgs,
     /// Longest request URL (path and query) in bytes; longer ones get 414.
     #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024)]
     pub max_url_length: usize,
@@ -135,6 +134,40 @@ pub struct ServeArgs {
     /// Start every key in the shared store with this, so several sandboxes share one Redis.
     #[arg(long, value_name = "PREFIX", default_value = "standin", env = "STANDIN_STORE_PREFIX")]
     pub store_prefix: String,
+}
+
+/// The connection limits `serve` and `replay` share.
+#[derive(Debug, Args)]
+pub struct TransportArgs {
+    /// Connections served at once. When all are taken, the one that has waited longest (over a
+    /// second) for a request head is closed to make room; otherwise new ones wait.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Close a connection that sends nothing for this many seconds (slow or idle clients).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub idle_timeout: u64,
+    /// Close a connection whose request head (request line and headers) has not fully arrived
+    /// this many seconds after it opened, or after the previous answer on a kept-alive one.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Answer 503 to a request that takes longer than this many seconds; on shutdown, requests
+    /// in flight get this long to finish.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub request_timeout: u64,
+}
+
+impl TransportArgs {
+    /// The server's limits from these flags (the others at their defaults).
+    pub fn limits(&self) -> crate::server::Limits {
+        let secs = |s: u64| std::time::Duration::from_secs(s.max(1));
+        crate::server::Limits {
+            max_connections: self.max_connections,
+            idle_timeout: secs(self.idle_timeout),
+            header_timeout: secs(self.header_timeout),
+            request_timeout: secs(self.request_timeout),
+            ..Default::default()
+        }
+    }
 }
 
 /// `--log-format`: how the completion line is written.
@@ -212,13 +245,8 @@ impl TryFrom<ServeArgs> for ServeConfig {
             error_rate: rate(args.fault_rate, "--fault-rate")?,
             reset_rate: rate(args.reset_rate, "--reset-rate")?,
         };
-        let limits = crate::server::Limits {
-            max_connections: args.max_connections,
-            idle_timeout: std::time::Duration::from_secs(args.idle_timeout.max(1)),
-            request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
-            max_url_bytes: args.max_url_length,
-            max_header_bytes: args.max_header_size,
-        };
+        let limits =
+            crate::server::Limits { max_url_bytes: args.max_url_length, max_header_bytes: args.max_header_size, ..args.transport.limits() };
         let webhooks = args.webhook.iter().map(|w| parse_webhook(w)).collect::<anyhow::Result<_>>()?;
         let store = match args.store.as_deref().map(str::trim) {
             None | Some("" | "memory") => None,
@@ -237,6 +265,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
             limits,
             self_check: args.self_check,
             store: None,
+            admin: crate::admin::Access { token: args.admin_token.clone().filter(|t| !t.is_empty()) },
         };
         // The validation proxy checks answers against response schemas: repair them all at load.
         let load = LoadPlan {
@@ -287,11 +316,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let app = Arc::new(app);
-    if let Some(file) = &config.state_file {
-        import_state(&app, file)?;
-    }
+    let kept_state = match &config.state_file {
+        Some(file) => import_state(&app, file)?,
+        None => Default::default(),
+    };
     subscribe_webhooks(&app, &config.webhooks);
-    runtime.block_on(serve(config, app, &specs, route_warnings.len(), started))
+    runtime.block_on(serve(config, app, &specs, route_warnings.len(), started, kept_state))
 }
 
 /// Serve until SIGINT/SIGTERM, then stop gracefully and write what shutdown writes.
@@ -301,9 +331,15 @@ async fn serve(
     specs: &[Arc<Spec>],
     route_warnings: usize,
     started: std::time::Instant,
+    kept_state: serde_json::Map<String, serde_json::Value>,
 ) -> anyhow::Result<ExitCode> {
     let server = crate::server::start(app, config.addr).await.with_context(|| format!("cannot listen on {}", config.addr))?;
     print_banner(specs, &server.url(), route_warnings, started)?;
+    if !config.addr.ip().is_loopback() && config.options.admin.token.is_none() {
+        outln!(
+            "standin: admin endpoints (/__standin/) answer only clients on this machine; set --admin-token to reach them from elsewhere"
+        )?;
+    }
     let watcher = if config.watch {
         let watcher = Watcher::spawn(config.load.clone(), server.live());
         outln!("standin: watching the specs, overlays and fixtures for changes")?;
@@ -319,7 +355,7 @@ async fn serve(
     // Everything answered is in the recording before we say goodbye; then the summary.
     let violated = report_contract(&app, config.report.as_deref(), config.report_html.as_deref())?;
     if let Some(file) = &config.state_file {
-        export_state(&app, file)?;
+        export_state(&app, file, kept_state)?;
     }
     Ok(if violated && config.strict { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
@@ -352,30 +388,76 @@ fn print_banner(specs: &[Arc<Spec>], url: &str, route_warnings: usize, started: 
     outln!("standin: listening on {url} (health: {url}/__standin/health)")
 }
 
-/// Load each sandbox's saved state from `file`, if it exists.
-fn import_state(app: &App, file: &Path) -> anyhow::Result<()> {
+/// Load each sandbox's saved state from `file`, if it exists. Hands back what the file holds
+/// for specs not served now (or served without a sandbox), for [`export_state`] to keep.
+fn import_state(app: &App, file: &Path) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
     if !file.exists() {
-        return Ok(());
+        return Ok(Default::default());
     }
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read state file {}", file.display()))?;
     let saved: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("state file {} is not JSON", file.display()))?;
+    let serde_json::Value::Object(mut saved) = saved else {
+        anyhow::bail!("state file {}: expected an object of saved states by spec title, found {}", file.display(), kind(&saved));
+    };
+    if let Some(e) = shape_error(&saved) {
+        anyhow::bail!("state file {}: {e}", file.display());
+    }
     for m in &app.mounts {
-        if let (Some(sandbox), Some(v)) = (&m.sandbox, saved.get(&m.spec.title)) {
-            let skipped = sandbox.import(v).map_err(|e| anyhow::anyhow!("state file {}: {e}", file.display()))?;
+        let Some(sandbox) = &m.sandbox else { continue };
+        if let Some(v) = saved.remove(&m.spec.title) {
+            let skipped = sandbox.import(&v).map_err(|e| anyhow::anyhow!("state file {}: {e}", file.display()))?;
             if skipped > 0 {
                 eprintln!("standin: {skipped} saved collections no longer exist in the spec and were skipped");
             }
         }
     }
-    Ok(())
+    if !saved.is_empty() {
+        let titles: Vec<&str> = saved.keys().map(String::as_str).collect();
+        eprintln!("standin: state file {}: keeping the saved state of specs not served now: {}", file.display(), titles.join(", "));
+    }
+    Ok(saved)
 }
 
-/// Save every sandbox's state to `file`, atomically.
-fn export_state(app: &App, file: &Path) -> anyhow::Result<()> {
-    let state: serde_json::Map<String, serde_json::Value> =
-        app.mounts.iter().filter_map(|m| Some((m.spec.title.clone(), m.sandbox.as_ref()?.export()))).collect();
+/// What is wrong with the shape of a state file (spec title → tenant → collection → items, each
+/// an object), naming where and what was found.
+fn shape_error(saved: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    for (title, tenants) in saved {
+        let Some(tenants) = tenants.as_object() else {
+            return Some(format!("`{title}` must be an object of tenants, found {}", kind(tenants)));
+        };
+        for (key, collections) in tenants {
+            let Some(collections) = collections.as_object() else {
+                let key = crate::state::mask(key);
+                return Some(format!("`{title}`, tenant `{key}`: must be an object of collections, found {}", kind(collections)));
+            };
+            if let Some((name, items)) = collections.iter().find(|(_, items)| !items.is_object()) {
+                let (key, name) = (crate::state::mask(key), name.replace('\u{0}', " "));
+                return Some(format!("`{title}`, tenant `{key}`, collection `{name}`: must be an object of items, found {}", kind(items)));
+            }
+        }
+    }
+    None
+}
+
+/// `an array`, `a string`, … for messages.
+fn kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Save every sandbox's state to `file`, atomically, with what it held for specs not served
+/// now (`kept`).
+fn export_state(app: &App, file: &Path, kept: serde_json::Map<String, serde_json::Value>) -> anyhow::Result<()> {
+    let mut state = kept;
+    state.extend(app.mounts.iter().filter_map(|m| Some((m.spec.title.clone(), m.sandbox.as_ref()?.export()))));
     let bytes = serde_json::to_vec_pretty(&state).context("cannot serialize the state")?;
-    crate::server::write_atomically(file, &bytes).with_context(|| format!("cannot write state file {}", file.display()))?;
+    crate::server::write_privately(file, &bytes).with_context(|| format!("cannot write state file {}", file.display()))?;
     outln!("standin: state saved to {}", file.display())?;
     Ok(())
 }

@@ -37,7 +37,7 @@ use super::{Exchange, HeaderList};
 /// Closes the `entries` array and the document.
 const CLOSE: &[u8] = b"\n]}}\n";
 /// What a redacted header or query value reads as.
-pub const REDACTED: &str = "[redacted]";
+pub use super::redact::REDACTED;
 
 /// A HAR document.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -308,11 +308,7 @@ impl HarFile {
     }
 }
 
-/// Whether a header or query parameter carries a credential.
-fn is_secret(name: &str, secrets: &[String]) -> bool {
-    ["authorization", "cookie", "set-cookie", "proxy-authorization"].iter().any(|s| s.eq_ignore_ascii_case(name))
-        || secrets.iter().any(|s| s.eq_ignore_ascii_case(name))
-}
+use super::redact::is_secret;
 
 fn pair(name: &str, value: String, secrets: &[String], keep: bool) -> Pair {
     let value = if !keep && is_secret(name, secrets) { REDACTED.to_string() } else { value };
@@ -344,17 +340,12 @@ pub fn entry(e: &Exchange, keep_secrets: bool) -> Entry {
     let host = e.request_headers.get_str("host");
     let host = if host.is_empty() { "localhost" } else { host };
     let query: Vec<(String, String)> = e.query.as_deref().map(super::parse_query).unwrap_or_default();
-    let redact_url = !keep_secrets && query.iter().any(|(k, _)| e.secrets.iter().any(|s| s == k));
-    let url = match (&e.query, redact_url) {
-        (None, _) => format!("http://{host}{}", e.path),
-        (Some(q), false) => format!("http://{host}{}?{q}", e.path),
-        (Some(_), true) => {
-            let mut q = form_urlencoded::Serializer::new(String::new());
-            for (k, v) in &query {
-                q.append_pair(k, if is_secret(k, &e.secrets) { REDACTED } else { v });
-            }
-            format!("http://{host}{}?{}", e.path, q.finish())
-        }
+    let url = match &e.query {
+        None => format!("http://{host}{}", e.path),
+        Some(q) => match (!keep_secrets).then(|| super::redact::query(q, &e.secrets)).flatten() {
+            Some(redacted) => format!("http://{host}{}?{redacted}", e.path),
+            None => format!("http://{host}{}?{q}", e.path),
+        },
     };
     let post_data = (!e.request_body.is_empty()).then(|| {
         let (text, encoding) = body_text(&e.request_body);

@@ -202,12 +202,21 @@ impl Writer {
         if self.batch.is_empty() {
             return;
         }
-        for ex in &self.batch {
+        for ex in &mut self.batch {
+            // Credentials leave the query and the body before anything is written; with
+            // `--record-secrets` the HAR file alone gets them as sent.
+            let keep = self.options.keep_secrets;
+            if !keep {
+                Arc::get_mut(ex).map(super::redact::exchange);
+            }
             if let Some(h) = self.har.as_mut() {
-                if let Err(e) = h.append(ex, self.options.keep_secrets) {
+                if let Err(e) = h.append(ex, keep) {
                     tracing::error!("recording stopped: {e}");
                     self.har = None;
                 }
+            }
+            if keep {
+                Arc::get_mut(ex).map(super::redact::exchange);
             }
             log_line(self.options.log, ex);
         }

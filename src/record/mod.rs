@@ -9,6 +9,7 @@
 pub mod har;
 pub mod journal;
 pub mod junit;
+pub mod redact;
 pub mod replay;
 pub mod verify;
 
@@ -47,7 +48,8 @@ pub struct Exchange {
     pub warnings: Vec<Problem>,
     /// The caller's credential, masked (`ke_l…`).
     pub tenant: Option<String>,
-    /// Credentials and API keys (header and query names) to redact in the recording.
+    /// The mount's API-key names (header, query, cookie), for [`redact`]; empty when the
+    /// exchange has nothing they could be in.
     pub secrets: Arc<Vec<String>>,
 }
 

@@ -7,7 +7,7 @@
 //! same request asked again gets the recorded answers in order (the last one once they run out),
 //! so stateful flows replay correctly.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use axum::body::{Body, Bytes};
@@ -51,6 +51,9 @@ pub struct Replayer {
     by_key: HashMap<String, Vec<usize>>,
     /// Match key → how many times it was answered.
     cursors: Mutex<HashMap<String, usize>>,
+    /// Method → the recorded paths, sorted and unique: the nearest ones to an unmatched request
+    /// are found by binary search instead of a scan of every entry.
+    paths: BTreeMap<String, Vec<String>>,
 }
 
 impl std::fmt::Debug for Replayer {
@@ -79,6 +82,10 @@ impl Replayer {
             let method = e.request.method.to_ascii_uppercase();
             let raw_body = e.request.post_data.as_ref().map_or("", |p| p.text.as_str());
             let content = e.response_body().ok_or_else(|| format!("#/log/entries/{i}/response/content/text: invalid base64"))?;
+            let status = e.response.status;
+            if !(200..=599).contains(&status) {
+                return Err(format!("#/log/entries/{i}/response/status: {status} is not a final HTTP status (200–599)"));
+            }
             let headers = e
                 .response
                 .headers
@@ -90,7 +97,15 @@ impl Replayer {
             by_key.entry(k).or_default().push(i);
             entries.push(Recorded { method, path: path.to_string(), status: e.response.status, headers, content: content.into() });
         }
-        Ok(Replayer { entries, strictness, by_key, cursors: Mutex::new(HashMap::new()) })
+        let mut paths: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for e in &entries {
+            paths.entry(e.method.clone()).or_default().push(e.path.clone());
+        }
+        for list in paths.values_mut() {
+            list.sort_unstable();
+            list.dedup();
+        }
+        Ok(Replayer { entries, strictness, by_key, cursors: Mutex::new(HashMap::new()), paths })
     }
 
     /// Number of recorded exchanges.
@@ -119,8 +134,11 @@ impl Replayer {
             i
         };
         let r = &self.entries[i];
-        let mut resp = Response::new(Body::from(r.content.clone()));
-        *resp.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
+        // 204 and 304 have no body, whatever the recording holds (statuses checked at load).
+        let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = if matches!(r.status, 204 | 304) { Body::empty() } else { Body::from(r.content.clone()) };
+        let mut resp = Response::new(body);
+        *resp.status_mut() = status;
         for (n, v) in &r.headers {
             resp.headers_mut().append(n.clone(), v.clone());
         }
@@ -130,14 +148,16 @@ impl Replayer {
     /// The recorded requests most like this one (same method first, then the longest common
     /// path prefix).
     pub fn nearest(&self, method: &str, path: &str) -> Vec<String> {
-        let mut scored: Vec<(usize, String)> = self
-            .entries
-            .iter()
-            .map(|e| {
-                let common = e.path.chars().zip(path.chars()).take_while(|(a, b)| a == b).count();
-                (common + if e.method == method { 1_000 } else { 0 }, format!("{} {}", e.method, e.path))
-            })
-            .collect();
+        // In a sorted list, the paths sharing the longest prefix with `path` sit next to where
+        // it would be inserted: the three on each side hold the best three.
+        let mut scored: Vec<(usize, String)> = Vec::new();
+        for (m, paths) in &self.paths {
+            let at = paths.partition_point(|p| p.as_str() < path);
+            for p in &paths[at.saturating_sub(3)..(at + 3).min(paths.len())] {
+                let common = p.chars().zip(path.chars()).take_while(|(a, b)| a == b).count();
+                scored.push((common + if m == method { 1_000 } else { 0 }, format!("{m} {p}")));
+            }
+        }
         scored.sort_by_key(|s| std::cmp::Reverse(s.0));
         scored.dedup_by(|a, b| a.1 == b.1);
         scored.into_iter().take(3).map(|(_, s)| s).collect()
@@ -232,5 +252,58 @@ mod tests {
         let body: Value = serde_json::from_str(&body).unwrap();
         assert_eq!((status, body["code"].as_str(), body["title"].as_str()), (404, Some(CODE_NOT_RECORDED), Some(TITLE_NOT_RECORDED)));
         assert_eq!(body["nearest"][0], "GET /a");
+    }
+
+    #[test]
+    fn statuses_that_are_not_final_answers_are_a_load_error() {
+        for status in [0, 99, 100, 101, 1000] {
+            let list = [entry("GET", "http://h/ok", None, 200, ""), entry("GET", "http://h/a", None, status, "x")];
+            let e = Replayer::from_entries(&list, Strictness::Body).unwrap_err();
+            assert_eq!(e, format!("#/log/entries/1/response/status: {status} is not a final HTTP status (200–599)"));
+        }
+    }
+
+    #[tokio::test]
+    async fn no_content_and_not_modified_are_answered_without_a_body() {
+        let list = [entry("DELETE", "http://h/a", None, 204, "left over"), entry("GET", "http://h/a", None, 304, "cached")];
+        let r = Replayer::from_entries(&list, Strictness::Body).unwrap();
+        assert_eq!(text(r.answer(&Method::DELETE, "/a", None, b"").unwrap()).await, (204, String::new()));
+        assert_eq!(text(r.answer(&Method::GET, "/a", None, b"").unwrap()).await, (304, String::new()));
+    }
+
+    /// The nearest recorded requests come from an index: the same as a scan of every entry,
+    /// and quick on a large session.
+    #[test]
+    fn nearest_is_indexed_and_agrees_with_a_scan() {
+        let list: Vec<har::Entry> = (0..20_000)
+            .map(|i| entry(if i % 3 == 0 { "POST" } else { "GET" }, &format!("http://h/v1/items/{}/parts/{}", i % 997, i), None, 200, ""))
+            .collect();
+        let r = Replayer::from_entries(&list, Strictness::Path).unwrap();
+        let scan = |method: &str, path: &str| {
+            let mut all: Vec<(usize, String)> = r
+                .entries
+                .iter()
+                .map(|e| {
+                    (
+                        e.path.chars().zip(path.chars()).take_while(|(a, b)| a == b).count() + if e.method == method { 1_000 } else { 0 },
+                        e.path.clone(),
+                    )
+                })
+                .collect();
+            all.sort_by_key(|s| std::cmp::Reverse(s.0));
+            all.first().map(|s| s.0)
+        };
+        let started = std::time::Instant::now();
+        for (method, path) in [("GET", "/v1/items/5/parts/77"), ("POST", "/v1/items/996/x"), ("PUT", "/v1/items/1"), ("GET", "/zzz")] {
+            let near = r.nearest(method, path);
+            assert_eq!(near.len(), 3, "{near:?}");
+            let (m, p) = near[0].split_once(' ').unwrap();
+            let score = p.chars().zip(path.chars()).take_while(|(a, b)| a == b).count() + if m == method { 1_000 } else { 0 };
+            assert_eq!(Some(score), scan(method, path), "{method} {path}: {near:?}");
+        }
+        for i in 0..1_000 {
+            r.nearest("GET", &format!("/v1/items/{i}/nothing"));
+        }
+        assert!(started.elapsed() < std::time::Duration::from_millis(500), "took {:?}", started.elapsed());
     }
 }

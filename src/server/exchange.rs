@@ -42,19 +42,14 @@ async fn exchange(app: &App, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let id = RequestId::of(&parts.headers);
     let cors = parts.headers.contains_key(header::ORIGIN);
-    // CORS preflight: browsers ask before cross-origin calls; a mock accepts them all.
-    if parts.method == Method::OPTIONS && cors && parts.headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD) {
-        return transport(preflight(&parts.headers), &parts.method, &id, false);
-    }
+    let is_preflight = parts.method == Method::OPTIONS && cors && parts.headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     if let Some(rest) = admin::admin_path(parts.uri.path()) {
-        let response = match read_body(app, &parts, body, started).await {
-            Ok(bytes) => {
-                let query = pipeline::validate::parse_query(parts.uri.query());
-                admin::endpoint(app, &parts.method, rest, &query, &bytes).unwrap_or_else(|r| r.render(None))
-            }
-            Err(r) => r.render(None),
-        };
-        return transport(response, &parts.method, &id, cors);
+        // No CORS for admin calls: a page on another origin may neither ask nor read.
+        return transport(admin_call(app, &parts, body, rest, is_preflight, started).await, &parts.method, &id, false);
+    }
+    // CORS preflight: browsers ask before cross-origin calls; a mock accepts them all.
+    if is_preflight {
+        return transport(preflight(&parts.headers), &parts.method, &id, false);
     }
     let mount = app.mount_of(&parts);
     let cx = Context { id, started, mount, timeout: app.limits.request_timeout };
@@ -74,9 +69,22 @@ async fn exchange(app: &App, req: Request) -> Response {
     let Answer { response, facts } = if app.self_check() { crate::respond::self_check::checked(mount, answer).await } else { answer };
     let response = with_rate_headers(response, mount, &facts);
     let response = transport(response, &parts.method, &cx.id, cors);
-    match &app.recorder {
-        Some(recorder) => finish(recorder, mount, &cx, parts, bytes, response, facts).await,
-        None => response,
+    finish(app, mount, &cx, parts, bytes, response, facts).await
+}
+
+/// An admin call: who may make it ([`admin::Access::check`]), then its answer.
+async fn admin_call(app: &App, parts: &Parts, body: Body, rest: &str, is_preflight: bool, started: std::time::Instant) -> Response {
+    if is_preflight {
+        return Rejection::forbidden("Admin endpoints do not answer cross-origin calls.".into()).render(None);
+    }
+    let query = pipeline::validate::parse_query(parts.uri.query());
+    let peer = parts.extensions.get::<crate::server::Peer>();
+    if let Err(r) = app.admin().check(rest, peer, &parts.headers, &query) {
+        return r.render(None);
+    }
+    match read_body(app, parts, body, started).await {
+        Ok(bytes) => admin::endpoint(app, &parts.method, rest, &query, &bytes).unwrap_or_else(|r| r.render(None)),
+        Err(r) => r.render(None),
     }
 }
 
@@ -97,11 +105,85 @@ async fn read_body(app: &App, parts: &Parts, body: Body, started: std::time::Ins
     if !has_body {
         return Ok(Bytes::new());
     }
-    match within(limits.request_timeout, started, axum::body::to_bytes(body, app.body_limit)).await {
+    match within(limits.request_timeout, started, collect(&parts.headers, body, app.body_limit)).await {
         None => Err(Rejection::timeout(limits.request_timeout)),
         Some(Ok(bytes)) => Ok(bytes),
-        Some(Err(_)) => Err(Rejection::payload_too_large(app.body_limit)),
+        Some(Err(e)) => Err(e.rejection(app.body_limit)),
     }
+}
+
+/// Why a request body could not be read.
+#[derive(Debug)]
+pub enum BodyError {
+    /// Over the limit: by its `Content-Length` (then nothing was read, and no `100 Continue`
+    /// sent), or by what arrived.
+    TooLarge,
+    /// Malformed (a bad chunk), or cut short (the client closed or reset the connection).
+    Broken(String),
+}
+
+impl BodyError {
+    /// The answer: 413 for a body over `limit`, 400 naming the fault for a broken one.
+    pub fn rejection(&self, limit: usize) -> Rejection {
+        match self {
+            BodyError::TooLarge => Rejection::payload_too_large(limit),
+            BodyError::Broken(why) => Rejection::invalid_request(
+                StatusCode::BAD_REQUEST,
+                vec![crate::reject::Problem {
+                    location: "body".into(),
+                    message: format!("could not be read: {why}"),
+                    keyword: Some("body".into()),
+                }],
+            ),
+        }
+    }
+}
+
+/// Read a request body of at most `limit` bytes. A `Content-Length` over the limit is refused
+/// before anything is read (hyper sends `100 Continue` only when the body is first read).
+pub async fn collect(headers: &axum::http::HeaderMap, body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    use http_body::Body as _;
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = std::pin::pin!(body);
+    // One frame (the usual case) is kept as is; more are joined.
+    let mut first: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    let mut len = 0usize;
+    while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        let frame = frame.map_err(|e| BodyError::Broken(causes(&e)))?;
+        let Ok(data) = frame.into_data() else { continue }; // trailers
+        len += data.len();
+        if len > limit {
+            return Err(BodyError::TooLarge);
+        }
+        match first.take() {
+            None if joined.is_empty() => first = Some(data),
+            kept => {
+                joined.extend_from_slice(kept.as_deref().unwrap_or_default());
+                joined.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| Bytes::from(joined)))
+}
+
+/// An error and its causes, as one line (`error reading a body from connection: invalid chunk
+/// size line`).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
 }
 
 /// A refusal as the answer: in the mount's error envelope; the problems of an invalid request
@@ -159,7 +241,7 @@ fn preflight(headers: &axum::http::HeaderMap) -> Response {
 
 /// The one place an exchange is journaled (and, through the journal, logged and recorded).
 async fn finish(
-    recorder: &crate::record::Recorder,
+    app: &App,
     mount: Option<&Mount>,
     cx: &Context<'_>,
     parts: Parts,
@@ -167,6 +249,7 @@ async fn finish(
     response: Response,
     facts: Facts,
 ) -> Response {
+    let Some(recorder) = app.recorder.as_deref() else { return response };
     let started = cx.started;
     // The response's headers and body are kept only for the HAR file and the inspector page's
     // detail view (`RecordOptions::keep_responses`); cloning a header map per exchange cost a
@@ -185,6 +268,17 @@ async fn finish(
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
         .saturating_sub(started.elapsed().as_millis() as u64);
+    // For the writer's redaction (`record::redact`), and only where a credential could be:
+    // a shared reference count per request costs otherwise. A request outside every base path
+    // gets every spec's names.
+    let secrets = if recorder.records_har() || parts.uri.query().is_some() || !request_body.is_empty() {
+        match mount {
+            Some(m) => Arc::clone(&m.secrets),
+            None => Arc::new(app.mounts.iter().flat_map(|m| m.secrets.iter().cloned()).collect()),
+        }
+    } else {
+        Default::default()
+    };
     let exchange = crate::record::Exchange {
         id: 0, // numbered by the writer, in arrival order (no shared counter here)
         started_ms,
@@ -203,8 +297,7 @@ async fn finish(
         violations: facts.violations,
         warnings: facts.warnings,
         tenant: facts.tenant,
-        // Only the HAR writer redacts; a shared reference count per request costs otherwise.
-        secrets: if recorder.records_har() { mount.map(|m| Arc::clone(&m.secrets)).unwrap_or_default() } else { Default::default() },
+        secrets,
     };
     recorder.record(exchange).await;
     response

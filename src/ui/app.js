@@ -47,13 +47,30 @@ function clear(el) {
 
 const $ = (id) => document.getElementById(id);
 
-/** GET an admin endpoint as JSON (or text). A `token` in the page's own query is passed on. */
+/**
+ * The admin token (`serve --admin-token`), given once as `?token=` in the page's address: kept
+ * for this tab (reloads keep working) and taken out of the address bar.
+ */
+const TOKEN = (() => {
+  const KEY = 'standin-admin-token';
+  const q = new URLSearchParams(location.search);
+  const given = q.get('token');
+  try {
+    if (!given) return sessionStorage.getItem(KEY);
+    sessionStorage.setItem(KEY, given);
+  } catch (_) { /* storage off: the token lives as long as the page */ }
+  q.delete('token');
+  const rest = q.toString();
+  history.replaceState(null, '', location.pathname + (rest ? '?' + rest : '') + location.hash);
+  return given;
+})();
+
+/** GET an admin endpoint as JSON (or text), with the admin token when there is one. */
 async function api(path, params, asText) {
-  const q = new URLSearchParams(params || {});
-  const token = new URLSearchParams(location.search).get('token');
-  if (token) q.set('token', token);
-  const qs = q.toString();
-  const resp = await fetch(ADMIN + path + (qs ? '?' + qs : ''), { headers: { accept: asText ? 'text/html' : 'application/json' }, cache: 'no-store' });
+  const qs = new URLSearchParams(params || {}).toString();
+  const headers = { accept: asText ? 'text/html' : 'application/json' };
+  if (TOKEN) headers['x-standin-admin-token'] = TOKEN;
+  const resp = await fetch(ADMIN + path + (qs ? '?' + qs : ''), { headers, cache: 'no-store' });
   if (!resp.ok) throw new Error(`${path}: ${resp.status}`);
   return asText ? resp.text() : resp.json();
 }

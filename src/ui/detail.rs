@@ -18,22 +18,6 @@ pub const REDACTED: &str = "[redacted]";
 /// Header names that always carry credentials.
 const CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
 
-/// Body member names (lower case, without `-` and `_`) that carry credentials.
-const SECRET_MEMBERS: [&str; 12] = [
-    "password",
-    "passwd",
-    "secret",
-    "clientsecret",
-    "token",
-    "accesstoken",
-    "refreshtoken",
-    "idtoken",
-    "apikey",
-    "apisecret",
-    "privatekey",
-    "authorization",
-];
-
 /// The names to redact, gathered once per detail request.
 struct Secrets {
     /// API-key names the mounted specs declare (header, query or cookie), lower case.
@@ -57,8 +41,7 @@ impl Secrets {
     }
 
     fn member(&self, name: &str) -> bool {
-        let folded: String = name.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect();
-        SECRET_MEMBERS.contains(&folded.as_str()) || self.param(name)
+        crate::record::redact::is_secret_member(name, &self.names)
     }
 }
 

@@ -368,3 +368,133 @@ fn kill_9_under_load_with_large_entries_keeps_every_answered_exchange_readable()
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `standin replay` runs on the same server loop: a trickled header is cut at `--header-timeout`.
+#[test]
+fn replay_cuts_slow_headers_like_serve() {
+    use std::io::{Read, Write};
+    let dir = std::env::temp_dir().join(format!("standin-replay-slow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("empty.har");
+    std::fs::write(&file, r#"{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": []}}"#).unwrap();
+    let (mut child, url) = replay(&[file.to_str().unwrap(), "--header-timeout", "1"]);
+    let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_millis(100))).unwrap();
+    let started = std::time::Instant::now();
+    let closed = loop {
+        if s.write_all(b"a").is_err() {
+            break true;
+        }
+        let mut buf = [0u8; 64];
+        match s.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(_) => {} // hyper's answer to a timed-out head, if any; the close follows
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break true,
+        }
+        if started.elapsed() > std::time::Duration::from_secs(4) {
+            break false;
+        }
+    };
+    crate::common::terminate(&mut child);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(closed, "the trickling connection was closed");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "took {:?}", started.elapsed());
+}
+
+/// A spec whose API key travels in the query, with a login taking a password.
+const QUERY_KEY_SPEC: &str = r#"
+openapi: 3.0.3
+info: {title: Keyed, version: "1"}
+servers: [{url: /v1}]
+security: [{key: []}]
+components:
+  securitySchemes:
+    key: {type: apiKey, in: query, name: api_key}
+paths:
+  /items:
+    get:
+      operationId: listItems
+      responses:
+        "200": {description: ok, content: {application/json: {schema: {type: array, items: {type: string}}}}}
+  /login:
+    post:
+      operationId: login
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                user: {type: string}
+                password: {type: string}
+                client_secret: {type: string}
+      responses:
+        "204": {description: ok}
+"#;
+
+/// Credentials in the query (the spec's API key) and secret-like body members are redacted in
+/// the journal, the HAR file and the completion line, outside every base path too.
+#[test]
+fn journal_har_and_log_line_redact_query_keys_and_secret_body_fields() {
+    let dir = std::env::temp_dir().join(format!("standin-redact-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("keyed.yaml");
+    std::fs::write(&spec, QUERY_KEY_SPEC).unwrap();
+    let har = dir.join("s.har");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_standin"))
+        .args(["serve", "--spec", spec.to_str().unwrap(), "--port", "0", "--log-format", "text", "--record", har.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
+        .find_map(|l| l.ok()?.strip_prefix("standin: listening on ").map(|r| r.split_whitespace().next().unwrap_or("").to_string()))
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let journal: Value = rt.block_on(async {
+        let c = standin::tls::client();
+        c.get(format!("{url}/v1/items?api_key=sk_live_q1&page=2")).send().await.unwrap();
+        c.get(format!("{url}/elsewhere?api_key=sk_live_q2")).send().await.unwrap();
+        let login = json!({"user": "ari", "password": "hunter2", "client_secret": "cs_live_3"});
+        c.post(format!("{url}/v1/login?api_key=sk_live_q1")).json(&login).send().await.unwrap();
+        c.get(format!("{url}/__standin/requests")).send().await.unwrap().json().await.unwrap()
+    });
+    crate::common::terminate(&mut child);
+    let log: Vec<String> =
+        lines.map_while(Result::ok).filter(|l| l.contains(" 200 ") || l.contains(" 404 ") || l.contains(" 204 ")).collect();
+    let recorded = std::fs::read_to_string(&har).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let entries = journal.as_array().unwrap();
+    assert_eq!(entries.len(), 3, "{journal}");
+    assert_eq!(entries[0]["query"], "api_key=%5Bredacted%5D&page=2");
+    assert_eq!(entries[1]["query"], "api_key=%5Bredacted%5D", "outside every base path too");
+    assert_eq!(log.len(), 3, "{log:?}");
+    for (what, text) in [("journal", journal.to_string()), ("log", log.join("\n")), ("HAR", recorded.clone())] {
+        for secret in ["sk_live_q1", "sk_live_q2", "hunter2", "cs_live_3"] {
+            assert!(!text.contains(secret), "{secret} in the {what}: {text}");
+        }
+    }
+    assert!(recorded.contains("ari"), "the rest of the body is kept");
+}
+
+/// The state file holds every tenant's data: only its owner may read it.
+#[cfg(unix)]
+#[test]
+fn the_state_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("standin-state-mode-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state.json");
+    let (mut child, url) = serve(&["--spec", "specs/bench.yaml", "--state", state.to_str().unwrap()]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        standin::tls::client().get(format!("{url}/api/agent/deals")).header("x-api-key", "ke_live_mode").send().await.unwrap()
+    });
+    crate::common::terminate(&mut child);
+    let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o777;
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(mode, 0o600);
+}
