@@ -260,7 +260,8 @@ pub(crate) fn wrap(r: &Resource, item: Value, status: Option<u16>) -> Outcome {
 fn place_fields(obj: &mut Map<String, Value>, sent: Value, r: &Resource, merge: bool) {
     let Value::Object(sent) = sent else { return };
     for (k, v) in sent {
-        if k == r.id_field {
+        // writeOnly fields (a password) are taken, never given back: not stored.
+        if k == r.id_field || r.write_only.contains(&k) {
             continue;
         }
         let slot = if obj.contains_key(&k) {

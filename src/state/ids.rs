@@ -165,6 +165,7 @@ mod tests {
             id_style: style.map(str::to_string),
             parent_field: None,
             enums: vec![],
+            write_only: vec![],
             closed: None,
             maps: vec![],
             list_item_schema: None,

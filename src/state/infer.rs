@@ -68,6 +68,9 @@ pub struct Resource {
     /// The string values each enum field of the item may take (list filters outside them are
     /// ignored).
     pub enums: Vec<(String, Vec<String>)>,
+    /// Fields a client sends but never gets back (`writeOnly` in the item or the create body's
+    /// schema, such as a password): never stored, so never in an answer.
+    pub write_only: Vec<String>,
 }
 
 impl Resource {
@@ -147,7 +150,16 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
         let list_key = hints.list_key.or(list_key);
         let id_field = hints.id_field.unwrap_or(id_field);
         let client_id = !["id", "uuid", "number"].contains(&id_field.as_str()) && create_fields.contains(&id_field);
+        let mut write_only = Vec::new();
+        for pointer in item_schema.iter().cloned().chain(op(Role::Create).and_then(|o| request_pointer(doc, o))) {
+            each_field(doc, &pointer, &mut |name, p| {
+                if p.get("writeOnly") == Some(&Value::Bool(true)) && !write_only.iter().any(|w| w == name) {
+                    write_only.push(name.to_string());
+                }
+            });
+        }
         out.push(Resource {
+            write_only,
             enums: item_schema.as_deref().map(|p| field_enums(doc, p)).unwrap_or_default(),
             closed: item_schema.as_deref().and_then(|p| closed_fields(doc, p)),
             maps: item_schema.as_deref().map(|p| map_fields(doc, p)).unwrap_or_default(),
@@ -250,6 +262,7 @@ fn singletons(spec: &Spec, known: &[Resource]) -> Vec<Resource> {
             id_style: hints.id_style,
             parent_field: hints.parent_field,
             enums: Vec::new(),
+            write_only: Vec::new(),
             closed: None,
             maps: Vec::new(),
             list_item_schema: None,

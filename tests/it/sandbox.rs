@@ -273,3 +273,16 @@ async fn bi369_tasks_need_their_project_and_take_its_id_from_the_path() {
     let (status, _, body) = parts(post("/v1/projects/301/tasks").send().await.unwrap()).await;
     assert_eq!((status, &body["data"]["projectId"]), (201, &json!(301)), "{body}");
 }
+
+#[tokio::test]
+async fn a_write_only_field_sent_on_create_is_never_given_back() {
+    let t = TestServer::stateful("tests/fixtures/specs/writeonly.yaml", None).await;
+    let sent = serde_json::json!({"email": "ada@example.com", "password": "correct horse"});
+    let (status, _, created) = parts(t.post_json("/accounts", &sent).send().await.unwrap()).await;
+    assert_eq!(status, 201);
+    assert_eq!(created["email"], "ada@example.com");
+    assert!(created.get("password").is_none(), "{created}");
+    let (status, _, read) = parts(t.get(&format!("/accounts/{}", created["id"])).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert!(read.get("password").is_none(), "{read}");
+}
