@@ -15,6 +15,7 @@ pub mod fixture;
 pub mod form_plan;
 pub mod inferred;
 pub mod load;
+pub mod media;
 pub mod model;
 pub mod overlay;
 pub mod sanitize;
@@ -230,17 +231,7 @@ impl Spec {
             return Err(fail(vec![Diagnostic::error(path, "", "the document must be an object")]));
         }
         let openapi = if swagger2 { format!("2.0, read as {openapi}") } else { openapi };
-        let info = doc.get("info").cloned().unwrap_or(Value::Null);
-        if !info.is_object() {
-            diags.push(Diagnostic::warning(path, "/info", "missing `info` object"));
-        }
-        let title = info.get("title").and_then(Value::as_str).unwrap_or("Untitled API").to_string();
-        let version = info
-            .get("version")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .or_else(|| info.get("version").map(|v| v.to_string()))
-            .unwrap_or_default();
+        let (title, version) = read_info(path, &doc, &mut diags);
         if doc.get("paths").is_none() && doc.get("webhooks").is_none() && doc.get("components").is_none() {
             diags.push(Diagnostic::error(path, "", "the document has none of `paths`, `webhooks`, `components`"));
         }
@@ -256,13 +247,10 @@ impl Spec {
         lint_operation_ids(path, &operations, &mut diags);
         let schemes = security::read_schemes(path, &schemas.response, &mut diags);
         security::attach_requirements(path, &schemas.response, &schemes, &mut operations, &mut diags);
-        let ext = match ext::Extension::read(&schemas.response) {
-            Ok(e) => e,
-            Err(e) => {
-                diags.push(Diagnostic::error(path, "/x-standin", e));
-                ext::Extension::default()
-            }
-        };
+        let ext = ext::Extension::read(&schemas.response).unwrap_or_else(|e| {
+            diags.push(Diagnostic::error(path, "/x-standin", e));
+            ext::Extension::default()
+        });
         let webhooks =
             ["webhooks", "x-webhooks"].iter().filter_map(|k| schemas.response.get(*k)).filter_map(Value::as_object).map(|m| m.len()).sum();
 
@@ -274,13 +262,7 @@ impl Spec {
         };
 
         // --- Fixtures, and the API keys declared beside them.
-        let fixtures = match &options.fixtures {
-            Some(dir) => {
-                let n = fixture::attach(dir, &mut operations, &schemas, &mut diags);
-                Some((dir.clone(), n))
-            }
-            None => None,
-        };
+        let fixtures = options.fixtures.as_ref().map(|dir| (dir.clone(), fixture::attach(dir, &mut operations, &schemas, &mut diags)));
         let keys = read_keys(options, &ext, &mut diags);
         let inferred = inferred::mark(&schemas.request, &schemas.response, &ext, &mut operations);
 
@@ -351,6 +333,17 @@ fn server_host(doc: &Value) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let host = rest.split(['/', ':']).next()?;
     (!host.is_empty() && !host.contains('{')).then(|| host.to_ascii_lowercase())
+}
+
+/// The document's `info.title` and `info.version` (a number as its text).
+fn read_info(path: &Path, doc: &Value, diags: &mut Vec<Diagnostic>) -> (String, String) {
+    let info = doc.get("info").unwrap_or(&Value::Null);
+    if !info.is_object() {
+        diags.push(Diagnostic::warning(path, "/info", "missing `info` object"));
+    }
+    let title = info.get("title").and_then(Value::as_str).unwrap_or("Untitled API").to_string();
+    let version = info.get("version").map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).unwrap_or_default();
+    (title, version)
 }
 
 /// The document's version and schema dialect (`2.0` documents were lowered to 3.0 before).

@@ -91,18 +91,7 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
         if out.iter().any(|r: &Resource| r.collection == coll.path) || is_item_path(spec, &coll.path) {
             continue;
         }
-        // The item path: the collection path plus one `{param}` segment.
-        let items: Vec<(usize, &Operation)> = spec
-            .operations
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| {
-                o.path
-                    .strip_prefix(&coll.path)
-                    .and_then(|rest| rest.strip_prefix("/{"))
-                    .is_some_and(|rest| rest.ends_with('}') && !rest.contains('/'))
-            })
-            .collect();
+        let items = item_operations(spec, &coll.path);
         // Without an item path, a collection with both GET and POST is still a resource (an
         // append-only log such as a deal's activities); a lone GET or POST is not.
         let has_both =
@@ -116,13 +105,7 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
         let Some(name) = coll.path.rsplit('/').find(|s| !s.is_empty() && !s.starts_with('{')).map(str::to_string) else { continue };
         let ops = roles(spec, &coll.path, &items);
         let op = |role| ops.iter().find(|(r, _)| *r == role).map(|(_, i)| &spec.operations[*i]);
-        let list_key = op(Role::List).and_then(|o| {
-            let ext = doc.pointer(&o.pointer).and_then(|v| v.get("x-standin-list-key")).and_then(Value::as_str).map(str::to_string);
-            ext.or_else(|| success_schema(doc, o).and_then(|s| array_property(doc, s)))
-        });
-        let list_is_array = op(Role::List)
-            .and_then(|o| success_schema(doc, o))
-            .is_some_and(|s| crate::spec::model::schema_type(doc, s).as_deref() == Some("array"));
+        let (list_key, list_is_array) = list_shape(doc, op(Role::List));
         if list_key.is_none() && !list_is_array && op(Role::List).is_some() {
             continue; // a GET on the collection that is not a list
         }
@@ -150,14 +133,8 @@ pub fn infer(spec: &Spec) -> Vec<Resource> {
         let list_key = hints.list_key.or(list_key);
         let id_field = hints.id_field.unwrap_or(id_field);
         let client_id = !["id", "uuid", "number"].contains(&id_field.as_str()) && create_fields.contains(&id_field);
-        let mut write_only = Vec::new();
-        for pointer in item_schema.iter().cloned().chain(op(Role::Create).and_then(|o| request_pointer(doc, o))) {
-            each_field(doc, &pointer, &mut |name, p| {
-                if p.get("writeOnly") == Some(&Value::Bool(true)) && !write_only.iter().any(|w| w == name) {
-                    write_only.push(name.to_string());
-                }
-            });
-        }
+        let create_pointer = op(Role::Create).and_then(|o| request_pointer(doc, o));
+        let write_only = write_only_fields(doc, item_schema.iter().cloned().chain(create_pointer));
         out.push(Resource {
             write_only,
             enums: item_schema.as_deref().map(|p| field_enums(doc, p)).unwrap_or_default(),
@@ -276,6 +253,43 @@ fn singletons(spec: &Spec, known: &[Resource]) -> Vec<Resource> {
 fn is_item_path(spec: &Spec, path: &str) -> bool {
     let Some((parent, last)) = path.rsplit_once('/') else { return false };
     last.starts_with('{') && !parent.is_empty() && spec.operations.iter().any(|o| o.path == parent)
+}
+
+/// The operations on a collection's item path: the collection path plus one `{param}` segment.
+fn item_operations<'s>(spec: &'s Spec, collection: &str) -> Vec<(usize, &'s Operation)> {
+    spec.operations
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| {
+            o.path
+                .strip_prefix(collection)
+                .and_then(|rest| rest.strip_prefix("/{"))
+                .is_some_and(|rest| rest.ends_with('}') && !rest.contains('/'))
+        })
+        .collect()
+}
+
+/// Where a list answer keeps its items (`x-standin-list-key`, else its first array property),
+/// and whether the answer is itself an array.
+fn list_shape(doc: &Value, list: Option<&Operation>) -> (Option<String>, bool) {
+    let Some(o) = list else { return (None, false) };
+    let ext = doc.pointer(&o.pointer).and_then(|v| v.get("x-standin-list-key")).and_then(Value::as_str).map(str::to_string);
+    let key = ext.or_else(|| success_schema(doc, o).and_then(|s| array_property(doc, s)));
+    let is_array = success_schema(doc, o).is_some_and(|s| crate::spec::model::schema_type(doc, s).as_deref() == Some("array"));
+    (key, is_array)
+}
+
+/// The top-level fields marked `writeOnly` in any of the object schemas at `pointers`.
+fn write_only_fields(doc: &Value, pointers: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for pointer in pointers {
+        each_field(doc, &pointer, &mut |name, p| {
+            if p.get("writeOnly") == Some(&Value::Bool(true)) && !out.iter().any(|w| w == name) {
+                out.push(name.to_string());
+            }
+        });
+    }
+    out
 }
 
 /// Whether `path` is `item_path` plus one `{param}` segment.

@@ -71,3 +71,13 @@ async fn a_valid_request_and_malformed_json_are_unaffected() {
     let resp = t.client.post(resp).header("content-type", "application/json").body("{").send().await.unwrap();
     assert_eq!(resp.status(), 400, "a body that is not JSON cannot be taken as meant");
 }
+
+#[tokio::test]
+async fn a_refused_request_lists_its_inferred_problems_too() {
+    let t = server().await;
+    // `name` breaks a documented constraint; the undeclared `phone` only an inferred one.
+    let (status, _, body) =
+        parts(t.post_json("/v1/leads", &json!({"name": "", "email": "a@b.c", "phone": "+44"})).send().await.unwrap()).await;
+    assert_eq!(status, 400);
+    assert_eq!(locations(&body), vec!["body.name", "body.phone"]);
+}

@@ -74,6 +74,10 @@ pub fn check(
     if problems.is_empty() && more_problems == 0 {
         return Ok(warnings);
     }
+    // Refused anyway: every problem is listed, the inferred ones too (they are what the client
+    // would fix next).
+    let room = MAX_PROBLEMS.saturating_sub(problems.len());
+    problems.extend(warnings.into_iter().take(room));
     problems.sort_by(order);
     problems.dedup();
     if more_problems == 0 {

@@ -314,33 +314,38 @@ impl Lowering<'_> {
     }
 
     /// The request body of an operation's `in: body` parameter or `in: formData` parameters.
+    /// A 2.0 `in: body` parameter as a 3.0 request body, one media type per `consumes` entry.
+    fn body_parameter(&mut self, p: &Value, p_at: &str, with_form: bool, consumes: &[String], at: &str) -> Value {
+        if with_form {
+            self.warn(
+                &join(at, "parameters"),
+                "an operation cannot have both a body parameter and form parameters; the form parameters are dropped",
+            );
+        }
+        let Some(s) = p.get("schema") else {
+            self.warn(p_at, "body parameter has no `schema`; the body is not validated");
+            return json!({"content": {"application/json": {}}});
+        };
+        let s = schema(s);
+        let mimes: Vec<String> = if consumes.is_empty() { vec!["application/json".into()] } else { consumes.to_vec() };
+        let content: Map<String, Value> = mimes.into_iter().map(|m| (m, json!({"schema": s.clone()}))).collect();
+        let mut out = Map::new();
+        if let Some(d) = p.get("description") {
+            out.insert("description".into(), d.clone());
+        }
+        out.insert("content".into(), Value::Object(content));
+        if p.get("required") == Some(&Value::Bool(true)) {
+            out.insert("required".into(), Value::Bool(true));
+        }
+        copy_extensions(p, &mut out);
+        out.into()
+    }
+
     fn request_body(&mut self, params: &[(Value, String)], consumes: &[String], at: &str) -> Option<Value> {
         let body = params.iter().rev().find(|(p, _)| p.get("in").and_then(Value::as_str) == Some("body"));
         let form: Vec<&(Value, String)> = params.iter().filter(|(p, _)| p.get("in").and_then(Value::as_str) == Some("formData")).collect();
         if let Some((p, p_at)) = body {
-            if !form.is_empty() {
-                self.warn(
-                    &join(at, "parameters"),
-                    "an operation cannot have both a body parameter and form parameters; the form parameters are dropped",
-                );
-            }
-            let Some(s) = p.get("schema") else {
-                self.warn(p_at, "body parameter has no `schema`; the body is not validated");
-                return Some(json!({"content": {"application/json": {}}}));
-            };
-            let s = schema(s);
-            let mimes: Vec<String> = if consumes.is_empty() { vec!["application/json".into()] } else { consumes.to_vec() };
-            let content: Map<String, Value> = mimes.into_iter().map(|m| (m, json!({"schema": s.clone()}))).collect();
-            let mut out = Map::new();
-            if let Some(d) = p.get("description") {
-                out.insert("description".into(), d.clone());
-            }
-            out.insert("content".into(), Value::Object(content));
-            if p.get("required") == Some(&Value::Bool(true)) {
-                out.insert("required".into(), Value::Bool(true));
-            }
-            copy_extensions(p, &mut out);
-            return Some(out.into());
+            return Some(self.body_parameter(p, p_at, !form.is_empty(), consumes, at));
         }
         if form.is_empty() {
             return None;
