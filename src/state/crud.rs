@@ -276,6 +276,9 @@ fn place_fields(obj: &mut Map<String, Value>, sent: Value, r: &Resource, merge: 
             // A value of another shape than the item's field (an id string sent for an object
             // such as a pull request's `head`) is a reference, not the field: it stays.
             (Some(slot), _) if !fits(slot, &v) => {}
+            // A value outside the item field's enum (a free-text `state` sent where the item
+            // says `open` or `closed`) would break the answer's schema: the field stays.
+            (Some(_), _) if !in_enum(r, &k, &v) => {}
             (Some(slot), true) if v.is_null() => *slot = Value::Null,
             // An object sent for an object field fills it: the generated subfields the client
             // did not send stay (a price's `recurring` keeps its `interval_count`).
@@ -292,6 +295,14 @@ fn place_fields(obj: &mut Map<String, Value>, sent: Value, r: &Resource, merge: 
                 obj.insert(k, v);
             }
         }
+    }
+}
+
+/// Whether `v` is allowed by the item field `k`'s string enum, if it has one.
+fn in_enum(r: &Resource, k: &str, v: &Value) -> bool {
+    match (r.enums.iter().find(|(f, _)| f == k), v) {
+        (Some((_, values)), Value::String(s)) => values.iter().any(|e| e == s),
+        _ => true,
     }
 }
 

@@ -44,6 +44,19 @@ const CASES: &[Case] = &[
         query: &[("site_uuid", "site_prop")],
     },
     Case { spec: "specs/bi369.yaml", fixtures: Some("fixtures/bi369"), headers: &[("authorization", "Bearer key_prop")], query: &[] },
+    // A sample of other shapes: Swagger 2.0 documents (lowered at load), a messy spec (examples
+    // that break their schemas, duplicate operationIds, unsatisfiable allOfs), webhooks only.
+    Case {
+        spec: "tests/fixtures/specs/swagger2.yaml",
+        fixtures: None,
+        headers: &[("x-api-key", "prop"), ("authorization", "Bearer prop")],
+        query: &[],
+    },
+    Case { spec: "tests/fixtures/specs/swagger2/petstore.yaml", fixtures: None, headers: &[("api_key", "prop")], query: &[] },
+    Case { spec: "tests/fixtures/specs/swagger2/forms.json", fixtures: None, headers: &[], query: &[] },
+    Case { spec: "tests/fixtures/specs/messy.yaml", fixtures: None, headers: &[], query: &[] },
+    Case { spec: "tests/fixtures/specs/reflect.yaml", fixtures: None, headers: &[], query: &[] },
+    Case { spec: "tests/fixtures/specs/sandbox.yaml", fixtures: None, headers: &[("authorization", "Bearer prop")], query: &[] },
     Case {
         spec: "tests/fixtures/specs/shop.yaml",
         fixtures: Some("tests/fixtures/responses/shop"),
