@@ -3,8 +3,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use std::future::Future;
-
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -12,6 +10,8 @@ use crate::app::{App, LiveApp};
 use exchange::handle_wrap;
 
 pub mod conn;
+/// The transport loop [`start`] runs on, for a server with its own handler (`standin replay`).
+pub use conn::serve;
 pub mod exchange;
 
 pub use conn::Peer;
@@ -105,22 +105,6 @@ pub async fn start(app: impl Into<Arc<App>>, addr: SocketAddr) -> std::io::Resul
         .await
     });
     Ok(RunningServer { addr, live, shutdown: Some(tx), task: Some(task) })
-}
-
-/// Serve `listener` with `handler` behind the transport limits [`start`] uses (connection cap,
-/// header and idle timeouts, prompt shutdown) until `shutdown` resolves: for a server that
-/// answers with its own handler (`standin replay`).
-pub async fn serve<H, F>(
-    listener: TcpListener,
-    handler: H,
-    limits: Limits,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()>
-where
-    H: Fn(axum::extract::Request) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = axum::response::Response> + Send + 'static,
-{
-    conn::serve(listener, handler, limits, shutdown).await
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -299,24 +299,7 @@ fn id_target<'p>(
     if !ends_with_it {
         return None;
     }
-    if has(name) {
-        return Some((Cow::Owned(name.clone()), raw));
-    }
-    let tail = match name.rfind(|c: char| c == '_' || c == '-' || c.is_ascii_uppercase()) {
-        Some(i) if i > 0 => name[i..].trim_start_matches(['_', '-']).to_ascii_lowercase(),
-        _ => String::new(),
-    };
-    if !tail.is_empty() && has(&tail) {
-        return Some((Cow::Owned(tail), raw));
-    }
-    let lower = name.to_ascii_lowercase();
-    if has("login") && ["user", "login", "owner", "org", "member", "assignee"].iter().any(|w| lower.contains(w)) {
-        return Some((Cow::Borrowed("login"), raw));
-    }
-    if has("name") && (lower.ends_with("name") || ["repo", "branch", "tag", "label", "environment"].contains(&lower.as_str())) {
-        return Some((Cow::Borrowed("name"), raw));
-    }
-    has("id").then_some((Cow::Borrowed("id"), raw))
+    crate::state::infer::id_field_named(name, has).map(|field| (Cow::Owned(field), raw))
 }
 
 /// Whether [`reflect_path_id`] could change `body` (cheap checks only, no clone).

@@ -303,6 +303,13 @@ fn is_child_item(item_path: &str, path: &str) -> bool {
 /// thing (`branch`, `tag`), then `id`, `uuid` or a field ending in `Id`/`_id`.
 pub(crate) fn id_field_for(param: &str, props: &[String]) -> Option<String> {
     let has = |f: &str| props.iter().any(|p| p == f);
+    id_field_named(param, &has).or_else(|| props.iter().find(|p| p.ends_with("Id") || p.ends_with("_id")).cloned())
+}
+
+/// [`id_field_for`] without its last resort (a field ending in `Id`), for a body whose fields
+/// `has` tells: the parameter's own name, its last word, `login`, `name`, then `id` or `uuid`.
+/// The stateless answers reflect path ids by it too (`respond`).
+pub fn id_field_named(param: &str, has: &dyn Fn(&str) -> bool) -> Option<String> {
     if has(param) {
         return Some(param.to_string());
     }
@@ -320,12 +327,7 @@ pub(crate) fn id_field_for(param: &str, props: &[String]) -> Option<String> {
     if has("name") && (lower.ends_with("name") || ["repo", "branch", "tag", "label", "environment", "secret"].contains(&lower.as_str())) {
         return Some("name".into());
     }
-    for f in ["id", "uuid"] {
-        if has(f) {
-            return Some(f.into());
-        }
-    }
-    props.iter().find(|p| p.ends_with("Id") || p.ends_with("_id")).cloned()
+    ["id", "uuid"].into_iter().find(|f| has(f)).map(str::to_string)
 }
 
 /// Pointer of the JSON schema of an operation's default success response.

@@ -91,8 +91,7 @@ fn serve_on_port_zero_prints_the_address_and_answers() {
 
 #[test]
 fn state_file_survives_a_restart() {
-    let dir = std::env::temp_dir().join(format!("standin-state-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch_dir("state");
     let file = dir.join("state.json");
     let file_arg = file.to_str().unwrap();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

@@ -39,8 +39,7 @@ async fn journal_lists_exchanges_and_violations_and_can_be_cleared() {
 
 #[test]
 fn recording_is_a_redacted_har_that_survives_kill_9() {
-    let dir = std::env::temp_dir().join(format!("standin-har-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch_dir("har");
     let file = dir.join("session.har");
     let (mut child, url) = serve(&["--spec", "specs/bench.yaml", "--record", file.to_str().unwrap()]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -90,8 +89,7 @@ fn recording_is_a_redacted_har_that_survives_kill_9() {
 
 #[test]
 fn record_then_replay_gives_byte_identical_answers_in_order() {
-    let dir = std::env::temp_dir().join(format!("standin-replay-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch_dir("replay");
     let file = dir.join("flow.har");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let c = standin::tls::client();
@@ -137,8 +135,7 @@ fn record_then_replay_gives_byte_identical_answers_in_order() {
 
 #[test]
 fn verify_passes_against_the_same_api_and_reports_drift_with_a_diff() {
-    let dir = std::env::temp_dir().join(format!("standin-verify-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch_dir("verify");
     let file = dir.join("shop.har");
     let junit = dir.join("junit.xml");
     let shop = ["--spec", "tests/fixtures/specs/shop.yaml", "--fixtures", "tests/fixtures/responses/shop", "--stateless"];
@@ -216,8 +213,7 @@ async fn proxy_passes_answers_through_and_reports_both_sides_violations() {
 
 #[test]
 fn strict_serve_exits_non_zero_with_a_junit_report_when_the_client_breaks_the_contract() {
-    let dir = std::env::temp_dir().join(format!("standin-report-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch_dir("report");
     let report = dir.join("contract.xml");
     let (mut child, url) =
         serve(&["--spec", "tests/fixtures/specs/shop.yaml", "--stateless", "--strict", "--report", report.to_str().unwrap()]);
@@ -289,8 +285,7 @@ async fn snapshot_what_a_client_sent() {
 /// the file, so the HAR has it. Several rounds, since the loss this guards against was a race.
 #[test]
 fn kill_9_right_after_one_answer_finds_it_in_the_har() {
-    let dir = std::env::temp_dir().join(format!("standin-har-k9-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch_dir("har-k9");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     for round in 0..5 {
         let file = dir.join(format!("one-{round}.har"));
@@ -315,8 +310,7 @@ fn kill_9_right_after_one_answer_finds_it_in_the_har() {
 #[test]
 fn kill_9_under_load_with_large_entries_keeps_every_answered_exchange_readable() {
     use std::sync::{Arc, Mutex};
-    let dir = std::env::temp_dir().join(format!("standin-har-k9-load-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch_dir("har-k9-load");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let body = Arc::new(format!("{{\"customerName\": \"{}\"}}", "x".repeat(400 * 1024)));
     for round in 0..3u64 {
@@ -373,8 +367,7 @@ fn kill_9_under_load_with_large_entries_keeps_every_answered_exchange_readable()
 #[test]
 fn replay_cuts_slow_headers_like_serve() {
     use std::io::{Read, Write};
-    let dir = std::env::temp_dir().join(format!("standin-replay-slow-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch_dir("replay-slow");
     let file = dir.join("empty.har");
     std::fs::write(&file, r#"{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": []}}"#).unwrap();
     let (mut child, url) = replay(&[file.to_str().unwrap(), "--header-timeout", "1"]);
@@ -437,8 +430,7 @@ paths:
 /// the journal, the HAR file and the completion line, outside every base path too.
 #[test]
 fn journal_har_and_log_line_redact_query_keys_and_secret_body_fields() {
-    let dir = std::env::temp_dir().join(format!("standin-redact-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch_dir("redact");
     let spec = dir.join("keyed.yaml");
     std::fs::write(&spec, QUERY_KEY_SPEC).unwrap();
     let har = dir.join("s.har");
@@ -485,8 +477,7 @@ fn journal_har_and_log_line_redact_query_keys_and_secret_body_fields() {
 #[test]
 fn the_state_file_is_private() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = std::env::temp_dir().join(format!("standin-state-mode-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch_dir("state-mode");
     let state = dir.join("state.json");
     let (mut child, url) = serve(&["--spec", "specs/bench.yaml", "--state", state.to_str().unwrap()]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

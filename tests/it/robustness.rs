@@ -288,8 +288,7 @@ async fn shutdown_closes_half_sent_requests_at_once_and_finishes_ones_in_flight(
 #[test]
 fn sigterm_with_a_half_sent_header_exits_promptly_and_saves_state() {
     use std::io::Write;
-    let dir = std::env::temp_dir().join(format!("standin-term-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch_dir("term");
     let state = dir.join("state.json");
     let (mut child, url) = crate::common::serve(&["--spec", "specs/bench.yaml", "--state", state.to_str().unwrap()]);
     let addr = url.trim_start_matches("http://");
@@ -516,8 +515,7 @@ async fn admin_calls_get_no_cors() {
 /// of being ignored and then overwritten.
 #[test]
 fn a_state_file_of_the_wrong_shape_is_a_clear_error() {
-    let dir = std::env::temp_dir().join(format!("standin-state-shape-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch_dir("state-shape");
     let state = dir.join("state.json");
     for (text, says) in [("[1, 2]", "found an array"), (r#"{"Bench": "x"}"#, "`Bench` must be an object of tenants, found a string")] {
         std::fs::write(&state, text).unwrap();
@@ -537,8 +535,7 @@ fn a_state_file_of_the_wrong_shape_is_a_clear_error() {
 /// Serving bench and bi369 with a state file, then only bi369: Bench's saved state is kept.
 #[test]
 fn saved_state_of_specs_not_served_now_is_kept() {
-    let dir = std::env::temp_dir().join(format!("standin-state-keep-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch_dir("state-keep");
     let state = dir.join("state.json");
     let file = state.to_str().unwrap();
     let (mut both, url) = crate::common::serve(&["--spec", "specs/bench.yaml", "--spec", "specs/bi369.yaml", "--state", file]);

@@ -71,8 +71,7 @@ fn webhook_only_31_document_loads() {
 
 #[test]
 fn bad_fixture_is_a_load_error_naming_file_and_pointer() {
-    let dir = std::env::temp_dir().join(format!("standin-bad-fixture-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch_dir("bad-fixture");
     std::fs::write(dir.join("getCategory.json"), r#"{"id": "one", "name": "x"}"#).unwrap();
     std::fs::write(dir.join("noSuchOperation.json"), "{}").unwrap();
     let err = Spec::load(&repo("tests/fixtures/specs/shop.yaml"), &LoadOptions { fixtures: Some(dir.clone()), ..Default::default() })

@@ -189,8 +189,7 @@ paths:
 
 #[tokio::test]
 async fn numeric_formats_bound_parameters_and_bodies() {
-    let dir = std::env::temp_dir().join(format!("standin-formats-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch_dir("formats");
     let file = dir.join("formats.yaml");
     std::fs::write(&file, FORMATS_30).unwrap();
     let t = TestServer::start(file.to_str().unwrap(), None, 1).await;

@@ -198,8 +198,7 @@ async fn the_coverage_report_renders_as_html_for_the_page_and_as_a_whole_documen
 #[test]
 fn report_html_is_written_on_shutdown_self_contained_with_the_matrix() {
     // Arrange
-    let dir = std::env::temp_dir().join(format!("standin-report-html-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::common::scratch_dir("report-html");
     let file = dir.join("coverage.html");
     let junit = dir.join("junit.xml");
     let (mut child, url) = serve(&[

@@ -136,3 +136,11 @@ pub async fn fresh_window(window: u64, needed: u64) {
         tokio::time::sleep(std::time::Duration::from_millis(left * 1000 + 50)).await;
     }
 }
+
+/// A fresh directory of this test process for `name` (`standin-<name>-<pid>` in the system's
+/// temporary directory), created if need be.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("standin-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
