@@ -63,14 +63,14 @@ impl RouteTable {
     pub fn build(spec: &Spec) -> (RouteTable, Vec<Diagnostic>) {
         let mut diags = Vec::new();
         let mut table = RouteTable { router: matchit::Router::new(), fallback: Vec::new(), paths: Vec::new() };
-        let mut by_template: Vec<(String, usize)> = Vec::new();
+        let mut by_template: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (i, op) in spec.operations.iter().enumerate() {
-            let idx = match by_template.iter().find(|(t, _)| *t == op.path) {
-                Some((_, idx)) => *idx,
+            let idx = match by_template.get(op.path.as_str()) {
+                Some(idx) => *idx,
                 None => {
                     let idx = table.paths.len();
                     table.paths.push(PathEntry { methods: vec![], names: crate::spec::model::template_names(&op.path) });
-                    by_template.push((op.path.clone(), idx));
+                    by_template.insert(&op.path, idx);
                     let route = matchit_route(&op.path);
                     match table.router.insert(route, idx) {
                         Ok(()) => {}

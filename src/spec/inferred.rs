@@ -79,7 +79,7 @@ fn follow_refs(request: &Value, pointers: &mut Vec<String>) {
 }
 
 /// Whether any object of `value` has the marker key (a cheap pre-check before the full walk).
-fn mentions_marker(value: &Value) -> bool {
+pub(crate) fn mentions_marker(value: &Value) -> bool {
     fn go(v: &Value, depth: usize) -> bool {
         match v {
             Value::Object(m) if depth < 256 => m.contains_key(MARKER) || m.values().any(|c| go(c, depth + 1)),

@@ -97,6 +97,13 @@ pub struct Schemas {
     base: String,
     /// Compilations that failed (a schema the validator refuses): loading then repairs the views.
     failures: AtomicUsize,
+    /// Whether a schema with no references may be compiled on its own, keyed by its text: when
+    /// nothing reads a validator error's absolute location (only the inferred-contract check
+    /// does, so not when the spec marks anything inferred, in either view).
+    standalone: bool,
+    /// Whether request body validators compile on first use (a spec with more than
+    /// [`model::EAGER_BODY_OPERATIONS`] operations): then the sharing table is kept after load.
+    defers_bodies: bool,
 }
 
 impl std::fmt::Debug for Schemas {
@@ -105,11 +112,23 @@ impl std::fmt::Debug for Schemas {
     }
 }
 
+/// Whether `schema` holds no reference of any kind (`$ref`, `$dynamicRef`, an `$id` or anchor a
+/// reference could name): it then validates the same without the registry.
+fn references_nothing(schema: &Value, depth: usize) -> bool {
+    const KEYS: [&str; 6] = ["$ref", "$dynamicRef", "$recursiveRef", "$id", "$anchor", "$dynamicAnchor"];
+    match schema {
+        Value::Object(m) if depth < 64 => !KEYS.iter().any(|k| m.contains_key(*k)) && m.values().all(|v| references_nothing(v, depth + 1)),
+        Value::Array(a) if depth < 64 => a.iter().all(|v| references_nothing(v, depth + 1)),
+        Value::Object(_) | Value::Array(_) => false,
+        _ => true,
+    }
+}
+
 /// Distinguishes the registry URIs of specs loaded in one process.
 static SPEC_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 impl Schemas {
-    fn new(request: Value, response: Value) -> Result<Self, String> {
+    fn new(request: Value, response: Value, defers_bodies: bool) -> Result<Self, String> {
         let base = format!("standin://spec-{}", SPEC_COUNTER.fetch_add(1, Ordering::Relaxed));
         let request = Arc::new(request);
         let response = Arc::new(response);
@@ -119,7 +138,9 @@ impl Schemas {
             .and_then(|b| b.add(format!("{base}/response"), Arc::clone(&response)))
             .and_then(|b| b.prepare())
             .map_err(|e| e.to_string())?;
-        Ok(Self { shared: Default::default(), request, response, registry, base, failures: AtomicUsize::new(0) })
+        // The request view is a partial copy of the response view's document: one scan covers both.
+        let standalone = !inferred::mentions_marker(&response) && response.pointer("/x-standin/inferred").is_none();
+        Ok(Self { shared: Default::default(), request, response, registry, base, failures: AtomicUsize::new(0), standalone, defers_bodies })
     }
 
     /// The document of a view.
@@ -151,7 +172,11 @@ impl Schemas {
     }
 
     /// Compile the schema at `pointer` in a view. A schema that is only a `$ref` compiles its
-    /// target, so every pointer to the same target shares the validator.
+    /// target, so every pointer to the same target shares the validator. A schema that
+    /// references nothing (most parameters: `{"type": "string"}`, an inline enum) is compiled on
+    /// its own, without the registry, and shared by its text: a spec with 30,000 operations has
+    /// a few hundred distinct such schemas, and building against the registry costs far more
+    /// than the schema itself.
     pub fn compile_pointer(&self, view: View, pointer: &str) -> Result<Arc<jsonschema::Validator>, String> {
         let doc = self.doc(view);
         let target = match doc.pointer(pointer) {
@@ -161,7 +186,27 @@ impl Schemas {
             },
             _ => pointer.to_string(),
         };
-        self.compile_shared(&json!({"$ref": self.uri(view, &target)}))
+        match doc.pointer(&target) {
+            Some(schema) if self.standalone && references_nothing(schema, 0) => self.compile_standalone(schema),
+            _ => self.compile_shared(&json!({"$ref": self.uri(view, &target)})),
+        }
+    }
+
+    /// Compile a schema that references nothing, reusing the validator of an identical one.
+    fn compile_standalone(&self, schema: &Value) -> Result<Arc<jsonschema::Validator>, String> {
+        // `=` keeps these keys apart from the wrapper schemas' (which are JSON objects).
+        let key = format!("={schema}");
+        if let Some(v) = self.shared.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(v);
+        }
+        let built = jsonschema::options().with_draft(jsonschema::Draft::Draft202012).should_validate_formats(true).build(schema);
+        let v = Arc::new(built.map_err(|e| e.to_string()).inspect_err(|_| {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+        })?);
+        if let Ok(mut m) = self.shared.lock() {
+            m.insert(key, Arc::clone(&v));
+        }
+        Ok(v)
     }
 
     /// Compile a wrapper schema, reusing the validator of an identical one compiled before.
@@ -179,6 +224,11 @@ impl Schemas {
         Ok(v)
     }
 
+    /// Whether request body validators are compiled on first use rather than at load.
+    pub fn defers_bodies(&self) -> bool {
+        self.defers_bodies
+    }
+
     /// How many compilations failed so far.
     pub fn compile_failures(&self) -> usize {
         self.failures.load(Ordering::Relaxed)
@@ -194,6 +244,9 @@ impl Schemas {
 
     /// Forget the load-time sharing table (validators stay alive where they are used).
     pub(crate) fn finish_loading(&self) {
+        if self.defers_bodies {
+            return; // bodies compiled later still share validators by target
+        }
         if let Ok(mut m) = self.shared.lock() {
             *m = HashMap::new();
         }
@@ -305,12 +358,14 @@ fn build_schemas(
         diags.push(Diagnostic::warning(path, format!("{pointer}/allOf"), "no instance can satisfy this allOf: a member has `additionalProperties: false` and the others add properties; standin ignores that `additionalProperties: false`"));
     }
     // The response view is converted in place; the request view is a partial copy.
+    let defers_bodies = !options.repair_all_schemas && count_operations(&doc) > model::EAGER_BODY_OPERATIONS;
     let (mut request, mut response) = convert::build_views(doc, dialect);
     if options.repair_all_schemas {
         diags.extend(sanitize::repair(path, &mut request, &mut response));
     }
     let registered = |request, response| {
-        Schemas::new(request, response).map_err(|e| Diagnostic::error(path, "", format!("schemas cannot be registered: {e}")))
+        Schemas::new(request, response, defers_bodies)
+            .map_err(|e| Diagnostic::error(path, "", format!("schemas cannot be registered: {e}")))
     };
     let mut schemas = registered(request, response)?;
     let mut lowered = Vec::new();
@@ -325,6 +380,12 @@ fn build_schemas(
     }
     diags.extend(lowered);
     Ok((schemas, operations))
+}
+
+/// How many operations the document's path items declare (before any is lowered).
+fn count_operations(doc: &Value) -> usize {
+    let Some(paths) = doc.get("paths").and_then(Value::as_object) else { return 0 };
+    paths.values().filter_map(Value::as_object).map(|item| convert::METHODS.iter().filter(|m| item.contains_key(**m)).count()).sum()
 }
 
 /// The host of the first `servers` URL, lower case (none when it is a template).

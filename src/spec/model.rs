@@ -76,8 +76,9 @@ pub struct Param {
 pub struct RequestMedia {
     /// As declared (`application/json`, `application/*`, `*/*`), lower case.
     pub mime: String,
-    /// Compiled at load when the media type is JSON or form-encoded and has a schema.
-    pub validator: Option<Arc<jsonschema::Validator>>,
+    /// Compiled when the media type is JSON or form-encoded and has a schema: at load, or on
+    /// first use in a spec too big to compile every body up front (see [`BodyValidator`]).
+    pub validator: BodyValidator,
     /// Pointer to the schema in the request view.
     pub schema: Option<String>,
     /// How a form or multipart body's strings are typed (compiled at load; `Keep` otherwise).
@@ -85,6 +86,52 @@ pub struct RequestMedia {
     /// Contract warnings: arrays whose length above a typical size is accepted but reported
     /// (`x-standin-warn-maxItems` on an array schema): (property path, typical maximum).
     pub warn_max_items: Vec<(Vec<String>, u64)>,
+}
+
+/// A request body's validator, compiled at load or, in a spec with more than
+/// [`EAGER_BODY_OPERATIONS`] operations, on the first request that needs it.
+///
+/// # Implementation rationale
+/// jsonschema compiles every `$ref` target into each validator that reaches it, with no sharing
+/// between validators: a spec the size of Microsoft Graph's (30,000 operations over 3,000
+/// entity schemas in `allOf` chains) spent 400 MiB and a third of its load on body validators,
+/// most of which a session never uses. Below the limit (GitHub's spec has 1,100 operations,
+/// Stripe's 600) nothing is deferred; above it, each body costs its compile once, on first use
+/// (milliseconds), and `serve` says so at start. Parameter validators stay eager: they are
+/// small, and shared by text.
+#[derive(Debug, Default)]
+pub struct BodyValidator(std::sync::OnceLock<Option<Arc<jsonschema::Validator>>>);
+
+/// Specs with more operations than this compile request body validators on first use.
+pub const EAGER_BODY_OPERATIONS: usize = 5_000;
+
+impl BodyValidator {
+    /// Compiled (or known to be absent) already.
+    pub fn ready(v: Option<Arc<jsonschema::Validator>>) -> Self {
+        Self(std::sync::OnceLock::from(v))
+    }
+
+    /// The validator, compiling the request-view schema at `pointer` on first use when it was
+    /// deferred. A deferred schema that cannot compile leaves the body unvalidated and is said
+    /// once in the log, as the load warning would have said it.
+    pub fn get(&self, schemas: &super::Schemas, pointer: Option<&str>) -> Option<&Arc<jsonschema::Validator>> {
+        self.0
+            .get_or_init(|| {
+                let pointer = pointer?;
+                schemas
+                    .compile_pointer(super::convert::View::Request, pointer)
+                    .inspect_err(|e| {
+                        tracing::warn!("request body schema at {pointer} cannot be compiled, so this body is not validated: {e}")
+                    })
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// Whether the validator waits for its first use.
+    pub fn deferred(&self) -> bool {
+        self.0.get().is_none()
+    }
 }
 
 /// Declared request body.
@@ -467,8 +514,12 @@ fn lower_body(
         for (mime, media) in map {
             let schema_ptr = format!("{b_at}/content/{}/schema", escape_token(mime));
             let mime_l = mime.to_ascii_lowercase();
-            let validator = if media.get("schema").is_some() && (is_json_mime(&mime_l) || is_form_mime(&mime_l)) {
-                match schemas.compile_pointer(super::convert::View::Request, &schema_ptr) {
+            let validator = if media.get("schema").is_none() || !(is_json_mime(&mime_l) || is_form_mime(&mime_l)) {
+                BodyValidator::ready(None)
+            } else if schemas.defers_bodies() {
+                BodyValidator::default()
+            } else {
+                BodyValidator::ready(match schemas.compile_pointer(super::convert::View::Request, &schema_ptr) {
                     Ok(v) => Some(v),
                     Err(e) => {
                         diags.push(Diagnostic::warning(
@@ -478,9 +529,7 @@ fn lower_body(
                         ));
                         None
                     }
-                }
-            } else {
-                None
+                })
             };
             let schema = media.get("schema").map(|_| schema_ptr.clone());
             let mut warn_max_items = Vec::new();

@@ -185,15 +185,13 @@ pub(crate) fn typed_like(like: &Value, raw: &str) -> Option<Value> {
 /// The resource each nested resource's parent path names: `/projects/{id}/tasks` → the
 /// resource whose items are `/projects/{id}`.
 pub(crate) fn parents(resources: &[Resource]) -> Vec<Option<usize>> {
-    resources
-        .iter()
-        .map(|r| {
-            let (parent_item, _) = r.collection.rsplit_once('/')?;
-            resources
-                .iter()
-                .position(|p| p.op(super::infer::Role::Get).is_some() && format!("{}/{{{}}}", p.collection, p.id_param) == parent_item)
-        })
-        .collect()
+    // Item path → the first resource with a single-item GET there: one pass, then a look-up per
+    // resource (a spec with 30,000 operations has thousands of resources).
+    let mut by_item: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, p) in resources.iter().enumerate().filter(|(_, p)| p.op(super::infer::Role::Get).is_some()) {
+        by_item.entry(format!("{}/{{{}}}", p.collection, p.id_param)).or_insert(i);
+    }
+    resources.iter().map(|r| r.collection.rsplit_once('/').and_then(|(parent_item, _)| by_item.get(parent_item).copied())).collect()
 }
 
 /// The candidate reference fields of a nested resource's item and their values from the path:

@@ -1,8 +1,9 @@
 //! Stage 5, validate. Request validation: parameters (typed from strings), Content-Type, JSON syntax, and the body
 //! against its schema. Every problem is collected, each with where it is and why.
 //!
-//! Uses only what was compiled at load (`Param::validator`, `RequestMedia::validator`);
-//! nothing here compiles or clones schemas.
+//! Uses what was compiled at load (`Param::validator`; `RequestMedia::validator`, which in a
+//! spec above `EAGER_BODY_OPERATIONS` operations compiles once, on its first request);
+//! apart from that deferred compile, nothing here compiles or clones schemas.
 
 use std::collections::HashMap;
 
@@ -317,7 +318,7 @@ pub fn validate_body<'s>(spec: &'s Spec, op: &Operation, content_type: Option<&s
     };
     let is_json = base.as_deref().is_some_and(is_json_mime) && base.as_deref() != Some("*/*");
     let is_form = base.as_deref().is_some_and(is_form_mime);
-    let Some(validator) = &media.validator else { return Ok(found) };
+    let Some(validator) = media.validator.get(&spec.schemas, media.schema.as_deref()) else { return Ok(found) };
     let instance: Value = if is_json {
         match serde_json::from_slice(body) {
             Ok(v) => v,
@@ -441,5 +442,32 @@ mod tests {
         assert_eq!(coerce(&ParamShape::Array(Some("integer".into())), "form", false, &["1,2"]), json!([1, 2]));
         assert_eq!(coerce(&ParamShape::Array(Some("integer".into())), "form", true, &["1", "2"]), json!([1, 2]));
         assert_eq!(coerce(&ParamShape::Scalar(Some("integer".into())), "form", true, &["x"]), json!("x"));
+    }
+    #[test]
+    fn a_spec_too_big_to_compile_every_body_up_front_still_validates_each_body() {
+        // One past the limit: body validators wait for their first request, and then refuse
+        // exactly what an eagerly compiled one refuses.
+        let mut paths = serde_json::Map::new();
+        for i in 0..crate::spec::model::EAGER_BODY_OPERATIONS {
+            paths.insert(format!("/r{i}"), json!({"get": {"responses": {"204": {"description": "ok"}}}}));
+        }
+        let create =
+            json!({"required": ["name"], "properties": {"name": {"type": "string"}, "size": {"$ref": "#/components/schemas/Size"}}});
+        paths.insert(
+            "/things".into(),
+            json!({"post": {"requestBody": {"content": {"application/json": {"schema": create}}}, "responses": {"201": {"description": "ok"}}}}),
+        );
+        let doc = json!({"openapi": "3.0.3", "info": {"title": "big", "version": "1"}, "paths": paths,
+            "components": {"schemas": {"Size": {"type": "integer", "minimum": 1}}}});
+        let spec = Spec::load_text("big.json".as_ref(), &doc.to_string(), &Default::default()).unwrap();
+        assert!(spec.schemas.defers_bodies());
+        let op = spec.operations.iter().find(|o| o.path == "/things").unwrap();
+        let media = &op.body.as_ref().unwrap().content[0];
+        assert!(media.validator.deferred(), "not compiled at load");
+        let found = validate_body(&spec, op, Some("application/json"), br#"{"size": 0}"#).unwrap();
+        let locations: Vec<&str> = found.problems.iter().map(|p| p.location.as_str()).collect();
+        assert_eq!(found.problems.len(), 2, "{locations:?}");
+        assert!(!media.validator.deferred(), "compiled on first use, then kept");
+        assert!(validate_body(&spec, op, Some("application/json"), br#"{"name": "a", "size": 2}"#).unwrap().problems.is_empty());
     }
 }
