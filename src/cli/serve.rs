@@ -384,6 +384,12 @@ fn print_banner(specs: &[Arc<Spec>], url: &str, route_warnings: usize, started: 
         if warnings > 0 {
             outln!("standin: run `standin check {}` to list the warnings", spec.file.display())?;
         }
+        if spec.schemas.defers_bodies() {
+            outln!(
+                "standin: over {} operations: each request body validator compiles on its first request (`standin check` compiles them all)",
+                crate::spec::model::EAGER_BODY_OPERATIONS
+            )?;
+        }
     }
     outln!("standin: listening on {url} (health: {url}/__standin/health)")
 }

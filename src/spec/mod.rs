@@ -195,27 +195,30 @@ impl Schemas {
     /// Compile a schema that references nothing, reusing the validator of an identical one.
     fn compile_standalone(&self, schema: &Value) -> Result<Arc<jsonschema::Validator>, String> {
         // `=` keeps these keys apart from the wrapper schemas' (which are JSON objects).
-        let key = format!("={schema}");
-        if let Some(v) = self.shared.lock().ok().and_then(|m| m.get(&key).cloned()) {
-            return Ok(v);
-        }
-        let built = jsonschema::options().with_draft(jsonschema::Draft::Draft202012).should_validate_formats(true).build(schema);
-        let v = Arc::new(built.map_err(|e| e.to_string()).inspect_err(|_| {
-            self.failures.fetch_add(1, Ordering::Relaxed);
-        })?);
-        if let Ok(mut m) = self.shared.lock() {
-            m.insert(key, Arc::clone(&v));
-        }
-        Ok(v)
+        self.shared_by(format!("={schema}"), || {
+            jsonschema::options()
+                .with_draft(jsonschema::Draft::Draft202012)
+                .should_validate_formats(true)
+                .build(schema)
+                .map_err(|e| e.to_string())
+        })
     }
 
     /// Compile a wrapper schema, reusing the validator of an identical one compiled before.
     pub fn compile_shared(&self, schema: &Value) -> Result<Arc<jsonschema::Validator>, String> {
-        let key = schema.to_string();
+        self.shared_by(schema.to_string(), || self.compile(schema))
+    }
+
+    /// The validator kept under `key`, else `build`'s, kept under it (a failure is counted).
+    fn shared_by(
+        &self,
+        key: String,
+        build: impl FnOnce() -> Result<jsonschema::Validator, String>,
+    ) -> Result<Arc<jsonschema::Validator>, String> {
         if let Some(v) = self.shared.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(v);
         }
-        let v = Arc::new(self.compile(schema).inspect_err(|_| {
+        let v = Arc::new(build().inspect_err(|_| {
             self.failures.fetch_add(1, Ordering::Relaxed);
         })?);
         if let Ok(mut m) = self.shared.lock() {
@@ -382,10 +385,15 @@ fn build_schemas(
     Ok((schemas, operations))
 }
 
-/// How many operations the document's path items declare (before any is lowered).
+/// How many operations the document's path items declare (before any is lowered), counting a
+/// `$ref`'d path item as `model::lower` reads it.
 fn count_operations(doc: &Value) -> usize {
     let Some(paths) = doc.get("paths").and_then(Value::as_object) else { return 0 };
-    paths.values().filter_map(Value::as_object).map(|item| convert::METHODS.iter().filter(|m| item.contains_key(**m)).count()).sum()
+    paths
+        .values()
+        .filter_map(|item| load::deref(doc, item, "").ok().and_then(|(item, _)| item.as_object()))
+        .map(|item| convert::METHODS.iter().filter(|m| item.contains_key(**m)).count())
+        .sum()
 }
 
 /// The host of the first `servers` URL, lower case (none when it is a template).
