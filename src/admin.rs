@@ -126,7 +126,11 @@ pub fn endpoint(app: &App, method: &Method, path: &str, query: &[(String, String
         ("POST", "reset") => {
             // `?tenant=KEY` resets one tenant; otherwise every tenant of every spec.
             let tenant = query.iter().find(|(k, _)| k == "tenant").map(|(_, v)| v.as_str());
-            let n: usize = app.mounts.iter().filter_map(|m| m.sandbox.as_ref()).map(|s| s.reset(tenant)).sum();
+            // A shared store that is down: 503, not a count of 0 (the client may retry).
+            let mut n = 0;
+            for s in app.mounts.iter().filter_map(|m| m.sandbox.as_ref()) {
+                n += s.reset(tenant)?;
+            }
             Ok(json(serde_json::json!({"reset": n})))
         }
         ("GET" | "HEAD", "requests") => {
@@ -168,9 +172,15 @@ pub fn endpoint(app: &App, method: &Method, path: &str, query: &[(String, String
         ("GET" | "HEAD", "events") => {
             Ok(json(serde_json::Value::Array(app.mounts.iter().filter_map(|m| m.sandbox.as_ref()).flat_map(|s| s.events.list()).collect())))
         }
-        ("GET" | "HEAD", "state") => Ok(json(serde_json::Value::Object(
-            app.mounts.iter().filter_map(|m| Some((m.spec.title.clone(), m.sandbox.as_ref()?.dump()))).collect(),
-        ))),
+        ("GET" | "HEAD", "state") => {
+            let mut out = serde_json::Map::new();
+            for m in &app.mounts {
+                if let Some(s) = &m.sandbox {
+                    out.insert(m.spec.title.clone(), s.dump()?);
+                }
+            }
+            Ok(json(serde_json::Value::Object(out)))
+        }
         _ => Err(Rejection::not_found(method, &format!("{ADMIN_PREFIX}{path}"))),
     }
 }

@@ -94,10 +94,11 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         let addr = SocketAddr::new(args.host, args.port);
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let addr = listener.local_addr()?;
+        let stop = crate::server::shutdown_signal();
         outln!("standin: replaying {count} exchanges from {}", args.file.display())?;
         outln!("standin: listening on http://{addr}")?;
         let handler = move |req| answer(State(Arc::clone(&session)), req);
-        crate::server::serve(listener, handler, limits, crate::server::shutdown_signal()).await.context("server error")?;
+        crate::server::serve(listener, handler, limits, stop).await.context("server error")?;
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
     })
 }

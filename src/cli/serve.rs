@@ -333,6 +333,7 @@ async fn serve(
     started: std::time::Instant,
     kept_state: serde_json::Map<String, serde_json::Value>,
 ) -> anyhow::Result<ExitCode> {
+    let stop = crate::server::shutdown_signal();
     let server = crate::server::start(app, config.addr).await.with_context(|| format!("cannot listen on {}", config.addr))?;
     print_banner(specs, &server.url(), route_warnings, started)?;
     if !config.addr.ip().is_loopback() && config.options.admin.token.is_none() {
@@ -347,16 +348,23 @@ async fn serve(
     } else {
         None
     };
-    crate::server::shutdown_signal().await;
+    stop.await;
     drop(watcher);
     let app = server.app();
-    outln!("standin: shutting down")?;
-    server.stop().await.context("server error")?;
+    // Every step of the shutdown runs whatever an earlier one met (a closed stdout, a failed
+    // report): the recording and the state are saved in any case; the first error is returned.
+    let said = outln!("standin: shutting down");
+    let stopped = server.stop().await.context("server error");
     // Everything answered is in the recording before we say goodbye; then the summary.
-    let violated = report_contract(&app, config.report.as_deref(), config.report_html.as_deref())?;
-    if let Some(file) = &config.state_file {
-        export_state(&app, file, kept_state)?;
-    }
+    let reported = report_contract(&app, config.report.as_deref(), config.report_html.as_deref());
+    let saved = match &config.state_file {
+        Some(file) => export_state(&app, file, kept_state),
+        None => Ok(()),
+    };
+    stopped?;
+    let violated = reported?;
+    saved?;
+    said?;
     Ok(if violated && config.strict { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
@@ -461,7 +469,12 @@ fn kind(v: &serde_json::Value) -> &'static str {
 /// now (`kept`).
 fn export_state(app: &App, file: &Path, kept: serde_json::Map<String, serde_json::Value>) -> anyhow::Result<()> {
     let mut state = kept;
-    state.extend(app.mounts.iter().filter_map(|m| Some((m.spec.title.clone(), m.sandbox.as_ref()?.export()))));
+    for m in &app.mounts {
+        if let Some(s) = &m.sandbox {
+            let saved = s.export().map_err(|r| anyhow::anyhow!("the state was not saved to {}: {}", file.display(), r.detail))?;
+            state.insert(m.spec.title.clone(), saved);
+        }
+    }
     let bytes = serde_json::to_vec_pretty(&state).context("cannot serialize the state")?;
     crate::server::write_privately(file, &bytes).with_context(|| format!("cannot write state file {}", file.display()))?;
     outln!("standin: state saved to {}", file.display())?;
@@ -487,18 +500,22 @@ fn report_contract(app: &App, report: Option<&Path>, report_html: Option<&Path>)
     let calls: u64 = operations.values().map(|o| o.calls).sum();
     let bad: Vec<(&String, usize)> =
         operations.iter().filter(|(_, o)| !o.violations.is_empty()).map(|(n, o)| (n, o.violations.len())).collect();
+    // Files first, then the summary: a closed stdout must not cost the recording or the report.
+    let mut written = Ok(());
+    if let Some(path) = report {
+        written = crate::server::write_atomically(path, r.junit().as_bytes()).with_context(|| format!("cannot write {}", path.display()));
+    }
+    if let Some(path) = report_html {
+        let html = crate::ui::report::html(&crate::ui::coverage(app));
+        let html = crate::server::write_atomically(path, html.as_bytes()).with_context(|| format!("cannot write {}", path.display()));
+        written = written.and(html);
+    }
+    r.close();
+    written?;
     outln!("standin: contract summary: {calls} exchanges over {} operations, {} with violations", operations.len(), bad.len())?;
     for (name, n) in &bad {
         outln!("standin:   {name}: {n} exchanges broke the contract (GET /__standin/violations lists them while running)")?;
     }
-    if let Some(path) = report {
-        crate::server::write_atomically(path, r.junit().as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if let Some(path) = report_html {
-        let html = crate::ui::report::html(&crate::ui::coverage(app));
-        crate::server::write_atomically(path, html.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    r.close();
     Ok(!bad.is_empty())
 }
 

@@ -164,22 +164,26 @@ impl Sandbox {
     }
 
     /// Forget every tenant's changes (or one tenant's): they start from the fixtures again.
-    pub fn reset(&self, tenant: Option<&str>) -> usize {
-        self.store.reset(tenant)
+    /// Forget every tenant (or one); how many went. `Err`: the shared store failed (nothing
+    /// may have been forgotten).
+    pub fn reset(&self, tenant: Option<&str>) -> Result<usize, Rejection> {
+        faultless(store::catch_faults(|| self.store.reset(tenant)))
     }
 
     /// Every tenant's data for a state file: `{tenant: {"<collection>\u0000<parent>": {id: item}}}`
     /// (tenant keys in clear: the file is the user's own).
-    pub fn export(&self) -> Value {
+    /// `Err`: the shared store failed (a state file must not then be overwritten with less).
+    pub fn export(&self) -> Result<Value, Rejection> {
+        let tenants = faultless(store::catch_faults(|| self.store.export()))?;
         let mut out = Map::new();
-        for (key, collections) in self.store.export() {
+        for (key, collections) in tenants {
             let collections: Map<String, Value> = collections
                 .into_iter()
                 .map(|((ri, parent), items)| (format!("{}\u{0}{parent}", self.resources[ri].collection), Value::Object(items)))
                 .collect();
             out.insert(key, Value::Object(collections));
         }
-        Value::Object(out)
+        Ok(Value::Object(out))
     }
 
     /// Load tenants saved by [`Sandbox::export`]. Collections the spec no longer has are skipped
@@ -205,9 +209,10 @@ impl Sandbox {
     }
 
     /// Every tenant's items, by resource collection path (tenant keys masked: they are secrets).
-    pub fn dump(&self) -> Value {
+    pub fn dump(&self) -> Result<Value, Rejection> {
+        let tenants = faultless(store::catch_faults(|| self.store.export()))?;
         let mut out = Map::new();
-        for (key, collections) in self.store.export() {
+        for (key, collections) in tenants {
             let mut tenant = Map::new();
             for ((ri, parent), items) in collections {
                 if parent.contains(implicit::DELETED) {
@@ -222,7 +227,7 @@ impl Sandbox {
             }
             out.insert(mask(&key), Value::Object(tenant));
         }
-        Value::Object(out)
+        Ok(Value::Object(out))
     }
 
     /// Carry out a CRUD request or a declared action. `Ok(None)` means "answer as a stateless
@@ -253,6 +258,14 @@ impl Sandbox {
             Some(detail) => Err(store_unavailable(detail)),
             None => answer,
         }
+    }
+}
+
+/// What a store call returned, or the 503 of its failure.
+fn faultless<T>((out, fault): (T, Option<String>)) -> Result<T, Rejection> {
+    match fault {
+        Some(detail) => Err(store_unavailable(detail)),
+        None => Ok(out),
     }
 }
 

@@ -238,6 +238,12 @@ async fn stateful_requests_get_503_while_redis_is_gone_and_work_again_when_it_re
     assert_eq!(body["code"], "store_unavailable", "{body}");
     let (status, _, _) = a.send("POST", "/items", Some(json!({"name": "During"}))).await;
     assert_eq!(status, 503);
+    // The admin calls on the sandbox say so too, rather than showing or resetting nothing.
+    for (method, path) in [("GET", "/__standin/state"), ("POST", "/__standin/reset")] {
+        let (status, body, _) = a.send(method, path, None).await;
+        assert_eq!(status, 503, "{method} {path}: {body}");
+        assert!(body.to_string().contains("store"), "{method} {path}: {body}");
+    }
     // Stateless answers keep working (the rate limiter lets them through).
     let (status, body, _) = a.send("GET", "/status", None).await;
     assert_eq!((status, &body["ok"]), (200, &json!(true)), "{body}");
@@ -254,6 +260,8 @@ async fn stateful_requests_get_503_while_redis_is_gone_and_work_again_when_it_re
     assert_eq!(status, 201, "the sandbox works again once Redis is back");
     let (status, list, _) = a.send("GET", "/items", None).await;
     assert_eq!((status, list.as_array().map(Vec::len)), (200, Some(1)), "{list}");
+    let (status, state, _) = a.send("GET", "/__standin/state", None).await;
+    assert!(status == 200 && state.to_string().contains("After"), "{status} {state}");
 }
 
 #[test]
@@ -343,4 +351,22 @@ async fn a_subscription_made_on_one_replica_gets_the_events_of_the_other_once() 
     let got = got.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].contains("item.shipped") && got[0].contains("\"Box\""), "{got:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_reset_on_one_replica_the_other_counts_ids_from_the_fixtures_again() {
+    let Some(redis) = Redis::start() else { return };
+    let (a, b) = (Replica::start(&redis).await, Replica::start(&redis).await);
+    let (status, first, _) = a.send("POST", "/items", Some(json!({"name": "One"}))).await;
+    assert_eq!(status, 201, "{first}");
+    let (_, second, _) = a.send("POST", "/items", Some(json!({"name": "Two"}))).await;
+    assert_eq!(second["id"].as_i64(), first["id"].as_i64().map(|n| n + 1), "{second}");
+    // A remembers the collection from its creates; B's reset must still be seen.
+    let (status, _, _) = b.send("POST", "/__standin/reset", None).await;
+    assert_eq!(status, 200);
+    let (status, again, _) = a.send("POST", "/items", Some(json!({"name": "Again"}))).await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(again["id"], first["id"], "ids count from the fixtures again, as in memory: {again}");
+    let (_, list, _) = b.send("GET", "/items", None).await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
 }

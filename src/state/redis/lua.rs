@@ -53,20 +53,38 @@ pub const LIST: &str = "return {1, redis.call('ZRANGE', order, 0, -1), redis.cal
 /// Item `ARGV[4]`: `{1, json or nil}`.
 pub const GET: &str = "return {1, redis.call('HGET', items, ARGV[4])}";
 
-/// What an id allocator needs: `{1, count, maxint, nondigit, first item or nil, its id}`.
-pub const VIEW: &str = r#"
-local first = redis.call('ZRANGE', order, 0, 0)
-local firstv = false
-if #first > 0 then firstv = redis.call('HGET', items, first[1]) end
-local m = redis.call('HMGET', meta, 'maxint', 'nondigit')
-return {1, redis.call('HLEN', items), m[1] or '0', tonumber(m[2] or '0') or 0, firstv, first[1] or false}
+/// `view(tag, forgotten)`: what an id allocator needs of the collection, as `{tag, forgotten,
+/// count, maxint, nondigit, the first item's id, the first item}`; the first item is left out
+/// (false) when its id is `ARGV[9]`, the one the replica knows already. Starts [`VIEW`] and
+/// [`CREATE`] (see [`viewing_script`]).
+const VIEW_OF: &str = r#"
+local function view(tag, forgotten)
+  local fid = redis.call('ZRANGE', order, 0, 0)[1] or false
+  local firstv = false
+  if fid and fid ~= ARGV[9] then firstv = redis.call('HGET', items, fid) end
+  local m = redis.call('HMGET', meta, 'maxint', 'nondigit')
+  return {tag, forgotten, redis.call('HLEN', items), m[1] or '0', tonumber(m[2] or '0') or 0, fid, firstv}
+end
 "#;
 
-/// Insert item `ARGV[5]` under id `ARGV[4]` if the id is free (`{2}` if not), then forget the
-/// oldest tenth when the collection holds more than `ARGV[6]`: `{1, forgotten}`.
-pub const INSERT: &str = r#"
+/// The collection's view (see [`VIEW_OF`]): `{1, 0, view…}`.
+pub const VIEW: &str = "return view(1, 0)";
+
+/// A create in one round trip, from a view of the collection this replica read earlier: insert
+/// item `ARGV[5]` under id `ARGV[4]`, then forget the oldest tenth when the collection holds
+/// more than `ARGV[6]`; unless the id is taken, or, for an id counted up from the largest
+/// integer id (`ARGV[7]` is `1`), unless it is not above the largest integer id ever stored or
+/// that largest id is below `ARGV[8]`, the one the view was read with (the collection was reset
+/// since: counting goes on from the fixtures, as in memory). Answers `{1, forgotten, view…}` when stored, `{2, 0, view…}` when
+/// refused, the view ([`VIEW_OF`]) of the collection afterwards.
+pub const CREATE: &str = r#"
 local id = ARGV[4]
-if redis.call('HSETNX', items, id, ARGV[5]) == 0 then return {2} end
+if ARGV[7] == '1' then
+  local cur = tonumber(redis.call('HGET', meta, 'maxint') or '0') or 0
+  local v = tonumber(id) or 0
+  if v <= cur or cur < (tonumber(ARGV[8]) or 0) then return view(2, 0) end
+end
+if redis.call('HSETNX', items, id, ARGV[5]) == 0 then return view(2, 0) end
 redis.call('ZADD', order, redis.call('HINCRBY', meta, 'n', 1), id)
 redis.call('SADD', base .. ':cols', sfx)
 note_added(meta, id)
@@ -81,7 +99,7 @@ if len > max then
   end
   redis.call('ZREMRANGEBYRANK', order, 0, forgotten - 1)
 end
-return {1, forgotten}
+return view(1, forgotten)
 "#;
 
 /// Replace item `ARGV[4]` by `ARGV[6]` if it is still `ARGV[5]`: `{1}` done, `{2}` changed
@@ -186,6 +204,11 @@ return due
 /// A per-tenant step: the helpers, the prelude and the step.
 pub fn tenant_script(step: &str) -> redis::Script {
     redis::Script::new(&format!("{HELPERS}{PRELUDE}{step}"))
+}
+
+/// A per-tenant step that answers with the collection's view ([`VIEW_OF`]).
+pub fn viewing_script(step: &str) -> redis::Script {
+    redis::Script::new(&format!("{HELPERS}{PRELUDE}{VIEW_OF}{step}"))
 }
 
 /// A script that needs only the helpers.

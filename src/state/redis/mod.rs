@@ -13,12 +13,16 @@
 //!   trip, so the server needs tokio's multi-thread runtime (`serve` has it).
 //! * Keys: `{prefix}:{spec title}:{hash of the spec's operations}:…` ([`namespace`]), so several
 //!   sandboxes (and versions of one spec) share one Redis; the layout is in [`lua`].
-//! * Atomic steps are Lua scripts ([`lua`] says why not `WATCH`). A create reads what the id
-//!   allocator needs (count, largest integer id, first item), picks the id, and inserts only if
-//!   the id is free, else picks again knowing that id is taken (the allocator learns of taken
-//!   ids from refused inserts, not by a look-up per id); an update reads the item, changes it, and writes
-//!   only if the item is unchanged, else reads again (optimistic, so no lock is held across
-//!   replicas). Ids are never reused, not even after the item with the largest is deleted.
+//! * Atomic steps are Lua scripts ([`lua`] says why not `WATCH`). A create proposes an id from
+//!   the view of the collection (count, largest integer id, first item) this replica got with
+//!   its last create there, and one script inserts only if the id is free (and, for an id
+//!   counted up from the largest, above every integer id stored so far) and answers with the
+//!   view afterwards; a refusal teaches the allocator the taken id and the fresh view, and it
+//!   proposes again. So a create costs one round trip, two the first time (the view is read
+//!   first). Ids are never reused, not even after the item with the largest is deleted; after
+//!   a reset they count from the fixtures again, as in memory. An update reads the item,
+//!   changes it, and writes only if the item is unchanged, else reads again (optimistic, so no
+//!   lock is held across replicas).
 //! * The same caps as in memory: [`MAX_TENANTS`] tenants (least recently used go) and
 //!   [`MAX_ITEMS`] per collection (the oldest tenth goes).
 //! * Failures: a step that fails (Redis gone, or no answer within [`CALL_TIMEOUT`]) is reported
@@ -171,6 +175,21 @@ impl Connection {
                 tracing::warn!("the store at {} failed: {e}; stateful requests get 503 until it answers", self.shared.url)
             }
             _ => {}
+        }
+    }
+
+    /// Run one command, blocking; a failure is reported as a fault of this request.
+    fn query<T: redis::FromRedisValue + Send + 'static>(&self, cmd: redis::Cmd) -> Option<T> {
+        if store::faulted() {
+            return None;
+        }
+        let mut conn = self.shared.conn.clone();
+        match self.block(async move { cmd.query_async::<T>(&mut conn).await }) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                store::report_fault(format!("the shared store at {} failed: {e}", self.shared.url));
+                None
+            }
         }
     }
 

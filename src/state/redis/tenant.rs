@@ -19,7 +19,7 @@ struct Scripts {
     list: redis::Script,
     get: redis::Script,
     view: redis::Script,
-    insert: redis::Script,
+    create: redis::Script,
     update: redis::Script,
     delete: redis::Script,
     seq: redis::Script,
@@ -31,8 +31,8 @@ struct Scripts {
 static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
     list: lua::tenant_script(lua::LIST),
     get: lua::tenant_script(lua::GET),
-    view: lua::tenant_script(lua::VIEW),
-    insert: lua::tenant_script(lua::INSERT),
+    view: lua::viewing_script(lua::VIEW),
+    create: lua::viewing_script(lua::CREATE),
     update: lua::tenant_script(lua::UPDATE),
     delete: lua::tenant_script(lua::DELETE),
     seq: lua::tenant_script(lua::SEQ),
@@ -60,6 +60,7 @@ impl RedisStore {
             events,
             poller: OnceLock::new(),
             seqs: Default::default(),
+            views: Default::default(),
         };
         RedisStore { inner: Arc::new(inner) }
     }
@@ -81,10 +82,14 @@ pub(super) struct Inner {
     pub(super) poller: OnceLock<()>,
     /// Create counts this replica has reserved, per tenant hash: (last handed out, last reserved).
     seqs: std::sync::Mutex<std::collections::HashMap<String, (u64, u64)>>,
+    /// The last view this replica got of each collection, per (tenant hash, collection): a
+    /// create proposes its id from it and costs one round trip ([`lua::CREATE`] checks the id
+    /// and answers with the view afterwards).
+    views: std::sync::Mutex<std::collections::HashMap<(String, String), View>>,
 }
 
 /// Create counts a replica reserves at once (see `next_seq` of the tenant handle).
-const SEQ_BLOCK: u64 = 64;
+const SEQ_BLOCK: u64 = 1024;
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -121,6 +126,10 @@ fn push_collections(args: &mut Vec<Vec<u8>>, collections: &Collections) {
 }
 
 impl Inner {
+    fn forget_views(&self) {
+        self.views.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+    }
+
     pub(super) fn handle(self: &Arc<Self>, key: &str, seed: bool) -> RedisTenant {
         let tid = tenant_hash(key);
         RedisTenant { base: format!("{}:t:{tid}", self.ns), tid, key: key.to_string(), store: Arc::clone(self), seed }
@@ -154,25 +163,22 @@ impl Store for RedisStore {
     }
 
     fn tenant_count(&self) -> usize {
-        let mut conn = self.inner.conn.shared.conn.clone();
-        let key = self.inner.tenants.clone();
-        self.inner.conn.block(async move { redis::cmd("ZCARD").arg(key).query_async::<usize>(&mut conn).await }).unwrap_or(0)
+        let mut zcard = redis::cmd("ZCARD");
+        zcard.arg(&self.inner.tenants);
+        self.inner.conn.query(zcard).unwrap_or(0)
     }
 
     fn reset(&self, tenant: Option<&str>) -> usize {
         self.inner.seqs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        self.inner.forget_views();
         let args = vec![self.inner.ns.clone().into_bytes(), tenant.map(tenant_hash).unwrap_or_default().into_bytes()];
         self.inner.conn.eval(&SCRIPTS.reset, &[&self.inner.tenants], args).map_or(0, |v| int(&v) as usize)
     }
 
     fn export(&self) -> Vec<(String, Collections)> {
-        let mut conn = self.inner.conn.shared.conn.clone();
-        let key = self.inner.tenants.clone();
-        let Ok(tids) =
-            self.inner.conn.block(async move { redis::cmd("ZRANGE").arg(key).arg(0).arg(-1).query_async::<Vec<String>>(&mut conn).await })
-        else {
-            return Vec::new();
-        };
+        let mut zrange = redis::cmd("ZRANGE");
+        zrange.arg(&self.inner.tenants).arg(0).arg(-1);
+        let Some(tids) = self.inner.conn.query::<Vec<String>>(zrange) else { return Vec::new() };
         let mut out = Vec::new();
         for tid in tids {
             let base = format!("{}:t:{tid}", self.inner.ns);
@@ -191,6 +197,7 @@ impl Store for RedisStore {
     }
 
     fn import(&self, tenants: Vec<(String, Collections)>) {
+        self.inner.forget_views();
         for (key, collections) in tenants {
             let t = self.inner.handle(&key, false);
             let created = collections.values().map(|items| items.len() as u64).sum();
@@ -251,15 +258,18 @@ impl TenantStore for RedisTenant {
 
     fn create(&self, key: &CollectionKey, item: Value, assign_id: &mut dyn FnMut(&dyn IdView, &mut Value) -> String) -> (Value, usize) {
         let c = collection_name(key);
+        let slot = (self.tid.clone(), c.clone());
+        let views = &self.store.views;
+        let cached = || views.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&slot).cloned();
         // Ids the insert found taken. The allocator is told only of these (no round trip per
         // id it asks about): it proposes, the insert checks, and a refusal teaches it.
         let mut taken = std::collections::HashSet::new();
-        let mut view = None;
+        let mut view = cached();
         for _ in 0..RETRIES {
             let v = match view.take() {
                 Some(v) => v,
                 None => match self.step(&SCRIPTS.view, &c, &[]) {
-                    Some(out) => View::of(&out),
+                    Some(out) => View::of(&out, None),
                     None => break,
                 },
             };
@@ -268,13 +278,41 @@ impl TenantStore for RedisTenant {
             if taken.contains(&id) {
                 continue; // the same id again (integers count from the largest): read the view anew
             }
+            // An id counted up from the largest: the next create here counts on from it
+            // (creates in flight on this replica propose distinct ids).
+            let counted = id.parse::<i64>().ok().filter(|n| *n == v.max_int_id() + 1);
+            if let Some(n) = counted {
+                if let Some(c) = views.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_mut(&slot) {
+                    c.reserved = c.reserved.max(n);
+                }
+            }
             let text = serde_json::to_vec(&attempt).unwrap_or_default();
-            let Some(out) = self.step(&SCRIPTS.insert, &c, &[id.as_bytes(), &text, MAX_ITEMS.to_string().as_bytes()]) else { break };
-            if out.first().map(int) == Some(1) {
+            let (max, base) = (MAX_ITEMS.to_string(), v.max_int.to_string());
+            let flag: &[u8] = if counted.is_some() { b"1" } else { b"" };
+            let args = [id.as_bytes(), &text, max.as_bytes(), flag, base.as_bytes(), v.first_id.as_deref().unwrap_or("").as_bytes()];
+            let Some(out) = self.step(&SCRIPTS.create, &c, &args) else { break };
+            let stored = out.first().map(int) == Some(1);
+            let mut fresh = View::of(&out, Some(&v));
+            if !stored && fresh.learned.len() < LEARNED && !fresh.learned.contains(&id) {
+                fresh.learned = fresh.learned.iter().cloned().chain([id.clone()]).collect();
+            }
+            {
+                let mut all = views.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if all.len() > 4 * MAX_TENANTS {
+                    all.clear();
+                }
+                // Stored: ids proposed here meanwhile stay reserved. Refused: count from the
+                // store's figure again (another replica, or a reset, moved it).
+                if stored {
+                    fresh.reserved = fresh.max_int.max(all.get(&slot).map_or(0, |c| c.reserved));
+                }
+                all.insert(slot.clone(), fresh.clone());
+            }
+            if stored {
                 return (attempt, out.get(1).map_or(0, int) as usize);
             }
             taken.insert(id);
-            view = Some(v);
+            view = Some(fresh);
         }
         if !store::faulted() {
             store::report_fault(format!("the shared store: could not find a free id in {c} after {RETRIES} tries"));
@@ -335,29 +373,54 @@ impl TenantStore for RedisTenant {
 
 /// What the id allocator sees of a collection in Redis: figures the scripts keep beside the
 /// items ([`lua::VIEW`]) and the first item.
+#[derive(Clone)]
 struct View {
     count: usize,
+    /// The largest integer id ever stored, when the view was read.
     max_int: i64,
+    /// The largest integer id this replica has proposed since (creates in flight count on from
+    /// it, not all from `max_int`).
+    reserved: i64,
     nondigit: i64,
-    first: Option<Value>,
+    first: Option<Arc<Value>>,
     /// The first item's id: known to be taken (the schema's example id, which the allocator
     /// tries first, is often a fixture's, so this spares a refused insert).
     first_id: Option<String>,
+    /// Ids creates on this replica found taken (at most [`LEARNED`]): the schema's example id,
+    /// which the allocator proposes first, is refused once, not on every create.
+    learned: Arc<[String]>,
 }
 
+/// How many taken ids a [`View`] remembers.
+const LEARNED: usize = 16;
+
 impl View {
-    fn of(out: &[RValue]) -> View {
+    /// The view in a script's answer (`{tag, forgotten, count, maxint, nondigit, first id,
+    /// first item}`); the first item is `known`'s when the script left it out (same id).
+    fn of(out: &[RValue], known: Option<&View>) -> View {
+        let max_int = out.get(3).and_then(text).and_then(|t| t.parse::<f64>().ok()).map_or(0, |f| f as i64);
+        let first_id = out.get(5).and_then(text);
+        let first = match out.get(6).and_then(json_of) {
+            Some(item) => Some(Arc::new(item)),
+            None => known.filter(|k| k.first_id.is_some() && k.first_id == first_id).and_then(|k| k.first.clone()),
+        };
         View {
-            count: out.get(1).map_or(0, int) as usize,
-            max_int: out.get(2).and_then(text).and_then(|t| t.parse::<f64>().ok()).map_or(0, |f| f as i64),
-            nondigit: out.get(3).map_or(0, int),
-            first: out.get(4).and_then(json_of),
-            first_id: out.get(5).and_then(text),
+            count: out.get(2).map_or(0, int) as usize,
+            max_int,
+            reserved: max_int,
+            nondigit: out.get(4).map_or(0, int),
+            first,
+            first_id,
+            learned: known.map_or_else(|| Arc::from([]), |k| Arc::clone(&k.learned)),
         }
     }
 
     fn with<'a>(&'a self, taken: &'a std::collections::HashSet<String>) -> Seen<'a> {
         Seen { view: self, taken }
+    }
+
+    fn max_int_id(&self) -> i64 {
+        self.max_int.max(self.reserved)
     }
 }
 
@@ -373,15 +436,15 @@ impl IdView for Seen<'_> {
     }
 
     fn first(&self) -> Option<&Value> {
-        self.view.first.as_ref()
+        self.view.first.as_deref()
     }
 
     fn contains(&self, id: &str) -> bool {
-        self.taken.contains(id) || self.view.first_id.as_deref() == Some(id)
+        self.taken.contains(id) || self.view.first_id.as_deref() == Some(id) || self.view.learned.iter().any(|l| l == id)
     }
 
     fn max_int_id(&self) -> i64 {
-        self.view.max_int
+        self.view.max_int_id()
     }
 
     fn all_digit_ids(&self) -> bool {
