@@ -196,8 +196,12 @@ pub async fn collect(headers: &axum::http::HeaderMap, body: Body, limit: usize, 
 /// the average would fall below the minimum. It is moved only when it fires, to where the
 /// bytes that came meanwhile put that moment.
 struct Pace {
+    /// The minimum and its grace period (`Limits::min_body_rate`).
     rate: MinBodyRate,
+    /// When the body was first asked for: the average counts from here.
     began: tokio::time::Instant,
+    /// Wakes a stalled read when its bytes stop being enough; set on the first stall, kept to
+    /// the body's end.
     timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
 }
 
