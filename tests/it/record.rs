@@ -395,6 +395,41 @@ fn replay_cuts_slow_headers_like_serve() {
     assert!(started.elapsed() < std::time::Duration::from_secs(3), "took {:?}", started.elapsed());
 }
 
+/// `standin replay` reads bodies under the same minimum rate: a body trickled below
+/// `--min-body-rate` gets 408 once the 5 s grace period is over, not after the request timeout.
+#[test]
+fn replay_refuses_a_trickled_body_like_serve() {
+    use std::io::{Read, Write};
+    // Arrange
+    let dir = crate::common::scratch_dir("replay-slow-body");
+    let file = dir.join("empty.har");
+    std::fs::write(&file, r#"{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": []}}"#).unwrap();
+    let (mut child, url) = replay(&[file.to_str().unwrap(), "--min-body-rate", "1000"]);
+    let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    s.write_all(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n").unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
+    let started = std::time::Instant::now();
+    // Act: 50 bytes every 200 ms (250 bytes/s) until the answer comes.
+    let mut got = Vec::new();
+    while started.elapsed() < std::time::Duration::from_secs(12) && !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let _ = s.write_all(&[b'a'; 50]);
+        let mut buf = [0u8; 1024];
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break,
+        }
+    }
+    let took = started.elapsed();
+    crate::common::terminate(&mut child);
+    std::fs::remove_dir_all(&dir).ok();
+    // Assert
+    let got = String::from_utf8_lossy(&got);
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+    assert!(took >= std::time::Duration::from_secs(5) && took < std::time::Duration::from_secs(9), "took {took:?}");
+}
+
 /// A spec whose API key travels in the query, with a login taking a password.
 const QUERY_KEY_SPEC: &str = r#"
 openapi: 3.0.3
