@@ -24,11 +24,13 @@ pub async fn forward(upstream: &(String, reqwest::Client), mount: Option<&Mount>
     let mut violations = Vec::new();
     let mut op = None;
     let mut operation = None;
+    let mut write_only = None;
     if let Some((m, rest)) = mount.and_then(|m| Some((m, m.rest(parts.uri.path())?))) {
         match m.table.lookup(&parts.method, rest) {
             RouteMatch::Found { operation: index, params } => {
                 let o = &m.spec.operations[index];
                 operation = Some(Arc::clone(&o.label));
+                write_only = o.body.as_ref().and_then(|b| b.write_only.clone());
                 let query = crate::pipeline::validate::parse_query(parts.uri.query());
                 let ct = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
                 let mut problems = crate::pipeline::validate::validate_params(&m.spec, o, &params, &query, &parts.headers).all();
@@ -58,7 +60,7 @@ pub async fn forward(upstream: &(String, reqwest::Client), mount: Option<&Mount>
         Ok(r) => r,
         Err(e) => {
             let rejection = Rejection::new_bad_gateway(format!("the upstream {base} did not answer: {e}"));
-            return Err(Refused { rejection, facts: Facts { operation, violations, ..Facts::default() } });
+            return Err(Refused { rejection, facts: Facts { operation, violations, write_only, ..Facts::default() } });
         }
     };
     let status = upstream_resp.status();
@@ -75,7 +77,7 @@ pub async fn forward(upstream: &(String, reqwest::Client), mount: Option<&Mount>
         }
     }
     resp.headers_mut().insert("x-standin-source", HeaderValue::from_static("upstream"));
-    Ok(Answer { response: resp, facts: Facts { operation, violations, source: Some("upstream".into()), ..Facts::default() } })
+    Ok(Answer { response: resp, facts: Facts { operation, violations, source: Some("upstream".into()), write_only, ..Facts::default() } })
 }
 
 /// Every way the upstream's answer breaks the operation's declared responses: an undeclared

@@ -66,6 +66,7 @@ pub const TITLE_REFUSED: &str = "Refused";
 pub const TITLE_FORBIDDEN: &str = "Forbidden";
 pub const TITLE_BAD_GATEWAY: &str = "Bad gateway";
 pub const TITLE_TIMEOUT: &str = "Request timeout";
+pub const TITLE_BODY_TOO_SLOW: &str = "Request body too slow";
 
 impl Rejection {
     fn new(status: StatusCode, code: &'static str, title: &'static str, detail: String) -> Self {
@@ -223,6 +224,20 @@ impl Rejection {
             TITLE_TIMEOUT,
             format!("The request took longer than {} s.", limit.as_secs_f64()),
         )
+    }
+
+    /// 408 with `Connection: close`: the request body arrived at `got` bytes per second on
+    /// average, below the `--min-body-rate` of `min`. RFC 9110 §15.5.9: a server sending 408
+    /// SHOULD send the "close" connection option, since it has decided to stop waiting.
+    pub fn body_too_slow(got: u64, min: u64) -> Self {
+        let mut r = Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_too_slow",
+            TITLE_BODY_TOO_SLOW,
+            format!("The request body arrived at {got} bytes/s on average, below the minimum of {min} bytes/s (--min-body-rate)."),
+        );
+        r.headers.push((axum::http::header::CONNECTION, HeaderValue::from_static("close")));
+        r
     }
 
     /// 500: a bug in standin; the detail is safe to show (no internals beyond the message).

@@ -183,6 +183,9 @@ pub struct Limits {
     pub header_timeout: std::time::Duration,
     /// A request that takes longer than this (latency injection included) gets 503.
     pub request_timeout: std::time::Duration,
+    /// The slowest a request body may arrive (`--min-body-rate`); a slower one gets 408 and its
+    /// connection is closed, long before `request_timeout`.
+    pub min_body_rate: MinBodyRate,
     /// Longest request target (path and query) in bytes; longer ones get 414.
     pub max_url_bytes: usize,
     /// Most header bytes (names and values) per request; more get 431.
@@ -196,8 +199,43 @@ impl Default for Limits {
             idle_timeout: std::time::Duration::from_secs(60),
             header_timeout: std::time::Duration::from_secs(10),
             request_timeout: std::time::Duration::from_secs(30),
+            min_body_rate: MinBodyRate::default(),
             max_url_bytes: 8 * 1024,
             max_header_bytes: 32 * 1024,
         }
+    }
+}
+
+/// The slowest a request body may arrive: `bytes_per_sec` on average since its first byte was
+/// asked for, once `grace` has passed. Checked as each chunk arrives, and by one timer while the
+/// body stalls (see `exchange::collect`).
+///
+/// # Implementation rationale
+/// An average after a grace period, not a per-read deadline: a client on a slow start or with a
+/// short pause is not cut, while one trickling a few bytes a second (which resets the idle
+/// timer with every byte) no longer holds a connection and a request slot for the whole
+/// `request_timeout`. The same rule and defaults as Kestrel's `MinRequestBodyDataRate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinBodyRate {
+    /// The minimum average, in bytes per second; 0 turns the check off.
+    pub bytes_per_sec: u64,
+    /// How long a body may take before the average counts.
+    pub grace: std::time::Duration,
+}
+
+impl MinBodyRate {
+    /// No minimum: a body may take up to the request timeout.
+    pub const OFF: MinBodyRate = MinBodyRate { bytes_per_sec: 0, grace: std::time::Duration::ZERO };
+
+    /// Whether the check is on.
+    pub fn is_on(&self) -> bool {
+        self.bytes_per_sec > 0
+    }
+}
+
+impl Default for MinBodyRate {
+    /// 240 bytes per second after 5 s.
+    fn default() -> Self {
+        MinBodyRate { bytes_per_sec: 240, grace: std::time::Duration::from_secs(5) }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Takes [`ReplayArgs`]; loads the session ([`Replayer`]) and, with `--spec`, the mock that
 //! answers what the session does not hold; serves both on the server's loop and limits
-//! (connection cap, header and idle timeouts) until SIGINT/SIGTERM.
+//! (connection cap, header and idle timeouts, minimum body rate) until SIGINT/SIGTERM.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -59,6 +59,8 @@ struct Session {
     replayer: Replayer,
     /// The mock for requests the session does not hold (`--spec`).
     fallback: Option<Arc<crate::app::LiveApp>>,
+    /// `--min-body-rate`: request bodies slower than this get 408.
+    min_body_rate: crate::server::MinBodyRate,
 }
 
 /// Largest request body read (to match it against the recording).
@@ -87,8 +89,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let count = replayer.len();
-    let session = Arc::new(Session { replayer, fallback });
     let limits = args.transport.limits();
+    let session = Arc::new(Session { replayer, fallback, min_body_rate: limits.min_body_rate });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let addr = SocketAddr::new(args.host, args.port);
@@ -107,9 +109,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 /// requests.
 async fn answer(State(session): State<Arc<Session>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = match crate::server::exchange::collect(&parts.headers, body, MAX_BODY).await {
+    let bytes = match crate::server::exchange::collect(&parts.headers, body, MAX_BODY, session.min_body_rate).await {
         Ok(bytes) => bytes,
-        // Broken or too large: answered as what it is, never matched as an empty body.
+        // Broken, too large or too slow: answered as what it is, never matched as an empty body.
         Err(e) => return e.rejection(MAX_BODY).render(None),
     };
     if let Some(resp) = session.replayer.answer(&parts.method, parts.uri.path(), parts.uri.query(), &bytes) {

@@ -154,6 +154,10 @@ pub struct TransportArgs {
     /// in flight get this long to finish.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub request_timeout: u64,
+    /// Answer 408 and close the connection when a request body arrives slower than this many
+    /// bytes per second on average, once it has taken 5 seconds; 0 turns the check off.
+    #[arg(long, value_name = "BYTES_PER_SEC", default_value_t = 240)]
+    pub min_body_rate: u64,
 }
 
 impl TransportArgs {
@@ -165,6 +169,7 @@ impl TransportArgs {
             idle_timeout: secs(self.idle_timeout),
             header_timeout: secs(self.header_timeout),
             request_timeout: secs(self.request_timeout),
+            min_body_rate: crate::server::MinBodyRate { bytes_per_sec: self.min_body_rate, ..Default::default() },
             ..Default::default()
         }
     }

@@ -41,6 +41,7 @@ fn exchange(id: u64, label: &Arc<str>, query: &str, body: &str) -> Arc<Exchange>
         warnings: Vec::new(),
         tenant: None,
         secrets: Default::default(),
+        write_only: None,
     })
 }
 

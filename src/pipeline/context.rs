@@ -45,6 +45,9 @@ pub struct Facts {
     pub source: Option<Cow<'static, str>>,
     /// The answer's body must not be read before it is sent (an injected connection cut).
     pub streamed: bool,
+    /// The operation's request body members the spec marks `writeOnly`, for the recorder's
+    /// redaction ([`crate::spec::model::RequestBody::write_only`], shared); `None` when it has none.
+    pub write_only: Option<Arc<[String]>>,
 }
 
 /// An answer the pipeline made, with its facts.

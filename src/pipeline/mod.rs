@@ -44,7 +44,8 @@ pub async fn handle(app: &App, cx: &Context<'_>, parts: &Parts, body: &[u8]) -> 
     let mount = cx.mount.ok_or_else(|| Refused::bare(Rejection::not_found(&parts.method, path)))?;
     let spec = &mount.spec;
     let op = &spec.operations[routed.op];
-    let mut facts = Facts { operation: Some(std::sync::Arc::clone(&op.label)), ..Facts::default() };
+    let write_only = op.body.as_ref().and_then(|b| b.write_only.clone());
+    let mut facts = Facts { operation: Some(std::sync::Arc::clone(&op.label)), write_only, ..Facts::default() };
 
     let query = validate::parse_query(parts.uri.query());
     vendor_rules::check(spec, op, &parts.headers, &query, body).map_err(facts.refuse())?;

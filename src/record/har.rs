@@ -428,6 +428,7 @@ mod tests {
             warnings: Vec::new(),
             tenant: None,
             secrets: Arc::new(vec!["x-api-key".into(), "key".into()]),
+            write_only: None,
         }
     }
 

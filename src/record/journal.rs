@@ -545,6 +545,7 @@ mod tests {
             warnings: Vec::new(),
             tenant: None,
             secrets: Arc::default(),
+            write_only: None,
         };
         assert_eq!(text_line(&e), "GET /api/v1/tags?limit=0 400 0.4ms - (1 violations)");
         let e = Exchange { query: None, status: 200, violations: Vec::new(), source: Some("fixture".into()), ..e };
@@ -576,6 +577,7 @@ mod tests {
             warnings: Vec::new(),
             tenant: None,
             secrets: Arc::default(),
+            write_only: None,
         };
         let recorder = Recorder::start(RecordOptions { har: Some(har.clone()), ..Default::default() }).unwrap();
         tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(recorder.record(exchange));

@@ -51,6 +51,9 @@ pub struct Exchange {
     /// The mount's API-key names (header, query, cookie), for [`redact`]; empty when the
     /// exchange has nothing they could be in.
     pub secrets: Arc<Vec<String>>,
+    /// The request body members its operation's spec marks `writeOnly`, for [`redact`]
+    /// (shared with the operation); `None` when there are none.
+    pub write_only: Option<Arc<[String]>>,
 }
 
 /// Headers as the journal keeps them: every name and value copied into one allocation.

@@ -2,9 +2,11 @@
 //! inspector) and the completion line.
 //!
 //! Takes an [`Exchange`] as the journal's writer receives it, with the names of its mount's API
-//! keys ([`Exchange::secrets`]); hands it back with the values of credential query parameters and
-//! of credential-like JSON body members (`password`, `client_secret`, `token`, `api_key`, … and
-//! the spec's API-key names) replaced by [`REDACTED`]. Headers are redacted where they are
+//! keys ([`Exchange::secrets`]) and of its operation's `writeOnly` body members
+//! ([`Exchange::write_only`], gathered at spec load); hands it back with the values of credential
+//! query parameters and of credential-like JSON body members (`password`, `client_secret`,
+//! `token`, `api_key`, … the spec's API-key names, and the members the spec marks `writeOnly`,
+//! by exact name at any depth) replaced by [`REDACTED`]. Headers are redacted where they are
 //! written (`har`, `ui::detail`): the journal's own summary shows none.
 
 use super::Exchange;
@@ -58,53 +60,119 @@ pub fn query(query: &str, secrets: &[String]) -> Option<String> {
     Some(q.finish())
 }
 
-/// A JSON body with credential-like members' values replaced, or `None` when it is not JSON or
-/// has none (then the bytes stay exactly as sent).
-pub fn json_body(body: &[u8], secrets: &[String]) -> Option<Vec<u8>> {
+/// A JSON body with credential-like and `write_only` members' values replaced, and what was
+/// taken out; `None` when it is not JSON or has none (then the bytes stay exactly as sent).
+pub fn json_body(body: &[u8], secrets: &[String], write_only: &[String]) -> Option<(Vec<u8>, Vec<Taken>)> {
     if !matches!(body.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{' | b'[')) {
         return None;
     }
     let mut v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    redact_members(&mut v, secrets, 0).then(|| serde_json::to_vec(&v).ok()).flatten()
+    let mut taken = Vec::new();
+    redact_members(&mut v, secrets, write_only, &mut taken, 0);
+    if taken.is_empty() {
+        return None;
+    }
+    Some((serde_json::to_vec(&v).ok()?, taken))
 }
 
-/// Replace credential-like members' scalar values at any depth (bounded); whether any was.
-pub fn redact_members(v: &mut serde_json::Value, secrets: &[String], depth: u32) -> bool {
+/// A value redaction took out of a request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taken {
+    /// The member it was under.
+    pub member: String,
+    /// Its text as it would be written in JSON, without quotes (escapes included).
+    pub text: String,
+}
+
+/// Replace the scalar values of credential-like members and of members named in `write_only`
+/// (exactly: JSON names are case-sensitive) at any depth (bounded); each one replaced goes into
+/// `taken`.
+pub fn redact_members(v: &mut serde_json::Value, secrets: &[String], write_only: &[String], taken: &mut Vec<Taken>, depth: u32) {
     use serde_json::Value;
     if depth > 64 {
-        return false;
+        return;
     }
-    let mut changed = false;
     match v {
         Value::Object(map) => {
             for (k, child) in map.iter_mut() {
-                if is_secret_member(k, secrets) && matches!(child, Value::String(_) | Value::Number(_)) {
+                let named = is_secret_member(k, secrets) || write_only.iter().any(|w| w == k);
+                if named && matches!(child, Value::String(_) | Value::Number(_)) {
+                    let text = child.to_string();
+                    let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).map_or(text.clone(), str::to_string);
+                    taken.push(Taken { member: k.clone(), text });
                     *child = Value::from(REDACTED);
-                    changed = true;
                 } else {
-                    changed |= redact_members(child, secrets, depth + 1);
+                    redact_members(child, secrets, write_only, taken, depth + 1);
                 }
             }
         }
         Value::Array(items) => {
             for i in items {
-                changed |= redact_members(i, secrets, depth + 1);
+                redact_members(i, secrets, write_only, taken, depth + 1);
             }
         }
         _ => {}
     }
-    changed
 }
 
+/// Values shorter than this are not looked for elsewhere in the exchange: too many innocent
+/// matches (`1`, `ok`) would be cut out of the answer.
+const MIN_SCRUBBED: usize = 4;
+
 /// Redact an exchange's query and request body in place (the journal's writer, off the
-/// request path, before anything is written).
+/// request path, before anything is written). A value taken from the body is also taken from
+/// where it comes back: the message of a problem at its member (`"hunter2" is shorter than 8
+/// characters`), and, when at least [`MIN_SCRUBBED`] characters long, any other problem and the
+/// answer's body (an error answer quoting it, an echo).
 pub fn exchange(e: &mut Exchange) {
     if let Some(q) = e.query.as_deref().and_then(|q| query(q, &e.secrets)) {
         e.query = Some(q);
     }
-    if let Some(body) = json_body(&e.request_body, &e.secrets) {
-        e.request_body = body.into();
+    let Some((body, taken)) = json_body(&e.request_body, &e.secrets, e.write_only.as_deref().unwrap_or_default()) else { return };
+    e.request_body = body.into();
+    for p in e.violations.iter_mut().chain(e.warnings.iter_mut()) {
+        if taken.iter().any(|t| t.member == member_of(&p.location)) {
+            p.message = REDACTED.to_string();
+            continue;
+        }
+        for t in taken.iter().filter(|t| t.text.len() >= MIN_SCRUBBED) {
+            if p.message.contains(&t.text) {
+                p.message = p.message.replace(&t.text, REDACTED);
+            }
+        }
     }
+    for t in taken.iter().filter(|t| t.text.len() >= MIN_SCRUBBED) {
+        if let Some(scrubbed) = replace_all(&e.response_body, t.text.as_bytes(), REDACTED.as_bytes()) {
+            e.response_body = scrubbed.into();
+        }
+    }
+}
+
+/// The member a problem's location names last (`body.card.cvc` → `cvc`, `body.pins[0]` → `pins`).
+fn member_of(location: &str) -> &str {
+    let mut name = location;
+    while let Some(rest) = name.strip_suffix(']').and_then(|n| n.rfind('[').map(|i| &n[..i])) {
+        name = rest;
+    }
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+/// `haystack` with every `needle` replaced by `with`, or `None` when there is none.
+fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Option<Vec<u8>> {
+    let first = haystack.windows(needle.len()).position(|w| w == needle)?;
+    let mut out = Vec::with_capacity(haystack.len());
+    out.extend_from_slice(&haystack[..first]);
+    let mut rest = &haystack[first..];
+    while !rest.is_empty() {
+        if rest.starts_with(needle) {
+            out.extend_from_slice(with);
+            rest = &rest[needle.len()..];
+        } else {
+            out.push(rest[0]);
+            rest = &rest[1..];
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -117,11 +185,53 @@ mod tests {
         assert_eq!(query("api_key=k1&q=a+b", &secrets).as_deref(), Some("api_key=%5Bredacted%5D&q=a+b"));
         assert_eq!(query("q=a+b", &secrets), None);
         let body = br#"{"user": "ari", "Password": "hunter2", "nested": [{"client_secret": "cs", "api_key": 7}], "tokenCount": 3}"#;
-        let out: serde_json::Value = serde_json::from_slice(&json_body(body, &secrets).unwrap()).unwrap();
+        let out: serde_json::Value = serde_json::from_slice(&json_body(body, &secrets, &[]).unwrap().0).unwrap();
         assert_eq!(out["Password"], REDACTED);
         assert_eq!(out["nested"][0]["client_secret"], REDACTED);
         assert_eq!(out["nested"][0]["api_key"], REDACTED);
         assert_eq!((out["user"].as_str(), out["tokenCount"].as_u64()), (Some("ari"), Some(3)));
-        assert_eq!(json_body(br#"{"user": "ari"}"#, &secrets), None, "nothing to redact: the bytes stay as sent");
+        assert_eq!(json_body(br#"{"user": "ari"}"#, &secrets, &[]), None, "nothing to redact: the bytes stay as sent");
+    }
+
+    #[test]
+    fn write_only_members_are_redacted_by_exact_name_at_any_depth() {
+        let write_only = vec!["recoveryCode".to_string(), "cvc".to_string()];
+        let body = br#"{"email": "a@example.com", "recoveryCode": "rc-1", "card": {"cvc": 123, "last4": "4242"}, "RecoveryCode": "kept"}"#;
+        let out: serde_json::Value = serde_json::from_slice(&json_body(body, &[], &write_only).unwrap().0).unwrap();
+        assert_eq!((out["recoveryCode"].as_str(), out["card"]["cvc"].as_str()), (Some(REDACTED), Some(REDACTED)));
+        assert_eq!((out["email"].as_str(), out["card"]["last4"].as_str()), (Some("a@example.com"), Some("4242")));
+        assert_eq!(out["RecoveryCode"], "kept", "JSON names are case-sensitive");
+    }
+
+    #[test]
+    fn a_taken_value_is_scrubbed_from_problems_and_the_answer() {
+        let mut e = Exchange {
+            id: 1,
+            started_ms: 0,
+            duration_us: 0,
+            method: axum::http::Method::POST,
+            path: "/signups".into(),
+            query: None,
+            request_headers: Default::default(),
+            request_body: axum::body::Bytes::from_static(br#"{"card": {"cvc": "12"}, "recoveryCode": "rc-7788"}"#),
+            status: 400,
+            response_headers: Default::default(),
+            response_body: axum::body::Bytes::from_static(br#"{"errors": [{"message": "\"rc-7788\" is too long"}]}"#),
+            operation: None,
+            source: None,
+            violations: vec![
+                crate::reject::Problem { location: "body.card.cvc".into(), message: "\"12\" is too short".into(), keyword: None },
+                crate::reject::Problem { location: "body".into(), message: "\"rc-7788\" is too long".into(), keyword: None },
+            ],
+            warnings: Vec::new(),
+            tenant: None,
+            secrets: Default::default(),
+            write_only: Some(std::sync::Arc::from(["cvc".to_string(), "recoveryCode".to_string()])),
+        };
+        exchange(&mut e);
+        assert_eq!(e.violations[0].message, REDACTED, "a problem at the member: its whole message");
+        assert_eq!(e.violations[1].message, "\"[redacted]\" is too long");
+        assert_eq!(&e.response_body[..], br#"{"errors": [{"message": "\"[redacted]\" is too long"}]}"#);
+        assert_eq!((member_of("body.pins[0][1]"), member_of("body.card.cvc"), member_of("body")), ("pins", "cvc", "body"));
     }
 }

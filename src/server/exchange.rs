@@ -3,7 +3,8 @@
 //!
 //! 1. the request id (`X-Request-Id`, the client's when it sent one) and the CORS preflight;
 //! 2. admin calls (`/__standin/…`) are chosen here, once, and answered by `admin`;
-//! 3. the URL and header size limits, and the body read within its limit and the request timeout;
+//! 3. the URL and header size limits, and the body read within its limit, its minimum rate
+//!    ([`MinBodyRate`]) and the request timeout;
 //! 4. the pipeline (or, with `--upstream`, the validation proxy) runs with a [`Context`];
 //! 5. its outcome becomes the HTTP answer: a refusal rendered in the spec's error envelope, the
 //!    rate-limit headers of a counted request, CORS headers, no body for HEAD;
@@ -21,6 +22,7 @@ use crate::admin;
 use crate::app::{App, LiveApp, Mount};
 use crate::pipeline::{self, rate_limit, Answer, Context, Facts, Refused, RequestId};
 use crate::reject::Rejection;
+use crate::server::MinBodyRate;
 
 /// The axum fallback handler: every request comes through here.
 pub async fn handle_wrap(State(live): State<Arc<LiveApp>>, req: Request) -> Response {
@@ -88,7 +90,8 @@ async fn admin_call(app: &App, parts: &Parts, body: Body, rest: &str, is_preflig
     }
 }
 
-/// The URL and header size limits, then the body within its limit and the request timeout.
+/// The URL and header size limits, then the body within its limit, its minimum rate and the
+/// request timeout.
 async fn read_body(app: &App, parts: &Parts, body: Body, started: std::time::Instant) -> Result<Bytes, Rejection> {
     let limits = &app.limits;
     let url_len = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
@@ -105,7 +108,7 @@ async fn read_body(app: &App, parts: &Parts, body: Body, started: std::time::Ins
     if !has_body {
         return Ok(Bytes::new());
     }
-    match within(limits.request_timeout, started, collect(&parts.headers, body, app.body_limit)).await {
+    match within(limits.request_timeout, started, collect(&parts.headers, body, app.body_limit, limits.min_body_rate)).await {
         None => Err(Rejection::timeout(limits.request_timeout)),
         Some(Ok(bytes)) => Ok(bytes),
         Some(Err(e)) => Err(e.rejection(app.body_limit)),
@@ -120,13 +123,19 @@ pub enum BodyError {
     TooLarge,
     /// Malformed (a bad chunk), or cut short (the client closed or reset the connection).
     Broken(String),
+    /// Arriving slower than the [`MinBodyRate`]: `received` bytes in `elapsed`, `min` wanted.
+    TooSlow { received: usize, elapsed: std::time::Duration, min: u64 },
 }
 
 impl BodyError {
-    /// The answer: 413 for a body over `limit`, 400 naming the fault for a broken one.
+    /// The answer: 413 for a body over `limit`, 400 naming the fault for a broken one, 408 (and
+    /// the connection closed) for one too slow.
     pub fn rejection(&self, limit: usize) -> Rejection {
         match self {
             BodyError::TooLarge => Rejection::payload_too_large(limit),
+            BodyError::TooSlow { received, elapsed, min } => {
+                Rejection::body_too_slow((*received as f64 / elapsed.as_secs_f64().max(0.001)) as u64, *min)
+            }
             BodyError::Broken(why) => Rejection::invalid_request(
                 StatusCode::BAD_REQUEST,
                 vec![crate::reject::Problem {
@@ -139,26 +148,36 @@ impl BodyError {
     }
 }
 
-/// Read a request body of at most `limit` bytes. A `Content-Length` over the limit is refused
-/// before anything is read (hyper sends `100 Continue` only when the body is first read).
-pub async fn collect(headers: &axum::http::HeaderMap, body: Body, limit: usize) -> Result<Bytes, BodyError> {
+/// Read a request body of at most `limit` bytes, arriving no slower than `rate`. A
+/// `Content-Length` over the limit is refused before anything is read (hyper sends `100
+/// Continue` only when the body is first read).
+pub async fn collect(headers: &axum::http::HeaderMap, body: Body, limit: usize, rate: MinBodyRate) -> Result<Bytes, BodyError> {
     use http_body::Body as _;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(BodyError::TooLarge);
     }
     let mut body = std::pin::pin!(body);
+    let mut pace = Pace::new(rate);
     // One frame (the usual case) is kept as is; more are joined.
     let mut first: Option<Bytes> = None;
     let mut joined: Vec<u8> = Vec::new();
     let mut len = 0usize;
-    while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+    loop {
+        // The next frame, or the pace's verdict while none comes.
+        let next = std::future::poll_fn(|cx| match body.as_mut().poll_frame(cx) {
+            std::task::Poll::Ready(frame) => std::task::Poll::Ready(Ok(frame)),
+            std::task::Poll::Pending => pace.poll_stalled(cx, len).map(Err),
+        })
+        .await?;
+        let Some(frame) = next else { break };
         let frame = frame.map_err(|e| BodyError::Broken(causes(&e)))?;
         let Ok(data) = frame.into_data() else { continue }; // trailers
         len += data.len();
         if len > limit {
             return Err(BodyError::TooLarge);
         }
+        pace.check(len)?;
         match first.take() {
             None if joined.is_empty() => first = Some(data),
             kept => {
@@ -168,6 +187,73 @@ pub async fn collect(headers: &axum::http::HeaderMap, body: Body, limit: usize) 
         }
     }
     Ok(first.unwrap_or_else(|| Bytes::from(joined)))
+}
+
+/// A body's pace against its [`MinBodyRate`], from when the body is first asked for.
+///
+/// No timer per chunk: each chunk is checked against the clock, and one timer, set the first
+/// time the body stalls (a body that arrives with its head never sets one), wakes the read when
+/// the average would fall below the minimum. It is moved only when it fires, to where the
+/// bytes that came meanwhile put that moment.
+struct Pace {
+    /// The minimum and its grace period (`Limits::min_body_rate`).
+    rate: MinBodyRate,
+    /// When the body was first asked for: the average counts from here.
+    began: tokio::time::Instant,
+    /// Wakes a stalled read when its bytes stop being enough; set on the first stall, kept to
+    /// the body's end.
+    timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Pace {
+    fn new(rate: MinBodyRate) -> Pace {
+        Pace { rate, began: tokio::time::Instant::now(), timer: None }
+    }
+
+    /// When `received` bytes stop being enough: the end of the grace period, or the moment
+    /// they average the minimum rate, whichever is later.
+    fn deadline(&self, received: usize) -> tokio::time::Instant {
+        let earned = std::time::Duration::from_secs_f64(received as f64 / self.rate.bytes_per_sec as f64);
+        self.began + self.rate.grace.max(earned)
+    }
+
+    fn too_slow(&self, received: usize) -> BodyError {
+        BodyError::TooSlow { received, elapsed: self.began.elapsed(), min: self.rate.bytes_per_sec }
+    }
+
+    /// After a chunk: whether `received` bytes so far keep the body at the minimum.
+    fn check(&self, received: usize) -> Result<(), BodyError> {
+        if !self.rate.is_on() {
+            return Ok(());
+        }
+        let elapsed = self.began.elapsed();
+        if elapsed > self.rate.grace && (received as f64) < self.rate.bytes_per_sec as f64 * elapsed.as_secs_f64() {
+            return Err(self.too_slow(received));
+        }
+        Ok(())
+    }
+
+    /// While the body has no frame ready: ready with the refusal once `received` bytes are too
+    /// few for the time passed, pending (and woken then) until that moment.
+    fn poll_stalled(&mut self, cx: &mut std::task::Context<'_>, received: usize) -> std::task::Poll<BodyError> {
+        use std::future::Future as _;
+        if !self.rate.is_on() {
+            return std::task::Poll::Pending;
+        }
+        let deadline = self.deadline(received);
+        let timer = self.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        loop {
+            if timer.as_mut().poll(cx).is_pending() {
+                return std::task::Poll::Pending;
+            }
+            if deadline <= tokio::time::Instant::now() {
+                break;
+            }
+            // Bytes came since the timer was set: wait until they are too few.
+            timer.as_mut().reset(deadline);
+        }
+        std::task::Poll::Ready(self.too_slow(received))
+    }
 }
 
 /// An error and its causes, as one line (`error reading a body from connection: invalid chunk
@@ -298,7 +384,92 @@ async fn finish(
         warnings: facts.warnings,
         tenant: facts.tenant,
         secrets,
+        write_only: facts.write_only,
     };
     recorder.record(exchange).await;
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A body whose chunks come from a channel: it stalls while nothing is sent, ends when the
+    /// sender is dropped.
+    struct Fed(tokio::sync::mpsc::Receiver<Bytes>);
+
+    impl http_body::Body for Fed {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+            self.0.poll_recv(cx).map(|c| c.map(|b| Ok(http_body::Frame::data(b))))
+        }
+    }
+
+    fn fed() -> (tokio::sync::mpsc::Sender<Bytes>, Body) {
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        (tx, Body::new(Fed(rx)))
+    }
+
+    const RATE: MinBodyRate = MinBodyRate { bytes_per_sec: 1_000, grace: Duration::from_millis(200) };
+
+    #[tokio::test]
+    async fn a_stalled_body_is_too_slow_once_the_grace_period_is_over() {
+        let (tx, body) = fed();
+        tx.send(Bytes::from_static(b"{")).await.unwrap();
+        let started = std::time::Instant::now();
+        let got = collect(&Default::default(), body, 1 << 20, RATE).await;
+        assert!(matches!(got, Err(BodyError::TooSlow { received: 1, min: 1_000, .. })), "{got:?}");
+        assert!(started.elapsed() >= Duration::from_millis(200) && started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        drop(tx);
+    }
+
+    #[tokio::test]
+    async fn a_body_at_the_minimum_rate_is_read_whole_and_a_trickled_one_is_cut_at_a_chunk() {
+        // 100 bytes every 10 ms: 10,000 bytes/s, over the grace period.
+        let (tx, body) = fed();
+        tokio::spawn(async move {
+            for _ in 0..40 {
+                tx.send(Bytes::from_static(&[b' '; 100])).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+        assert_eq!(collect(&Default::default(), body, 1 << 20, RATE).await.unwrap().len(), 4_000);
+        // 1 byte every 20 ms: 50 bytes/s; the check at a chunk or the timer cuts it.
+        let (tx, body) = fed();
+        let feeding = tokio::spawn(async move {
+            while tx.send(Bytes::from_static(b" ")).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        let got = collect(&Default::default(), body, 1 << 20, RATE).await;
+        assert!(matches!(got, Err(BodyError::TooSlow { .. })), "{got:?}");
+        feeding.abort();
+    }
+
+    #[tokio::test]
+    async fn without_a_minimum_a_stalled_body_waits() {
+        let (tx, body) = fed();
+        tx.send(Bytes::from_static(b"{")).await.unwrap();
+        let waited = tokio::time::timeout(Duration::from_millis(400), collect(&Default::default(), body, 1 << 20, MinBodyRate::OFF)).await;
+        assert!(waited.is_err(), "still reading");
+        drop(tx);
+    }
+
+    #[test]
+    fn too_slow_is_a_408_that_names_the_rate_and_the_flag_and_closes_the_connection() {
+        let r = BodyError::TooSlow { received: 50, elapsed: Duration::from_secs(5), min: 240 }.rejection(1 << 20);
+        assert_eq!((r.status, r.code, r.title), (StatusCode::REQUEST_TIMEOUT, "body_too_slow", crate::reject::TITLE_BODY_TOO_SLOW));
+        assert!(
+            r.detail.contains("10 bytes/s") && r.detail.contains("240 bytes/s") && r.detail.contains("--min-body-rate"),
+            "{}",
+            r.detail
+        );
+        assert!(r.headers.iter().any(|(n, v)| n == header::CONNECTION && v == "close"));
+    }
 }

@@ -2,9 +2,11 @@
 //!
 //! Third stage of the load pipeline: `lower` walks the converted document once and produces one
 //! [`Operation`] per path + method, with its parameters, request body media types (and their
-//! compiled validators) and responses ordered by precedence. Routing, validation and responding
-//! never look at the raw document again, except to follow schema pointers while generating data.
+//! compiled validators, and the body's `writeOnly` member names for redaction) and responses
+//! ordered by precedence. Routing, validation and responding never look at the raw document
+//! again, except to follow schema pointers while generating data.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use axum::http::Method;
@@ -139,6 +141,11 @@ impl BodyValidator {
 pub struct RequestBody {
     pub required: bool,
     pub content: Vec<RequestMedia>,
+    /// The property names its schemas mark `writeOnly` (a password, a card's CVC), at any
+    /// depth and over every media type: the recorder redacts members so named in what it writes
+    /// of the request (`record::redact`). Gathered here, once; `None` when there are none, so
+    /// an exchange of such an operation carries nothing more.
+    pub write_only: Option<Arc<[String]>>,
 }
 
 /// The status key of a declared response.
@@ -324,6 +331,7 @@ pub fn lower(file: &std::path::Path, doc: &Value, schemas: &Schemas, diags: &mut
         }
     }
     number_responses(&mut ops);
+    gather_write_only(doc, &mut ops);
     ops
 }
 
@@ -544,7 +552,140 @@ fn lower_body(
             content.push(RequestMedia { mime: mime_l, validator, schema, form_plan, warn_max_items });
         }
     }
-    Some(RequestBody { required: b.get("required") == Some(&Value::Bool(true)), content })
+    // Filled in by `gather_write_only`, once every operation is lowered.
+    Some(RequestBody { required: b.get("required") == Some(&Value::Bool(true)), content, write_only: None })
+}
+
+/// Schemas one body's `writeOnly` walk visits at most; past this, the body gets every name the
+/// spec marks `writeOnly` (more redacted than needed, never less).
+const WRITE_ONLY_WALK: usize = 1_000;
+
+/// Fill in each request body's [`RequestBody::write_only`].
+///
+/// # Implementation rationale
+/// A walk per body from its schema, not one list for the whole spec: a member is redacted only
+/// where the spec says it is write-only. The cost is bounded for big specs: a spec marking
+/// nothing `writeOnly` (one pass over the document, the common case) walks nothing, bodies with
+/// the same schema share one walk, and a walk is cut at [`WRITE_ONLY_WALK`] schemas (an entity
+/// graph reached through `$ref`s), then the spec's whole list stands in.
+fn gather_write_only(doc: &Value, ops: &mut [Operation]) {
+    if !marks_write_only(doc) {
+        return;
+    }
+    // Only when a walk is cut.
+    let mut all: Option<Arc<[String]>> = None;
+    let mut by_schema: HashMap<*const Value, Option<Arc<[String]>>> = HashMap::new();
+    for body in ops.iter_mut().filter_map(|o| o.body.as_mut()) {
+        let mut found: Vec<Arc<[String]>> = Vec::new();
+        for media in &body.content {
+            let Some(Ok((schema, _))) = media.schema.as_deref().and_then(|p| doc.pointer(p)).map(|s| deref(doc, s, "")) else { continue };
+            let names = by_schema.entry(schema as *const Value).or_insert_with(|| {
+                let mut out = Vec::new();
+                match write_only_members(doc, schema, &mut out) {
+                    false => Some(Arc::clone(all.get_or_insert_with(|| all_write_only(doc).into()))),
+                    true => (!out.is_empty()).then(|| out.into()),
+                }
+            });
+            if let Some(n) = names {
+                if !found.iter().any(|f| f == n) {
+                    found.push(Arc::clone(n));
+                }
+            }
+        }
+        body.write_only = match found.len() {
+            0 => None,
+            1 => found.pop(),
+            _ => {
+                let mut union: Vec<String> = Vec::new();
+                for name in found.iter().flat_map(|f| f.iter()) {
+                    if !union.contains(name) {
+                        union.push(name.clone());
+                    }
+                }
+                Some(union.into())
+            }
+        };
+    }
+}
+
+/// Whether the property schema `p` (through `$ref`s) is marked `writeOnly`.
+fn is_write_only(doc: &Value, p: &Value) -> bool {
+    deref(doc, p, "").is_ok_and(|(p, _)| p.get("writeOnly") == Some(&Value::Bool(true)))
+}
+
+/// Whether anything in the document says `writeOnly: true` (one pass, nothing followed).
+fn marks_write_only(doc: &Value) -> bool {
+    let mut stack = vec![doc];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                if map.get("writeOnly") == Some(&Value::Bool(true)) {
+                    return true;
+                }
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Every property name the document marks `writeOnly`, anywhere (an explicit stack: documents
+/// can nest deeper than the call stack would like).
+fn all_write_only(doc: &Value) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut stack = vec![doc];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                if let Some(props) = map.get("properties").and_then(Value::as_object) {
+                    for (name, p) in props {
+                        if is_write_only(doc, p) && !out.contains(name) {
+                            out.push(name.clone());
+                        }
+                    }
+                }
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Add to `out` the names of the properties marked `writeOnly` in `schema`, at any depth: through
+/// `$ref`s, compositions, array items and map values. Each schema is visited once, so a
+/// recursive schema ends and a shared one costs once. False when the walk was cut at
+/// [`WRITE_ONLY_WALK`] schemas (then `out` is incomplete).
+fn write_only_members(doc: &Value, schema: &Value, out: &mut Vec<String>) -> bool {
+    let mut seen: HashSet<*const Value> = HashSet::new();
+    let mut stack = vec![schema];
+    while let Some(schema) = stack.pop() {
+        let Ok((s, _)) = deref(doc, schema, "") else { continue };
+        if !seen.insert(s as *const Value) {
+            continue;
+        }
+        if seen.len() > WRITE_ONLY_WALK {
+            return false;
+        }
+        if let Some(props) = s.get("properties").and_then(Value::as_object) {
+            for (name, p) in props {
+                if is_write_only(doc, p) && !out.contains(name) {
+                    out.push(name.clone());
+                }
+                stack.push(p);
+            }
+        }
+        for key in ["allOf", "oneOf", "anyOf", "prefixItems"] {
+            stack.extend(s.get(key).and_then(Value::as_array).into_iter().flatten());
+        }
+        for key in ["items", "additionalProperties"] {
+            stack.extend(s.get(key).filter(|v| v.is_object()));
+        }
+    }
+    true
 }
 
 /// The declared responses, ordered by precedence (exact codes, ranges, `default`).
@@ -685,6 +826,32 @@ pub use super::media::{header_text, is_form_mime, is_json_mime, schema_type, tem
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_only_members_are_found_through_refs_compositions_and_items_and_cycles_end() {
+        let doc = serde_json::json!({"components": {"schemas": {
+            "Signup": {"allOf": [{"$ref": "#/components/schemas/Base"}, {"properties": {
+                "cards": {"type": "array", "items": {"$ref": "#/components/schemas/Card"}},
+                "email": {"type": "string"}
+            }}]},
+            "Base": {"properties": {"pin": {"$ref": "#/components/schemas/Pin"}, "parent": {"$ref": "#/components/schemas/Signup"}}},
+            "Pin": {"type": "string", "writeOnly": true},
+            "Card": {"properties": {"cvc": {"type": "string", "writeOnly": true}, "last4": {"type": "string"}}},
+            "Plain": {"properties": {"name": {"type": "string"}}}
+        }}});
+        let schema = |name: &str| &doc["components"]["schemas"][name];
+        let mut out = Vec::new();
+        assert!(write_only_members(&doc, schema("Signup"), &mut out), "walked whole");
+        out.sort();
+        assert_eq!(out, ["cvc", "pin"]);
+        let mut none = Vec::new();
+        assert!(write_only_members(&doc, schema("Plain"), &mut none) && none.is_empty());
+        assert!(marks_write_only(&doc));
+        assert!(!marks_write_only(schema("Plain")));
+        let mut all = all_write_only(&doc);
+        all.sort();
+        assert_eq!(all, ["cvc", "pin"]);
+    }
 
     #[test]
     fn status_keys_order_exact_then_range_then_default() {

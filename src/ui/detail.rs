@@ -5,7 +5,7 @@
 //! own `--record-secrets` rule): `Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`
 //! and every API-key header, query parameter and cookie a mounted spec declares; in JSON and form
 //! bodies, members named like a credential (`password`, `token`, `apiKey`, `client_secret`, …)
-//! and the spec's API-key names. Bodies are shown up to [`super::KEPT_BODY`] bytes.
+//! and the spec's API-key names, and the members the exchange's operation marks `writeOnly`. Bodies are shown up to [`super::KEPT_BODY`] bytes.
 
 use serde_json::{json, Map, Value};
 
@@ -22,14 +22,16 @@ const CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "proxy-authorization", "
 struct Secrets {
     /// API-key names the mounted specs declare (header, query or cookie), lower case.
     names: Vec<String>,
+    /// The body members the exchange's operation marks `writeOnly` ([`Exchange::write_only`]).
+    write_only: Option<std::sync::Arc<[String]>>,
 }
 
 impl Secrets {
-    fn of(app: &App) -> Secrets {
+    fn of(app: &App, e: &Exchange) -> Secrets {
         let mut names: Vec<String> = app.mounts.iter().flat_map(|m| m.secrets.iter().map(|s| s.to_ascii_lowercase())).collect();
         names.sort();
         names.dedup();
-        Secrets { names }
+        Secrets { names, write_only: e.write_only.clone() }
     }
 
     fn header(&self, name: &str) -> bool {
@@ -42,12 +44,13 @@ impl Secrets {
 
     fn member(&self, name: &str) -> bool {
         crate::record::redact::is_secret_member(name, &self.names)
+            || self.write_only.as_deref().is_some_and(|w| w.iter().any(|w| w == name))
     }
 }
 
 /// The detail of one exchange, as the page shows it.
 pub fn detail(app: &App, e: &Exchange) -> Value {
-    let secrets = Secrets::of(app);
+    let secrets = Secrets::of(app, e);
     let spec = app
         .mounts
         .iter()
@@ -190,7 +193,7 @@ mod tests {
     use super::*;
 
     fn secrets() -> Secrets {
-        Secrets { names: vec!["x-api-key".into(), "api_key".into()] }
+        Secrets { names: vec!["x-api-key".into(), "api_key".into()], write_only: Some(std::sync::Arc::from(["pin".to_string()])) }
     }
 
     #[test]
@@ -228,8 +231,9 @@ mod tests {
         assert_eq!(body(&cut, "text/plain", true, &secrets())["size"], Value::Null, "the journal cut it: size unknown");
         assert_eq!(body(b"\x00\xff", "application/octet-stream", false, &secrets())["binary"], true);
         assert_eq!(
-            body(b"a=1&password=p", "application/x-www-form-urlencoded", false, &secrets())["form"],
-            json!([["a", "1"], ["password", "[redacted]"]])
+            body(b"a=1&password=p&pin=1234", "application/x-www-form-urlencoded", false, &secrets())["form"],
+            json!([["a", "1"], ["password", "[redacted]"], ["pin", "[redacted]"]]),
+            "a writeOnly member of the operation too"
         );
     }
 }

@@ -395,6 +395,41 @@ fn replay_cuts_slow_headers_like_serve() {
     assert!(started.elapsed() < std::time::Duration::from_secs(3), "took {:?}", started.elapsed());
 }
 
+/// `standin replay` reads bodies under the same minimum rate: a body trickled below
+/// `--min-body-rate` gets 408 once the 5 s grace period is over, not after the request timeout.
+#[test]
+fn replay_refuses_a_trickled_body_like_serve() {
+    use std::io::{Read, Write};
+    // Arrange
+    let dir = crate::common::scratch_dir("replay-slow-body");
+    let file = dir.join("empty.har");
+    std::fs::write(&file, r#"{"log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": []}}"#).unwrap();
+    let (mut child, url) = replay(&[file.to_str().unwrap(), "--min-body-rate", "1000"]);
+    let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    s.write_all(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n").unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
+    let started = std::time::Instant::now();
+    // Act: 50 bytes every 200 ms (250 bytes/s) until the answer comes.
+    let mut got = Vec::new();
+    while started.elapsed() < std::time::Duration::from_secs(12) && !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let _ = s.write_all(&[b'a'; 50]);
+        let mut buf = [0u8; 1024];
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break,
+        }
+    }
+    let took = started.elapsed();
+    crate::common::terminate(&mut child);
+    std::fs::remove_dir_all(&dir).ok();
+    // Assert
+    let got = String::from_utf8_lossy(&got);
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+    assert!(took >= std::time::Duration::from_secs(5) && took < std::time::Duration::from_secs(9), "took {took:?}");
+}
+
 /// A spec whose API key travels in the query, with a login taking a password.
 const QUERY_KEY_SPEC: &str = r#"
 openapi: 3.0.3
@@ -470,6 +505,109 @@ fn journal_har_and_log_line_redact_query_keys_and_secret_body_fields() {
         }
     }
     assert!(recorded.contains("ari"), "the rest of the body is kept");
+}
+
+/// A spec whose sign-up body has `writeOnly` members named like nothing secret: one on the body,
+/// one nested and reached through a `$ref`.
+const WRITE_ONLY_SPEC: &str = r#"
+openapi: 3.1.0
+info: {title: Sign-ups, version: "1"}
+paths:
+  /signups:
+    post:
+      operationId: createSignup
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/Signup'}
+      responses:
+        "201":
+          description: created
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Signup'}
+components:
+  schemas:
+    Signup:
+      type: object
+      required: [email]
+      properties:
+        id: {type: string, readOnly: true}
+        email: {type: string}
+        recoveryPhrase: {type: string, writeOnly: true}
+        card: {$ref: '#/components/schemas/Card'}
+    Card:
+      type: object
+      properties:
+        last4: {type: string}
+        cvc: {$ref: '#/components/schemas/Cvc'}
+    Cvc: {type: string, writeOnly: true, maxLength: 12}
+"#;
+
+/// Issue #14: the members a request body schema marks `writeOnly` are redacted in the journal (its
+/// list and an entry's detail), the HAR file and the completion line, as credentials are, and so
+/// is a problem quoting one; the rest of the body is kept.
+#[test]
+fn write_only_body_members_are_redacted_in_the_journal_har_and_log_line() {
+    // Arrange
+    let dir = crate::common::scratch_dir("write-only");
+    let spec = dir.join("signups.yaml");
+    std::fs::write(&spec, WRITE_ONLY_SPEC).unwrap();
+    let har = dir.join("s.har");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_standin"))
+        .args([
+            "serve",
+            "--spec",
+            spec.to_str().unwrap(),
+            "--stateless",
+            "--port",
+            "0",
+            "--log-format",
+            "json",
+            "--record",
+            har.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
+        .find_map(|l| l.ok()?.strip_prefix("standin: listening on ").map(|r| r.split_whitespace().next().unwrap_or("").to_string()))
+        .unwrap();
+    // Act
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (statuses, list, detail) = rt.block_on(async {
+        let c = standin::tls::client();
+        let signup = json!({"email": "ari@example.com", "recoveryPhrase": "wo_phrase_77", "card": {"last4": "4242", "cvc": "wo_cvc_31"}});
+        let created = c.post(format!("{url}/signups")).json(&signup).send().await.unwrap().status();
+        // Over `maxLength`: the problem's message would quote the value.
+        let too_long = json!({"email": "ari@example.com", "card": {"cvc": "wo_cvc_too_long_99"}});
+        let refused = c.post(format!("{url}/signups")).json(&too_long).send().await.unwrap().status();
+        let list: Value = c.get(format!("{url}/__standin/requests")).send().await.unwrap().json().await.unwrap();
+        let id = list.as_array().unwrap().iter().find(|e| e["status"] == 201).unwrap()["id"].as_u64().unwrap();
+        let detail: Value = c.get(format!("{url}/__standin/requests/{id}")).send().await.unwrap().json().await.unwrap();
+        ((created.as_u16(), refused.as_u16()), list, detail)
+    });
+    crate::common::terminate(&mut child);
+    let log: Vec<String> = lines.map_while(Result::ok).filter(|l| l.contains("/signups")).collect();
+    let recorded = std::fs::read_to_string(&har).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    // Assert
+    assert_eq!(statuses, (201, 400));
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert!(list.to_string().contains("body.card.cvc"), "the problem is kept, its message redacted: {list}");
+    assert_eq!(detail["request"]["body"]["json"]["recoveryPhrase"], "[redacted]", "{detail}");
+    assert_eq!(detail["request"]["body"]["json"]["card"]["cvc"], "[redacted]", "{detail}");
+    for (what, text) in [("journal", list.to_string()), ("detail", detail.to_string()), ("log", log.join("\n")), ("HAR", recorded.clone())]
+    {
+        for secret in ["wo_phrase_77", "wo_cvc_31", "wo_cvc_too_long_99"] {
+            assert!(!text.contains(secret), "{secret} in the {what}: {text}");
+        }
+    }
+    assert!(recorded.contains("ari@example.com") && recorded.contains("4242"), "the rest of the body is kept");
 }
 
 /// The state file holds every tenant's data: only its owner may read it.

@@ -244,6 +244,61 @@ async fn a_trickled_header_is_cut_at_the_header_timeout() {
     assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
 }
 
+/// A body trickled a few bytes a second (each byte resets the idle timer) is refused with 408,
+/// naming the minimum rate and its flag, soon after the grace period and long before the request
+/// timeout; its connection is closed and the refusal journaled. A good request on another
+/// connection is answered meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickled_body_gets_408_at_the_minimum_rate_while_others_are_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Arrange: 240 bytes/s after 1 s, a 30 s request timeout.
+    let mut options = limited(64, 60_000, 30_000);
+    options.limits.min_body_rate = standin::server::MinBodyRate { bytes_per_sec: 240, grace: std::time::Duration::from_secs(1) };
+    options.record = Some(Default::default());
+    let t = TestServer::with("tests/fixtures/specs/shop.yaml", None, options).await;
+    let started = std::time::Instant::now();
+    let (mut read, mut write) = tokio::net::TcpStream::connect(t.server.addr).await.unwrap().into_split();
+    write
+        .write_all(b"POST /api/v2/products HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+        .await
+        .unwrap();
+    // Act: 10 bytes/s until the server stops reading.
+    let trickling = tokio::spawn(async move {
+        while write.write_all(b" ").await.is_ok() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    });
+    let answer = tokio::spawn(async move {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let closed = loop {
+            match read.read(&mut buf).await {
+                Ok(0) => break true,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(_) => break true,
+            }
+        };
+        (String::from_utf8_lossy(&got).into_owned(), closed, std::time::Instant::now())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let good = t.get("/api/v2/products").send().await.unwrap();
+    // Assert
+    assert_eq!(good.status(), 200, "a good request is answered while the body trickles");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "took {:?}", started.elapsed());
+    let (got, closed, at) =
+        tokio::time::timeout(std::time::Duration::from_secs(10), answer).await.expect("answered well before 30 s").unwrap();
+    trickling.abort();
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+    assert!(got.to_ascii_lowercase().contains("connection: close"), "{got}");
+    assert!(got.contains("240 bytes/s") && got.contains("--min-body-rate"), "{got}");
+    assert!(closed, "the connection is closed after the 408");
+    let took = at - started;
+    assert!(took >= std::time::Duration::from_secs(1) && took < std::time::Duration::from_secs(4), "took {took:?}");
+    let (_, _, journal) = parts(t.get("/__standin/requests").send().await.unwrap()).await;
+    let statuses: Vec<&Value> = journal.as_array().unwrap().iter().map(|e| &e["status"]).collect();
+    assert!(statuses.contains(&&json!(408)), "the refusal is journaled: {journal}");
+}
+
 /// 1,100 connections trickling header bytes (more than the 1,024-connection cap) do not keep a
 /// good request out: it is answered within a second.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
