@@ -340,19 +340,17 @@ async fn serve(
 ) -> anyhow::Result<ExitCode> {
     let stop = crate::server::shutdown_signal();
     let server = crate::server::start(app, config.addr).await.with_context(|| format!("cannot listen on {}", config.addr))?;
+    // Watching starts before the listening line: an edit made once it is printed is seen.
+    let watcher = config.watch.then(|| Watcher::spawn(config.load.clone(), server.live()));
+    if watcher.is_some() {
+        outln!("standin: watching the specs, overlays and fixtures for changes")?;
+    }
     print_banner(specs, &server.url(), route_warnings, started)?;
     if !config.addr.ip().is_loopback() && config.options.admin.token.is_none() {
         outln!(
             "standin: admin endpoints (/__standin/) answer only clients on this machine; set --admin-token to reach them from elsewhere"
         )?;
     }
-    let watcher = if config.watch {
-        let watcher = Watcher::spawn(config.load.clone(), server.live());
-        outln!("standin: watching the specs, overlays and fixtures for changes")?;
-        Some(watcher)
-    } else {
-        None
-    };
     stop.await;
     drop(watcher);
     let app = server.app();

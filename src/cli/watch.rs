@@ -74,11 +74,14 @@ pub struct Watcher {
 }
 
 impl Watcher {
-    /// Start polling `plan`'s files; every change that loads is swapped into `live`.
+    /// Start polling `plan`'s files; every change that loads is swapped into `live`. The files
+    /// are looked at before this returns, so an edit made once it has (once the server says it
+    /// listens) is seen, however late the polling thread first runs.
     pub fn spawn(plan: LoadPlan, live: Arc<crate::app::LiveApp>) -> Watcher {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
-        std::thread::spawn(move || poll(&plan, &live, &flag));
+        let seen = plan.fingerprint();
+        std::thread::spawn(move || poll(&plan, seen, &live, &flag));
         Watcher { stop }
     }
 }
@@ -89,9 +92,9 @@ impl Drop for Watcher {
     }
 }
 
-/// Poll until `stop`; reload and swap on a change.
-fn poll(plan: &LoadPlan, live: &crate::app::LiveApp, stop: &AtomicBool) {
-    let mut last = plan.fingerprint();
+/// Poll until `stop`, from the files as `seen`; reload and swap on a change.
+fn poll(plan: &LoadPlan, seen: Vec<(PathBuf, u64, Option<SystemTime>)>, live: &crate::app::LiveApp, stop: &AtomicBool) {
+    let mut last = seen;
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(POLL);
         if plan.fingerprint() == last {
