@@ -179,16 +179,24 @@ impl Schemas {
     /// than the schema itself.
     pub fn compile_pointer(&self, view: View, pointer: &str) -> Result<Arc<jsonschema::Validator>, String> {
         let doc = self.doc(view);
-        let target = match doc.pointer(pointer) {
-            Some(Value::Object(m)) if m.len() == 1 => match m.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
-                Some(fragment) => percent_encoding::percent_decode_str(fragment).decode_utf8_lossy().into_owned(),
-                None => pointer.to_string(),
-            },
-            _ => pointer.to_string(),
+        let at = doc.pointer(pointer);
+        let target = match at {
+            Some(Value::Object(m)) if m.len() == 1 => m
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix('#'))
+                .map(|fragment| percent_encoding::percent_decode_str(fragment).decode_utf8_lossy().into_owned()),
+            _ => None,
         };
-        match doc.pointer(&target) {
+        // Walked once more only when the pointer led to a `$ref`.
+        let found = match &target {
+            Some(t) => doc.pointer(t),
+            None => at,
+        };
+        let target = target.as_deref().unwrap_or(pointer);
+        match found {
             Some(schema) if self.standalone && references_nothing(schema, 0) => self.compile_standalone(schema),
-            _ => self.compile_shared(&json!({"$ref": self.uri(view, &target)})),
+            _ => self.compile_shared(&json!({"$ref": self.uri(view, target)})),
         }
     }
 

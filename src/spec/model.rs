@@ -470,8 +470,8 @@ fn lower_param(
         .to_string()
     });
     let explode = p.get("explode").and_then(Value::as_bool).unwrap_or(style == "form");
-    let (shape, schema_ptr) = if p.get("schema").is_some() {
-        (param_shape(doc, &format!("{p_at}/schema")), Some(format!("{p_at}/schema")))
+    let (shape, schema_ptr) = if let Some(schema) = p.get("schema") {
+        (param_shape(doc, schema, &format!("{p_at}/schema")), Some(format!("{p_at}/schema")))
     } else if let Some((mime, _)) = p.get("content").and_then(Value::as_object).and_then(|c| c.iter().next()) {
         (ParamShape::Json, Some(format!("{p_at}/content/{}/schema", escape_token(mime))).filter(|ptr| doc.pointer(ptr).is_some()))
     } else {
@@ -492,11 +492,9 @@ fn lower_param(
             None
         }
     });
-    let default = schema_ptr
-        .as_deref()
-        .and_then(|ptr| doc.pointer(ptr))
-        .and_then(|s| deref(doc, s, "").ok())
-        .and_then(|(s, _)| s.get("default").cloned());
+    // The schema itself, without walking the pointer from the document's root again.
+    let schema = p.get("schema").or_else(|| p.get("content")?.as_object()?.values().next()?.get("schema"));
+    let default = schema.and_then(|s| deref(doc, s, "").ok()).and_then(|(s, _)| s.get("default").cloned());
     let location_name = format!("{}.{key}", location.as_str());
     Some(Param { name: name.to_string(), location, required, style, explode, shape, default, location_name, validator })
 }
@@ -804,8 +802,7 @@ fn collect_warn_max_items(doc: &Value, schema: &Value, path: &mut Vec<String>, o
 }
 
 /// Work out how to coerce a parameter from its schema (following `$ref`s and simple compositions).
-fn param_shape(doc: &Value, pointer: &str) -> ParamShape {
-    let Some(schema) = doc.pointer(pointer) else { return ParamShape::Scalar(None) };
+fn param_shape(doc: &Value, schema: &Value, pointer: &str) -> ParamShape {
     let schema = match deref(doc, schema, pointer) {
         Ok((s, _)) => s,
         Err(_) => return ParamShape::Scalar(None),
