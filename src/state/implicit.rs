@@ -118,7 +118,13 @@ impl Sandbox {
             Err(_) if !body.is_empty() => crate::pipeline::validate::form_body(op, body).unwrap_or(Value::Object(Map::new())),
             Err(_) => Value::Object(Map::new()),
         };
-        super::crud::unwrap_body(r, sent)
+        let mut sent = super::crud::unwrap_body(r, sent);
+        // writeOnly members (a card's `cvc`, at any depth) are taken, never stored, so never
+        // given back (the names are gathered at load: `RequestBody::write_only`).
+        if let Some(names) = op.body.as_ref().and_then(|b| b.write_only.as_deref()) {
+            drop_members(&mut sent, names, 0);
+        }
+        sent
     }
 }
 
@@ -210,4 +216,21 @@ fn parent_fields(r: &Resource, path_params: &[(String, String)]) -> Vec<(String,
         }
     }
     out
+}
+
+/// Remove the members named in `names` from `v`, at any depth (bounded).
+fn drop_members(v: &mut Value, names: &[String], depth: u32) {
+    if depth > 64 {
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            map.retain(|k, _| !names.contains(k));
+            for child in map.values_mut() {
+                drop_members(child, names, depth + 1);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| drop_members(i, names, depth + 1)),
+        _ => {}
+    }
 }

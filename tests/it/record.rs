@@ -627,3 +627,30 @@ fn the_state_file_is_private() {
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(mode, 0o600);
 }
+
+/// Issue #14: the sandbox never gives a `writeOnly` member back, not even one nested in an
+/// object the client sent (a card's `cvc`): not in the create's answer, not when read again.
+#[tokio::test]
+async fn the_sandbox_never_answers_with_a_write_only_member_at_any_depth() {
+    let dir = crate::common::scratch_dir("write-only-state");
+    let spec = dir.join("signups.yaml");
+    let with_get = WRITE_ONLY_SPEC.replace(
+        "components:",
+        "  /signups/{id}:\n    get:\n      operationId: getSignup\n      parameters: [{name: id, in: path, required: true, schema: {type: string}}]\n      responses:\n        \"200\":\n          description: one\n          content:\n            application/json:\n              schema: {$ref: '#/components/schemas/Signup'}\ncomponents:",
+    );
+    std::fs::write(&spec, with_get).unwrap();
+    let s = crate::common::TestServer::stateful(spec.to_str().unwrap(), None).await;
+    let sent = serde_json::json!({"email": "a@example.com", "recoveryPhrase": "horse battery", "card": {"last4": "4242", "cvc": "987"}});
+    let resp = s.post_json("/signups", &sent).send().await.unwrap();
+    let (status, _, created) = crate::common::parts(resp).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!((&created["email"], &created["card"]["last4"]), (&sent["email"], &sent["card"]["last4"]), "{created}");
+    let id = created["id"].as_str().expect("an id").to_string();
+    let (status, _, got) = crate::common::parts(s.get(&format!("/signups/{id}")).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{got}");
+    for answer in [&created, &got] {
+        let text = answer.to_string();
+        assert!(!text.contains("987") && !text.contains("horse battery") && answer["card"].get("cvc").is_none(), "{text}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
