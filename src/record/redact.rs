@@ -75,6 +75,32 @@ pub fn json_body(body: &[u8], secrets: &[String], write_only: &[String]) -> Opti
     Some((serde_json::to_vec(&v).ok()?, taken))
 }
 
+/// A form body (`application/x-www-form-urlencoded`) with the values of credential-like and
+/// `write_only` fields replaced (a field's name is its last bracketed part: `card[cvc]` is
+/// `cvc`), and what was taken out; `None` when it has none (the bytes then stay as sent).
+pub fn form_body(body: &[u8], secrets: &[String], write_only: &[String]) -> Option<(Vec<u8>, Vec<Taken>)> {
+    let member = |k: &str| -> String { k.trim_end_matches(']').rsplit('[').next().unwrap_or(k).to_string() };
+    let named = |k: &str| {
+        let m = member(k);
+        is_secret_member(&m, secrets) || write_only.iter().any(|w| *w == m)
+    };
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    if !pairs.iter().any(|(k, _)| named(k)) {
+        return None;
+    }
+    let mut taken = Vec::new();
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &pairs {
+        if named(k) {
+            taken.push(Taken { member: member(k), text: v.clone() });
+            out.append_pair(k, REDACTED);
+        } else {
+            out.append_pair(k, v);
+        }
+    }
+    Some((out.finish().into_bytes(), taken))
+}
+
 /// A value redaction took out of a request body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Taken {
@@ -128,7 +154,11 @@ pub fn exchange(e: &mut Exchange) {
     if let Some(q) = e.query.as_deref().and_then(|q| query(q, &e.secrets)) {
         e.query = Some(q);
     }
-    let Some((body, taken)) = json_body(&e.request_body, &e.secrets, e.write_only.as_deref().unwrap_or_default()) else { return };
+    let write_only = e.write_only.as_deref().unwrap_or_default();
+    let form = e.request_headers.get_str("content-type").to_ascii_lowercase().starts_with("application/x-www-form-urlencoded");
+    let redacted =
+        if form { form_body(&e.request_body, &e.secrets, write_only) } else { json_body(&e.request_body, &e.secrets, write_only) };
+    let Some((body, taken)) = redacted else { return };
     e.request_body = body.into();
     for p in e.violations.iter_mut().chain(e.warnings.iter_mut()) {
         if taken.iter().any(|t| t.member == member_of(&p.location)) {
@@ -191,6 +221,17 @@ mod tests {
         assert_eq!(out["nested"][0]["api_key"], REDACTED);
         assert_eq!((out["user"].as_str(), out["tokenCount"].as_u64()), (Some("ari"), Some(3)));
         assert_eq!(json_body(br#"{"user": "ari"}"#, &secrets, &[]), None, "nothing to redact: the bytes stay as sent");
+    }
+
+    #[test]
+    fn form_fields_are_redacted_by_their_last_bracketed_name() {
+        let write_only = vec!["cvc".to_string()];
+        let (out, taken) = form_body(b"email=a%40example.com&password=hunter22&card[cvc]=987&card[last4]=4242", &[], &write_only).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("hunter22") && !out.contains("987"), "{out}");
+        assert!(out.contains("a%40example.com") && out.contains("4242"), "{out}");
+        assert_eq!(taken.iter().map(|t| t.member.as_str()).collect::<Vec<_>>(), ["password", "cvc"]);
+        assert_eq!(form_body(b"email=a%40example.com", &[], &write_only), None, "nothing to redact: the bytes stay as sent");
     }
 
     #[test]

@@ -457,6 +457,12 @@ paths:
                 user: {type: string}
                 password: {type: string}
                 client_secret: {type: string}
+          application/x-www-form-urlencoded:
+            schema:
+              type: object
+              properties:
+                user: {type: string}
+                password: {type: string}
       responses:
         "204": {description: ok}
 "#;
@@ -487,6 +493,13 @@ fn journal_har_and_log_line_redact_query_keys_and_secret_body_fields() {
         c.get(format!("{url}/elsewhere?api_key=sk_live_q2")).send().await.unwrap();
         let login = json!({"user": "ari", "password": "hunter2", "client_secret": "cs_live_3"});
         c.post(format!("{url}/v1/login?api_key=sk_live_q1")).json(&login).send().await.unwrap();
+        let form = "user=bo&password=pw_form_9";
+        c.post(format!("{url}/v1/login?api_key=sk_live_q1"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .unwrap();
         c.get(format!("{url}/__standin/requests")).send().await.unwrap().json().await.unwrap()
     });
     crate::common::terminate(&mut child);
@@ -495,16 +508,16 @@ fn journal_har_and_log_line_redact_query_keys_and_secret_body_fields() {
     let recorded = std::fs::read_to_string(&har).unwrap();
     std::fs::remove_dir_all(&dir).ok();
     let entries = journal.as_array().unwrap();
-    assert_eq!(entries.len(), 3, "{journal}");
+    assert_eq!(entries.len(), 4, "{journal}");
     assert_eq!(entries[0]["query"], "api_key=%5Bredacted%5D&page=2");
     assert_eq!(entries[1]["query"], "api_key=%5Bredacted%5D", "outside every base path too");
-    assert_eq!(log.len(), 3, "{log:?}");
+    assert_eq!(log.len(), 4, "{log:?}");
     for (what, text) in [("journal", journal.to_string()), ("log", log.join("\n")), ("HAR", recorded.clone())] {
-        for secret in ["sk_live_q1", "sk_live_q2", "hunter2", "cs_live_3"] {
+        for secret in ["sk_live_q1", "sk_live_q2", "hunter2", "cs_live_3", "pw_form_9"] {
             assert!(!text.contains(secret), "{secret} in the {what}: {text}");
         }
     }
-    assert!(recorded.contains("ari"), "the rest of the body is kept");
+    assert!(recorded.contains("ari") && recorded.contains("user=bo"), "the rest of the body is kept");
 }
 
 /// A spec whose sign-up body has `writeOnly` members named like nothing secret: one on the body,
