@@ -82,7 +82,7 @@ pub fn form_body(body: &[u8], secrets: &[String], write_only: &[String]) -> Opti
     let member = |k: &str| -> String { k.trim_end_matches(']').rsplit('[').next().unwrap_or(k).to_string() };
     let named = |k: &str| {
         let m = member(k);
-        is_secret_member(&m, secrets) || write_only.iter().any(|w| *w == m)
+        is_secret_member(&m, secrets) || write_only.contains(&m)
     };
     let pairs: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
     if !pairs.iter().any(|(k, _)| named(k)) {
