@@ -292,12 +292,14 @@ impl Operation {
 
 /// Lower every operation of `doc` (the response view; non-schema parts equal the original).
 pub fn lower(file: &std::path::Path, doc: &Value, schemas: &Schemas, diags: &mut Vec<Diagnostic>) -> Vec<Operation> {
-    let mut ops = Vec::new();
-    let Some(paths) = doc.get("paths") else { return ops };
+    /// One operation to lower: path, path item pointer, shared parameters, method, operation, pointer.
+    type Job<'a> = (&'a str, String, Option<&'a Value>, &'static str, &'a Value, String);
+    let Some(paths) = doc.get("paths") else { return Vec::new() };
     let Some(paths) = paths.as_object() else {
         diags.push(Diagnostic::error(file, "/paths", "`paths` must be an object"));
-        return ops;
+        return Vec::new();
     };
+    let mut jobs: Vec<Job> = Vec::new();
     for (path, item) in paths {
         if path.starts_with("x-") {
             continue; // specification extension (OpenAPI 3 §4.8.8), not a path
@@ -326,14 +328,42 @@ pub fn lower(file: &std::path::Path, doc: &Value, schemas: &Schemas, diags: &mut
                 diags.push(Diagnostic::error(file, &at, "operation must be an object"));
                 continue;
             }
-            let method = Method::from_bytes(m.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
-            ops.push(lower_operation(file, doc, schemas, method, path, &item_at, shared_params, op, &at, diags));
+            jobs.push((path, item_at.clone(), shared_params, m, op, at));
         }
     }
+    let run = |jobs: &[Job], diags: &mut Vec<Diagnostic>| -> Vec<Operation> {
+        jobs.iter()
+            .map(|(path, item_at, shared, m, op, at)| {
+                let method = Method::from_bytes(m.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
+                lower_operation(file, doc, schemas, method, path, item_at, *shared, op, at, diags)
+            })
+            .collect()
+    };
+    // A big spec's operations are lowered on two threads (the halves in order, so the
+    // operations and their diagnostics keep the document's order).
+    let mut ops = if jobs.len() > PARALLEL_LOWERING {
+        let (first, second) = jobs.split_at(jobs.len() / 2);
+        let (mut ops, (more, more_diags)) = std::thread::scope(|s| {
+            let other = s.spawn(|| {
+                let mut d = Vec::new();
+                (run(second, &mut d), d)
+            });
+            let ops = run(first, diags);
+            (ops, other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        });
+        ops.extend(more);
+        diags.extend(more_diags);
+        ops
+    } else {
+        run(&jobs, diags)
+    };
     number_responses(&mut ops);
     gather_write_only(doc, &mut ops);
     ops
 }
+
+/// Above this many operations, [`lower`] uses two threads.
+const PARALLEL_LOWERING: usize = 2_000;
 
 /// Number every response media type and header of `ops` in order (their `index`).
 fn number_responses(ops: &mut [Operation]) {
