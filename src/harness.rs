@@ -81,6 +81,7 @@ pub fn request(data: &[u8]) {
         }
         None => {
             let cx = Context {
+                shared: None,
                 id: RequestId::fresh(),
                 started: std::time::Instant::now(),
                 mount: app.mount_of(&parts),

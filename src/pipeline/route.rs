@@ -11,7 +11,7 @@ use crate::reject::Rejection;
 use crate::routes::RouteMatch;
 
 /// A request's operation.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Routed {
     /// Index into the spec's operations.
     pub op: usize,

@@ -39,7 +39,7 @@ async fn within<T>(limit: std::time::Duration, started: std::time::Instant, f: i
     tokio::time::timeout_at(tokio::time::Instant::from_std(started + limit), f).await.ok()
 }
 
-async fn exchange(app: &App, req: Request) -> Response {
+async fn exchange(app: &Arc<App>, req: Request) -> Response {
     let started = std::time::Instant::now();
     let (parts, body) = req.into_parts();
     let id = RequestId::of(&parts.headers);
@@ -54,7 +54,7 @@ async fn exchange(app: &App, req: Request) -> Response {
         return transport(preflight(&parts.headers), &parts.method, &id, false);
     }
     let mount = app.mount_of(&parts);
-    let cx = Context { id, started, mount, timeout: app.limits.request_timeout };
+    let cx = Context { id, started, mount, shared: Some(app), timeout: app.limits.request_timeout };
     let (bytes, outcome) = match read_body(app, &parts, body, started).await {
         Err(rejection) => (Bytes::new(), Err(Refused::bare(rejection))),
         Ok(bytes) => {

@@ -158,6 +158,11 @@ impl Sandbox {
         self.roles.get(&op).copied()
     }
 
+    /// Whether its store waits on the network (Redis).
+    pub fn networked(&self) -> bool {
+        self.store.networked()
+    }
+
     /// How many tenants the store holds now.
     pub fn tenant_count(&self) -> usize {
         self.store.tenant_count()

@@ -57,6 +57,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn tenant(&self, key: &str) -> Arc<dyn TenantStore>;
     /// How many tenants the store holds now.
     fn tenant_count(&self) -> usize;
+    /// Whether a call may wait on the network (then requests run their sandbox step on a
+    /// blocking thread, see `pipeline::handle`).
+    fn networked(&self) -> bool {
+        false
+    }
     /// Forget every tenant (or one): they start from the seed again. Returns how many went.
     fn reset(&self, tenant: Option<&str>) -> usize;
     /// A consistent copy of each tenant's collections (each tenant read at one moment).

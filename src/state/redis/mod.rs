@@ -9,8 +9,11 @@
 //!
 //! * One multiplexed connection per process (`redis::aio::ConnectionManager`, reconnecting on
 //!   its own): no connection is set up per request. The store traits are synchronous (see
-//!   [`super::store`]); each step blocks its worker thread with `block_in_place` for one round
-//!   trip, so the server needs tokio's multi-thread runtime (`serve` has it).
+//!   [`super::store`]): a request's sandbox step runs on a blocking thread (`pipeline::handle`
+//!   hands it there once, however many round trips it makes), and each step there waits for its
+//!   round trip; a call made on a worker thread (the rate-limit count, the admin endpoints)
+//!   hands the worker's other tasks on with `block_in_place` first, so the server needs tokio's
+//!   multi-thread runtime (`serve` has it).
 //! * Keys: `{prefix}:{spec title}:{hash of the spec's operations}:…` ([`namespace`]), so several
 //!   sandboxes (and versions of one spec) share one Redis; the layout is in [`lua`].
 //! * Atomic steps are Lua scripts ([`lua`] says why not `WATCH`). A create proposes an id from

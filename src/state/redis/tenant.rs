@@ -162,6 +162,10 @@ impl Store for RedisStore {
         Arc::new(self.inner.handle(key, true))
     }
 
+    fn networked(&self) -> bool {
+        true
+    }
+
     fn tenant_count(&self) -> usize {
         let mut zcard = redis::cmd("ZCARD");
         zcard.arg(&self.inner.tenants);
