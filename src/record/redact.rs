@@ -50,14 +50,16 @@ pub fn is_secret_member(name: &str, secrets: &[String]) -> bool {
 /// common case: nothing is allocated).
 pub fn query(query: &str, secrets: &[String]) -> Option<String> {
     let pairs = super::parse_query(query);
-    if !pairs.iter().any(|(k, _)| is_secret(k, secrets)) {
-        return None;
+    pairs.iter().any(|(k, _)| is_secret(k, secrets)).then(|| redact_pairs(&pairs, &|k| is_secret(k, secrets)))
+}
+
+/// `pairs` form-encoded again, with the values of those `named` replaced.
+fn redact_pairs(pairs: &[(String, String)], named: &dyn Fn(&str) -> bool) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        out.append_pair(k, if named(k) { REDACTED } else { v });
     }
-    let mut q = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in &pairs {
-        q.append_pair(k, if is_secret(k, secrets) { REDACTED } else { v });
-    }
-    Some(q.finish())
+    out.finish()
 }
 
 /// A JSON body with credential-like and `write_only` members' values replaced, and what was
@@ -88,17 +90,8 @@ pub fn form_body(body: &[u8], secrets: &[String], write_only: &[String]) -> Opti
     if !pairs.iter().any(|(k, _)| named(k)) {
         return None;
     }
-    let mut taken = Vec::new();
-    let mut out = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in &pairs {
-        if named(k) {
-            taken.push(Taken { member: member(k), text: v.clone() });
-            out.append_pair(k, REDACTED);
-        } else {
-            out.append_pair(k, v);
-        }
-    }
-    Some((out.finish().into_bytes(), taken))
+    let taken = pairs.iter().filter(|(k, _)| named(k)).map(|(k, v)| Taken { member: member(k), text: v.clone() }).collect();
+    Some((redact_pairs(&pairs, &named).into_bytes(), taken))
 }
 
 /// A value redaction took out of a request body.

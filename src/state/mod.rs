@@ -169,8 +169,7 @@ impl Sandbox {
     }
 
     /// Forget every tenant's changes (or one tenant's): they start from the fixtures again.
-    /// Forget every tenant (or one); how many went. `Err`: the shared store failed (nothing
-    /// may have been forgotten).
+    /// Returns how many went; `Err` (503) when the shared store failed.
     pub fn reset(&self, tenant: Option<&str>) -> Result<usize, Rejection> {
         faultless(store::catch_faults(|| self.store.reset(tenant)))
     }
@@ -179,7 +178,7 @@ impl Sandbox {
     /// (tenant keys in clear: the file is the user's own).
     /// `Err`: the shared store failed (a state file must not then be overwritten with less).
     pub fn export(&self) -> Result<Value, Rejection> {
-        let tenants = faultless(store::catch_faults(|| self.store.export()))?;
+        let tenants = self.tenants()?;
         let mut out = Map::new();
         for (key, collections) in tenants {
             let collections: Map<String, Value> = collections
@@ -213,9 +212,14 @@ impl Sandbox {
         Ok(skipped)
     }
 
+    /// Every tenant's collections at one moment, or the 503 of a shared store that failed.
+    fn tenants(&self) -> Result<Vec<(String, Collections)>, Rejection> {
+        faultless(store::catch_faults(|| self.store.export()))
+    }
+
     /// Every tenant's items, by resource collection path (tenant keys masked: they are secrets).
     pub fn dump(&self) -> Result<Value, Rejection> {
-        let tenants = faultless(store::catch_faults(|| self.store.export()))?;
+        let tenants = self.tenants()?;
         let mut out = Map::new();
         for (key, collections) in tenants {
             let mut tenant = Map::new();

@@ -475,17 +475,8 @@ fn journal_har_and_log_line_redact_query_keys_and_secret_body_fields() {
     let spec = dir.join("keyed.yaml");
     std::fs::write(&spec, QUERY_KEY_SPEC).unwrap();
     let har = dir.join("s.har");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_standin"))
-        .args(["serve", "--spec", spec.to_str().unwrap(), "--port", "0", "--log-format", "text", "--record", har.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::BufRead;
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = lines
-        .by_ref()
-        .find_map(|l| l.ok()?.strip_prefix("standin: listening on ").map(|r| r.split_whitespace().next().unwrap_or("").to_string()))
-        .unwrap();
+    let (mut child, url, lines) =
+        crate::common::serve_logged(&["--spec", spec.to_str().unwrap(), "--log-format", "text", "--record", har.to_str().unwrap()]);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let journal: Value = rt.block_on(async {
         let c = standin::tls::client();
@@ -568,28 +559,15 @@ fn write_only_body_members_are_redacted_in_the_journal_har_and_log_line() {
     let spec = dir.join("signups.yaml");
     std::fs::write(&spec, WRITE_ONLY_SPEC).unwrap();
     let har = dir.join("s.har");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_standin"))
-        .args([
-            "serve",
-            "--spec",
-            spec.to_str().unwrap(),
-            "--stateless",
-            "--port",
-            "0",
-            "--log-format",
-            "json",
-            "--record",
-            har.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::BufRead;
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = lines
-        .by_ref()
-        .find_map(|l| l.ok()?.strip_prefix("standin: listening on ").map(|r| r.split_whitespace().next().unwrap_or("").to_string()))
-        .unwrap();
+    let (mut child, url, lines) = crate::common::serve_logged(&[
+        "--spec",
+        spec.to_str().unwrap(),
+        "--stateless",
+        "--log-format",
+        "json",
+        "--record",
+        har.to_str().unwrap(),
+    ]);
     // Act
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (statuses, list, detail) = rt.block_on(async {

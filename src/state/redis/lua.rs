@@ -72,11 +72,12 @@ pub const VIEW: &str = "return view(1, 0)";
 
 /// A create in one round trip, from a view of the collection this replica read earlier: insert
 /// item `ARGV[5]` under id `ARGV[4]`, then forget the oldest tenth when the collection holds
-/// more than `ARGV[6]`; unless the id is taken, or, for an id counted up from the largest
-/// integer id (`ARGV[7]` is `1`), unless it is not above the largest integer id ever stored or
-/// that largest id is below `ARGV[8]`, the one the view was read with (the collection was reset
-/// since: counting goes on from the fixtures, as in memory). Answers `{1, forgotten, view…}` when stored, `{2, 0, view…}` when
-/// refused, the view ([`VIEW_OF`]) of the collection afterwards.
+/// more than `ARGV[6]`. Refused when the id is taken, and, for an id counted up from the
+/// largest integer id (`ARGV[7]` is `1`), when it is not above the largest integer id ever
+/// stored or that largest id is below `ARGV[8]`, the one the view was read with (the
+/// collection was reset since: counting goes on from the fixtures, as in memory). Answers
+/// `{1, forgotten, view…}` when stored, `{2, 0, view…}` when refused, with the view
+/// ([`VIEW_OF`]) of the collection afterwards.
 pub const CREATE: &str = r#"
 local id = ARGV[4]
 if ARGV[7] == '1' then

@@ -181,26 +181,23 @@ impl Connection {
         }
     }
 
-    /// Run one command, blocking; a failure is reported as a fault of this request.
-    fn query<T: redis::FromRedisValue + Send + 'static>(&self, cmd: redis::Cmd) -> Option<T> {
+    /// Run one request to Redis, blocking; a failure is reported as a fault of this request.
+    /// Once the request has failed, nothing more is sent (it would only wait again).
+    fn call<T>(&self, fut: impl std::future::Future<Output = redis::RedisResult<T>>) -> Option<T> {
         if store::faulted() {
             return None;
         }
-        let mut conn = self.shared.conn.clone();
-        match self.block(async move { cmd.query_async::<T>(&mut conn).await }) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                store::report_fault(format!("the shared store at {} failed: {e}", self.shared.url));
-                None
-            }
-        }
+        self.block(fut).map_err(|e| store::report_fault(format!("the shared store at {} failed: {e}", self.shared.url))).ok()
     }
 
-    /// Run a script, blocking; a failure is reported as a fault of this request.
+    /// Run one command ([`Connection::call`]).
+    fn query<T: redis::FromRedisValue>(&self, cmd: redis::Cmd) -> Option<T> {
+        let mut conn = self.shared.conn.clone();
+        self.call(async move { cmd.query_async::<T>(&mut conn).await })
+    }
+
+    /// Run a script ([`Connection::call`]).
     fn eval(&self, script: &redis::Script, keys: &[&str], args: Vec<Vec<u8>>) -> Option<RValue> {
-        if store::faulted() {
-            return None; // the request fails already: do not wait for Redis again
-        }
         let mut inv = script.prepare_invoke();
         for k in keys {
             inv.key(*k);
@@ -209,13 +206,7 @@ impl Connection {
             inv.arg(a);
         }
         let mut conn = self.shared.conn.clone();
-        match self.block(async move { inv.invoke_async::<RValue>(&mut conn).await }) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                store::report_fault(format!("the shared store at {} failed: {e}", self.shared.url));
-                None
-            }
-        }
+        self.call(async move { inv.invoke_async::<RValue>(&mut conn).await })
     }
 }
 

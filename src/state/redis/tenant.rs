@@ -97,6 +97,11 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
+/// A lock of this store's, whatever a panic elsewhere left in it (the figures stay usable).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A tenant's hash in key names (credentials stay out of them).
 pub(super) fn tenant_hash(key: &str) -> String {
     let mut out = String::with_capacity(16);
@@ -127,7 +132,7 @@ fn push_collections(args: &mut Vec<Vec<u8>>, collections: &Collections) {
 
 impl Inner {
     fn forget_views(&self) {
-        self.views.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        lock(&self.views).clear();
     }
 
     pub(super) fn handle(self: &Arc<Self>, key: &str, seed: bool) -> RedisTenant {
@@ -173,7 +178,7 @@ impl Store for RedisStore {
     }
 
     fn reset(&self, tenant: Option<&str>) -> usize {
-        self.inner.seqs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        lock(&self.inner.seqs).clear();
         self.inner.forget_views();
         let args = vec![self.inner.ns.clone().into_bytes(), tenant.map(tenant_hash).unwrap_or_default().into_bytes()];
         self.inner.conn.eval(&SCRIPTS.reset, &[&self.inner.tenants], args).map_or(0, |v| int(&v) as usize)
@@ -264,11 +269,10 @@ impl TenantStore for RedisTenant {
         let c = collection_name(key);
         let slot = (self.tid.clone(), c.clone());
         let views = &self.store.views;
-        let cached = || views.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&slot).cloned();
         // Ids the insert found taken. The allocator is told only of these (no round trip per
         // id it asks about): it proposes, the insert checks, and a refusal teaches it.
         let mut taken = std::collections::HashSet::new();
-        let mut view = cached();
+        let mut view = lock(views).get(&slot).cloned();
         for _ in 0..RETRIES {
             let v = match view.take() {
                 Some(v) => v,
@@ -286,7 +290,7 @@ impl TenantStore for RedisTenant {
             // (creates in flight on this replica propose distinct ids).
             let counted = id.parse::<i64>().ok().filter(|n| *n == v.max_int_id() + 1);
             if let Some(n) = counted {
-                if let Some(c) = views.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_mut(&slot) {
+                if let Some(c) = lock(views).get_mut(&slot) {
                     c.reserved = c.reserved.max(n);
                 }
             }
@@ -301,7 +305,7 @@ impl TenantStore for RedisTenant {
                 fresh.learned = fresh.learned.iter().cloned().chain([id.clone()]).collect();
             }
             {
-                let mut all = views.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut all = lock(views);
                 if all.len() > 4 * MAX_TENANTS {
                     all.clear();
                 }
@@ -349,7 +353,7 @@ impl TenantStore for RedisTenant {
     /// Counts are reserved [`SEQ_BLOCK`] at a time per replica and tenant (one round trip per
     /// block, not per create): still never reused, though not in creation order across replicas.
     fn next_seq(&self) -> u64 {
-        let mut seqs = self.store.seqs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut seqs = lock(&self.store.seqs);
         if let Some((next, end)) = seqs.get_mut(&self.tid) {
             if *next < *end {
                 *next += 1;
@@ -361,7 +365,7 @@ impl TenantStore for RedisTenant {
         let Some(last) = self.step(&SCRIPTS.seq, "", &[block.as_bytes()]).and_then(|out| out.get(1).map(int)) else { return 0 };
         let last = last.max(0) as u64;
         let first = last.saturating_sub(SEQ_BLOCK - 1);
-        let mut seqs = self.store.seqs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut seqs = lock(&self.store.seqs);
         if seqs.len() > 2 * MAX_TENANTS {
             seqs.clear();
         }

@@ -110,6 +110,26 @@ pub fn spawn(command: &str, args: &[&str]) -> (std::process::Child, String) {
     (child, url)
 }
 
+/// `standin serve <args> --port 0` with its own `--log-format`: the child, the base URL it
+/// printed, and the rest of its stdout (the log lines) for the test to read.
+pub fn serve_logged(args: &[&str]) -> (std::process::Child, String, std::io::Lines<std::io::BufReader<std::process::ChildStdout>>) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_standin"))
+        .arg("serve")
+        .args(args)
+        .args(["--port", "0"])
+        .current_dir(repo(""))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn standin");
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let url = lines
+        .by_ref()
+        .find_map(|l| l.ok()?.strip_prefix("standin: listening on ").map(|r| r.split_whitespace().next().unwrap_or("").to_string()))
+        .expect("listening line");
+    (child, url, lines)
+}
+
 /// `standin serve <args>` on a free port.
 pub fn serve(args: &[&str]) -> (std::process::Child, String) {
     spawn("serve", args)
