@@ -94,7 +94,6 @@ fn main() {
                     id: RequestId::fresh(),
                     started: std::time::Instant::now(),
                     mount: app.mount_of(&parts),
-                    shared: None,
                     timeout: std::time::Duration::from_secs(30),
                 };
                 status = match now(handle(app, &cx, &parts, case.body)) {

@@ -81,7 +81,6 @@ pub fn request(data: &[u8]) {
         }
         None => {
             let cx = Context {
-                shared: None,
                 id: RequestId::fresh(),
                 started: std::time::Instant::now(),
                 mount: app.mount_of(&parts),

@@ -22,9 +22,6 @@ pub struct Context<'a> {
     pub started: std::time::Instant,
     /// The spec the request is for (`None`: no mounted spec has its base path).
     pub mount: Option<&'a Mount>,
-    /// The app the mount belongs to, shared (`None` in the in-process harness): a sandbox whose
-    /// store waits on the network runs on a blocking thread, which needs its own handle.
-    pub shared: Option<&'a std::sync::Arc<crate::app::App>>,
     /// `--request-timeout`: what can wait (injected latency, the upstream) waits at most until
     /// `started` plus this.
     pub timeout: std::time::Duration,

@@ -51,7 +51,7 @@ pub async fn handle(app: &App, cx: &Context<'_>, parts: &Parts, body: &[u8]) -> 
     vendor_rules::check(spec, op, &parts.headers, &query, body).map_err(facts.refuse())?;
     let caller = auth::caller(spec, op, &parts.method, &parts.headers, &query).map_err(facts.refuse())?;
     facts.tenant = Some(crate::state::mask(&caller.tenant.0));
-    facts.rate = rate_limit::count(app, mount, op, &caller);
+    facts.rate = rate_limit::count(app, mount, op, &caller).await;
     rate_limit::enforce(facts.rate).map_err(facts.refuse())?;
     facts.warnings = validate::check(spec, op, &routed.params, &query, &parts.headers, body).map_err(facts.refuse())?;
     let prefer_values: Vec<&str> = parts.headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).collect();
@@ -59,23 +59,8 @@ pub async fn handle(app: &App, cx: &Context<'_>, parts: &Parts, body: &[u8]) -> 
     if let Some(faults::Fault::Cut(response)) = faults::apply(app, cx, &prefer).await.map_err(facts.refuse())? {
         return Ok(Answer { response, facts: Facts { source: Some("fault".into()), streamed: true, ..facts } });
     }
-    let outcome = match (cx.shared, &mount.sandbox) {
-        // A store on the network: the step (one or more round trips) runs on a blocking thread,
-        // so this worker goes on with other requests meanwhile without handing itself over
-        // once per round trip.
-        (Some(shared), Some(sandbox)) if sandbox.networked() => {
-            let index = shared.mounts.iter().position(|m| std::ptr::eq(m, mount));
-            let (app, routed2, tenant) = (std::sync::Arc::clone(shared), routed.clone(), caller.tenant.0.clone());
-            let (query2, body2, prefer2) = (query.clone(), axum::body::Bytes::copy_from_slice(body), prefer.clone());
-            let step = tokio::task::spawn_blocking(move || match index {
-                Some(i) => state::run(&app.mounts[i], &routed2, &tenant, &query2, &body2, &prefer2),
-                None => Ok(None),
-            });
-            step.await.unwrap_or_else(|e| Err(Rejection::internal(format!("the sandbox step failed: {e}"))))
-        }
-        _ => state::run(mount, &routed, &caller.tenant.0, &query, body, &prefer),
-    }
-    .map_err(facts.refuse())?;
+    // A store on the network (Redis) is awaited here, on this worker: no thread hand-off.
+    let outcome = state::run(mount, &routed, &caller.tenant.0, &query, body, &prefer).await.map_err(facts.refuse())?;
     let (mut response, source) = respond::answer(mount, app.seed, parts, body, &routed, &prefer, outcome).map_err(facts.refuse())?;
     respond::warn_inferred(&mut response, &facts.warnings);
     facts.source = Some(source);

@@ -21,14 +21,14 @@ use crate::state::store::{MemoryCounter, WindowCounter};
 /// The stage, first half: count the request against its tenant's window, when the spec has a
 /// rate limit and limits are on. The count is kept in the answer's facts either way (the
 /// vendor's rate-limit headers go on refusals too).
-pub fn count(
+pub async fn count(
     app: &crate::app::App,
     mount: &crate::app::Mount,
     op: &crate::spec::Operation,
     caller: &super::auth::Caller<'_>,
 ) -> Option<RateInfo> {
     let policy = mount.spec.ext.rate_limit.as_ref().filter(|_| !app.rate_limit_off)?;
-    Some(mount.limiter.check(policy, &caller.tenant.0, op.operation_id.as_deref(), caller.key.and_then(|k| k.plan.as_deref())))
+    Some(mount.limiter.check(policy, &caller.tenant.0, op.operation_id.as_deref(), caller.key.and_then(|k| k.plan.as_deref())).await)
 }
 
 /// The stage, second half: a request over its window's limit is refused with 429.
@@ -72,7 +72,7 @@ impl RateLimiter {
     }
 
     /// Count one request of `tenant` to operation `op_id` under `policy`.
-    pub fn check(&self, policy: &RateLimitPolicy, tenant: &str, op_id: Option<&str>, plan: Option<&str>) -> RateInfo {
+    pub async fn check(&self, policy: &RateLimitPolicy, tenant: &str, op_id: Option<&str>, plan: Option<&str>) -> RateInfo {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let (limit, window, bucket) = match op_id.and_then(|id| policy.routes.get(id).map(|r| (id, r))) {
             Some((id, r)) => {
@@ -82,13 +82,13 @@ impl RateLimiter {
             None => (plan.and_then(|p| policy.plans.get(p)).copied().unwrap_or(policy.limit), policy.window, ""),
         };
         let window = self.window_override.unwrap_or(window).max(1);
-        self.count(&format!("{tenant}\u{0}{bucket}"), limit, window, now)
+        self.count(&format!("{tenant}\u{0}{bucket}"), limit, window, now).await
     }
 
-    fn count(&self, key: &str, limit: u64, window: u64, now: u64) -> RateInfo {
+    async fn count(&self, key: &str, limit: u64, window: u64, now: u64) -> RateInfo {
         let start = now - now % window;
         // Requests past the limit are counted too; they are refused and leave nothing remaining.
-        let n = self.counter.increment(key, start, window);
+        let n = self.counter.increment(key, start, window).await;
         let exceeded = n > limit;
         let reset = start + window;
         RateInfo { limit, window, remaining: limit.saturating_sub(n), reset, retry_after: reset.saturating_sub(now).max(1), exceeded }
@@ -123,18 +123,18 @@ pub fn headers(policy: &RateLimitPolicy, info: &RateInfo) -> Vec<(HeaderName, He
 mod tests {
     use super::*;
 
-    #[test]
-    fn fixed_window_counts_down_then_refuses_until_reset() {
+    #[tokio::test]
+    async fn fixed_window_counts_down_then_refuses_until_reset() {
         let rl = RateLimiter::new(None);
         for expected in (0..3).rev() {
-            let i = rl.count("k", 3, 60, 120);
+            let i = rl.count("k", 3, 60, 120).await;
             assert_eq!((i.remaining, i.exceeded, i.reset, i.window), (expected, false, 180, 60));
         }
-        let i = rl.count("k", 3, 60, 150);
+        let i = rl.count("k", 3, 60, 150).await;
         assert!(i.exceeded);
         assert_eq!(i.retry_after, 30);
         // The next window starts fresh.
-        assert!(!rl.count("k", 3, 60, 181).exceeded);
+        assert!(!rl.count("k", 3, 60, 181).await.exceeded);
     }
 }
 

@@ -13,7 +13,7 @@ use crate::state::Outcome;
 use super::route::Routed;
 
 /// Run the sandbox for one request.
-pub fn run(
+pub async fn run(
     mount: &Mount,
     routed: &Routed,
     tenant: &str,
@@ -23,7 +23,7 @@ pub fn run(
 ) -> Result<Option<Outcome>, Rejection> {
     match &mount.sandbox {
         Some(sandbox) if prefer.code.is_none() && prefer.example.is_none() => {
-            sandbox.handle(&mount.spec, routed.op, tenant, &routed.params, query, body)
+            sandbox.handle(&mount.spec, routed.op, tenant, &routed.params, query, body).await
         }
         _ => Ok(None),
     }

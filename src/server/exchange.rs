@@ -54,7 +54,7 @@ async fn exchange(app: &Arc<App>, req: Request) -> Response {
         return transport(preflight(&parts.headers), &parts.method, &id, false);
     }
     let mount = app.mount_of(&parts);
-    let cx = Context { id, started, mount, shared: Some(app), timeout: app.limits.request_timeout };
+    let cx = Context { id, started, mount, timeout: app.limits.request_timeout };
     let (bytes, outcome) = match read_body(app, &parts, body, started).await {
         Err(rejection) => (Bytes::new(), Err(Refused::bare(rejection))),
         Ok(bytes) => {

@@ -29,17 +29,17 @@ pub(crate) struct Request<'q> {
 impl Sandbox {
     /// Carry out a CRUD request on the tenant's store. `Ok(None)`: answer as the contract mock
     /// would (the sandbox cannot tell what the item would be).
-    pub(crate) fn crud(&self, spec: &Spec, req: Request<'_>) -> Result<Option<Outcome>, Rejection> {
+    pub(crate) async fn crud(&self, spec: &Spec, req: Request<'_>) -> Result<Option<Outcome>, Rejection> {
         let r = &self.resources[req.ri];
         let param = |name: &str| req.path_params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let key: CollectionKey = (req.ri, super::ids::parent_key(r, req.path_params));
         let tenant = self.store.tenant(req.tenant_key);
-        self.check_parent(&*tenant, req.ri, req.path_params)?;
+        self.check_parent(&*tenant, req.ri, req.path_params).await?;
         let not_found = |id: &str| Rejection::resource_not_found(&singular_title(&r.name), id);
         let id = || param(&r.id_param).unwrap_or_default();
         match req.role {
             Role::List => {
-                let mut page = list(spec, r, req.op, &*tenant, &key, req.query);
+                let mut page = list(spec, r, req.op, &*tenant, &key, req.query).await;
                 if let StateAnswer::Page(p) = &mut page.body {
                     self.fit_to_list(spec, req.ri, &mut p.items);
                 }
@@ -47,10 +47,10 @@ impl Sandbox {
             }
             Role::Get => {
                 let id = id();
-                if let Some(found) = get(r, &*tenant, &key, &id) {
+                if let Some(found) = get(r, &*tenant, &key, &id).await {
                     return Ok(Some(found));
                 }
-                match self.implicit_item(spec, &*tenant, &key, &id, req.tenant_key) {
+                match self.implicit_item(spec, &*tenant, &key, &id, req.tenant_key).await {
                     Implicit::Item(item) => Ok(Some(wrap(r, item, None))),
                     Implicit::Unknown => Ok(None),
                     Implicit::Missing => Err(not_found(&id)),
@@ -58,10 +58,10 @@ impl Sandbox {
             }
             Role::Create => {
                 let sent = self.request_fields(req.op, r, req.body);
-                let mut item = self.create_item(spec, &*tenant, &key, sent, req.tenant_key, &now_rfc3339());
+                let mut item = self.create_item(spec, &*tenant, &key, sent, req.tenant_key, &now_rfc3339()).await;
                 if !r.parent_params.is_empty() {
                     // The child's reference to its parent comes from the path.
-                    item = self.reference_parents(&*tenant, &key, item, req.path_params);
+                    item = self.reference_parents(&*tenant, &key, item, req.path_params).await;
                 }
                 self.emit_crud(spec, r, req.tenant_key, &item, |e| &e.create);
                 let status = req.op.default_response().map(|resp| resp.status.concrete());
@@ -74,14 +74,14 @@ impl Sandbox {
                 let merge = req.role == Role::Patch;
                 // Cloned, not taken: a networked store may call the closure again (see TenantStore).
                 let mut apply = |item: &mut Value| change(item, sent.clone(), r, merge, &now);
-                let item = match tenant.update(&key, &id, &mut apply) {
+                let item = match tenant.update(&key, &id, &mut apply).await {
                     Some(item) => item,
                     // An item never created in a collection without fixtures: it exists as the
                     // mock would answer it, and this change is stored on it.
-                    None => match self.implicit_item(spec, &*tenant, &key, &id, req.tenant_key) {
+                    None => match self.implicit_item(spec, &*tenant, &key, &id, req.tenant_key).await {
                         Implicit::Item(mut item) => {
                             apply(&mut item);
-                            tenant.create(&key, item, &mut |_, _| id.clone()).0
+                            tenant.create(&key, item, &mut |_, _| id.clone()).await.0
                         }
                         Implicit::Unknown => return Ok(None),
                         Implicit::Missing => return Err(not_found(&id)),
@@ -90,17 +90,24 @@ impl Sandbox {
                 self.emit_crud(spec, r, req.tenant_key, &item, |e| &e.update);
                 Ok(Some(wrap(r, item, None)))
             }
-            Role::Delete => self.delete(spec, &*tenant, &key, &id(), req.tenant_key).map(Some),
+            Role::Delete => self.delete(spec, &*tenant, &key, &id(), req.tenant_key).await.map(Some),
         }
     }
 
     /// Delete item `id`. One never created in a collection without fixtures is deleted as the
     /// mock answers it; either way its id is remembered there, so it is a 404 from now on.
-    fn delete(&self, spec: &Spec, tenant: &dyn TenantStore, key: &CollectionKey, id: &str, tenant_key: &str) -> Result<Outcome, Rejection> {
+    async fn delete(
+        &self,
+        spec: &Spec,
+        tenant: &dyn TenantStore,
+        key: &CollectionKey,
+        id: &str,
+        tenant_key: &str,
+    ) -> Result<Outcome, Rejection> {
         let (ri, r) = (key.0, &self.resources[key.0]);
-        let removed = match tenant.delete(key, id) {
+        let removed = match tenant.delete(key, id).await {
             Some(removed) => removed,
-            None if self.seeded[ri] || self.is_deleted(tenant, key, id) => {
+            None if self.seeded[ri] || self.is_deleted(tenant, key, id).await => {
                 return Err(Rejection::resource_not_found(&singular_title(&r.name), id))
             }
             None => {
@@ -110,7 +117,7 @@ impl Sandbox {
             }
         };
         if !self.seeded[ri] {
-            self.mark_deleted(tenant, key, id);
+            self.mark_deleted(tenant, key, id).await;
         }
         self.emit_crud(spec, r, tenant_key, &removed, |e| &e.delete);
         let id_value = removed.get(&r.id_field).cloned();
@@ -135,7 +142,7 @@ impl Sandbox {
 
     /// Create an item in collection `key`: generated fields, then the sent ones, a new id,
     /// timestamps. Returns the stored item.
-    pub(crate) fn create_item(
+    pub(crate) async fn create_item(
         &self,
         spec: &Spec,
         tenant: &dyn TenantStore,
@@ -145,7 +152,7 @@ impl Sandbox {
         now: &str,
     ) -> Value {
         let r = &self.resources[key.0];
-        let seq = tenant.next_seq();
+        let seq = tenant.next_seq().await;
         let item = match self.item_plan(spec, key.0) {
             // Static generation: schema defaults (and examples) fill what the client did not send.
             Some(plan) => {
@@ -158,15 +165,17 @@ impl Sandbox {
         };
         // A natural key the client names (a label's `name`) is the id; else one is made.
         let chosen = sent.get(&r.id_field).filter(|v| r.client_id && (v.is_string() || v.is_number())).cloned();
-        let (item, forgotten) = tenant.create(key, item, &mut |existing, item| {
-            let id = chosen.clone().unwrap_or_else(|| new_id(r, existing, item, seq));
-            if let Some(obj) = item.as_object_mut() {
-                place_fields(obj, sent.clone(), r, false);
-                obj.insert(r.id_field.clone(), id.clone());
-                stamp(obj, now, true);
-            }
-            id_string(&id)
-        });
+        let (item, forgotten) = tenant
+            .create(key, item, &mut |existing, item| {
+                let id = chosen.clone().unwrap_or_else(|| new_id(r, existing, item, seq));
+                if let Some(obj) = item.as_object_mut() {
+                    place_fields(obj, sent.clone(), r, false);
+                    obj.insert(r.id_field.clone(), id.clone());
+                    stamp(obj, now, true);
+                }
+                id_string(&id)
+            })
+            .await;
         if forgotten > 0 {
             static SAID: std::sync::Once = std::sync::Once::new();
             SAID.call_once(|| tracing::warn!("the sandbox keeps at most {MAX_ITEMS} items per collection and tenant; the oldest {forgotten} of {} were forgotten (this is said once)", r.collection));
@@ -181,11 +190,18 @@ impl Sandbox {
 }
 
 /// A page of collection `key`, filtered, sorted and paged by the query.
-fn list(spec: &Spec, r: &Resource, op: &Operation, tenant: &dyn TenantStore, key: &CollectionKey, query: &[(String, String)]) -> Outcome {
+async fn list(
+    spec: &Spec,
+    r: &Resource,
+    op: &Operation,
+    tenant: &dyn TenantStore,
+    key: &CollectionKey,
+    query: &[(String, String)],
+) -> Outcome {
     let page_size =
         crate::spec::load::pointer(&spec.schemas.response, "/x-standin/pagination/pageSize").and_then(Value::as_u64).map(|n| n as usize);
     let mut found = None;
-    tenant.list(key, &mut |items| found = Some(lists::list(op, r, items.values().collect(), query, page_size)));
+    tenant.list(key, &mut |items| found = Some(lists::list(op, r, items.values().collect(), query, page_size))).await;
     let lists::Listed { items, total, echo, more } =
         found.unwrap_or(lists::Listed { items: Vec::new(), total: 0, echo: Vec::new(), more: false });
     let total_pointer = crate::spec::load::pointer(&spec.schemas.response, "/x-standin/pagination/totalPointer")
@@ -195,19 +211,21 @@ fn list(spec: &Spec, r: &Resource, op: &Operation, tenant: &dyn TenantStore, key
 }
 
 /// Item `id` of collection `key`, or `None` when there is no such item.
-fn get(r: &Resource, tenant: &dyn TenantStore, key: &CollectionKey, id: &str) -> Option<Outcome> {
+async fn get(r: &Resource, tenant: &dyn TenantStore, key: &CollectionKey, id: &str) -> Option<Outcome> {
     let mut found = None;
-    tenant.get(key, id, &mut |item| {
-        found = item.map(|item| match &r.item_key {
-            // The item is the whole body: written out where it is stored, not copied.
-            None => {
-                let mut text = Vec::with_capacity(512);
-                crate::util::json_text::write_value(&mut text, item, usize::MAX);
-                Outcome { status: None, body: StateAnswer::ItemText(text.into()) }
-            }
-            Some(_) => wrap(r, item.clone(), None),
+    tenant
+        .get(key, id, &mut |item| {
+            found = item.map(|item| match &r.item_key {
+                // The item is the whole body: written out where it is stored, not copied.
+                None => {
+                    let mut text = Vec::with_capacity(512);
+                    crate::util::json_text::write_value(&mut text, item, usize::MAX);
+                    Outcome { status: None, body: StateAnswer::ItemText(text.into()) }
+                }
+                Some(_) => wrap(r, item.clone(), None),
+            })
         })
-    });
+        .await;
     found
 }
 

@@ -51,7 +51,7 @@ impl Run<'_> {
 
 impl Sandbox {
     /// Carry out a declared action (see [`actions`]).
-    pub(crate) fn run_action(
+    pub(crate) async fn run_action(
         &self,
         spec: &Spec,
         op: &Operation,
@@ -72,7 +72,7 @@ impl Sandbox {
             let id = path_params.iter().find(|(k, _)| *k == r.id_param).or(path_params.last()).map(|(_, v)| v.clone()).unwrap_or_default();
             let key = (ri, parent_key(r, path_params));
             let mut exists = false;
-            tenant.list(&key, &mut |items| exists = items.contains_key(&id));
+            tenant.get(&key, &id, &mut |item| exists = item.is_some()).await;
             if !exists {
                 return Err(Rejection::resource_not_found(&singular_title(&r.name), &id));
             }
@@ -80,7 +80,7 @@ impl Sandbox {
         }
         let mut run = Run {
             now: now_rfc3339(),
-            seq: tenant.next_seq() + 10_000,
+            seq: tenant.next_seq().await + 10_000,
             path: path_params,
             body: serde_json::from_slice(body).unwrap_or(Value::Null),
             target,
@@ -89,13 +89,13 @@ impl Sandbox {
             created: None,
         };
 
-        change_target(&*tenant, action, &mut run);
+        change_target(&*tenant, action, &mut run).await;
         let subscription = self.subscribe(action, tenant_key, &run)?;
         if let Some(c) = &action.create {
             let ri = find(&c.collection)?;
             let key = (ri, parent_key(&self.resources[ri], path_params));
             let sent = actions::render(&Value::Object(c.set.clone()), &run.ctx(None));
-            let item = self.create_item(spec, &*tenant, &key, sent, tenant_key, &run.now);
+            let item = self.create_item(spec, &*tenant, &key, sent, tenant_key, &run.now).await;
             run.created = Some((key, item));
         }
 
@@ -104,7 +104,7 @@ impl Sandbox {
         if let Some(e) = &action.emit {
             self.events.emit(tenant_key, e, &subject);
         }
-        self.schedule_later(action, &tenant, tenant_key, &run);
+        self.schedule_later(action, &tenant, tenant_key, &run).await;
 
         let status = op.default_response().map(|r| r.status.concrete());
         Ok(self.answer(action, run, subscription, status))
@@ -135,7 +135,7 @@ impl Sandbox {
 
     /// Schedule the first `later:` alternative whose `when` holds, on the created item (else the
     /// target).
-    fn schedule_later(&self, action: &Action, tenant: &Arc<dyn TenantStore>, tenant_key: &str, run: &Run<'_>) {
+    async fn schedule_later(&self, action: &Action, tenant: &Arc<dyn TenantStore>, tenant_key: &str, run: &Run<'_>) {
         let chosen = {
             let ctx = run.ctx(run.created.as_ref().map(|(_, i)| i));
             action.later.iter().find(|l| actions::conditions_hold(&l.when, &ctx)).cloned()
@@ -159,7 +159,8 @@ impl Sandbox {
                 path: run.path.to_vec(),
                 body: run.body.clone(),
             },
-        );
+        )
+        .await;
     }
 
     /// The answer the action declares: `created`, `item`, fields from a template, or by default
@@ -195,22 +196,24 @@ impl Sandbox {
 }
 
 /// Change the target: `set`, `append`, and the update time when either changed something.
-fn change_target(tenant: &dyn TenantStore, action: &Action, run: &mut Run<'_>) {
+async fn change_target(tenant: &dyn TenantStore, action: &Action, run: &mut Run<'_>) {
     let Some((key, id)) = &run.target else { return };
     let mut before = None;
     let (now, seq, path, body) = (&run.now, run.seq, run.path, &run.body);
-    let changed = tenant.update(key, id, &mut |item| {
-        let was = item.clone();
-        let ctx = actions::Context { now, seq, path, body, item: Some(&was), before: Some(&was), created: None };
-        actions::apply_set(item, &action.set, &ctx);
-        actions::apply_append(item, &action.append, &ctx);
-        if !action.set.is_empty() || !action.append.is_empty() {
-            if let Some(obj) = item.as_object_mut() {
-                stamp(obj, now, false);
+    let changed = tenant
+        .update(key, id, &mut |item| {
+            let was = item.clone();
+            let ctx = actions::Context { now, seq, path, body, item: Some(&was), before: Some(&was), created: None };
+            actions::apply_set(item, &action.set, &ctx);
+            actions::apply_append(item, &action.append, &ctx);
+            if !action.set.is_empty() || !action.append.is_empty() {
+                if let Some(obj) = item.as_object_mut() {
+                    stamp(obj, now, false);
+                }
             }
-        }
-        before = Some(was);
-    });
+            before = Some(was);
+        })
+        .await;
     run.item = changed;
     run.before = before;
 }

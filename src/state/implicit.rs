@@ -38,8 +38,15 @@ pub(crate) enum Implicit {
 
 impl Sandbox {
     /// The item `id` of collection `key` as the mock would answer it, if the sandbox may assume it.
-    pub(crate) fn implicit_item(&self, spec: &Spec, tenant: &dyn TenantStore, key: &CollectionKey, id: &str, tenant_key: &str) -> Implicit {
-        if self.seeded[key.0] || self.is_deleted(tenant, key, id) {
+    pub(crate) async fn implicit_item(
+        &self,
+        spec: &Spec,
+        tenant: &dyn TenantStore,
+        key: &CollectionKey,
+        id: &str,
+        tenant_key: &str,
+    ) -> Implicit {
+        if self.seeded[key.0] || self.is_deleted(tenant, key, id).await {
             return Implicit::Missing;
         }
         let r = &self.resources[key.0];
@@ -55,35 +62,45 @@ impl Sandbox {
     }
 
     /// Whether `id` was deleted from collection `key`.
-    pub(crate) fn is_deleted(&self, tenant: &dyn TenantStore, key: &CollectionKey, id: &str) -> bool {
+    pub(crate) async fn is_deleted(&self, tenant: &dyn TenantStore, key: &CollectionKey, id: &str) -> bool {
         let mut found = false;
-        tenant.list(&tombstones(key), &mut |items| found = items.contains_key(id));
+        tenant.get(&tombstones(key), id, &mut |item| found = item.is_some()).await;
         found
     }
 
     /// Remember that `id` was deleted from collection `key`.
-    pub(crate) fn mark_deleted(&self, tenant: &dyn TenantStore, key: &CollectionKey, id: &str) {
-        tenant.create(&tombstones(key), Value::Bool(true), &mut |_, _| id.to_string());
+    pub(crate) async fn mark_deleted(&self, tenant: &dyn TenantStore, key: &CollectionKey, id: &str) {
+        tenant.create(&tombstones(key), Value::Bool(true), &mut |_, _| id.to_string()).await;
     }
 
     /// The vendor's 404 when a nested resource's parent item does not exist (it was deleted, or
-    /// its collection has fixtures and none with that id).
-    pub(crate) fn check_parent(&self, tenant: &dyn TenantStore, ri: usize, path_params: &[(String, String)]) -> Result<(), Rejection> {
-        let Some(pi) = self.parents[ri] else { return Ok(()) };
-        let parent = &self.resources[pi];
-        let id = path_params.iter().find(|(k, _)| *k == parent.id_param).map(|(_, v)| v.as_str()).unwrap_or_default();
-        let key = (pi, parent_key(parent, path_params));
-        let mut exists = false;
-        tenant.list(&key, &mut |items| exists = items.contains_key(id));
-        if exists || !(self.seeded[pi] || self.is_deleted(tenant, &key, id)) {
-            return self.check_parent(tenant, pi, path_params);
+    /// its collection has fixtures and none with that id); each ancestor in turn.
+    pub(crate) async fn check_parent(
+        &self,
+        tenant: &dyn TenantStore,
+        ri: usize,
+        path_params: &[(String, String)],
+    ) -> Result<(), Rejection> {
+        let mut at = ri;
+        // Bounded by the number of resources: each step goes to a shorter collection path.
+        for _ in 0..self.resources.len() {
+            let Some(pi) = self.parents[at] else { return Ok(()) };
+            let parent = &self.resources[pi];
+            let id = path_params.iter().find(|(k, _)| *k == parent.id_param).map(|(_, v)| v.as_str()).unwrap_or_default();
+            let key = (pi, parent_key(parent, path_params));
+            let mut exists = false;
+            tenant.get(&key, id, &mut |item| exists = item.is_some()).await;
+            if !exists && (self.seeded[pi] || self.is_deleted(tenant, &key, id).await) {
+                return Err(Rejection::resource_not_found(&singular_title(&parent.name), id));
+            }
+            at = pi;
         }
-        Err(Rejection::resource_not_found(&singular_title(&parent.name), id))
+        Ok(())
     }
 
     /// Set a created child's references to its parents (`projectId`, `project_id`, `project`)
     /// from the path, where the item has such a field; the stored item is changed too.
-    pub(crate) fn reference_parents(
+    pub(crate) async fn reference_parents(
         &self,
         tenant: &dyn TenantStore,
         key: &CollectionKey,
@@ -102,11 +119,13 @@ impl Sandbox {
         }
         let Some(id) = item.get(&r.id_field).map(id_string) else { return item };
         let mut refs = Some(refs);
-        let changed = tenant.update(key, &id, &mut |stored| {
-            if let (Some(obj), Some(refs)) = (stored.as_object_mut(), refs.take()) {
-                obj.extend(refs);
-            }
-        });
+        let changed = tenant
+            .update(key, &id, &mut |stored| {
+                if let (Some(obj), Some(refs)) = (stored.as_object_mut(), refs.take()) {
+                    obj.extend(refs);
+                }
+            })
+            .await;
         changed.unwrap_or(item)
     }
 

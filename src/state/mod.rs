@@ -158,11 +158,6 @@ impl Sandbox {
         self.roles.get(&op).copied()
     }
 
-    /// Whether its store waits on the network (Redis).
-    pub fn networked(&self) -> bool {
-        self.store.networked()
-    }
-
     /// How many tenants the store holds now.
     pub fn tenant_count(&self) -> usize {
         self.store.tenant_count()
@@ -171,7 +166,7 @@ impl Sandbox {
     /// Forget every tenant's changes (or one tenant's): they start from the fixtures again.
     /// Returns how many went; `Err` (503) when the shared store failed.
     pub fn reset(&self, tenant: Option<&str>) -> Result<usize, Rejection> {
-        faultless(store::catch_faults(|| self.store.reset(tenant)))
+        faultless(store::catch_faults_sync(|| self.store.reset(tenant)))
     }
 
     /// Every tenant's data for a state file: `{tenant: {"<collection>\u0000<parent>": {id: item}}}`
@@ -214,7 +209,7 @@ impl Sandbox {
 
     /// Every tenant's collections at one moment, or the 503 of a shared store that failed.
     fn tenants(&self) -> Result<Vec<(String, Collections)>, Rejection> {
-        faultless(store::catch_faults(|| self.store.export()))
+        faultless(store::catch_faults_sync(|| self.store.export()))
     }
 
     /// Every tenant's items, by resource collection path (tenant keys masked: they are secrets).
@@ -241,7 +236,7 @@ impl Sandbox {
 
     /// Carry out a CRUD request or a declared action. `Ok(None)` means "answer as a stateless
     /// mock would".
-    pub fn handle(
+    pub async fn handle(
         &self,
         spec: &Spec,
         op_index: usize,
@@ -256,13 +251,18 @@ impl Sandbox {
         if action.is_none() && role.is_none() {
             return Ok(None);
         }
-        // A shared store that fails reports it here (the request runs on this thread, see
-        // store::catch_faults): the answer is then a 503, whatever the steps made of it.
-        let (answer, fault) = store::catch_faults(|| match (action, role) {
-            (Some(action), _) => self.run_action(spec, op, action, tenant, path_params, body).map(Some),
-            (None, Some((ri, role))) => self.crud(spec, crud::Request { op, ri, role, tenant_key: tenant, path_params, query, body }),
-            (None, None) => Ok(None),
-        });
+        // A shared store that fails reports it in this request's scope (store::catch_faults):
+        // the answer is then a 503, whatever the steps made of it.
+        let (answer, fault) = store::catch_faults(async {
+            match (action, role) {
+                (Some(action), _) => self.run_action(spec, op, action, tenant, path_params, body).await.map(Some),
+                (None, Some((ri, role))) => {
+                    self.crud(spec, crud::Request { op, ri, role, tenant_key: tenant, path_params, query, body }).await
+                }
+                (None, None) => Ok(None),
+            }
+        })
+        .await;
         match fault {
             Some(detail) => Err(store_unavailable(detail)),
             None => answer,

@@ -31,37 +31,40 @@ pub(crate) struct Scheduled {
 
 /// Apply `later` to the item after `later.after` seconds (at most a day). Must run inside a
 /// tokio runtime (every request does).
-pub(crate) fn schedule(later: Later, s: Scheduled) {
+pub(crate) async fn schedule(later: Later, s: Scheduled) {
     let delay = std::time::Duration::from_secs_f64(later.after.clamp(0.0, 86_400.0));
     let due_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| (d + delay).as_millis() as u64);
-    if s.tenant.defer(&job(&later, &s), due_ms) {
+    if s.tenant.defer(&job(&later, &s), due_ms).await {
         return;
     }
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
-        apply(&later, &s);
+        apply(&later, &s).await;
     });
 }
 
 /// Set the fields of `later` on the item, stamp it and emit the event (if the item still exists).
-pub(crate) fn apply(later: &Later, s: &Scheduled) {
+pub(crate) async fn apply(later: &Later, s: &Scheduled) {
     let now = now_rfc3339();
-    let changed = s.tenant.update(&s.key, &s.id, &mut |item| {
-        let before = item.clone();
-        let ctx = actions::Context {
-            now: &now,
-            seq: s.seq,
-            path: &s.path,
-            body: &s.body,
-            item: Some(&before),
-            before: Some(&before),
-            created: Some(&before),
-        };
-        actions::apply_set(item, &later.set, &ctx);
-        if let Some(obj) = item.as_object_mut() {
-            stamp(obj, &now, false);
-        }
-    });
+    let changed = s
+        .tenant
+        .update(&s.key, &s.id, &mut |item| {
+            let before = item.clone();
+            let ctx = actions::Context {
+                now: &now,
+                seq: s.seq,
+                path: &s.path,
+                body: &s.body,
+                item: Some(&before),
+                before: Some(&before),
+                created: Some(&before),
+            };
+            actions::apply_set(item, &later.set, &ctx);
+            if let Some(obj) = item.as_object_mut() {
+                stamp(obj, &now, false);
+            }
+        })
+        .await;
     let Some(item) = changed else { return };
     if let Some(e) = &later.emit {
         s.events.emit(&s.tenant_key, e, &item);

@@ -6,26 +6,31 @@
 //! items where they are. The caps live here: at most [`MAX_TENANTS`] tenants (the one used
 //! longest ago is forgotten) and [`MAX_ITEMS`] items per collection (the oldest tenth goes).
 //!
-//! The traits are synchronous and object-safe on purpose: the sandbox runs inside request
-//! handlers that hold no `.await` across a store call, and the in-memory store (the default)
-//! pays nothing for an async interface it does not need. The networked store
-//! ([`super::redis`]) implements them by blocking on its async client inside
-//! `tokio::task::block_in_place`, each step one atomic script. Two consequences shape the
-//! traits: closures handed to [`TenantStore::create`] and [`TenantStore::update`] may run again
-//! (a networked store retries when another replica changed the collection in between), and a
-//! networked store can fail: it then reports the failure with [`report_fault`] and returns an
-//! empty answer; [`catch_faults`] around one request (the sandbox runs a request synchronously
-//! on one thread) turns that into a 503. The in-memory methods never fail, so they keep their
-//! infallible signatures.
+//! The per-request traits ([`TenantStore`], [`WindowCounter`]) answer with a [`Step`]: a
+//! future that the in-memory store hands back already done (no allocation, no wait) and the
+//! networked store ([`super::redis`]) as its round trip to Redis, which the request awaits on
+//! its own worker thread (no thread hand-off per request or per round trip). The admin side of
+//! [`Store`] (reset, export, import, the tenant count) stays synchronous: it runs rarely, and
+//! the networked store blocks there with `tokio::task::block_in_place`. Two consequences shape
+//! the traits: closures handed to [`TenantStore::create`] and [`TenantStore::update`] may run
+//! again (a networked store retries when another replica changed the collection in between),
+//! and a networked store can fail: it then reports the failure with [`report_fault`] and
+//! returns an empty answer; [`catch_faults`] around one request turns that into a 503 (the
+//! failure is kept in a task-local slot, so it follows the request across threads). The
+//! in-memory methods never fail.
 //!
 //! Locking of the in-memory store: the tenant table is an `ArcSwap` (a request finds its tenant
 //! with one atomic load; a new tenant, a reset or an import copies the table and swaps it in),
 //! and each tenant's data is behind an `RwLock` (lists and gets of one tenant read at once;
-//! changes of one tenant run one at a time).
+//! changes of one tenant run one at a time). No lock is held across an await: the in-memory
+//! steps finish before they return.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::task::{Context, Poll};
 
 use serde_json::{Map, Value};
 
@@ -50,6 +55,52 @@ pub const MAX_TENANTS: usize = 1_000;
 /// next thousand creates, not paid on each).
 pub const MAX_ITEMS: usize = 10_000;
 
+/// What a store step answers: done already (the in-memory store) or a round trip to await (a
+/// networked store). The in-memory case costs no allocation.
+pub enum Step<'a, T> {
+    /// The answer, until it is taken by the first poll.
+    Ready(Option<T>),
+    /// A step still under way.
+    Pending(Pin<Box<dyn Future<Output = T> + Send + 'a>>),
+}
+
+impl<'a, T> Step<'a, T> {
+    /// A step that is done.
+    pub fn ready(value: T) -> Self {
+        Step::Ready(Some(value))
+    }
+
+    /// A step that awaits `fut`.
+    pub fn boxed(fut: impl Future<Output = T> + Send + 'a) -> Self {
+        Step::Pending(Box::pin(fut))
+    }
+}
+
+// The answer is moved out, never pinned in place; the pending step is pinned in its box.
+impl<T> Unpin for Step<'_, T> {}
+
+impl<T> Future for Step<'_, T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        match self.get_mut() {
+            // Polled again after it answered: a future may then do anything but must not be
+            // relied on, so it stays pending rather than panicking.
+            Step::Ready(value) => value.take().map_or(Poll::Pending, Poll::Ready),
+            Step::Pending(fut) => fut.as_mut().poll(cx),
+        }
+    }
+}
+
+/// A closure a list lends a collection to.
+pub type ListFn<'a> = &'a mut (dyn FnMut(&Items) + Send);
+/// A closure a get lends an item (or `None`) to.
+pub type GetFn<'a> = &'a mut (dyn FnMut(Option<&Value>) + Send);
+/// A create's id allocator: sees the collection's ids, gives the item its id, returns it as text.
+pub type AssignFn<'a> = &'a mut (dyn FnMut(&dyn IdView, &mut Value) -> String + Send);
+/// An update's change of the item.
+pub type UpdateFn<'a> = &'a mut (dyn FnMut(&mut Value) + Send);
+
 /// Every tenant's data.
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// The tenant `key` (a credential; empty for anonymous requests). A tenant seen for the first
@@ -57,11 +108,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn tenant(&self, key: &str) -> Arc<dyn TenantStore>;
     /// How many tenants the store holds now.
     fn tenant_count(&self) -> usize;
-    /// Whether a call may wait on the network (then requests run their sandbox step on a
-    /// blocking thread, see `pipeline::handle`).
-    fn networked(&self) -> bool {
-        false
-    }
     /// Forget every tenant (or one): they start from the seed again. Returns how many went.
     fn reset(&self, tenant: Option<&str>) -> usize;
     /// A consistent copy of each tenant's collections (each tenant read at one moment).
@@ -73,29 +119,27 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 /// One tenant's data. Each method is atomic: changes of one tenant never interleave.
 pub trait TenantStore: Send + Sync {
     /// Lend collection `key` (empty when it has no items) to `f`.
-    fn list(&self, key: &CollectionKey, f: &mut dyn FnMut(&Items));
+    fn list<'a>(&'a self, key: &'a CollectionKey, f: ListFn<'a>) -> Step<'a, ()>;
     /// Lend item `id` of collection `key` (`None` when there is none) to `f`.
-    fn get(&self, key: &CollectionKey, id: &str, f: &mut dyn FnMut(Option<&Value>)) {
-        self.list(key, &mut |items| f(items.get(id)));
-    }
+    fn get<'a>(&'a self, key: &'a CollectionKey, id: &'a str, f: GetFn<'a>) -> Step<'a, ()>;
     /// Store a new item: `assign_id` sees the collection's ids and gives `item` its id, returning
     /// the id as text (the item's key). Returns the stored item and how many of the oldest items
     /// were forgotten to stay within [`MAX_ITEMS`]. `assign_id` may be called again, on a fresh
     /// copy of `item`, when another replica took the id first.
-    fn create(&self, key: &CollectionKey, item: Value, assign_id: &mut dyn FnMut(&dyn IdView, &mut Value) -> String) -> (Value, usize);
+    fn create<'a>(&'a self, key: &'a CollectionKey, item: Value, assign_id: AssignFn<'a>) -> Step<'a, (Value, usize)>;
     /// Change item `id` with `f`; returns the changed item, or `None` when there is no such item.
     /// `f` may be called again, on the item as it is then, when another replica changed it first.
-    fn update(&self, key: &CollectionKey, id: &str, f: &mut dyn FnMut(&mut Value)) -> Option<Value>;
+    fn update<'a>(&'a self, key: &'a CollectionKey, id: &'a str, f: UpdateFn<'a>) -> Step<'a, Option<Value>>;
     /// Remove item `id`; returns it, or `None` when there is no such item.
-    fn delete(&self, key: &CollectionKey, id: &str) -> Option<Value>;
+    fn delete<'a>(&'a self, key: &'a CollectionKey, id: &'a str) -> Step<'a, Option<Value>>;
     /// Count one more create (or action): the tenant's count so far, never reused (not even after
     /// items are forgotten). It varies the generated fields and ids of new items.
-    fn next_seq(&self) -> u64;
+    fn next_seq(&self) -> Step<'_, u64>;
     /// Hand a delayed change (`job`, due at epoch millisecond `due_ms`) to the store's own delay
     /// queue, so that one replica of many carries it out. `false` (the in-memory store): the
     /// caller runs it itself.
-    fn defer(&self, _job: &Value, _due_ms: u64) -> bool {
-        false
+    fn defer<'a>(&'a self, _job: &'a Value, _due_ms: u64) -> Step<'a, bool> {
+        Step::ready(false)
     }
 }
 
@@ -136,53 +180,48 @@ impl IdView for Items {
     }
 }
 
-thread_local! {
-    /// The first failure of a networked store during the request this thread is running.
-    static FAULT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
-    /// How many [`catch_faults`] this thread is inside (a failure outside any is not kept: no
-    /// later call on the thread may see it).
-    static SCOPES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+tokio::task_local! {
+    /// The first failure of a networked store during the request (or admin call) in scope.
+    static FAULT: std::cell::RefCell<Option<String>>;
 }
 
-/// Say that a store call failed (the store answered as if the data were empty).
+/// Say that a store call failed (the store answered as if the data were empty). Outside
+/// [`catch_faults`] nothing is kept: no later call may see it.
 pub fn report_fault(message: String) {
-    if SCOPES.with(std::cell::Cell::get) == 0 {
-        return;
-    }
-    FAULT.with(|f| {
+    let _ = FAULT.try_with(|f| {
         f.borrow_mut().get_or_insert(message);
     });
 }
 
-/// Whether a store call on this thread has failed since [`catch_faults`] began.
+/// Whether a store call has failed since the [`catch_faults`] this runs in began.
 pub fn faulted() -> bool {
-    FAULT.with(|f| f.borrow().is_some())
+    FAULT.try_with(|f| f.borrow().is_some()).unwrap_or(false)
 }
 
-/// Run `f` (one request's store calls) and return what it returned and the first store failure
-/// during it.
-pub fn catch_faults<R>(f: impl FnOnce() -> R) -> (R, Option<String>) {
-    /// Leaves the scope however `f` ends (a panic unwinds through it too).
-    struct Scope;
-    impl Drop for Scope {
-        fn drop(&mut self) {
-            SCOPES.with(|s| s.set(s.get().saturating_sub(1)));
-        }
-    }
-    let outer = FAULT.with(|f| f.borrow_mut().take());
-    SCOPES.with(|s| s.set(s.get() + 1));
-    let scope = Scope;
-    let out = f();
-    drop(scope);
-    let fault = FAULT.with(|f| std::mem::replace(&mut *f.borrow_mut(), outer));
-    (out, fault)
+/// Run `f` (one request's store steps) and return what it returned and the first store failure
+/// during it. A scope inside another keeps its failures to itself.
+pub async fn catch_faults<F: Future>(f: F) -> (F::Output, Option<String>) {
+    FAULT
+        .scope(std::cell::RefCell::new(None), async move {
+            let out = f.await;
+            (out, FAULT.with(|c| c.borrow_mut().take()))
+        })
+        .await
+}
+
+/// [`catch_faults`] for synchronous store calls (the admin side of [`Store`]).
+pub fn catch_faults_sync<R>(f: impl FnOnce() -> R) -> (R, Option<String>) {
+    FAULT.sync_scope(std::cell::RefCell::new(None), || {
+        let out = f();
+        (out, FAULT.with(|c| c.borrow_mut().take()))
+    })
 }
 
 /// Fixed-window request counters (the rate limiter's store).
 pub trait WindowCounter: Send + Sync + std::fmt::Debug {
     /// Count one request for `key` in the window of `window` seconds that starts at epoch second
     /// `window_start`, and return how many the window has counted, this one included.
-    fn increment(&self, key: &str, window_start: u64, window: u64) -> u64;
+    fn increment<'a>(&'a self, key: &'a str, window_start: u64, window: u64) -> Step<'a, u64>;
 }
 
 /// The in-memory store: what a tenant changes lives until the process ends (or is exported).
@@ -304,18 +343,20 @@ impl std::fmt::Debug for MemoryTenant {
 }
 
 impl TenantStore for MemoryTenant {
-    fn list(&self, key: &CollectionKey, f: &mut dyn FnMut(&Items)) {
+    fn list<'a>(&'a self, key: &'a CollectionKey, f: ListFn<'a>) -> Step<'a, ()> {
         match self.read().get(key) {
             Some(items) => f(items),
             None => f(&Map::new()),
         }
+        Step::ready(())
     }
 
-    fn get(&self, key: &CollectionKey, id: &str, f: &mut dyn FnMut(Option<&Value>)) {
+    fn get<'a>(&'a self, key: &'a CollectionKey, id: &'a str, f: GetFn<'a>) -> Step<'a, ()> {
         f(self.read().get(key).and_then(|items| items.get(id)));
+        Step::ready(())
     }
 
-    fn create(&self, key: &CollectionKey, mut item: Value, assign_id: &mut dyn FnMut(&dyn IdView, &mut Value) -> String) -> (Value, usize) {
+    fn create<'a>(&'a self, key: &'a CollectionKey, mut item: Value, assign_id: AssignFn<'a>) -> Step<'a, (Value, usize)> {
         let mut data = self.write();
         let existing = data.entry(key.clone()).or_default();
         let id = assign_id(&*existing, &mut item);
@@ -330,23 +371,25 @@ impl TenantStore for MemoryTenant {
                 seen > forgotten
             });
         }
-        (item, forgotten)
+        Step::ready((item, forgotten))
     }
 
-    fn update(&self, key: &CollectionKey, id: &str, f: &mut dyn FnMut(&mut Value)) -> Option<Value> {
+    fn update<'a>(&'a self, key: &'a CollectionKey, id: &'a str, f: UpdateFn<'a>) -> Step<'a, Option<Value>> {
         let mut data = self.write();
         // The collection is made even when the item is missing (it then shows, empty, in a dump).
-        let item = data.entry(key.clone()).or_default().get_mut(id)?;
-        f(item);
-        Some(item.clone())
+        let changed = data.entry(key.clone()).or_default().get_mut(id).map(|item| {
+            f(item);
+            item.clone()
+        });
+        Step::ready(changed)
     }
 
-    fn delete(&self, key: &CollectionKey, id: &str) -> Option<Value> {
-        self.write().get_mut(key)?.shift_remove(id)
+    fn delete<'a>(&'a self, key: &'a CollectionKey, id: &'a str) -> Step<'a, Option<Value>> {
+        Step::ready(self.write().get_mut(key).and_then(|items| items.shift_remove(id)))
     }
 
-    fn next_seq(&self) -> u64 {
-        self.created.fetch_add(1, Ordering::Relaxed) + 1
+    fn next_seq(&self) -> Step<'_, u64> {
+        Step::ready(self.created.fetch_add(1, Ordering::Relaxed) + 1)
     }
 }
 
@@ -371,7 +414,7 @@ impl Default for MemoryCounter {
 }
 
 impl WindowCounter for MemoryCounter {
-    fn increment(&self, key: &str, window_start: u64, window: u64) -> u64 {
+    fn increment<'a>(&'a self, key: &'a str, window_start: u64, window: u64) -> Step<'a, u64> {
         let shard = (crate::util::hash::stable_hash(&[key.as_bytes()]) as usize) % SHARDS;
         let mut map = self.shards[shard].lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // Forget windows that ended, so idle tenants do not accumulate.
@@ -383,7 +426,7 @@ impl WindowCounter for MemoryCounter {
             *entry = (window_start, 0);
         }
         entry.1 = entry.1.saturating_add(1);
-        entry.1
+        Step::ready(entry.1)
     }
 }
 
@@ -392,43 +435,51 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn a_tenant_keeps_what_it_creates_and_a_reset_forgets_it() {
+    #[tokio::test]
+    async fn a_tenant_keeps_what_it_creates_and_a_reset_forgets_it() {
         let store = MemoryStore::new(Collections::new());
         let key: CollectionKey = (0, String::new());
         let t = store.tenant("a");
-        let (item, forgotten) = t.create(&key, json!({"name": "x"}), &mut |_, item| {
-            item["id"] = json!(1);
-            "1".into()
-        });
+        let (item, forgotten) = t
+            .create(&key, json!({"name": "x"}), &mut |_, item| {
+                item["id"] = json!(1);
+                "1".into()
+            })
+            .await;
         assert_eq!((item, forgotten), (json!({"name": "x", "id": 1}), 0));
-        assert_eq!(t.update(&key, "1", &mut |i| i["name"] = json!("y")), Some(json!({"name": "y", "id": 1})));
-        assert!(store.tenant("b").update(&key, "1", &mut |_| {}).is_none());
+        assert_eq!(t.update(&key, "1", &mut |i| i["name"] = json!("y")).await, Some(json!({"name": "y", "id": 1})));
+        assert!(store.tenant("b").update(&key, "1", &mut |_| {}).await.is_none());
         assert_eq!(store.reset(Some("a")), 1);
         let mut n = usize::MAX;
-        store.tenant("a").list(&key, &mut |items| n = items.len());
+        store.tenant("a").list(&key, &mut |items| n = items.len()).await;
         assert_eq!(n, 0);
     }
 
-    #[test]
-    fn faults_are_caught_per_scope_and_forgotten_outside_one() {
+    #[tokio::test]
+    async fn faults_are_caught_per_scope_across_awaits_and_forgotten_outside_one() {
         report_fault("outside".into());
         assert!(!faulted());
-        let ((), fault) = catch_faults(|| {
+        let ((), fault) = catch_faults(async {
             assert!(!faulted());
             report_fault("first".into());
+            tokio::task::yield_now().await;
             report_fault("second".into());
             assert!(faulted());
-        });
+            // An inner scope keeps its failures to itself.
+            let ((), inner) = catch_faults(async { report_fault("inner".into()) }).await;
+            assert_eq!(inner.as_deref(), Some("inner"));
+        })
+        .await;
         assert_eq!(fault.as_deref(), Some("first"));
         assert!(!faulted());
-        assert_eq!(catch_faults(|| 7), (7, None));
+        assert_eq!(catch_faults(async { 7 }).await, (7, None));
+        assert_eq!(catch_faults_sync(|| report_fault("sync".into())).1.as_deref(), Some("sync"));
     }
 
-    #[test]
-    fn window_counts_restart_with_each_window() {
+    #[tokio::test]
+    async fn window_counts_restart_with_each_window() {
         let c = MemoryCounter::default();
-        assert_eq!((c.increment("k", 60, 60), c.increment("k", 60, 60)), (1, 2));
-        assert_eq!(c.increment("k", 120, 60), 1);
+        assert_eq!((c.increment("k", 60, 60).await, c.increment("k", 60, 60).await), (1, 2));
+        assert_eq!(c.increment("k", 120, 60).await, 1);
     }
 }

@@ -8,12 +8,11 @@
 //! [`WindowCounter`]).
 //!
 //! * One multiplexed connection per process (`redis::aio::ConnectionManager`, reconnecting on
-//!   its own): no connection is set up per request. The store traits are synchronous (see
-//!   [`super::store`]): a request's sandbox step runs on a blocking thread (`pipeline::handle`
-//!   hands it there once, however many round trips it makes), and each step there waits for its
-//!   round trip; a call made on a worker thread (the rate-limit count, the admin endpoints)
-//!   hands the worker's other tasks on with `block_in_place` first, so the server needs tokio's
-//!   multi-thread runtime (`serve` has it).
+//!   its own): no connection is set up per request, and the commands of concurrent requests
+//!   share its writes (pipelined). A request awaits its round trips on its own worker thread
+//!   (the per-request store traits answer with futures, see [`super::store`]); the synchronous
+//!   admin calls (reset, the state dump) and webhook subscriptions block with
+//!   `block_in_place`, so the server needs tokio's multi-thread runtime (`serve` has it).
 //! * Keys: `{prefix}:{spec title}:{hash of the spec's operations}:…` ([`namespace`]), so several
 //!   sandboxes (and versions of one spec) share one Redis; the layout is in [`lua`].
 //! * Atomic steps are Lua scripts ([`lua`] says why not `WATCH`). A create proposes an id from
@@ -50,6 +49,7 @@ mod tenant;
 pub use tenant::RedisStore;
 use tenant::{json_of, tenant_hash, text, Inner};
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,7 +57,7 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use redis::Value as RValue;
 
-use super::store::{self, Collections, WindowCounter};
+use super::store::{self, Collections, Step, WindowCounter};
 #[cfg(doc)]
 use super::store::{Store, MAX_ITEMS, MAX_TENANTS};
 use super::Events;
@@ -153,18 +153,11 @@ impl Connection {
         RedisStore::new(self.clone(), namespace(&self.shared.prefix, spec), &seed, events)
     }
 
-    /// Run one request to Redis to its end, blocking this thread (see the module doc).
-    fn block<T>(&self, fut: impl std::future::Future<Output = redis::RedisResult<T>>) -> Result<T, String> {
-        let timed = async {
-            match tokio::time::timeout(CALL_TIMEOUT, fut).await {
-                Ok(r) => r.map_err(|e| e.to_string()),
-                Err(_) => Err(format!("no answer within {} s", CALL_TIMEOUT.as_secs())),
-            }
-        };
-        let result = match tokio::runtime::Handle::try_current() {
-            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(|| h.block_on(timed)),
-            Ok(_) => Err("the Redis store needs tokio's multi-thread runtime".to_string()),
-            Err(_) => self.shared.runtime.block_on(timed),
+    /// Await one request to Redis, for at most [`CALL_TIMEOUT`]; an outage is logged.
+    async fn run<T>(&self, fut: impl Future<Output = redis::RedisResult<T>>) -> Result<T, String> {
+        let result = match tokio::time::timeout(CALL_TIMEOUT, fut).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("no answer within {} s", CALL_TIMEOUT.as_secs())),
         };
         self.note(&result);
         result
@@ -181,23 +174,24 @@ impl Connection {
         }
     }
 
-    /// Run one request to Redis, blocking; a failure is reported as a fault of this request.
-    /// Once the request has failed, nothing more is sent (it would only wait again).
-    fn call<T>(&self, fut: impl std::future::Future<Output = redis::RedisResult<T>>) -> Option<T> {
+    /// Await one request to Redis; a failure is reported as a fault of the request in scope
+    /// ([`store::catch_faults`]). Once the request has failed, nothing more is sent (it would
+    /// only wait again).
+    async fn call<T>(&self, fut: impl Future<Output = redis::RedisResult<T>>) -> Option<T> {
         if store::faulted() {
             return None;
         }
-        self.block(fut).map_err(|e| store::report_fault(format!("the shared store at {} failed: {e}", self.shared.url))).ok()
+        self.run(fut).await.map_err(|e| store::report_fault(format!("the shared store at {} failed: {e}", self.shared.url))).ok()
     }
 
     /// Run one command ([`Connection::call`]).
-    fn query<T: redis::FromRedisValue>(&self, cmd: redis::Cmd) -> Option<T> {
+    async fn query<T: redis::FromRedisValue>(&self, cmd: redis::Cmd) -> Option<T> {
         let mut conn = self.shared.conn.clone();
-        self.call(async move { cmd.query_async::<T>(&mut conn).await })
+        self.call(cmd.query_async::<T>(&mut conn)).await
     }
 
     /// Run a script ([`Connection::call`]).
-    fn eval(&self, script: &redis::Script, keys: &[&str], args: Vec<Vec<u8>>) -> Option<RValue> {
+    async fn eval(&self, script: &redis::Script, keys: &[&str], args: Vec<Vec<u8>>) -> Option<RValue> {
         let mut inv = script.prepare_invoke();
         for k in keys {
             inv.key(*k);
@@ -206,7 +200,22 @@ impl Connection {
             inv.arg(a);
         }
         let mut conn = self.shared.conn.clone();
-        self.call(async move { inv.invoke_async::<RValue>(&mut conn).await })
+        self.call(inv.invoke_async::<RValue>(&mut conn)).await
+    }
+
+    /// Run `fut` (store calls) to its end, blocking this thread: for the synchronous callers
+    /// (the admin side of the store, webhook subscriptions). On a worker thread its other tasks
+    /// are handed on first (`block_in_place`), so this needs tokio's multi-thread runtime, which
+    /// `serve` has; elsewhere it is reported as a fault.
+    fn blocking<T>(&self, fut: impl Future<Output = Option<T>>) -> Option<T> {
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(|| h.block_on(fut)),
+            Ok(_) => {
+                store::report_fault("the Redis store needs tokio's multi-thread runtime".to_string());
+                None
+            }
+            Err(_) => self.shared.runtime.block_on(fut),
+        }
     }
 }
 
@@ -222,7 +231,7 @@ pub struct Counter {
 }
 
 impl WindowCounter for Counter {
-    fn increment(&self, key: &str, window_start: u64, window: u64) -> u64 {
+    fn increment<'a>(&'a self, key: &'a str, window_start: u64, window: u64) -> Step<'a, u64> {
         let mut k = format!("{}:rl:", self.ns);
         crate::util::hash::push_hex(&mut k, &crate::util::hash::stable_hash(&[key.as_bytes()]).to_be_bytes());
         k.push(':');
@@ -230,10 +239,12 @@ impl WindowCounter for Counter {
         let mut pipe = redis::pipe();
         pipe.atomic().cmd("INCR").arg(&k).cmd("EXPIREAT").arg(&k).arg(window_start + window + 1).ignore();
         let mut conn = self.conn.shared.conn.clone();
-        // While Redis is gone, requests are let through (counted as the first of the window).
-        match self.conn.block(async move { pipe.query_async::<(u64,)>(&mut conn).await }) {
-            Ok((n,)) => n,
-            Err(_) => 1,
-        }
+        Step::boxed(async move {
+            // While Redis is gone, requests are let through (counted as the first of the window).
+            match self.conn.run(pipe.query_async::<(u64,)>(&mut conn)).await {
+                Ok((n,)) => n,
+                Err(_) => 1,
+            }
+        })
     }
 }

@@ -34,17 +34,10 @@ pub(super) fn start(inner: &Arc<Inner>) {
 }
 
 /// Queue `job`, due at `due_ms`. A failure is the request's fault (it gets a 503).
-pub(super) fn push(inner: &Inner, job: &Value, due_ms: u64) {
-    if store::faulted() {
-        return;
-    }
-    let mut conn = inner.conn.shared.conn.clone();
-    let key = inner.delayed.clone();
-    let member = job.to_string();
-    let pushed = inner.conn.block(async move { redis::cmd("ZADD").arg(key).arg(due_ms).arg(member).query_async::<i64>(&mut conn).await });
-    if let Err(e) = pushed {
-        store::report_fault(format!("the shared store at {} failed: {e}", inner.conn.shared.url));
-    }
+pub(super) async fn push(inner: &Inner, job: &Value, due_ms: u64) {
+    let mut zadd = redis::cmd("ZADD");
+    zadd.arg(&inner.delayed).arg(due_ms).arg(job.to_string());
+    inner.conn.query::<i64>(zadd).await;
 }
 
 async fn poll(store: Weak<Inner>) {
@@ -61,23 +54,27 @@ async fn poll(store: Weak<Inner>) {
         let Ok(Ok(jobs)) = claimed else { continue }; // Redis gone: the jobs wait there
         for job in jobs.iter().filter_map(super::json_of) {
             let inner = Arc::clone(&inner);
-            // The change blocks on the store like a request does: off the poller's task.
-            tokio::task::spawn_blocking(move || run(&inner, &job));
+            // Each change in a task of its own, like a request: a slow one does not hold up the poll.
+            tokio::spawn(async move { run(&inner, &job).await });
         }
     }
 }
 
 /// Carry out one claimed job; if the store fails meanwhile, put it back.
-fn run(inner: &Arc<Inner>, job: &Value) {
+async fn run(inner: &Arc<Inner>, job: &Value) {
     let tenant = |key: &str| Arc::new(inner.handle(key, false)) as Arc<dyn TenantStore>;
     let Some((later, s)) = scheduler::from_job(job, tenant, Arc::clone(&inner.events)) else {
         tracing::warn!("a delayed change in the shared store could not be read; it is dropped");
         return;
     };
-    let ((), fault) = store::catch_faults(|| scheduler::apply(&later, &s));
+    let ((), fault) = store::catch_faults(scheduler::apply(&later, &s)).await;
     if let Some(e) = fault {
         tracing::warn!("a delayed change failed ({e}); it is queued again");
         let due = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64 + 1000);
-        push(inner, job, due);
+        // In a scope of its own: the push may fail too (then the job is lost; said once here).
+        let ((), lost) = store::catch_faults(push(inner, job, due)).await;
+        if let Some(e) = lost {
+            tracing::warn!("a delayed change could not be queued again ({e}); it is dropped");
+        }
     }
 }

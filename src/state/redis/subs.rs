@@ -39,7 +39,7 @@ impl SharedSubscriptions for Subscriptions {
         ];
         let sub = json!({"tenant": tenant, "url": url, "events": events, "secret": secret}).to_string();
         let args = vec![max.to_string().into_bytes(), sub.into_bytes()];
-        match self.conn.eval(&ADD_SCRIPT, &[&keys[0], &keys[1], &keys[2]], args) {
+        match self.conn.blocking(self.conn.eval(&ADD_SCRIPT, &[&keys[0], &keys[1], &keys[2]], args)) {
             Some(v @ RValue::BulkString(_)) => super::text(&v).ok_or_else(|| "the shared store answered oddly".to_string()),
             Some(_) => Err(format!("this tenant has {max} webhook subscriptions already, the most it may hold")),
             None => {
@@ -52,9 +52,9 @@ impl SharedSubscriptions for Subscriptions {
     fn all(&self) -> Vec<Subscription> {
         let mut conn = self.conn.shared.conn.clone();
         let key = format!("{}:webhooks", self.ns);
-        let Ok(pairs) =
-            self.conn.block(async move { redis::cmd("HGETALL").arg(key).query_async::<Vec<(String, String)>>(&mut conn).await })
-        else {
+        // Not a fault of the request: without the shared subscriptions only they miss the event.
+        let fetch = async { self.conn.run(redis::cmd("HGETALL").arg(key).query_async::<Vec<(String, String)>>(&mut conn)).await.ok() };
+        let Some(pairs) = self.conn.blocking(fetch) else {
             return Vec::new();
         };
         pairs

@@ -11,7 +11,9 @@ use redis::Value as RValue;
 use serde_json::{Map, Value};
 
 use super::{lua, queue, Connection, RETRIES};
-use crate::state::store::{self, CollectionKey, Collections, IdView, Items, Store, TenantStore, MAX_ITEMS, MAX_TENANTS};
+use crate::state::store::{
+    self, AssignFn, CollectionKey, Collections, GetFn, IdView, Items, ListFn, Step, Store, TenantStore, UpdateFn, MAX_ITEMS, MAX_TENANTS,
+};
 use crate::state::Events;
 
 /// The scripts, compiled (hashed) once.
@@ -141,7 +143,7 @@ impl Inner {
     }
 
     /// Create tenant `t` from `args` (collections), `replace`-ing or only if absent (`seed`).
-    fn load(&self, t: &RedisTenant, mode: &str, seq: u64, data: &[Vec<u8>]) -> Option<()> {
+    async fn load(&self, t: &RedisTenant, mode: &str, seq: u64, data: &[Vec<u8>]) -> Option<()> {
         let mut args = vec![
             t.tid.clone().into_bytes(),
             now_secs(),
@@ -152,7 +154,7 @@ impl Inner {
             self.ns.clone().into_bytes(),
         ];
         args.extend_from_slice(data);
-        let evicted = int(&self.conn.eval(&SCRIPTS.load, &[&t.base, &self.tenants], args)?);
+        let evicted = int(&self.conn.eval(&SCRIPTS.load, &[&t.base, &self.tenants], args).await?);
         if evicted > 0 {
             static SAID: std::sync::Once = std::sync::Once::new();
             SAID.call_once(|| tracing::warn!("more than {MAX_TENANTS} tenants (credentials); the ones used longest ago are forgotten and start from the fixtures again"));
@@ -167,31 +169,29 @@ impl Store for RedisStore {
         Arc::new(self.inner.handle(key, true))
     }
 
-    fn networked(&self) -> bool {
-        true
-    }
-
     fn tenant_count(&self) -> usize {
         let mut zcard = redis::cmd("ZCARD");
         zcard.arg(&self.inner.tenants);
-        self.inner.conn.query(zcard).unwrap_or(0)
+        self.inner.conn.blocking(self.inner.conn.query(zcard)).unwrap_or(0)
     }
 
     fn reset(&self, tenant: Option<&str>) -> usize {
         lock(&self.inner.seqs).clear();
         self.inner.forget_views();
         let args = vec![self.inner.ns.clone().into_bytes(), tenant.map(tenant_hash).unwrap_or_default().into_bytes()];
-        self.inner.conn.eval(&SCRIPTS.reset, &[&self.inner.tenants], args).map_or(0, |v| int(&v) as usize)
+        self.inner.conn.blocking(self.inner.conn.eval(&SCRIPTS.reset, &[&self.inner.tenants], args)).map_or(0, |v| int(&v) as usize)
     }
 
     fn export(&self) -> Vec<(String, Collections)> {
         let mut zrange = redis::cmd("ZRANGE");
         zrange.arg(&self.inner.tenants).arg(0).arg(-1);
-        let Some(tids) = self.inner.conn.query::<Vec<String>>(zrange) else { return Vec::new() };
+        let Some(tids) = self.inner.conn.blocking(self.inner.conn.query::<Vec<String>>(zrange)) else { return Vec::new() };
         let mut out = Vec::new();
         for tid in tids {
             let base = format!("{}:t:{tid}", self.inner.ns);
-            let Some(RValue::Array(parts)) = self.inner.conn.eval(&SCRIPTS.export, &[&base], Vec::new()) else { continue };
+            let Some(RValue::Array(parts)) = self.inner.conn.blocking(self.inner.conn.eval(&SCRIPTS.export, &[&base], Vec::new())) else {
+                continue;
+            };
             let mut parts = parts.iter();
             let Some(key) = parts.next().and_then(text) else { continue };
             let mut collections = Collections::new();
@@ -212,7 +212,7 @@ impl Store for RedisStore {
             let created = collections.values().map(|items| items.len() as u64).sum();
             let mut data = Vec::new();
             push_collections(&mut data, &collections);
-            self.inner.load(&t, "replace", created, &data);
+            self.inner.conn.blocking(self.inner.load(&t, "replace", created, &data));
         }
     }
 }
@@ -234,38 +234,109 @@ impl RedisTenant {
     /// Run a per-tenant step on collection `c` (`""`: none) with `extra` arguments; seeds the
     /// tenant first when it does not exist. `None`: failed (reported), or no tenant and `seed`
     /// is off.
-    fn step(&self, script: &redis::Script, c: &str, extra: &[&[u8]]) -> Option<Vec<RValue>> {
+    async fn step(&self, script: &redis::Script, c: &str, extra: &[&[u8]]) -> Option<Vec<RValue>> {
         for _ in 0..2 {
             let mut args = vec![self.tid.clone().into_bytes(), now_secs(), c.as_bytes().to_vec()];
             args.extend(extra.iter().map(|a| a.to_vec()));
-            let RValue::Array(out) = self.store.conn.eval(script, &[&self.base, &self.store.tenants], args)? else { return None };
+            let RValue::Array(out) = self.store.conn.eval(script, &[&self.base, &self.store.tenants], args).await? else { return None };
             if out.first().map(int) != Some(0) {
                 return Some(out);
             }
             if !self.seed {
                 return None;
             }
-            self.store.load(self, "seed", 0, &self.store.seed_args)?;
+            self.store.load(self, "seed", 0, &self.store.seed_args).await?;
         }
         None
     }
 }
 
 impl TenantStore for RedisTenant {
-    fn list(&self, key: &CollectionKey, f: &mut dyn FnMut(&Items)) {
-        let items = match self.step(&SCRIPTS.list, &collection_name(key), &[]) {
-            Some(out) if out.len() == 3 => items_of(&out[1], &out[2]),
-            _ => Items::new(),
-        };
-        f(&items);
+    fn list<'a>(&'a self, key: &'a CollectionKey, f: ListFn<'a>) -> Step<'a, ()> {
+        Step::boxed(async move {
+            let items = match self.step(&SCRIPTS.list, &collection_name(key), &[]).await {
+                Some(out) if out.len() == 3 => items_of(&out[1], &out[2]),
+                _ => Items::new(),
+            };
+            f(&items);
+        })
     }
 
-    fn get(&self, key: &CollectionKey, id: &str, f: &mut dyn FnMut(Option<&Value>)) {
-        let item = self.step(&SCRIPTS.get, &collection_name(key), &[id.as_bytes()]).and_then(|out| json_of(out.get(1)?));
-        f(item.as_ref());
+    fn get<'a>(&'a self, key: &'a CollectionKey, id: &'a str, f: GetFn<'a>) -> Step<'a, ()> {
+        Step::boxed(async move {
+            let item = self.step(&SCRIPTS.get, &collection_name(key), &[id.as_bytes()]).await.and_then(|out| json_of(out.get(1)?));
+            f(item.as_ref());
+        })
     }
 
-    fn create(&self, key: &CollectionKey, item: Value, assign_id: &mut dyn FnMut(&dyn IdView, &mut Value) -> String) -> (Value, usize) {
+    fn create<'a>(&'a self, key: &'a CollectionKey, item: Value, assign_id: AssignFn<'a>) -> Step<'a, (Value, usize)> {
+        Step::boxed(self.create_item(key, item, assign_id))
+    }
+
+    fn update<'a>(&'a self, key: &'a CollectionKey, id: &'a str, f: UpdateFn<'a>) -> Step<'a, Option<Value>> {
+        Step::boxed(async move {
+            let c = collection_name(key);
+            for _ in 0..RETRIES {
+                let out = self.step(&SCRIPTS.get, &c, &[id.as_bytes()]).await?;
+                let old = out.get(1).and_then(bytes)?.to_vec();
+                let mut item: Value = serde_json::from_slice(&old).ok()?;
+                f(&mut item);
+                let new = serde_json::to_vec(&item).unwrap_or_default();
+                match self.step(&SCRIPTS.update, &c, &[id.as_bytes(), &old, &new]).await?.first().map(int) {
+                    Some(1) => return Some(item),
+                    Some(2) => continue,
+                    _ => return None,
+                }
+            }
+            store::report_fault(format!("the shared store: item {id} kept changing under {RETRIES} updates"));
+            None
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a CollectionKey, id: &'a str) -> Step<'a, Option<Value>> {
+        Step::boxed(async move {
+            self.step(&SCRIPTS.delete, &collection_name(key), &[id.as_bytes()]).await.and_then(|out| json_of(out.get(1)?))
+        })
+    }
+
+    /// Counts are reserved [`SEQ_BLOCK`] at a time per replica and tenant (one round trip per
+    /// block, not per create): still never reused, though not in creation order across replicas.
+    fn next_seq(&self) -> Step<'_, u64> {
+        {
+            let mut seqs = lock(&self.store.seqs);
+            if let Some((next, end)) = seqs.get_mut(&self.tid) {
+                if *next < *end {
+                    *next += 1;
+                    return Step::ready(*next);
+                }
+            }
+        }
+        Step::boxed(async move {
+            let block = SEQ_BLOCK.to_string();
+            let Some(last) = self.step(&SCRIPTS.seq, "", &[block.as_bytes()]).await.and_then(|out| out.get(1).map(int)) else { return 0 };
+            let last = last.max(0) as u64;
+            let first = last.saturating_sub(SEQ_BLOCK - 1);
+            let mut seqs = lock(&self.store.seqs);
+            if seqs.len() > 2 * MAX_TENANTS {
+                seqs.clear();
+            }
+            seqs.insert(self.tid.clone(), (first, last));
+            first
+        })
+    }
+
+    fn defer<'a>(&'a self, job: &'a Value, due_ms: u64) -> Step<'a, bool> {
+        Step::boxed(async move {
+            queue::push(&self.store, job, due_ms).await;
+            true
+        })
+    }
+}
+
+impl RedisTenant {
+    /// A create (see [`TenantStore::create`] and the module doc of [`super`]): propose an id from
+    /// this replica's last view of the collection, insert if it is free, else learn and retry.
+    async fn create_item(&self, key: &CollectionKey, item: Value, assign_id: AssignFn<'_>) -> (Value, usize) {
         let c = collection_name(key);
         let slot = (self.tid.clone(), c.clone());
         let views = &self.store.views;
@@ -276,7 +347,7 @@ impl TenantStore for RedisTenant {
         for _ in 0..RETRIES {
             let v = match view.take() {
                 Some(v) => v,
-                None => match self.step(&SCRIPTS.view, &c, &[]) {
+                None => match self.step(&SCRIPTS.view, &c, &[]).await {
                     Some(out) => View::of(&out, None),
                     None => break,
                 },
@@ -298,7 +369,7 @@ impl TenantStore for RedisTenant {
             let (max, base) = (MAX_ITEMS.to_string(), v.max_int.to_string());
             let flag: &[u8] = if counted.is_some() { b"1" } else { b"" };
             let args = [id.as_bytes(), &text, max.as_bytes(), flag, base.as_bytes(), v.first_id.as_deref().unwrap_or("").as_bytes()];
-            let Some(out) = self.step(&SCRIPTS.create, &c, &args) else { break };
+            let Some(out) = self.step(&SCRIPTS.create, &c, &args).await else { break };
             let stored = out.first().map(int) == Some(1);
             let mut fresh = View::of(&out, Some(&v));
             if !stored && fresh.learned.len() < LEARNED && !fresh.learned.contains(&id) {
@@ -326,56 +397,6 @@ impl TenantStore for RedisTenant {
             store::report_fault(format!("the shared store: could not find a free id in {c} after {RETRIES} tries"));
         }
         (item, 0)
-    }
-
-    fn update(&self, key: &CollectionKey, id: &str, f: &mut dyn FnMut(&mut Value)) -> Option<Value> {
-        let c = collection_name(key);
-        for _ in 0..RETRIES {
-            let out = self.step(&SCRIPTS.get, &c, &[id.as_bytes()])?;
-            let old = out.get(1).and_then(bytes)?.to_vec();
-            let mut item: Value = serde_json::from_slice(&old).ok()?;
-            f(&mut item);
-            let new = serde_json::to_vec(&item).unwrap_or_default();
-            match self.step(&SCRIPTS.update, &c, &[id.as_bytes(), &old, &new])?.first().map(int) {
-                Some(1) => return Some(item),
-                Some(2) => continue,
-                _ => return None,
-            }
-        }
-        store::report_fault(format!("the shared store: item {id} kept changing under {RETRIES} updates"));
-        None
-    }
-
-    fn delete(&self, key: &CollectionKey, id: &str) -> Option<Value> {
-        self.step(&SCRIPTS.delete, &collection_name(key), &[id.as_bytes()]).and_then(|out| json_of(out.get(1)?))
-    }
-
-    /// Counts are reserved [`SEQ_BLOCK`] at a time per replica and tenant (one round trip per
-    /// block, not per create): still never reused, though not in creation order across replicas.
-    fn next_seq(&self) -> u64 {
-        let mut seqs = lock(&self.store.seqs);
-        if let Some((next, end)) = seqs.get_mut(&self.tid) {
-            if *next < *end {
-                *next += 1;
-                return *next;
-            }
-        }
-        drop(seqs);
-        let block = SEQ_BLOCK.to_string();
-        let Some(last) = self.step(&SCRIPTS.seq, "", &[block.as_bytes()]).and_then(|out| out.get(1).map(int)) else { return 0 };
-        let last = last.max(0) as u64;
-        let first = last.saturating_sub(SEQ_BLOCK - 1);
-        let mut seqs = lock(&self.store.seqs);
-        if seqs.len() > 2 * MAX_TENANTS {
-            seqs.clear();
-        }
-        seqs.insert(self.tid.clone(), (first, last));
-        first
-    }
-
-    fn defer(&self, job: &Value, due_ms: u64) -> bool {
-        queue::push(&self.store, job, due_ms);
-        true
     }
 }
 
