@@ -255,7 +255,8 @@ impl Sandbox {
         // the answer is then a 503, whatever the steps made of it.
         let (answer, fault) = store::catch_faults(async {
             match (action, role) {
-                (Some(action), _) => self.run_action(spec, op, action, tenant, path_params, body).await.map(Some),
+                // Boxed: an action's steps make a large future, which a CRUD request should not carry.
+                (Some(action), _) => Box::pin(self.run_action(spec, op, action, tenant, path_params, body)).await.map(Some),
                 (None, Some((ri, role))) => {
                     self.crud(spec, crud::Request { op, ri, role, tenant_key: tenant, path_params, query, body }).await
                 }

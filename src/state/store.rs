@@ -200,13 +200,28 @@ pub fn faulted() -> bool {
 
 /// Run `f` (one request's store steps) and return what it returned and the first store failure
 /// during it. A scope inside another keeps its failures to itself.
-pub async fn catch_faults<F: Future>(f: F) -> (F::Output, Option<String>) {
-    FAULT
-        .scope(std::cell::RefCell::new(None), async move {
-            let out = f.await;
-            (out, FAULT.with(|c| c.borrow_mut().take()))
-        })
-        .await
+pub fn catch_faults<F: Future>(f: F) -> Caught<F> {
+    Caught { scoped: FAULT.scope(std::cell::RefCell::new(None), f) }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`catch_faults`]: `f` in its scope, then the scope's failure. (A plain
+    /// future, not an `async fn`: one of those would hold `f` twice, once as it was handed in
+    /// and once while awaited, and a request's sandbox step is a large future.)
+    pub struct Caught<F: Future> {
+        #[pin]
+        scoped: tokio::task::futures::TaskLocalFuture<std::cell::RefCell<Option<String>>, F>,
+    }
+}
+
+impl<F: Future> Future for Caught<F> {
+    type Output = (F::Output, Option<String>);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut scoped = self.project().scoped;
+        let out = std::task::ready!(scoped.as_mut().poll(cx));
+        Poll::Ready((out, scoped.take_value().and_then(std::cell::RefCell::into_inner)))
+    }
 }
 
 /// [`catch_faults`] for synchronous store calls (the admin side of [`Store`]).
