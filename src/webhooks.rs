@@ -139,12 +139,20 @@ pub struct Subscription {
 }
 
 /// Subscriptions kept where several replicas see them (`serve --store`): those made through the
-/// vendor's API. Adding one is atomic with the per-tenant count.
+/// vendor's API. Adding one is atomic with the per-tenant count. Both are round trips, awaited
+/// (a request's subscription) or in a task of their own (an event's delivery).
 pub trait SharedSubscriptions: Send + Sync {
     /// Add a subscription of `tenant`, unless it has `max` already; returns its id.
-    fn add(&self, tenant: &str, url: &str, events: &[String], secret: Option<&str>, max: usize) -> Result<String, String>;
+    fn add<'a>(
+        &'a self,
+        tenant: &'a str,
+        url: &'a str,
+        events: &'a [String],
+        secret: Option<&'a str>,
+        max: usize,
+    ) -> crate::state::store::Step<'a, Result<String, String>>;
     /// Every subscription (empty when the store does not answer).
-    fn all(&self) -> Vec<Subscription>;
+    fn all(&self) -> crate::state::store::Step<'_, Vec<Subscription>>;
 }
 
 /// The webhooks of one mounted spec.
@@ -203,12 +211,12 @@ impl Webhooks {
 
     /// Add a subscription an API client asked for: refused (with the reason) when [`check_url`]
     /// refuses its URL or the tenant has [`MAX_SUBSCRIPTIONS_PER_TENANT`] already.
-    pub fn subscribe_for(&self, tenant: &str, url: String, events: Vec<String>, secret: Option<String>) -> Result<String, String> {
+    pub async fn subscribe_for(&self, tenant: &str, url: String, events: Vec<String>, secret: Option<String>) -> Result<String, String> {
         if let Some(reason) = check_url(&url) {
             return Err(reason);
         }
         if let Some(shared) = &self.shared {
-            return shared.add(tenant, &url, &events, secret.as_deref(), MAX_SUBSCRIPTIONS_PER_TENANT);
+            return shared.add(tenant, &url, &events, secret.as_deref(), MAX_SUBSCRIPTIONS_PER_TENANT).await;
         }
         let id = format!("wh_{:06}", self.next.fetch_add(1, Ordering::Relaxed));
         // Counted and added under one lock: concurrent requests cannot pass the bound together.
@@ -229,20 +237,26 @@ impl Webhooks {
         id
     }
 
-    /// Send `event` about `data` to every matching subscription (in the background).
-    pub fn emit(&self, tenant: &str, event: &str, data: &Value) {
-        let matches = |s: &Subscription| {
-            s.tenant.as_deref().is_none_or(|t| t == tenant) && (s.events.is_empty() || s.events.iter().any(|e| e == event))
-        };
-        let mut subs: Vec<Subscription> =
-            self.subscriptions.read().map(|s| s.iter().filter(|s| matches(s)).cloned().collect()).unwrap_or_default();
-        if let Some(shared) = &self.shared {
-            subs.extend(shared.all().into_iter().filter(matches));
-        }
-        if subs.is_empty() {
-            return;
-        }
+    /// Send `event` about `data` to every matching subscription (in the background). The shared
+    /// subscriptions are read in a task of its own, so an event costs its request no round trip.
+    pub fn emit(self: &Arc<Self>, tenant: &str, event: &str, data: &Value) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let subs: Vec<Subscription> =
+            self.subscriptions.read().map(|s| s.iter().filter(|s| matches(s, tenant, event)).cloned().collect()).unwrap_or_default();
+        self.deliver(&runtime, subs, event, data);
+        if self.shared.is_some() {
+            let (me, handle) = (Arc::clone(self), runtime.clone());
+            let (tenant, event, data) = (tenant.to_string(), event.to_string(), data.clone());
+            runtime.spawn(async move {
+                let Some(shared) = &me.shared else { return };
+                let subs = shared.all().await.into_iter().filter(|s| matches(s, &tenant, &event)).collect();
+                me.deliver(&handle, subs, &event, &data);
+            });
+        }
+    }
+
+    /// Queue a delivery of `event` about `data` to each of `subs`.
+    fn deliver(&self, runtime: &tokio::runtime::Handle, subs: Vec<Subscription>, event: &str, data: &Value) {
         let now_secs = crate::util::time::unix_secs();
         for sub in subs {
             let n = self.next.fetch_add(1, Ordering::Relaxed);
@@ -290,6 +304,11 @@ impl Webhooks {
     pub fn log(&self) -> Vec<Value> {
         self.log.lock().map(|l| l.iter().cloned().collect()).unwrap_or_default()
     }
+}
+
+/// Whether subscription `s` takes `event` of `tenant`.
+fn matches(s: &Subscription, tenant: &str, event: &str) -> bool {
+    s.tenant.as_deref().is_none_or(|t| t == tenant) && (s.events.is_empty() || s.events.iter().any(|e| e == event))
 }
 
 /// One delivery, with its retries.

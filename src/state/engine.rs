@@ -90,7 +90,7 @@ impl Sandbox {
         };
 
         change_target(&*tenant, action, &mut run).await;
-        let subscription = self.subscribe(action, tenant_key, &run)?;
+        let subscription = self.subscribe(action, tenant_key, &run).await?;
         if let Some(c) = &action.create {
             let ri = find(&c.collection)?;
             let key = (ri, parent_key(&self.resources[ri], path_params));
@@ -111,7 +111,7 @@ impl Sandbox {
     }
 
     /// Subscribe: a webhook subscription of the calling tenant; returns `{id, url, events}`.
-    fn subscribe(&self, action: &Action, tenant_key: &str, run: &Run<'_>) -> Result<Option<Value>, Rejection> {
+    async fn subscribe(&self, action: &Action, tenant_key: &str, run: &Run<'_>) -> Result<Option<Value>, Rejection> {
         let Some(sub) = &action.subscribe else { return Ok(None) };
         let ctx = run.ctx(None);
         let url = actions::render(&sub.url, &ctx);
@@ -127,7 +127,7 @@ impl Sandbox {
             _ => Vec::new(),
         };
         let secret = actions::render(&sub.secret, &ctx).as_str().map(str::to_string);
-        let id = self.webhooks.subscribe_for(tenant_key, url.clone(), events.clone(), secret).map_err(|message| {
+        let id = self.webhooks.subscribe_for(tenant_key, url.clone(), events.clone(), secret).await.map_err(|message| {
             Rejection::invalid_request(StatusCode::BAD_REQUEST, vec![Problem { location: "body.url".into(), message, keyword: None }])
         })?;
         Ok(Some(serde_json::json!({"id": id, "url": url, "events": events})))

@@ -8,6 +8,11 @@ pub fn unix_secs() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// Milliseconds since the Unix epoch now (0 if the clock is before it).
+pub fn unix_millis() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
 /// The current time as RFC 3339 UTC text.
 pub fn now_rfc3339() -> String {
     format_rfc3339(unix_secs() as i64)

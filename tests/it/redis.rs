@@ -63,6 +63,12 @@ impl Redis {
     fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
+
+    /// Send the server a signal (`STOP`: it hangs, its connections open; `CONT`: it goes on).
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().expect("redis-server runs").id().to_string();
+        assert!(Command::new("kill").args([&format!("-{sig}"), &pid]).status().expect("kill").success());
+    }
 }
 
 impl Drop for Redis {
@@ -262,6 +268,45 @@ async fn stateful_requests_get_503_while_redis_is_gone_and_work_again_when_it_re
     assert_eq!((status, list.as_array().map(Vec::len)), (200, Some(1)), "{list}");
     let (status, state, _) = a.send("GET", "/__standin/state", None).await;
     assert!(status == 200 && state.to_string().contains("After"), "{status} {state}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_hangs_costs_one_wait_then_quick_503s_and_the_sandbox_recovers() {
+    let Some(redis) = Redis::start() else { return };
+    let a = Replica::start(&redis).await;
+    assert_eq!(a.send("POST", "/items", Some(json!({"name": "Before"}))).await.0, 201);
+    // Redis stops answering with its connections open (a hung or partitioned server): no
+    // connection error, only silence.
+    redis.signal("STOP");
+    let started = std::time::Instant::now();
+    let (status, body, _) = a.send("GET", "/items", None).await;
+    assert_eq!((status, &body["code"]), (503, &json!("store_unavailable")), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(6), "the first request waits out the call timeout only: {:?}", started.elapsed());
+    // The ones after it do not each wait: a 503 at once (one in a while tries Redis again).
+    let mut slow = 0;
+    for _ in 0..10 {
+        let started = std::time::Instant::now();
+        let (status, _, _) = a.send("GET", "/items", None).await;
+        assert_eq!(status, 503);
+        slow += usize::from(started.elapsed() >= Duration::from_secs(1));
+    }
+    assert!(slow <= 1, "{slow} of 10 requests waited for the hung store");
+    // Stateless answers go on (the rate limiter lets them through without waiting either).
+    let started = std::time::Instant::now();
+    let (status, body, _) = a.send("GET", "/status", None).await;
+    assert_eq!((status, &body["ok"]), (200, &json!(true)), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    redis.signal("CONT");
+    let mut listed = Value::Null;
+    for _ in 0..100 {
+        let (status, body, _) = a.send("GET", "/items", None).await;
+        if status == 200 {
+            listed = body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "the sandbox answers again, with what it held: {listed}");
 }
 
 #[test]

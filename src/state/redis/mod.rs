@@ -50,7 +50,7 @@ pub use tenant::RedisStore;
 use tenant::{json_of, tenant_hash, text, Inner};
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,6 +65,10 @@ use crate::spec::Spec;
 
 /// Longest wait for one step before it counts as failed (the request then gets a 503).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// While Redis is unreachable, how often one step tries it again (the others fail at once, so a
+/// hung Redis costs each stateful request a quick 503, not a wait of [`CALL_TIMEOUT`]).
+pub const RETRY_EVERY: Duration = Duration::from_millis(250);
 
 /// How many times a create or update reads again after another replica got in first.
 const RETRIES: usize = 64;
@@ -84,6 +88,10 @@ struct Shared {
     runtime: tokio::runtime::Handle,
     /// Whether the last step failed (so an outage is logged once, and the recovery once).
     down: AtomicBool,
+    /// While Redis is unreachable (or does not answer): the epoch millisecond before which
+    /// steps fail at once rather than each waiting out [`CALL_TIMEOUT`]; 0 while it answers.
+    /// One step then tries again (see [`Connection::run`]).
+    retry_at: AtomicU64,
 }
 
 impl std::fmt::Debug for Connection {
@@ -121,8 +129,14 @@ pub async fn connect(url: &str, prefix: &str) -> Result<Connection, String> {
         Ok(Err(e)) => return Err(format!("cannot reach the store at {shown}: {e}")),
         Err(_) => return Err(format!("cannot reach the store at {shown}: no answer within 3 s")),
     };
-    let shared =
-        Shared { conn, url: shown, prefix: prefix.to_string(), runtime: tokio::runtime::Handle::current(), down: AtomicBool::new(false) };
+    let shared = Shared {
+        conn,
+        url: shown,
+        prefix: prefix.to_string(),
+        runtime: tokio::runtime::Handle::current(),
+        down: AtomicBool::new(false),
+        retry_at: AtomicU64::new(0),
+    };
     Ok(Connection { shared: Arc::new(shared) })
 }
 
@@ -153,12 +167,37 @@ impl Connection {
         RedisStore::new(self.clone(), namespace(&self.shared.prefix, spec), &seed, events)
     }
 
-    /// Await one request to Redis, for at most [`CALL_TIMEOUT`]; an outage is logged.
+    /// Await one request to Redis, for at most [`CALL_TIMEOUT`]; an outage is logged. While
+    /// Redis is out of reach (a timeout or a connection failure), steps fail at once but one
+    /// every [`RETRY_EVERY`], which tries again; the first that succeeds ends the outage.
     async fn run<T>(&self, fut: impl Future<Output = redis::RedisResult<T>>) -> Result<T, String> {
-        let result = match tokio::time::timeout(CALL_TIMEOUT, fut).await {
-            Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err(format!("no answer within {} s", CALL_TIMEOUT.as_secs())),
+        let retry_at = self.shared.retry_at.load(Ordering::Relaxed);
+        if retry_at != 0 {
+            let now = crate::util::time::unix_millis();
+            // Not yet time, or another step took this turn to try.
+            let turn = now >= retry_at
+                && self
+                    .shared
+                    .retry_at
+                    .compare_exchange(retry_at, now + RETRY_EVERY.as_millis() as u64, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok();
+            if !turn {
+                return Err("unreachable (tried again every quarter second)".to_string());
+            }
+        }
+        let (result, unreachable) = match tokio::time::timeout(CALL_TIMEOUT, fut).await {
+            Ok(Ok(v)) => (Ok(v), false),
+            Ok(Err(e)) => {
+                let unreachable = e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_unrecoverable_error();
+                (Err(e.to_string()), unreachable)
+            }
+            Err(_) => (Err(format!("no answer within {} s", CALL_TIMEOUT.as_secs())), true),
         };
+        if unreachable {
+            self.shared.retry_at.store(crate::util::time::unix_millis() + RETRY_EVERY.as_millis() as u64, Ordering::Relaxed);
+        } else if retry_at != 0 {
+            self.shared.retry_at.store(0, Ordering::Relaxed);
+        }
         self.note(&result);
         result
     }

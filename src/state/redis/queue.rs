@@ -45,7 +45,7 @@ async fn poll(store: Weak<Inner>) {
         tokio::time::sleep(POLL).await;
         let Some(inner) = store.upgrade() else { return };
         let mut conn = inner.conn.shared.conn.clone();
-        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let now_ms = crate::util::time::unix_millis();
         let claimed = tokio::time::timeout(
             super::CALL_TIMEOUT,
             CLAIM.key(&inner.delayed).arg(now_ms).arg(BATCH).invoke_async::<Vec<RValue>>(&mut conn),
@@ -70,7 +70,7 @@ async fn run(inner: &Arc<Inner>, job: &Value) {
     let ((), fault) = store::catch_faults(scheduler::apply(&later, &s)).await;
     if let Some(e) = fault {
         tracing::warn!("a delayed change failed ({e}); it is queued again");
-        let due = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64 + 1000);
+        let due = crate::util::time::unix_millis() + 1000;
         // In a scope of its own: the push may fail too (then the job is lost; said once here).
         let ((), lost) = store::catch_faults(push(inner, job, due)).await;
         if let Some(e) = lost {

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use serde_json::{json, Value};
 
 use super::{Connection, RValue};
-use crate::state::store;
+use crate::state::store::{self, Step};
 use crate::webhooks::{SharedSubscriptions, Subscription};
 
 /// Add `ARGV[2]` unless the tenant's set `KEYS[2]` holds `ARGV[1]` already: its id, or nil.
@@ -31,7 +31,14 @@ pub struct Subscriptions {
 }
 
 impl SharedSubscriptions for Subscriptions {
-    fn add(&self, tenant: &str, url: &str, events: &[String], secret: Option<&str>, max: usize) -> Result<String, String> {
+    fn add<'a>(
+        &'a self,
+        tenant: &'a str,
+        url: &'a str,
+        events: &'a [String],
+        secret: Option<&'a str>,
+        max: usize,
+    ) -> Step<'a, Result<String, String>> {
         let keys = [
             format!("{}:webhooks", self.ns),
             format!("{}:webhooks:t:{}", self.ns, super::tenant_hash(tenant)),
@@ -39,38 +46,40 @@ impl SharedSubscriptions for Subscriptions {
         ];
         let sub = json!({"tenant": tenant, "url": url, "events": events, "secret": secret}).to_string();
         let args = vec![max.to_string().into_bytes(), sub.into_bytes()];
-        match self.conn.blocking(self.conn.eval(&ADD_SCRIPT, &[&keys[0], &keys[1], &keys[2]], args)) {
-            Some(v @ RValue::BulkString(_)) => super::text(&v).ok_or_else(|| "the shared store answered oddly".to_string()),
-            Some(_) => Err(format!("this tenant has {max} webhook subscriptions already, the most it may hold")),
-            None => {
-                store::report_fault("the shared store did not take the subscription".into());
-                Err("the shared store is unavailable".into())
+        Step::boxed(async move {
+            match self.conn.eval(&ADD_SCRIPT, &[&keys[0], &keys[1], &keys[2]], args).await {
+                Some(v @ RValue::BulkString(_)) => super::text(&v).ok_or_else(|| "the shared store answered oddly".to_string()),
+                Some(_) => Err(format!("this tenant has {max} webhook subscriptions already, the most it may hold")),
+                None => {
+                    store::report_fault("the shared store did not take the subscription".into());
+                    Err("the shared store is unavailable".into())
+                }
             }
-        }
+        })
     }
 
-    fn all(&self) -> Vec<Subscription> {
+    fn all(&self) -> Step<'_, Vec<Subscription>> {
         let mut conn = self.conn.shared.conn.clone();
         let key = format!("{}:webhooks", self.ns);
-        // Not a fault of the request: without the shared subscriptions only they miss the event.
-        let fetch = async { self.conn.run(redis::cmd("HGETALL").arg(key).query_async::<Vec<(String, String)>>(&mut conn)).await.ok() };
-        let Some(pairs) = self.conn.blocking(fetch) else {
-            return Vec::new();
-        };
-        pairs
-            .into_iter()
-            .filter_map(|(id, text)| {
-                let v: Value = serde_json::from_str(&text).ok()?;
-                let strings =
-                    |k: &str| v.get(k).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect());
-                Some(Subscription {
-                    id,
-                    tenant: Some(v.get("tenant")?.as_str()?.to_string()),
-                    url: v.get("url")?.as_str()?.to_string(),
-                    events: strings("events").unwrap_or_default(),
-                    secret: v.get("secret").and_then(Value::as_str).map(str::to_string),
-                })
-            })
-            .collect()
+        Step::boxed(async move {
+            // Not a fault of a request: without the shared subscriptions only they miss the event.
+            let Ok(pairs) = self.conn.run(redis::cmd("HGETALL").arg(key).query_async::<Vec<(String, String)>>(&mut conn)).await else {
+                return Vec::new();
+            };
+            pairs.into_iter().filter_map(|(id, text)| subscription(id, &text)).collect()
+        })
     }
+}
+
+/// A subscription as stored (JSON: tenant, url, events, secret).
+fn subscription(id: String, text: &str) -> Option<Subscription> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    let strings = |k: &str| v.get(k).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect());
+    Some(Subscription {
+        id,
+        tenant: Some(v.get("tenant")?.as_str()?.to_string()),
+        url: v.get("url")?.as_str()?.to_string(),
+        events: strings("events").unwrap_or_default(),
+        secret: v.get("secret").and_then(Value::as_str).map(str::to_string),
+    })
 }
