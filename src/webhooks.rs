@@ -153,14 +153,23 @@ pub trait SharedSubscriptions: Send + Sync {
     ) -> crate::state::store::Step<'a, Result<String, String>>;
     /// Every subscription (empty when the store does not answer).
     fn all(&self) -> crate::state::store::Step<'_, Vec<Subscription>>;
+    /// Queue a delivery's next attempt (`retry`, from [`Webhooks::resume`]'s side) in the
+    /// store's delay queue for epoch millisecond `due_ms`, so that whichever replica claims it
+    /// then makes the attempt, even if this one has stopped. `false`: not queued (the store is
+    /// unreachable), the caller waits and retries itself.
+    fn retry_later(&self, retry: Value, due_ms: u64) -> crate::state::store::Step<'_, bool>;
 }
 
 /// The webhooks of one mounted spec.
 pub struct Webhooks {
     config: WebhookConfig,
     subscriptions: RwLock<Vec<Subscription>>,
-    /// Where API subscriptions live when replicas share a store (else in `subscriptions`).
-    shared: Option<Box<dyn SharedSubscriptions>>,
+    /// Where API subscriptions live when replicas share a store (else in `subscriptions`), and
+    /// where deliveries wait for their retries.
+    shared: Option<Arc<dyn SharedSubscriptions>>,
+    /// Starts this replica's delivery ids when replicas share a store (ids stay distinct across
+    /// them: a retry may be made, and logged, by another replica); empty otherwise.
+    id_tag: String,
     log: Arc<Mutex<VecDeque<Value>>>,
     /// Built on the first delivery: a TLS-capable client costs megabytes most runs never use.
     client: std::sync::OnceLock<reqwest::Client>,
@@ -183,6 +192,7 @@ impl Webhooks {
             config,
             subscriptions: RwLock::new(Vec::new()),
             shared: None,
+            id_tag: String::new(),
             log: Arc::new(Mutex::new(VecDeque::new())),
             client: std::sync::OnceLock::new(),
             next: AtomicU64::new(1),
@@ -193,7 +203,12 @@ impl Webhooks {
 
     /// Keep API subscriptions in `shared` (replicas on one store deliver to each other's).
     pub fn with_shared(mut self, shared: Box<dyn SharedSubscriptions>) -> Self {
-        self.shared = Some(shared);
+        self.shared = Some(Arc::from(shared));
+        let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let tag = crate::util::hash::stable_hash(&[&std::process::id().to_le_bytes(), &started.to_le_bytes()]);
+        self.id_tag.clear();
+        crate::util::hash::push_hex(&mut self.id_tag, &tag.to_be_bytes()[5..]);
+        self.id_tag.push('_');
         self
     }
 
@@ -260,7 +275,7 @@ impl Webhooks {
         let now_secs = crate::util::time::unix_secs();
         for sub in subs {
             let n = self.next.fetch_add(1, Ordering::Relaxed);
-            let delivery_id = format!("evt_{n:08}");
+            let delivery_id = format!("evt_{}{n:08}", self.id_tag);
             let now = crate::util::time::format_rfc3339(now_secs as i64);
             let payload = crate::spec::ext::fill_placeholders(&self.config.payload, &|name| match name {
                 "id" => Some(Value::String(delivery_id.clone())),
@@ -283,21 +298,50 @@ impl Webhooks {
             if dropped {
                 continue;
             }
-            self.queued.fetch_add(1, Ordering::Relaxed);
-            let job = Job {
+            let plan = Plan {
                 id: delivery_id,
+                event: event.to_string(),
                 sub,
                 body,
                 header: self.config.signature_header.clone(),
                 retries: self.config.retries,
-                backoff_ms: self.config.backoff_ms,
-                client: self.client(),
-                log: Arc::clone(&self.log),
-                sending: Arc::clone(&self.sending),
-                queued: Arc::clone(&self.queued),
+                attempt: 0,
+                delay_ms: self.config.backoff_ms,
             };
-            runtime.spawn(job.run());
+            self.start(runtime, plan);
         }
+    }
+
+    /// Send a delivery's attempts from `plan.attempt` on, in the background.
+    fn start(&self, runtime: &tokio::runtime::Handle, plan: Plan) {
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        let job = Job {
+            plan,
+            client: self.client(),
+            shared: self.shared.clone(),
+            log: Arc::clone(&self.log),
+            sending: Arc::clone(&self.sending),
+            queued: Arc::clone(&self.queued),
+        };
+        runtime.spawn(job.run());
+    }
+
+    /// Make a delivery's next attempt, claimed from the shared store's delay queue (queued by
+    /// this replica or another, see [`SharedSubscriptions::retry_later`]). The attempts show
+    /// in this replica's log, under the delivery's id. `false`: `retry` is not a delivery.
+    pub fn resume(&self, retry: &Value) -> bool {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return false };
+        let Some(plan) = Plan::from_json(retry) else { return false };
+        if let Ok(mut log) = self.log.lock() {
+            if !log.iter().any(|e| e["id"] == plan.id.as_str()) {
+                if log.len() >= LOG_SIZE {
+                    log.pop_front();
+                }
+                log.push_back(json!({"id": plan.id, "event": plan.event, "subscription": plan.sub.id, "url": plan.sub.url, "status": "retrying", "attempts": []}));
+            }
+        }
+        self.start(&runtime, plan);
+        true
     }
 
     /// The delivery log, oldest first.
@@ -311,60 +355,121 @@ fn matches(s: &Subscription, tenant: &str, event: &str) -> bool {
     s.tenant.as_deref().is_none_or(|t| t == tenant) && (s.events.is_empty() || s.events.iter().any(|e| e == event))
 }
 
-/// One delivery, with its retries.
-struct Job {
+/// What a delivery sends and where it stands: enough to make the next attempt anywhere.
+struct Plan {
     id: String,
+    event: String,
     sub: Subscription,
     body: String,
     header: String,
     retries: u32,
-    backoff_ms: u64,
+    /// The attempt to make next (0: the first).
+    attempt: u32,
+    /// The wait before the attempt after it (doubles with each).
+    delay_ms: u64,
+}
+
+impl Plan {
+    /// The plan as JSON, for the shared store's delay queue (`{"delivery": …}`).
+    fn to_json(&self) -> Value {
+        let sub = &self.sub;
+        json!({"delivery": {
+            "id": self.id, "event": self.event, "body": self.body, "header": self.header, "retries": self.retries,
+            "attempt": self.attempt, "delayMs": self.delay_ms,
+            "subscription": {"id": sub.id, "tenant": sub.tenant, "url": sub.url, "events": sub.events, "secret": sub.secret},
+        }})
+    }
+
+    fn from_json(v: &Value) -> Option<Plan> {
+        let d = v.get("delivery")?;
+        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let s = d.get("subscription")?;
+        let sub = Subscription {
+            id: text(s, "id")?,
+            tenant: text(s, "tenant"),
+            url: text(s, "url")?,
+            events: s.get("events").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())?,
+            secret: text(s, "secret"),
+        };
+        Some(Plan {
+            id: text(d, "id")?,
+            event: text(d, "event")?,
+            sub,
+            body: text(d, "body")?,
+            header: text(d, "header")?,
+            retries: u32::try_from(d.get("retries")?.as_u64()?).ok()?,
+            attempt: u32::try_from(d.get("attempt")?.as_u64()?).ok()?,
+            delay_ms: d.get("delayMs")?.as_u64()?,
+        })
+    }
+}
+
+/// One delivery, with its retries: waited for here, or, when replicas share a store, queued
+/// there for whichever replica claims them.
+struct Job {
+    plan: Plan,
     client: reqwest::Client,
+    shared: Option<Arc<dyn SharedSubscriptions>>,
     log: Arc<Mutex<VecDeque<Value>>>,
     sending: Arc<tokio::sync::Semaphore>,
     queued: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Job {
-    async fn run(self) {
+    async fn run(mut self) {
         self.attempts().await;
         self.queued.fetch_sub(1, Ordering::Relaxed);
     }
 
-    async fn attempts(&self) {
-        let mut delay = Duration::from_millis(self.backoff_ms);
-        for attempt in 0..=self.retries {
-            if attempt > 0 {
-                tokio::time::sleep(delay).await;
-                delay = delay.saturating_mul(2);
-            }
-            // A permit per attempt, not across the backoff sleeps.
-            let Ok(_permit) = self.sending.acquire().await else { return };
-            let t = crate::util::time::unix_secs();
-            if self.sub.tenant.is_some() && resolves_to_self(&self.sub.url).await {
-                self.record(json!({"at": t, "error": "refused: the url resolves to this standin server"}), false, true);
+    async fn attempts(&mut self) {
+        // Bounded: each turn makes attempt `attempt`, and it grows up to `retries`.
+        while self.plan.attempt <= self.plan.retries {
+            if self.attempt().await {
                 return;
             }
-            let mut req =
-                self.client.post(&self.sub.url).header("content-type", "application/json").header("user-agent", "standin-webhooks");
-            if let Some(secret) = &self.sub.secret {
-                req = req.header(self.header.as_str(), format!("t={t},v1={}", sign(secret, t, &self.body)));
-            }
-            let result = req.body(self.body.clone()).send().await;
-            let (ok, record) = match result {
-                Ok(r) => (r.status().is_success(), json!({"at": t, "status": r.status().as_u16()})),
-                Err(e) => (false, json!({"at": t, "error": e.to_string()})),
-            };
-            self.record(record, ok, attempt == self.retries);
-            if ok {
+            let delay = Duration::from_millis(self.plan.delay_ms);
+            self.plan.attempt += 1;
+            self.plan.delay_ms = self.plan.delay_ms.saturating_mul(2);
+            if self.plan.attempt > self.plan.retries {
                 return;
             }
+            if let Some(shared) = &self.shared {
+                let due = crate::util::time::unix_millis() + delay.as_millis() as u64;
+                if shared.retry_later(self.plan.to_json(), due).await {
+                    return;
+                }
+            }
+            tokio::time::sleep(delay).await;
         }
+    }
+
+    /// Make attempt `plan.attempt`; `true` when nothing more is to be tried (delivered, or
+    /// refused for good).
+    async fn attempt(&self) -> bool {
+        // A permit per attempt, not across the backoff sleeps.
+        let Ok(_permit) = self.sending.acquire().await else { return true };
+        let (plan, t) = (&self.plan, crate::util::time::unix_secs());
+        let last = plan.attempt >= plan.retries;
+        if plan.sub.tenant.is_some() && resolves_to_self(&plan.sub.url).await {
+            self.record(json!({"at": t, "error": "refused: the url resolves to this standin server"}), false, true);
+            return true;
+        }
+        let mut req = self.client.post(&plan.sub.url).header("content-type", "application/json").header("user-agent", "standin-webhooks");
+        if let Some(secret) = &plan.sub.secret {
+            req = req.header(plan.header.as_str(), format!("t={t},v1={}", sign(secret, t, &plan.body)));
+        }
+        let result = req.body(plan.body.clone()).send().await;
+        let (ok, record) = match result {
+            Ok(r) => (r.status().is_success(), json!({"at": t, "status": r.status().as_u16()})),
+            Err(e) => (false, json!({"at": t, "error": e.to_string()})),
+        };
+        self.record(record, ok, last);
+        ok
     }
 
     fn record(&self, attempt: Value, delivered: bool, last: bool) {
         let Ok(mut log) = self.log.lock() else { return };
-        if let Some(entry) = log.iter_mut().rev().find(|e| e["id"] == self.id.as_str()) {
+        if let Some(entry) = log.iter_mut().rev().find(|e| e["id"] == self.plan.id.as_str()) {
             if let Some(a) = entry["attempts"].as_array_mut() {
                 a.push(attempt);
             }

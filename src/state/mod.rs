@@ -145,7 +145,7 @@ impl Sandbox {
         }));
         let seeded = (0..resources.len()).map(|ri| seed.keys().any(|(i, _)| *i == ri)).collect();
         let store: Box<dyn Store> = match shared {
-            Some(conn) => Box::new(conn.store(spec, seed, Arc::clone(&events))),
+            Some(conn) => Box::new(conn.store(spec, seed, Arc::clone(&events), Arc::clone(&webhooks))),
             None => Box::new(store::MemoryStore::new(seed)),
         };
         let parents = implicit::parents(&resources);

@@ -359,13 +359,23 @@ async fn a_replica_that_stops_loses_nothing_not_even_its_delayed_change() {
 
 /// A webhook receiver on loopback: the bodies it got.
 async fn receiver() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    flaky_receiver(0).await
+}
+
+/// A webhook receiver that answers 503 to the first `failures` deliveries, then 200.
+async fn flaky_receiver(failures: usize) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
     let got: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
     let seen = Arc::clone(&got);
     let app = axum::Router::new().fallback(move |body: String| {
         let seen = Arc::clone(&seen);
         async move {
-            seen.lock().unwrap().push(body);
-            axum::http::StatusCode::OK
+            let mut seen = seen.lock().unwrap();
+            seen.push(body);
+            if seen.len() <= failures {
+                axum::http::StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                axum::http::StatusCode::OK
+            }
         }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -396,6 +406,42 @@ async fn a_subscription_made_on_one_replica_gets_the_events_of_the_other_once() 
     let got = got.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].contains("item.shipped") && got[0].contains("\"Box\""), "{got:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_retry_is_made_once_by_another_replica_after_the_first_stopped() {
+    let Some(redis) = Redis::start() else { return };
+    let (a, b) = (Replica::start(&redis).await, Replica::start(&redis).await);
+    let (url, got) = flaky_receiver(1).await;
+    let (status, sub, _) = a.send("POST", "/webhooks", Some(json!({"url": url, "events": ["item.shipped"]}))).await;
+    assert_eq!(status, 201, "{sub}");
+    let fired = json!({"event": "item.shipped", "data": {"name": "Crate"}, "tenant": KEY});
+    assert_eq!(a.send("POST", "/__standin/webhooks/fire", Some(fired)).await.0, 200);
+    // A's first attempt gets a 503; its retry (due after the 500 ms backoff) waits in Redis.
+    for _ in 0..40 {
+        if !got.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(got.lock().unwrap().len(), 1, "the first attempt was made");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    a.server.stop().await.expect("stop");
+    let mut delivered = Value::Null;
+    for _ in 0..40 {
+        let (_, log, _) = b.send("GET", "/__standin/webhooks", None).await;
+        if let Some(entry) = log.as_array().and_then(|l| l.iter().find(|e| e["status"] == "delivered")) {
+            delivered = entry.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(delivered["attempts"].as_array().map(Vec::len), Some(1), "B made the retry: {delivered}");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "one failed attempt, one retry, nothing more: {got:?}");
+    assert_eq!(got[0], got[1], "the retry sends the same delivery");
+    assert!(got[1].contains("item.shipped") && got[1].contains("Crate"), "{got:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

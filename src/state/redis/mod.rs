@@ -29,17 +29,20 @@
 //!   [`MAX_ITEMS`] per collection (the oldest tenth goes).
 //! * Failures: a step that fails (Redis gone, or no answer within [`CALL_TIMEOUT`]) is reported
 //!   with [`store::report_fault`]; the sandbox answers that request with a 503 in the vendor's
-//!   envelope, and the next request tries again (the connection manager reconnects). The rate
-//!   limiter lets requests through while Redis is gone, so stateless answers keep working.
+//!   envelope. While Redis is out of reach, steps fail at once and one every [`RETRY_EVERY`]
+//!   tries again (the connection manager reconnects), so a hung Redis costs one wait, not one
+//!   per request. The rate limiter lets requests through while Redis is gone, so stateless
+//!   answers keep working.
 //! * Delayed changes go to a sorted set by due time; every replica polls it ([`queue`]) and
 //!   claims due jobs atomically, so each runs once in the cluster, and a job survives the
 //!   replica that scheduled it.
 //!
 //! * Webhook subscriptions made through a vendor's API are shared too ([`subs`]); the
 //!   command-line `--webhook` receivers are given to every replica. Each event is emitted by one
-//!   replica (the one that served the request or claimed the delayed job), so each delivery,
-//!   with its retries, happens once. Per replica still: the event journal and the delivery log,
-//!   and the retries of a delivery (lost if that replica stops meanwhile).
+//!   replica (the one that served the request or claimed the delayed job), which makes the first
+//!   attempt of each delivery; a failed one's next attempt waits in the delay queue, so it is
+//!   made once, by whichever replica claims it, even after the first has stopped. Per replica
+//!   still: the event journal and the delivery log (each shows the attempts its replica made).
 
 mod lua;
 mod queue;
@@ -163,8 +166,9 @@ impl Connection {
     }
 
     /// The sandbox store of `spec`'s mount, whose new tenants start from `seed`.
-    pub fn store(&self, spec: &Spec, seed: Collections, events: Arc<Events>) -> RedisStore {
-        RedisStore::new(self.clone(), namespace(&self.shared.prefix, spec), &seed, events)
+    /// Its delay queue also carries `webhooks`' retries.
+    pub fn store(&self, spec: &Spec, seed: Collections, events: Arc<Events>, webhooks: Arc<crate::webhooks::Webhooks>) -> RedisStore {
+        RedisStore::new(self.clone(), namespace(&self.shared.prefix, spec), &seed, events, webhooks)
     }
 
     /// Await one request to Redis, for at most [`CALL_TIMEOUT`]; an outage is logged. While

@@ -1,5 +1,5 @@
-//! The cluster's delay queue: delayed changes (`later:`) as JSON jobs in the sorted set
-//! `{ns}:delayed`, scored by due time (epoch ms).
+//! The cluster's delay queue: delayed changes (`later:`) and the next attempts of webhook
+//! deliveries, as JSON jobs in the sorted set `{ns}:delayed`, scored by due time (epoch ms).
 //!
 //! Takes jobs from [`super::super::scheduler`] ([`push`]); every replica polls the set every
 //! [`POLL`] and claims the due jobs with one script ([`super::lua::CLAIM`], which removes what
@@ -60,8 +60,15 @@ async fn poll(store: Weak<Inner>) {
     }
 }
 
-/// Carry out one claimed job; if the store fails meanwhile, put it back.
+/// Carry out one claimed job (a delayed change, or a webhook delivery's next attempt); if the
+/// store fails meanwhile, put it back.
 async fn run(inner: &Arc<Inner>, job: &Value) {
+    if job.get("delivery").is_some() {
+        if !inner.webhooks.resume(job) {
+            tracing::warn!("a webhook retry in the shared store could not be read; it is dropped");
+        }
+        return;
+    }
     let tenant = |key: &str| Arc::new(inner.handle(key, false)) as Arc<dyn TenantStore>;
     let Some((later, s)) = scheduler::from_job(job, tenant, Arc::clone(&inner.events)) else {
         tracing::warn!("a delayed change in the shared store could not be read; it is dropped");

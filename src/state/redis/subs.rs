@@ -69,6 +69,15 @@ impl SharedSubscriptions for Subscriptions {
             pairs.into_iter().filter_map(|(id, text)| subscription(id, &text)).collect()
         })
     }
+
+    fn retry_later(&self, retry: Value, due_ms: u64) -> Step<'_, bool> {
+        let mut zadd = redis::cmd("ZADD");
+        zadd.arg(format!("{}:delayed", self.ns)).arg(due_ms).arg(retry.to_string());
+        let mut conn = self.conn.shared.conn.clone();
+        // The delay queue of the sandbox's `later:` changes ([`super::queue`]), which tells the
+        // two kinds of job apart.
+        Step::boxed(async move { self.conn.run(zadd.query_async::<i64>(&mut conn)).await.is_ok() })
+    }
 }
 
 /// A subscription as stored (JSON: tenant, url, events, secret).

@@ -15,6 +15,7 @@ use crate::state::store::{
     self, AssignFn, CollectionKey, Collections, GetFn, IdView, Items, ListFn, Step, Store, TenantStore, UpdateFn, MAX_ITEMS, MAX_TENANTS,
 };
 use crate::state::Events;
+use crate::webhooks::Webhooks;
 
 /// The scripts, compiled (hashed) once.
 struct Scripts {
@@ -50,7 +51,7 @@ pub struct RedisStore {
 
 impl RedisStore {
     /// The store of namespace `ns`, whose new tenants start from `seed`.
-    pub(super) fn new(conn: Connection, ns: String, seed: &Collections, events: Arc<Events>) -> RedisStore {
+    pub(super) fn new(conn: Connection, ns: String, seed: &Collections, events: Arc<Events>, webhooks: Arc<Webhooks>) -> RedisStore {
         let mut seed_args = Vec::new();
         push_collections(&mut seed_args, seed);
         let inner = Inner {
@@ -60,11 +61,16 @@ impl RedisStore {
             ns,
             seed_args,
             events,
+            webhooks,
             poller: OnceLock::new(),
             seqs: Default::default(),
             views: Default::default(),
         };
-        RedisStore { inner: Arc::new(inner) }
+        let inner = Arc::new(inner);
+        // The delay queue is polled from the start (it needs the runtime: outside one, the
+        // first request starts it), so that a replica claims jobs before it serves anything.
+        queue::start(&inner);
+        RedisStore { inner }
     }
 }
 
@@ -80,6 +86,8 @@ pub(super) struct Inner {
     seed_args: Vec<Vec<u8>>,
     /// Where the delayed changes this replica claims emit their events.
     pub(super) events: Arc<Events>,
+    /// Where the webhook retries this replica claims are sent from.
+    pub(super) webhooks: Arc<Webhooks>,
     /// The delay-queue poller, started by the first request (it needs the runtime).
     pub(super) poller: OnceLock<()>,
     /// Create counts this replica has reserved, per tenant hash: (last handed out, last reserved).
