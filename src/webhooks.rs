@@ -332,15 +332,24 @@ impl Webhooks {
     pub fn resume(&self, retry: &Value) -> bool {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return false };
         let Some(plan) = Plan::from_json(retry) else { return false };
+        // The same bound as new deliveries: past it, the retry is dropped (and logged so).
+        let dropped = self.queued.load(Ordering::Relaxed) >= MAX_QUEUED;
         if let Ok(mut log) = self.log.lock() {
-            if !log.iter().any(|e| e["id"] == plan.id.as_str()) {
-                if log.len() >= LOG_SIZE {
-                    log.pop_front();
+            match log.iter_mut().rev().find(|e| e["id"] == plan.id.as_str()) {
+                Some(entry) if dropped => entry["status"] = Value::from("dropped"),
+                Some(_) => {}
+                None => {
+                    if log.len() >= LOG_SIZE {
+                        log.pop_front();
+                    }
+                    let status = if dropped { "dropped" } else { "retrying" };
+                    log.push_back(json!({"id": plan.id, "event": plan.event, "subscription": plan.sub.id, "url": plan.sub.url, "status": status, "attempts": []}));
                 }
-                log.push_back(json!({"id": plan.id, "event": plan.event, "subscription": plan.sub.id, "url": plan.sub.url, "status": "retrying", "attempts": []}));
             }
         }
-        self.start(&runtime, plan);
+        if !dropped {
+            self.start(&runtime, plan);
+        }
         true
     }
 
