@@ -85,9 +85,20 @@ struct Replica {
 
 impl Replica {
     async fn start(redis: &Redis) -> Replica {
+        Replica::start_with(redis, false).await
+    }
+
+    /// A replica, with rate limits off when `unlimited` (a test that sends thousands).
+    async fn start_with(redis: &Redis, unlimited: bool) -> Replica {
         let conn = standin::state::redis::connect(&redis.url(), "test").await.expect("connect to redis");
         let spec = crate::common::load(SPEC, None);
-        let options = Options { body_limit: 1 << 20, store: Some(conn), record: Some(Default::default()), ..Default::default() };
+        let options = Options {
+            body_limit: 1 << 20,
+            store: Some(conn),
+            record: Some(Default::default()),
+            rate_limit_off: unlimited,
+            ..Default::default()
+        };
         let (app, _) = App::new(vec![Arc::new(spec)], options);
         let server = standin::server::start(app, "127.0.0.1:0".parse().unwrap()).await.expect("bind loopback");
         Replica { server, client: standin::tls::client() }
@@ -442,6 +453,45 @@ async fn a_webhook_retry_is_made_once_by_another_replica_after_the_first_stopped
     assert_eq!(got.len(), 2, "one failed attempt, one retry, nothing more: {got:?}");
     assert_eq!(got[0], got[1], "the retry sends the same delivery");
     assert!(got[1].contains("item.shipped") && got[1].contains("Crate"), "{got:?}");
+}
+
+/// The in-memory caps hold for the shared store too, whichever replica is asked: a collection
+/// past `MAX_ITEMS` forgets its oldest tenth, and past `MAX_TENANTS` the tenant used longest
+/// ago is forgotten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_item_and_tenant_caps_hold_across_replicas() {
+    let Some(redis) = Redis::start() else { return };
+    let a = Arc::new(Replica::start_with(&redis, true).await);
+    let b = Arc::new(Replica::start_with(&redis, true).await);
+    let (status, first, _) = a.send("POST", "/items", Some(json!({"name": "Oldest"}))).await;
+    assert_eq!(status, 201, "{first}");
+    // Items: creates spread over both replicas, 16 at a time, past the cap.
+    let mut made = 1;
+    while made <= standin::state::MAX_ITEMS {
+        let batch: Vec<_> = (0..16)
+            .map(|i| {
+                let r = Arc::clone(if i % 2 == 0 { &a } else { &b });
+                async move { r.send("POST", "/items", Some(json!({"name": "Load"}))).await.0 }
+            })
+            .collect();
+        for status in futures_join(batch).await {
+            assert_eq!(status, 201);
+        }
+        made += 16;
+    }
+    let (_, list, _) = b.send("GET", "/items", None).await;
+    let items = list.as_array().expect("a list");
+    assert!(items.len() <= standin::state::MAX_ITEMS && items.len() >= standin::state::MAX_ITEMS * 9 / 10, "{}", items.len());
+    assert!(items.iter().all(|i| i["name"] == "Load"), "the oldest item was forgotten first");
+    // Tenants: the first key's data goes once as many others have been used since.
+    tokio::time::sleep(Duration::from_millis(1100)).await; // last use is kept to the second
+    for i in 0..standin::state::MAX_TENANTS {
+        let r = if i % 2 == 0 { &a } else { &b };
+        let resp = r.client.get(r.url("/items")).header("x-api-key", format!("ke_live_k{i}")).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let (status, list, _) = a.send("GET", "/items", None).await;
+    assert_eq!((status, list.as_array().map(Vec::len)), (200, Some(0)), "the first tenant starts from the fixtures again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
