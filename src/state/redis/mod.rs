@@ -11,7 +11,7 @@
 //!   its own): no connection is set up per request, and the commands of concurrent requests
 //!   share its writes (pipelined). A request awaits its round trips on its own worker thread
 //!   (the per-request store traits answer with futures, see [`super::store`]); the synchronous
-//!   admin calls (reset, the state dump) and webhook subscriptions block with
+//!   admin calls (reset, the state dump and import, the tenant count) block with
 //!   `block_in_place`, so the server needs tokio's multi-thread runtime (`serve` has it).
 //! * Keys: `{prefix}:{spec title}:{hash of the spec's operations}:…` ([`namespace`]), so several
 //!   sandboxes (and versions of one spec) share one Redis; the layout is in [`lua`].
@@ -91,10 +91,13 @@ struct Shared {
     runtime: tokio::runtime::Handle,
     /// Whether the last step failed (so an outage is logged once, and the recovery once).
     down: AtomicBool,
-    /// While Redis is unreachable (or does not answer): the epoch millisecond before which
-    /// steps fail at once rather than each waiting out [`CALL_TIMEOUT`]; 0 while it answers.
-    /// One step then tries again (see [`Connection::run`]).
+    /// While Redis is unreachable (or does not answer): the millisecond (since `started`)
+    /// before which steps fail at once rather than each waiting out [`CALL_TIMEOUT`]; 0 while it
+    /// answers. One step then tries again (see [`Connection::run`]).
     retry_at: AtomicU64,
+    /// When the connection was made: `retry_at` counts from it (a monotonic clock, which a
+    /// change of the wall clock does not move).
+    started: std::time::Instant,
 }
 
 impl std::fmt::Debug for Connection {
@@ -139,6 +142,7 @@ pub async fn connect(url: &str, prefix: &str) -> Result<Connection, String> {
         runtime: tokio::runtime::Handle::current(),
         down: AtomicBool::new(false),
         retry_at: AtomicU64::new(0),
+        started: std::time::Instant::now(),
     };
     Ok(Connection { shared: Arc::new(shared) })
 }
@@ -177,7 +181,7 @@ impl Connection {
     async fn run<T>(&self, fut: impl Future<Output = redis::RedisResult<T>>) -> Result<T, String> {
         let retry_at = self.shared.retry_at.load(Ordering::Relaxed);
         if retry_at != 0 {
-            let now = crate::util::time::unix_millis();
+            let now = self.millis();
             // Not yet time, or another step took this turn to try.
             let turn = now >= retry_at
                 && self
@@ -198,12 +202,17 @@ impl Connection {
             Err(_) => (Err(format!("no answer within {} s", CALL_TIMEOUT.as_secs())), true),
         };
         if unreachable {
-            self.shared.retry_at.store(crate::util::time::unix_millis() + RETRY_EVERY.as_millis() as u64, Ordering::Relaxed);
+            self.shared.retry_at.store(self.millis() + RETRY_EVERY.as_millis() as u64, Ordering::Relaxed);
         } else if retry_at != 0 {
             self.shared.retry_at.store(0, Ordering::Relaxed);
         }
         self.note(&result);
         result
+    }
+
+    /// Milliseconds since the connection was made (at least 1, so never the "answers" 0).
+    fn millis(&self) -> u64 {
+        self.shared.started.elapsed().as_millis() as u64 + 1
     }
 
     /// Log the start and the end of an outage (once each).
