@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
@@ -127,7 +128,7 @@ async fn resolves_to_self(url: &str) -> bool {
 }
 
 /// One subscription.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Subscription {
     pub id: String,
     /// `None`: every tenant (command line); `Some`: the tenant that subscribed through the API.
@@ -364,10 +365,14 @@ fn matches(s: &Subscription, tenant: &str, event: &str) -> bool {
     s.tenant.as_deref().is_none_or(|t| t == tenant) && (s.events.is_empty() || s.events.iter().any(|e| e == event))
 }
 
-/// What a delivery sends and where it stands: enough to make the next attempt anywhere.
+/// What a delivery sends and where it stands: enough to make the next attempt anywhere (as
+/// JSON in the shared store's delay queue, under `delivery`).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Plan {
     id: String,
     event: String,
+    #[serde(rename = "subscription")]
     sub: Subscription,
     body: String,
     header: String,
@@ -379,37 +384,12 @@ struct Plan {
 }
 
 impl Plan {
-    /// The plan as JSON, for the shared store's delay queue (`{"delivery": …}`).
     fn to_json(&self) -> Value {
-        let sub = &self.sub;
-        json!({"delivery": {
-            "id": self.id, "event": self.event, "body": self.body, "header": self.header, "retries": self.retries,
-            "attempt": self.attempt, "delayMs": self.delay_ms,
-            "subscription": {"id": sub.id, "tenant": sub.tenant, "url": sub.url, "events": sub.events, "secret": sub.secret},
-        }})
+        json!({ "delivery": self })
     }
 
     fn from_json(v: &Value) -> Option<Plan> {
-        let d = v.get("delivery")?;
-        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-        let s = d.get("subscription")?;
-        let sub = Subscription {
-            id: text(s, "id")?,
-            tenant: text(s, "tenant"),
-            url: text(s, "url")?,
-            events: s.get("events").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())?,
-            secret: text(s, "secret"),
-        };
-        Some(Plan {
-            id: text(d, "id")?,
-            event: text(d, "event")?,
-            sub,
-            body: text(d, "body")?,
-            header: text(d, "header")?,
-            retries: u32::try_from(d.get("retries")?.as_u64()?).ok()?,
-            attempt: u32::try_from(d.get("attempt")?.as_u64()?).ok()?,
-            delay_ms: d.get("delayMs")?.as_u64()?,
-        })
+        Plan::deserialize(v.get("delivery")?).ok()
     }
 }
 

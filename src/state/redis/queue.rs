@@ -36,11 +36,21 @@ pub(super) fn start(inner: &Arc<Inner>) {
     });
 }
 
+/// The delay queue's key in namespace `ns`.
+pub(super) fn key(ns: &str) -> String {
+    format!("{ns}:delayed")
+}
+
+/// The command that queues `job` in the delay queue `key`, due at `due_ms`.
+pub(super) fn zadd(key: &str, job: &Value, due_ms: u64) -> redis::Cmd {
+    let mut zadd = redis::cmd("ZADD");
+    zadd.arg(key).arg(due_ms).arg(job.to_string());
+    zadd
+}
+
 /// Queue `job`, due at `due_ms`. A failure is the request's fault (it gets a 503).
 pub(super) async fn push(inner: &Inner, job: &Value, due_ms: u64) {
-    let mut zadd = redis::cmd("ZADD");
-    zadd.arg(&inner.delayed).arg(due_ms).arg(job.to_string());
-    inner.conn.query::<i64>(zadd).await;
+    inner.conn.query::<i64>(zadd(&inner.delayed, job, due_ms)).await;
 }
 
 async fn poll(store: Weak<Inner>) {
@@ -51,13 +61,10 @@ async fn poll(store: Weak<Inner>) {
         // faster than one batch a poll.
         for _ in 0..BURST {
             let mut conn = inner.conn.shared.conn.clone();
-            let now_ms = crate::util::time::unix_millis();
-            let claimed = tokio::time::timeout(
-                super::CALL_TIMEOUT,
-                CLAIM.key(&inner.delayed).arg(now_ms).arg(BATCH).invoke_async::<Vec<RValue>>(&mut conn),
-            )
-            .await;
-            let Ok(Ok(jobs)) = claimed else { break }; // Redis gone: the jobs wait there
+            let mut claim = CLAIM.key(&inner.delayed);
+            claim.arg(crate::util::time::unix_millis()).arg(BATCH);
+            // Redis gone: the jobs wait there (and the poll is one of the steps that try again).
+            let Ok(jobs) = inner.conn.run(claim.invoke_async::<Vec<RValue>>(&mut conn)).await else { break };
             let full = jobs.len() >= BATCH;
             for job in jobs.iter().filter_map(super::json_of) {
                 let inner = Arc::clone(&inner);

@@ -71,11 +71,9 @@ impl SharedSubscriptions for Subscriptions {
     }
 
     fn retry_later(&self, retry: Value, due_ms: u64) -> Step<'_, bool> {
-        let mut zadd = redis::cmd("ZADD");
-        zadd.arg(format!("{}:delayed", self.ns)).arg(due_ms).arg(retry.to_string());
+        // The delay queue of the sandbox's `later:` changes, which tells the two kinds apart.
+        let zadd = super::queue::zadd(&super::queue::key(&self.ns), &retry, due_ms);
         let mut conn = self.conn.shared.conn.clone();
-        // The delay queue of the sandbox's `later:` changes ([`super::queue`]), which tells the
-        // two kinds of job apart.
         Step::boxed(async move { self.conn.run(zadd.query_async::<i64>(&mut conn)).await.is_ok() })
     }
 }

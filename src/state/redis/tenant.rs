@@ -57,7 +57,7 @@ impl RedisStore {
         let inner = Inner {
             conn,
             tenants: format!("{ns}:tenants"),
-            delayed: format!("{ns}:delayed"),
+            delayed: queue::key(&ns),
             ns,
             seed_args,
             events,
@@ -88,7 +88,8 @@ pub(super) struct Inner {
     pub(super) events: Arc<Events>,
     /// Where the webhook retries this replica claims are sent from.
     pub(super) webhooks: Arc<Webhooks>,
-    /// The delay-queue poller, started by the first request (it needs the runtime).
+    /// The delay-queue poller, started with the store (or, made outside a runtime, by the first
+    /// request: it needs one).
     pub(super) poller: OnceLock<()>,
     /// Create counts this replica has reserved, per tenant hash: (last handed out, last reserved).
     seqs: std::sync::Mutex<std::collections::HashMap<String, (u64, u64)>>,
